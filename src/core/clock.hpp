@@ -1,0 +1,49 @@
+#pragma once
+// Time is injected: every component that needs "now" takes a Clock&, so expiry, OTP windows and
+// CRL schedules can be tested with FakeClock.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+
+namespace selo {
+
+using TimePoint = std::chrono::system_clock::time_point;
+using Seconds = std::chrono::seconds;
+
+class Clock {
+public:
+    virtual ~Clock() = default;
+    // The current wall-clock time (UTC).
+    [[nodiscard]] virtual TimePoint now() const = 0;
+};
+
+// The real clock.
+class SystemClock final : public Clock {
+public:
+    [[nodiscard]] TimePoint now() const override { return std::chrono::system_clock::now(); }
+};
+
+// A clock that only moves when told to; safe to read and move from several threads.
+class FakeClock final : public Clock {
+public:
+    explicit FakeClock(TimePoint start) : nanos_(start.time_since_epoch().count()) {}
+    [[nodiscard]] TimePoint now() const override {
+        return TimePoint(TimePoint::duration(nanos_.load()));
+    }
+    void set(TimePoint t) { nanos_.store(t.time_since_epoch().count()); }
+    void advance(std::chrono::nanoseconds d) {
+        nanos_.fetch_add(std::chrono::duration_cast<TimePoint::duration>(d).count());
+    }
+
+private:
+    std::atomic<TimePoint::rep> nanos_;
+};
+
+// Seconds since the Unix epoch.
+[[nodiscard]] inline std::int64_t unix_seconds(TimePoint t) {
+    return std::chrono::duration_cast<Seconds>(t.time_since_epoch()).count();
+}
+[[nodiscard]] inline TimePoint from_unix_seconds(std::int64_t s) { return TimePoint(Seconds(s)); }
+
+}  // namespace selo
