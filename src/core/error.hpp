@@ -55,22 +55,27 @@ template <typename... Args>
 
 }  // namespace selo
 
+#define SELO_CONCAT_INNER_(a, b) a##b
+#define SELO_CONCAT_(a, b) SELO_CONCAT_INNER_(a, b)
+
 // Propagates an error from an expression returning Result<T>; evaluates to the value otherwise.
 // Uses a GNU statement expression, which GCC and Clang both support.
-#define SELO_TRY(expr)                                                         \
-    __extension__({                                                                       \
-        auto&& selo_try_result_ = (expr);                                      \
-        if (!selo_try_result_) {                                               \
-            return ::std::unexpected(std::move(selo_try_result_).error());     \
+#define SELO_TRY(expr) SELO_TRY_IMPL_(expr, SELO_CONCAT_(selo_try_, __COUNTER__))
+#define SELO_TRY_IMPL_(expr, var)                                              \
+    __extension__({                                                            \
+        auto&& var = (expr);                                                   \
+        if (!var) {                                                            \
+            return ::std::unexpected(std::move(var).error());                  \
         }                                                                      \
-        std::move(selo_try_result_).value();                                   \
+        std::move(var).value();                                                \
     })
 
 // Propagates an error from an expression returning Result<void>.
-#define SELO_TRY_VOID(expr)                                                    \
+#define SELO_TRY_VOID(expr) SELO_TRY_VOID_IMPL_(expr, SELO_CONCAT_(selo_try_, __COUNTER__))
+#define SELO_TRY_VOID_IMPL_(expr, var)                                         \
     do {                                                                       \
-        auto&& selo_try_result_ = (expr);                                      \
-        if (!selo_try_result_) {                                               \
-            return ::std::unexpected(std::move(selo_try_result_).error());     \
+        auto&& var = (expr);                                                   \
+        if (!var) {                                                            \
+            return ::std::unexpected(std::move(var).error());                  \
         }                                                                      \
     } while (false)

@@ -1,0 +1,160 @@
+#include <gtest/gtest.h>
+
+#include <openssl/objects.h>
+
+#include <algorithm>
+#include <set>
+
+#include "crypto/keys.hpp"
+#include "pki/authority.hpp"
+#include "pki/lint.hpp"
+#include "pki/memory_repositories.hpp"
+#include "support/test_support.hpp"
+
+namespace selo::pki {
+namespace {
+
+class PkiTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto r = create_hierarchy({"MO", "Selo Test Services", "http://ca.example.mo"}, keys, cas,
+                                  certs, clock, rng);
+        ASSERT_TRUE(r.has_value()) << r.error().message;
+        auto np = cas.find(kNaturalPersonsCaName).value();
+        ASSERT_TRUE(np.has_value());
+        ca.emplace(CertificateAuthority::load(*np, CaContext{keys, certs, clock, rng,
+                                                             "http://ca.example.mo"})
+                       .value());
+        root = Certificate::from_der(cas.find(kRootCaName).value()->certificate_der).value();
+    }
+
+    Certificate issue_person() {
+        auto key = crypto::generate_key(crypto::KeyType::ec_p256).value();
+        DistinguishedName dn;
+        dn.add(NID_countryName, "MO")
+            .add(NID_givenName, "Tai Man")
+            .add(NID_surname, "CHAN")
+            .add(NID_serialNumber, "IDCMO-5215299(8)")
+            .add(NID_commonName, "陳大文");
+        auto cert = ca->issue({ProfileId::natural_person_signing, dn, key.get(), std::nullopt});
+        EXPECT_TRUE(cert.has_value()) << cert.error().message;
+        return *cert;
+    }
+
+    FakeClock clock{from_unix_seconds(1'800'000'000)};
+    SystemRng rng;
+    test::MemoryKeys key_repo;
+    crypto::MasterKey master = crypto::MasterKey::from_bytes(Bytes(32, 7));
+    crypto::SoftwareKeyStore keys{key_repo, master, rng};
+    test::MemoryCas cas;
+    test::MemoryCertificates certs;
+    std::optional<CertificateAuthority> ca;
+    std::optional<Certificate> root;
+};
+
+TEST_F(PkiTest, HierarchyIsRecordedAndCaKeysAreSealed) {
+    EXPECT_EQ(cas.cas.size(), 2u);
+    EXPECT_EQ(certs.certs.size(), 2u);
+    EXPECT_EQ(key_repo.records.size(), 2u);
+    EXPECT_EQ(root->subject(), root->issuer());
+    EXPECT_EQ(ca->certificate().issuer(), root->subject());
+}
+
+TEST_F(PkiTest, NaturalPersonCertificateHasTheProfileContent) {
+    auto cert = issue_person();
+    EXPECT_EQ(cert.subject(), "CN=陳大文,serialNumber=IDCMO-5215299(8),SN=CHAN,GN=Tai Man,C=MO");
+    // Positive, 16 octets, and recorded durably under its issuer.
+    EXPECT_EQ(cert.serial_hex().size(), 32u);
+    EXPECT_GE(cert.serial_hex()[0], '4');
+    EXPECT_TRUE(certs.find(std::string(kNaturalPersonsCaName), cert.serial_hex()).value().has_value());
+    EXPECT_TRUE(lint_certificate(cert, profile(ProfileId::natural_person_signing),
+                                 &ca->certificate())
+                    .empty());
+}
+
+TEST_F(PkiTest, SerialsAreDistinct) {
+    std::set<std::string> serials;
+    for (int i = 0; i < 20; ++i) {
+        serials.insert(issue_person().serial_hex());
+    }
+    EXPECT_EQ(serials.size(), 20u);
+}
+
+// Independent checks with the openssl CLI.
+TEST_F(PkiTest, OpensslVerifiesTheChainAndSeesTheEncodings) {
+    if (!test::have_tool("openssl")) {
+        GTEST_SKIP();
+    }
+    test::TempDir dir;
+    auto cert = issue_person();
+    test::write_file(dir / "root.pem", root->pem());
+    test::write_file(dir / "np.pem", ca->certificate().pem());
+    test::write_file(dir / "person.pem", cert.pem());
+    test::write_file(dir / "person.der", cert.der());
+    // The certificates were issued at the fake clock's time: verify at that time.
+    auto at = test::run("openssl verify -x509_strict -attime 1800000100 -CAfile " +
+                        (dir / "root.pem").string() + " -untrusted " + (dir / "np.pem").string() +
+                        " " + (dir / "person.pem").string());
+    EXPECT_EQ(at.exit_code, 0) << at.output;
+
+    auto text = test::run("openssl x509 -noout -text -in " + (dir / "person.pem").string());
+    ASSERT_EQ(text.exit_code, 0);
+    EXPECT_NE(text.output.find("Digital Signature, Non Repudiation"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("X509v3 Key Usage: critical"), std::string::npos);
+    EXPECT_NE(text.output.find(std::string(kPolicyNaturalPersonSigning)), std::string::npos);
+    EXPECT_NE(text.output.find("CA Issuers - URI:http://ca.example.mo/ca/natural-persons.crt"),
+              std::string::npos);
+    EXPECT_NE(text.output.find("X509v3 Subject Key Identifier"), std::string::npos);
+    EXPECT_NE(text.output.find("X509v3 Authority Key Identifier"), std::string::npos);
+    EXPECT_EQ(text.output.find("OCSP"), std::string::npos) << "no OCSP URL until Selo answers OCSP";
+
+    auto asn1 = test::run("openssl asn1parse -inform DER -in " + (dir / "person.der").string());
+    ASSERT_EQ(asn1.exit_code, 0);
+    // CN as UTF8String (陳大文 is E9 99 B3 E5 A4 A7 E6 96 87), C and serialNumber PrintableString.
+    auto subject_cn = asn1.output.rfind(":commonName");
+    ASSERT_NE(subject_cn, std::string::npos);
+    auto next_line = asn1.output.substr(asn1.output.find('\n', subject_cn) + 1);
+    next_line = next_line.substr(0, next_line.find('\n'));
+    EXPECT_NE(next_line.find("UTF8STRING"), std::string::npos) << next_line;
+    EXPECT_NE(next_line.find("陳大文"), std::string::npos) << next_line;
+    EXPECT_NE(asn1.output.find("PRINTABLESTRING   :MO"), std::string::npos);
+    EXPECT_NE(asn1.output.find("PRINTABLESTRING   :IDCMO-5215299(8)"), std::string::npos);
+}
+
+TEST(DistinguishedName, RefusesBadValues) {
+    EXPECT_FALSE(DistinguishedName().add(NID_countryName, "mo").to_x509_name().has_value());
+    EXPECT_FALSE(DistinguishedName().add(NID_countryName, "MOX").to_x509_name().has_value());
+    EXPECT_FALSE(DistinguishedName().add(NID_serialNumber, "IDCMO-陳").to_x509_name().has_value());
+    EXPECT_FALSE(DistinguishedName().add(NID_commonName, "").to_x509_name().has_value());
+    EXPECT_FALSE(DistinguishedName().add(NID_commonName, "a\x01").to_x509_name().has_value());
+    EXPECT_FALSE(DistinguishedName().add(NID_commonName, "\xc3\x28").to_x509_name().has_value());
+    EXPECT_FALSE(DistinguishedName().add(NID_commonName, std::string(65, 'a')).to_x509_name().has_value());
+    EXPECT_TRUE(DistinguishedName().add(NID_commonName, "João Conceição").to_x509_name().has_value());
+}
+
+// The linter catches certificates crafted with openssl that break the rules.
+TEST(Lint, FindsShortSerialsAndWrongStringTypes) {
+    if (!test::have_tool("openssl")) {
+        GTEST_SKIP();
+    }
+    test::TempDir dir;
+    auto r = test::run("cd " + dir.path().string() +
+                       " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                       "-keyout k.pem -out c.pem -days 30 -set_serial 7 -subj '/C=MO/CN=lint test' "
+                       "-utf8 -addext 'keyUsage=digitalSignature' -addext 'basicConstraints=CA:FALSE'");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto cert = Certificate::from_pem_or_der(test::read_file(dir / "c.pem")).value();
+    auto findings = lint_certificate(cert, profile(ProfileId::natural_person_signing), nullptr);
+    auto has = [&](std::string_view rule) {
+        return std::any_of(findings.begin(), findings.end(),
+                           [&](const LintFinding& f) { return f.rule == rule; });
+    };
+    EXPECT_TRUE(has("serial.too_short"));
+    EXPECT_TRUE(has("ext.key_usage.not_critical"));
+    EXPECT_TRUE(has("ext.key_usage.non_repudiation"));
+    EXPECT_TRUE(has("ext.policies.missing"));
+    EXPECT_TRUE(has("ext.aia.missing"));
+}
+
+}  // namespace
+}  // namespace selo::pki
