@@ -1,0 +1,58 @@
+#pragma once
+// People and their single account: identity as recorded at the counter, the password verifier,
+// and the authenticator-app secret (sealed under the master key, bound to the account id).
+
+#include <optional>
+#include <string>
+
+#include "core/bytes.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+
+namespace selo::account {
+
+// ETSI EN 319 412-1 §5.1.3 identity types used in the subject serialNumber ("IDC", "PAS").
+enum class IdentityDocument { identity_card, passport };
+
+[[nodiscard]] std::string_view identity_document_name(IdentityDocument d) noexcept;
+[[nodiscard]] Result<IdentityDocument> identity_document_from_name(std::string_view name);
+// The ETSI three-letter type: "IDC" or "PAS".
+[[nodiscard]] std::string_view etsi_identity_type(IdentityDocument d) noexcept;
+
+struct Person {
+    std::string name;        // as written in the identity document, e.g. "陳大文"
+    std::string latin_name;  // Latin-script form, e.g. "CHAN Tai Man", "João Conceição"
+    std::string given_name;  // Latin-script given name(s), e.g. "Tai Man"
+    std::string surname;     // Latin-script surname, e.g. "CHAN"
+    IdentityDocument id_type = IdentityDocument::identity_card;
+    std::string id_number;   // e.g. "5215299(8)"
+    std::string id_country = "MO";
+    std::string email;
+};
+
+struct Account {
+    std::string id;
+    std::string username;
+    Person person;
+    std::string password_hash;       // Argon2id PHC string
+    Bytes totp_secret_sealed;        // AES-256-GCM under a master subkey
+    std::optional<std::uint64_t> totp_last_step;
+    TimePoint created_at;
+};
+
+class AccountRepository {
+public:
+    virtual ~AccountRepository() = default;
+    // ErrorCode::conflict when the username or the identity document is already registered.
+    virtual Result<void> insert(const Account& account) = 0;
+    virtual Result<std::optional<Account>> find_by_id(std::string_view id) = 0;
+    virtual Result<std::optional<Account>> find_by_username(std::string_view username) = 0;
+    virtual Result<bool> identity_registered(IdentityDocument type, std::string_view country,
+                                             std::string_view number) = 0;
+    virtual Result<bool> username_taken(std::string_view username) = 0;
+    // Records `step` as the last accepted TOTP step if it is later than the stored one, in one
+    // atomic statement, so two nodes can never both accept the same code. False: replay.
+    virtual Result<bool> claim_totp_step(std::string_view account_id, std::uint64_t step) = 0;
+};
+
+}  // namespace selo::account

@@ -1,0 +1,348 @@
+#include "account/account_service.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <vector>
+
+#include "core/log.hpp"
+#include "crypto/aead.hpp"
+#include "otp/otp.hpp"
+
+namespace selo::account {
+namespace {
+
+std::string trim(std::string_view s) {
+    auto is_space = [](unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!s.empty() && is_space(static_cast<unsigned char>(s.front()))) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && is_space(static_cast<unsigned char>(s.back()))) {
+        s.remove_suffix(1);
+    }
+    // Collapse inner runs of spaces: names typed at a counter often carry doubles.
+    std::string out;
+    bool space = false;
+    for (char c : s) {
+        if (c == ' ' || c == '\t') {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty()) {
+            out.push_back(' ');
+        }
+        space = false;
+        out.push_back(c);
+    }
+    return out;
+}
+
+bool valid_utf8_text(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f) {
+                return false;
+            }
+            ++i;
+            continue;
+        }
+        std::size_t len = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        if (len == 0 || i + len > s.size()) {
+            return false;
+        }
+        for (std::size_t k = 1; k < len; ++k) {
+            if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) {
+                return false;
+            }
+        }
+        i += len;
+    }
+    return true;
+}
+
+std::size_t char_count(std::string_view s) {
+    return static_cast<std::size_t>(std::count_if(
+        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
+
+std::vector<std::string> split_words(std::string_view s) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s) {
+        if (c == ' ') {
+            if (!cur.empty()) {
+                out.push_back(cur);
+            }
+            cur.clear();
+        } else {
+            cur.push_back(c);
+        }
+    }
+    if (!cur.empty()) {
+        out.push_back(cur);
+    }
+    return out;
+}
+
+bool is_upper_word(std::string_view w) {
+    bool letter = false;
+    for (unsigned char c : w) {
+        if (c >= 'a' && c <= 'z') {
+            return false;
+        }
+        if (c >= 'A' && c <= 'Z') {
+            letter = true;
+        }
+    }
+    return letter && w.size() >= 2;
+}
+
+Result<void> check_text(std::string_view field, std::string_view value, std::size_t max_chars) {
+    if (value.empty()) {
+        return fail(ErrorCode::invalid_argument, "{} is required", field);
+    }
+    if (!valid_utf8_text(value)) {
+        return fail(ErrorCode::invalid_argument, "{} is not valid UTF-8 text", field);
+    }
+    if (char_count(value) > max_chars) {
+        return fail(ErrorCode::invalid_argument, "{} is longer than {} characters", field, max_chars);
+    }
+    return {};
+}
+
+bool valid_email(std::string_view e) {
+    auto at = e.find('@');
+    if (at == std::string_view::npos || at == 0 || at != e.rfind('@') || e.size() > 254) {
+        return false;
+    }
+    std::string_view domain = e.substr(at + 1);
+    if (domain.size() < 3 || domain.find('.') == std::string_view::npos || domain.front() == '.' ||
+        domain.back() == '.' || domain.find("..") != std::string_view::npos) {
+        return false;
+    }
+    for (unsigned char c : e) {
+        if (c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' ||
+            c == ';' || c == ':' || c == '\\' || c == '"' || c == '[' || c == ']') {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Unambiguous characters only (no 0/O, 1/l/I), so a password read off a printed slip is typed
+// right the first time.
+constexpr std::string_view kPasswordAlphabet =
+    "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+std::string generate_password(Rng& rng) {
+    std::string out;
+    for (int group = 0; group < 4; ++group) {
+        if (group > 0) {
+            out.push_back('-');
+        }
+        for (int i = 0; i < 4; ++i) {
+            out.push_back(kPasswordAlphabet[rng.uniform(kPasswordAlphabet.size())]);
+        }
+    }
+    return out;  // 16 symbols from 56: about 93 bits
+}
+
+std::string new_account_id(Rng& rng) { return "acc_" + hex_encode(rng.bytes(12)); }
+
+}  // namespace
+
+std::string fold_to_ascii(std::string_view latin) {
+    // Latin-1 Supplement letters U+00C0..U+00FF to their base letters ('\0': drop).
+    using namespace std::string_view_literals;
+    static constexpr std::string_view kLatin1 =
+        "AAAAAAACEEEEIIII" "DNOOOOO\0OUUUUY\0s" "aaaaaaaceeeeiiii" "\0nooooo\0ouuuuy\0y"sv;
+    static_assert(kLatin1.size() == 64);
+    std::string out;
+    for (std::size_t i = 0; i < latin.size(); ++i) {
+        auto c = static_cast<unsigned char>(latin[i]);
+        if (c < 0x80) {
+            if (std::isalnum(c)) {
+                out.push_back(static_cast<char>(std::tolower(c)));
+            }
+            continue;
+        }
+        if ((c == 0xc3) && i + 1 < latin.size()) {
+            auto c2 = static_cast<unsigned char>(latin[i + 1]);
+            unsigned cp = 0xc0 + (c2 & 0x3f);
+            if (cp >= 0xc0 && cp <= 0xff) {
+                char m = kLatin1[cp - 0xc0];
+                if (m != '\0') {
+                    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(m))));
+                }
+            }
+            ++i;
+            continue;
+        }
+        // Other scripts do not fold: skip the whole multi-byte sequence.
+        while (i + 1 < latin.size() && (static_cast<unsigned char>(latin[i + 1]) & 0xc0) == 0x80) {
+            ++i;
+        }
+    }
+    return out;
+}
+
+Result<Person> normalise_person(Person p) {
+    p.name = trim(p.name);
+    p.latin_name = trim(p.latin_name);
+    p.given_name = trim(p.given_name);
+    p.surname = trim(p.surname);
+    p.id_number = trim(p.id_number);
+    p.email = trim(p.email);
+    SELO_TRY_VOID(check_text("name", p.name, 64));
+    SELO_TRY_VOID(check_text("latin name", p.latin_name, 64));
+    if (p.given_name.empty() && p.surname.empty()) {
+        auto words = split_words(p.latin_name);
+        // Macao convention: the surname is written in capitals ("CHAN Tai Man"); otherwise
+        // the last word is the surname ("João Conceição").
+        std::vector<std::string> upper, rest;
+        for (const auto& w : words) {
+            (is_upper_word(w) && rest.empty() ? upper : rest).push_back(w);
+        }
+        auto join = [](const std::vector<std::string>& v) {
+            std::string s;
+            for (const auto& w : v) {
+                s += (s.empty() ? "" : " ") + w;
+            }
+            return s;
+        };
+        if (!upper.empty() && !rest.empty()) {
+            p.surname = join(upper);
+            p.given_name = join(rest);
+        } else if (words.size() >= 2) {
+            p.surname = words.back();
+            words.pop_back();
+            p.given_name = join(words);
+        } else {
+            return fail(ErrorCode::invalid_argument,
+                        "cannot tell given name from surname in '{}': give both explicitly",
+                        p.latin_name);
+        }
+    }
+    SELO_TRY_VOID(check_text("given name", p.given_name, 64));
+    SELO_TRY_VOID(check_text("surname", p.surname, 64));
+    if (p.id_number.empty()) {
+        return fail(ErrorCode::invalid_argument, "identity document number is required");
+    }
+    if (p.id_number.size() > 40 ||
+        !std::all_of(p.id_number.begin(), p.id_number.end(), [](char ch) {
+            auto c = static_cast<unsigned char>(ch);
+            return std::isalnum(c) || c == '(' || c == ')' || c == '-' || c == '/';
+        })) {
+        return fail(ErrorCode::invalid_argument,
+                    "identity document number '{}' may only hold letters, digits, ( ) - /",
+                    p.id_number);
+    }
+    if (p.id_country.size() != 2 || !std::isupper(static_cast<unsigned char>(p.id_country[0])) ||
+        !std::isupper(static_cast<unsigned char>(p.id_country[1]))) {
+        return fail(ErrorCode::invalid_argument, "document country must be an ISO 3166 code like MO");
+    }
+    if (p.email.empty() || !valid_email(p.email)) {
+        return fail(ErrorCode::invalid_argument, "'{}' is not a valid e-mail address", p.email);
+    }
+    return p;
+}
+
+AccountService::AccountService(AccountRepository& repo, const crypto::MasterKey& master,
+                               const Clock& clock, Rng& rng, AccountServiceOptions options)
+    : repo_(repo), clock_(clock), rng_(rng), options_(std::move(options)) {
+    auto k = master.derive("selo/otp-secret/v1");
+    if (!k) {
+        std::abort();
+    }
+    otp_key_ = std::move(*k);
+    auto dummy = crypto::argon2id_hash_password("selo-dummy-password", options_.password_kdf, rng_);
+    if (!dummy) {
+        std::abort();
+    }
+    dummy_hash_ = std::move(*dummy);
+}
+
+Result<std::string> AccountService::choose_username(const Person& person) {
+    std::string base = fold_to_ascii(person.surname);
+    std::string given = fold_to_ascii(person.given_name);
+    if (!given.empty()) {
+        base += (base.empty() ? "" : ".") + given;
+    }
+    if (base.size() < 3) {
+        base = "user" + base;
+    }
+    base = base.substr(0, 24);
+    for (int n = 1; n < 1000; ++n) {
+        std::string candidate = n == 1 ? base : fmt::format("{}{}", base, n);
+        if (!SELO_TRY(repo_.username_taken(candidate))) {
+            return candidate;
+        }
+    }
+    return fmt::format("{}{}", base, rng_.uniform(1'000'000'000));
+}
+
+Result<NewAccount> AccountService::open(const Person& input) {
+    Person person = SELO_TRY(normalise_person(input));
+    if (SELO_TRY(repo_.identity_registered(person.id_type, person.id_country, person.id_number))) {
+        return fail(ErrorCode::conflict, "{} {} ({}) already has an account",
+                    identity_document_name(person.id_type), person.id_number, person.id_country);
+    }
+    NewAccount out;
+    Account& a = out.account;
+    a.id = new_account_id(rng_);
+    a.username = SELO_TRY(choose_username(person));
+    a.person = person;
+    a.created_at = clock_.now();
+    out.initial_password = generate_password(rng_);
+    a.password_hash =
+        SELO_TRY(crypto::argon2id_hash_password(out.initial_password, options_.password_kdf, rng_));
+    out.totp_secret = rng_.bytes(20);  // RFC 4226 §4 R6: 160 bits recommended
+    std::string aad = "selo/otp-secret/v1/" + a.id;
+    a.totp_secret_sealed = SELO_TRY(crypto::aead_seal(otp_key_.view(), out.totp_secret, as_bytes(aad), rng_));
+    out.otpauth_uri = otp::otpauth_uri(options_.otp_issuer, a.username, out.totp_secret);
+    // The repository's unique constraints settle races between two clerks enrolling the same
+    // document at once.
+    SELO_TRY_VOID(repo_.insert(a));
+    log::info("account {} opened for user {}", a.id, a.username);
+    return out;
+}
+
+Result<Account> AccountService::authenticate(std::string_view username, std::string_view password) {
+    auto found = SELO_TRY(repo_.find_by_username(username));
+    if (!found) {
+        (void)crypto::argon2id_verify_password(password, dummy_hash_);
+        return fail(ErrorCode::unauthorized, "unknown username or wrong password");
+    }
+    bool ok = SELO_TRY(crypto::argon2id_verify_password(password, found->password_hash));
+    if (!ok) {
+        return fail(ErrorCode::unauthorized, "unknown username or wrong password");
+    }
+    return std::move(*found);
+}
+
+Result<void> AccountService::verify_otp(const Account& account, std::string_view code) {
+    std::string aad = "selo/otp-secret/v1/" + account.id;
+    auto secret = crypto::aead_open(otp_key_.view(), account.totp_secret_sealed, as_bytes(aad));
+    if (!secret) {
+        return fail(ErrorCode::internal, "the OTP secret of account {} cannot be unsealed", account.id);
+    }
+    auto fresh = SELO_TRY(repo_.find_by_id(account.id));
+    std::optional<std::uint64_t> last = fresh ? fresh->totp_last_step : account.totp_last_step;
+    auto step = SELO_TRY(otp::verify_totp(secret->view(), code, clock_.now(), last));
+    if (!SELO_TRY(repo_.claim_totp_step(account.id, step))) {
+        return fail(ErrorCode::unauthorized, "the one-time password has already been used");
+    }
+    return {};
+}
+
+Result<Account> AccountService::find(std::string_view account_id) {
+    auto found = SELO_TRY(repo_.find_by_id(account_id));
+    if (!found) {
+        return fail(ErrorCode::not_found, "no account {}", account_id);
+    }
+    return std::move(*found);
+}
+
+}  // namespace selo::account
