@@ -1,0 +1,74 @@
+#pragma once
+// The storage interface every repository is written against. Back ends (SQLite now, PostgreSQL
+// later) live in sub-folders; nothing outside store/ sees a database library header.
+//
+// Transactions are ambient: inside Database::transaction(fn), every repository call made by the
+// same thread on the same Database joins the transaction, so a domain operation that writes
+// through several narrow repositories commits or rolls back as one.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/error.hpp"
+
+namespace selo::store {
+
+struct Null {};
+using Value = std::variant<Null, std::int64_t, std::string, Bytes>;
+
+// One result row; column access by index, with type checks reported as internal errors.
+class Row {
+public:
+    explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+    [[nodiscard]] std::size_t size() const noexcept { return values_.size(); }
+    [[nodiscard]] bool is_null(std::size_t i) const;
+    [[nodiscard]] std::int64_t integer(std::size_t i) const;
+    [[nodiscard]] std::optional<std::int64_t> optional_integer(std::size_t i) const;
+    [[nodiscard]] const std::string& text(std::size_t i) const;
+    [[nodiscard]] std::optional<std::string> optional_text(std::size_t i) const;
+    [[nodiscard]] const Bytes& blob(std::size_t i) const;
+
+private:
+    std::vector<Value> values_;
+};
+
+class Connection {
+public:
+    virtual ~Connection() = default;
+    // Runs one statement with `?` placeholders; returns the number of rows changed.
+    virtual Result<std::int64_t> execute(std::string_view sql, const std::vector<Value>& params) = 0;
+    virtual Result<std::vector<Row>> query(std::string_view sql, const std::vector<Value>& params) = 0;
+    // Runs several statements without parameters (schema scripts).
+    virtual Result<void> execute_script(std::string_view sql) = 0;
+};
+
+class Database {
+public:
+    virtual ~Database() = default;
+
+    // Runs `fn` on a connection: the ambient transaction's when one is open on this thread,
+    // otherwise a pooled connection in autocommit mode.
+    virtual Result<void> with_connection(const std::function<Result<void>(Connection&)>& fn) = 0;
+
+    // Runs `fn` in one write transaction; commits when it returns a value, rolls back on error.
+    // Nested calls join the outer transaction. Busy databases are retried with back-off.
+    virtual Result<void> transaction(const std::function<Result<void>()>& fn) = 0;
+
+    // Convenience wrappers over with_connection.
+    Result<std::int64_t> execute(std::string_view sql, const std::vector<Value>& params = {});
+    Result<std::vector<Row>> query(std::string_view sql, const std::vector<Value>& params = {});
+    Result<std::optional<Row>> query_one(std::string_view sql, const std::vector<Value>& params = {});
+};
+
+// Brings the schema to the newest version; a no-op when it is current. Refuses a database
+// written by a newer Selo.
+Result<void> migrate(Database& db);
+
+}  // namespace selo::store
