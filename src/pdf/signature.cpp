@@ -40,6 +40,8 @@ constexpr int max_tree_depth = 256;
 constexpr int widget_flags = 132;
 // /SigFlags 3: SignaturesExist | AppendOnly (ISO 32000-1 §12.7.2, Table 219).
 constexpr long long sig_flags = 3;
+// The largest object number readers must support (ISO 32000-1 Annex C.2, Table C.1).
+constexpr long long max_object_number = 8'388'607;
 constexpr std::string_view reconstruct_warning = "Attempting to reconstruct cross-reference table";
 
 std::string ref(int num, int gen = 0) {
@@ -167,6 +169,7 @@ class UpdateBuilder {
     Result<void> check_doc_mdp(QPDFObjectHandle root);
     Result<QPDFObjectHandle> first_page(QPDFObjectHandle root);
     void collect_field_names(QPDFObjectHandle fields, int depth);
+    void check_lock(QPDFObjectHandle field);
     Result<std::string> choose_field_name(QPDFObjectHandle root);
     int next_free_object();
     Result<void> plan_rewrites(QPDFObjectHandle root, QPDFObjectHandle page);
@@ -182,6 +185,7 @@ class UpdateBuilder {
     std::set<std::string> top_level_names_;
     std::set<std::string> all_names_;
     std::set<QPDFObjGen> visited_fields_;
+    std::string locking_field_;  // a signed field whose lock permits no changes
 
     std::string field_name_;
     // Serialised option values.
@@ -268,14 +272,14 @@ Result<QPDFObjectHandle> UpdateBuilder::first_page(QPDFObjectHandle root) {
     while (!stack.empty()) {
         auto& top = stack.back();
         auto kids = top.node.getKey("/Kids");
+        // A node with /Kids is an intermediate node (§7.7.3.2) unless it says /Type /Page; as in
+        // qpdf, a node without /Kids is a page whatever its /Type (poppler counts it so too).
         const bool is_tree_node =
             kids.isArray() && !top.node.getKey("/Type").isNameAndEquals("/Page");
         if (!is_tree_node) {
-            if (stack.size() == 1) {
-                // /Pages itself is a leaf: not a page tree, but qpdf and poppler accept it.
-                if (!top.node.isIndirect()) {
-                    return fail(ErrorCode::malformed, "the page tree root is a direct object");
-                }
+            // A leaf. (The catalog's /Pages may itself be a page: read as a one-page tree.)
+            if (!top.node.isIndirect()) {
+                return fail(ErrorCode::malformed, "the first page is a direct object");
             }
             return top.node;
         }
@@ -291,10 +295,9 @@ Result<QPDFObjectHandle> UpdateBuilder::first_page(QPDFObjectHandle root) {
             if (!seen.insert(kid.getObjGen()).second) {
                 continue;  // a loop or a shared node: already walked
             }
-        } else if (!kid.getKey("/Kids").isArray()) {
-            // §7.7.3.2: /Kids holds indirect references; a direct page cannot be the widget's /P.
-            return fail(ErrorCode::malformed, "the first page is a direct object in /Kids");
         }
+        // §7.7.3.2: /Kids holds indirect references. A direct kid is walked all the same; if it
+        // is the first page, it cannot be the widget's /P (refused above).
         if (static_cast<int>(stack.size()) >= max_tree_depth) {
             return fail(ErrorCode::malformed, "the page tree is deeper than {} levels",
                         max_tree_depth);
@@ -324,7 +327,36 @@ void UpdateBuilder::collect_field_names(QPDFObjectHandle fields, int depth) {
                 top_level_names_.insert(name);
             }
         }
+        check_lock(field);
         collect_field_names(field.getKey("/Kids"), depth + 1);
+    }
+}
+
+// A signed field can lock the whole document after it (PDF 2.0: /P 1 in the field's /Lock
+// dictionary, or in the FieldMDP transform parameters of its signature): like DocMDP P=1, that
+// forbids any further change.
+void UpdateBuilder::check_lock(QPDFObjectHandle field) {
+    auto sig = field.getKey("/V");
+    if (!sig.isDictionary() || !sig.hasKey("/ByteRange")) {
+        return;
+    }
+    auto p_is_1 = [](QPDFObjectHandle dict) {
+        return dict.isDictionary() && dict.getKey("/P").isInteger() &&
+               dict.getKey("/P").getIntValue() == 1;
+    };
+    bool locked = p_is_1(field.getKey("/Lock"));
+    auto refs = sig.getKey("/Reference");
+    if (refs.isArray()) {
+        for (auto& r : refs.getArrayAsVector()) {
+            if (r.isDictionary() && r.getKey("/TransformMethod").isNameAndEquals("/FieldMDP") &&
+                p_is_1(r.getKey("/TransformParams"))) {
+                locked = true;
+            }
+        }
+    }
+    if (locked && locking_field_.empty()) {
+        auto t = field.getKey("/T");
+        locking_field_ = t.isString() ? t.getUTF8Value() : std::string("(unnamed)");
     }
 }
 
@@ -332,6 +364,12 @@ Result<std::string> UpdateBuilder::choose_field_name(QPDFObjectHandle root) {
     auto acroform = root.getKey("/AcroForm");
     if (acroform.isDictionary()) {
         collect_field_names(acroform.getKey("/Fields"), 0);
+    }
+    if (!locking_field_.empty()) {
+        return fail(ErrorCode::conflict,
+                    "the signature in field '{}' locks the document (permissions P=1): no "
+                    "further changes, not even another signature, are permitted",
+                    locking_field_);
     }
     if (!options_.field_name.empty()) {
         // Our field is a root field, so only another root field can have the same fully
@@ -361,7 +399,7 @@ int UpdateBuilder::next_free_object() {
     for (const auto& [og, entry] : qpdf_.getXRefTable()) {
         next = std::max<long long>(next, og.getObj() + 1LL);
     }
-    return static_cast<int>(next);
+    return static_cast<int>(std::min<long long>(next, max_object_number + 1));
 }
 
 Result<void> UpdateBuilder::plan_rewrites(QPDFObjectHandle root, QPDFObjectHandle page) {
@@ -482,6 +520,12 @@ Result<PreparedSignature> UpdateBuilder::build() {
     // start again if the table grew under us. Reconstruction happens at most once.
     for (int attempt = 0;; ++attempt) {
         const int base = next_free_object();
+        if (base > max_object_number - 4) {
+            return fail(ErrorCode::unsupported,
+                        "the document uses object numbers up to the limit of {} (ISO 32000-1 "
+                        "Annex C): none is left for the signature",
+                        max_object_number);
+        }
         sig_num_ = base;
         widget_num_ = base + 1;
         SELO_TRY_VOID(plan_rewrites(root, page));
@@ -490,12 +534,16 @@ Result<PreparedSignature> UpdateBuilder::build() {
             texts_[og] = SELO_TRY(serialise(rw));
         }
         collect_warnings();
-        if (next_free_object() <= base || attempt == 2) {
+        if (next_free_object() <= base) {
             auto result = lay_out(root, page);
             if (result) {
                 result->warnings_ = std::move(warnings_);
             }
             return result;
+        }
+        if (attempt == 2) {
+            return fail(ErrorCode::internal,
+                        "the cross-reference table keeps changing while it is read");
         }
     }
 }
@@ -610,6 +658,11 @@ Result<PreparedSignature> UpdateBuilder::lay_out(QPDFObjectHandle root, QPDFObje
         entries = std::move(all);
     } else if (fs_.startxref) {
         prev = fs_.startxref;
+    } else {
+        // qpdf read the cross-reference data without repair, yet we found no startxref: we
+        // would write an update without /Prev that hides the original's objects.
+        return fail(ErrorCode::malformed,
+                    "no startxref found in the last 1054 bytes of the document");
     }
 
     XrefForm form = fs_.last_xref;
@@ -726,7 +779,8 @@ Result<void> PreparedSignature::set_contents(ByteView cms_der) {
         *p++ = static_cast<std::uint8_t>(digits[b >> 4]);
         *p++ = static_cast<std::uint8_t>(digits[b & 0xF]);
     }
-    // §12.8.1: the unused part of /Contents is zero padding, which DER decoders stop before.
+    // The rest stays zero padding, as signers commonly leave it: the DER encoding carries its
+    // own length, so decoders stop before the padding.
     std::fill(p, update_.data() + contents_offset_ + 1 + 2 * contents_capacity_,
               static_cast<std::uint8_t>('0'));
     return {};

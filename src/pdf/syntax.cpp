@@ -92,16 +92,16 @@ std::string literal_string(std::string_view bytes) {
 
 Result<std::string> text_string(std::string_view utf8) {
     auto cps = SELO_TRY(decode_utf8(utf8));
-    bool ascii = true;
+    // PDFDocEncoding (Annex D) agrees with ASCII on the printable characters, tab, LF and CR,
+    // but not on other control codes (0x18..0x1F are accents there): those go to UTF-16BE.
+    bool pdfdoc_ascii = true;
     for (char32_t cp : cps) {
-        if (cp >= 0x80) {
-            ascii = false;
+        if (!((cp >= 0x20 && cp <= 0x7E) || cp == '\t' || cp == '\n' || cp == '\r')) {
+            pdfdoc_ascii = false;
             break;
         }
     }
-    if (ascii) {
-        // PDFDocEncoding agrees with ASCII on printable characters (Annex D.2); the few control
-        // characters are escaped by literal_string.
+    if (pdfdoc_ascii) {
         return literal_string(utf8);
     }
     // §7.9.2.2: UTF-16BE text strings start with the byte order marker 254 255. Non-ASCII text

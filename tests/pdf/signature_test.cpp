@@ -124,6 +124,7 @@ INSTANTIATE_TEST_SUITE_P(
                       Refusal{"encrypted-no-password.pdf", ErrorCode::unsupported,
                               "encrypted PDFs are not supported yet"},
                       Refusal{"docmdp-p1.pdf", ErrorCode::conflict, "DocMDP permissions P=1"},
+        Refusal{"field-lock-p1.pdf", ErrorCode::conflict, "field 'Approval' locks the document"},
                       Refusal{"no-pages.pdf", ErrorCode::malformed, "no pages"},
                       Refusal{"truncated.pdf", ErrorCode::malformed, "damaged beyond recovery"},
                       Refusal{"damaged.pdf", ErrorCode::malformed, "damaged beyond recovery"}),

@@ -15,6 +15,11 @@ TEST(PdfTextString, EscapesDelimitersAndControlCharacters) {
     EXPECT_EQ(text_string("a(b)c\\d\r\n").value(), "(a\\(b\\)c\\\\d\\015\\012)");
 }
 
+TEST(PdfTextString, WritesControlCodesThatPdfDocEncodingRedefinesAsUtf16Be) {
+    // 0x18 is a breve in PDFDocEncoding (ISO 32000-1 Annex D), not CAN.
+    EXPECT_EQ(text_string("a\x18").value(), "<FEFF00610018>");
+}
+
 TEST(PdfTextString, WritesChineseAsUtf16BeWithByteOrderMark) {
     // 陳 U+9673, 大 U+5927, 文 U+6587.
     EXPECT_EQ(text_string("陳大文").value(), "<FEFF967359276587>");
