@@ -119,15 +119,15 @@ TEST_P(RefusesFixture, NamingTheReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, RefusesFixture,
-    ::testing::Values(Refusal{"encrypted.pdf", ErrorCode::unsupported,
-                              "encrypted PDFs are not supported yet"},
-                      Refusal{"encrypted-no-password.pdf", ErrorCode::unsupported,
-                              "encrypted PDFs are not supported yet"},
-                      Refusal{"docmdp-p1.pdf", ErrorCode::conflict, "DocMDP permissions P=1"},
+    ::testing::Values(
+        Refusal{"encrypted.pdf", ErrorCode::unsupported, "encrypted PDFs are not supported yet"},
+        Refusal{"encrypted-no-password.pdf", ErrorCode::unsupported,
+                "encrypted PDFs are not supported yet"},
+        Refusal{"docmdp-p1.pdf", ErrorCode::conflict, "DocMDP permissions P=1"},
         Refusal{"field-lock-p1.pdf", ErrorCode::conflict, "field 'Approval' locks the document"},
-                      Refusal{"no-pages.pdf", ErrorCode::malformed, "no pages"},
-                      Refusal{"truncated.pdf", ErrorCode::malformed, "damaged beyond recovery"},
-                      Refusal{"damaged.pdf", ErrorCode::malformed, "damaged beyond recovery"}),
+        Refusal{"no-pages.pdf", ErrorCode::malformed, "no pages"},
+        Refusal{"truncated.pdf", ErrorCode::malformed, "damaged beyond recovery"},
+        Refusal{"damaged.pdf", ErrorCode::malformed, "damaged beyond recovery"}),
     [](const auto& param_info) {
         std::string name = param_info.param.file;
         for (char& c : name) {

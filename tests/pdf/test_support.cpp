@@ -259,12 +259,29 @@ std::size_t der_length(ByteView der) {
     }
 
     // qpdf must not like the file less than before.
-    const int rc_before = qpdf_check(original_path);
-    const int rc_after = qpdf_check(signed_path);
-    if (qpdf_badness(rc_after) > qpdf_badness(rc_before)) {
+    const auto check_before = run("qpdf --check " + sh_quote(original_path));
+    const auto check_after = run("qpdf --check " + sh_quote(signed_path));
+    if (qpdf_badness(check_after.rc) > qpdf_badness(check_before.rc)) {
         return ::testing::AssertionFailure()
-               << "qpdf --check got worse: " << rc_before << " -> " << rc_after << "\n"
-               << run("qpdf --check " + sh_quote(signed_path)).output;
+               << "qpdf --check got worse: " << check_before.rc << " -> " << check_after.rc << "\n"
+               << check_after.output;
+    }
+    // Readers must find every object through the update's cross-reference data without
+    // repairing the file: always after a repaired original (the update lists everything), and
+    // otherwise whenever the original itself needed no repair.
+    const bool repaired_before = check_before.output.find("reconstruct") != std::string::npos;
+    if ((prepared.xref_reconstructed() || !repaired_before) &&
+        check_after.output.find("reconstruct") != std::string::npos) {
+        return ::testing::AssertionFailure() << "qpdf reconstructs the signed file's xref:\n"
+                                             << check_after.output;
+    }
+    const auto poppler_before = run("pdfsig -nocert " + sh_quote(original_path));
+    const auto poppler_after = run("pdfsig -nocert " + sh_quote(signed_path));
+    if ((prepared.xref_reconstructed() ||
+         poppler_before.output.find("reconstruct") == std::string::npos) &&
+        poppler_after.output.find("reconstruct") != std::string::npos) {
+        return ::testing::AssertionFailure() << "poppler reconstructs the signed file's xref:\n"
+                                             << poppler_after.output;
     }
 
     // pdfsig: one more signature, ours covers the whole document and is valid; the earlier
