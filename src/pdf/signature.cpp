@@ -620,15 +620,27 @@ Result<PreparedSignature> UpdateBuilder::lay_out(QPDFObjectHandle root, QPDFObje
 
     int next = std::max(widget_num_, acroform_num_) + 1;
     auto trailer = qpdf_.getTrailer();
-    // The trailer keys an update carries over (§7.5.6): /Root, /Info, /ID. /Encrypt cannot
-    // occur (refused above); /XRefStm of a hybrid file must not (§7.5.8.4: it belongs to the
-    // section it is in). /Prev is new.
+    // §7.5.6: the update's trailer has all entries of the previous one except /Prev. Not
+    // carried either: /Size (recomputed), /XRefStm of a hybrid file (§7.5.8.4: it belongs to
+    // its own section) and, when the previous trailer is an xref stream's dictionary, the
+    // stream's own keys (§7.3.8.2 Table 5, §7.5.8.2 Table 17). /Encrypt cannot occur.
+    static const std::set<std::string> not_carried = {
+        "/Prev",        "/Size", "/XRefStm", "/Type",         "/W", "/Index", "/Length", "/Filter",
+        "/DecodeParms", "/F",    "/FFilter", "/FDecodeParms", "/DL"};
     std::string trailer_keys = " /Root " + root.unparse();
     if (auto info = trailer.getKey("/Info"); !info.isNull()) {
         trailer_keys += " /Info " + info.unparse();
     }
     if (auto id = trailer.getKey("/ID"); id.isArray()) {
         trailer_keys += " /ID " + id.unparse();
+    }
+    for (const auto& key : trailer.getKeys()) {
+        auto value = trailer.getKey(key);
+        if (key == "/Root" || key == "/Info" || key == "/ID" || not_carried.contains(key) ||
+            value.isNull()) {
+            continue;
+        }
+        trailer_keys += fmt::format(" {} {}", key, value.unparse());
     }
 
     // With a reconstructed table the update lists every object, so readers never need the

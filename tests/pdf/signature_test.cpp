@@ -87,6 +87,7 @@ INSTANTIATE_TEST_SUITE_P(
                       "acroform-objstm.pdf", "direct-acroform.pdf", "indirect-fields.pdf",
                       "indirect-annots.pdf", "docmdp-p2.pdf", "nonzero-generation.pdf",
                       "understated-size.pdf", "nested-pages.pdf", "broken-startxref.pdf",
+                      "custom-trailer.pdf", "field-lock-p1-unsigned.pdf",
                       "truncated-after-trailer.pdf"),
     [](const auto& param_info) {
         std::string name = param_info.param;
@@ -299,10 +300,20 @@ TEST(PrepareSignature, WritesAClassicTableAfterAClassicTable) {
     EXPECT_NE(text.find("/ID [ <5e105e105e105e105e105e105e105e10>"), std::string::npos);
 }
 
+TEST(PrepareSignature, CarriesOverTheTrailerEntries) {
+    auto p = prepare_fixture("custom-trailer.pdf").value();
+    EXPECT_NE(update_text(p).find("/DocChecksum /0123456789ABCDEF0123"), std::string::npos);
+}
+
 TEST(PrepareSignature, WritesAnXrefStreamAfterAnXrefStream) {
     auto p = prepare_fixture("incremental-xref-stream.pdf").value();
     const auto text = update_text(p);
     EXPECT_NE(text.find("/Type /XRef"), std::string::npos);
+    // The previous stream's own keys are not carried over.
+    const auto xref_dict = text.substr(text.find("/Type /XRef"));
+    EXPECT_EQ(xref_dict.find("/Filter"), std::string::npos);
+    EXPECT_EQ(xref_dict.find("/DecodeParms"), std::string::npos);
+    EXPECT_EQ(xref_dict.find("/W "), xref_dict.rfind("/W "));
     EXPECT_EQ(text.find("\nxref\n"), std::string::npos);
     EXPECT_EQ(text.find("trailer"), std::string::npos);
 }
