@@ -1,0 +1,32 @@
+#pragma once
+// The HTTP surface: one file per service turns routes into domain calls. Handlers decode,
+// authorise, call the domain, render; errors become each protocol's own error shape here.
+
+#include <string>
+
+#include "cloudsign/service.hpp"
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "http/router.hpp"
+#include "pki/repository.hpp"
+
+namespace selo::api {
+
+struct ApiContext {
+    const Config& config;
+    pki::CaRepository& cas;
+    cloudsign::CloudSignService& cloudsign;
+    const Clock& clock;
+};
+
+// GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).
+void add_ca_routes(http::Router& router, ApiContext& ctx);
+// POST /csc/v2/... (Cloud Signature Consortium API v2).
+void add_csc_routes(http::Router& router, ApiContext& ctx);
+// GET /healthz, GET /logo.png.
+void add_operations_routes(http::Router& router, ApiContext& ctx);
+
+// Every route of the server, in one router.
+void add_all_routes(http::Router& router, ApiContext& ctx);
+
+}  // namespace selo::api

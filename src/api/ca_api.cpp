@@ -1,0 +1,36 @@
+#include "api/api.hpp"
+#include "core/log.hpp"
+#include "http/response.hpp"
+
+namespace selo::api {
+
+void add_ca_routes(http::Router& router, ApiContext& ctx) {
+    router.add(
+        http::Verb::get, "/ca/{name}.crt",
+        [&ctx](const http::Request&, const http::RequestContext&, const http::PathParams& p) {
+            auto ca = ctx.cas.find(p.get("name"));
+            if (!ca) {
+                log::error("reading CA {}: {}", p.get("name"), ca.error().message);
+                return http::text_response(http::Status::internal_server_error,
+                                           "the CA repository is unavailable");
+            }
+            if (!*ca) {
+                return http::text_response(http::Status::not_found,
+                                           fmt::format("no CA named '{}'", p.get("name")));
+            }
+            // RFC 2585 §4.1: a single DER certificate is application/pkix-cert.
+            auto res = http::binary_response(http::Status::ok, (*ca)->certificate_der,
+                                             "application/pkix-cert");
+            res.set(http::Field::cache_control, "public, max-age=3600");
+            return res;
+        },
+        {.summary = "CA certificate (DER), the target of AIA caIssuers"});
+}
+
+void add_all_routes(http::Router& router, ApiContext& ctx) {
+    add_ca_routes(router, ctx);
+    add_csc_routes(router, ctx);
+    add_operations_routes(router, ctx);
+}
+
+}  // namespace selo::api

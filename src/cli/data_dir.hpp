@@ -1,0 +1,77 @@
+#pragma once
+// The composition root: a data directory on disk turned into wired-up services. `selo init`
+// creates one; every other command opens one (several processes may open the same one).
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "account/account_service.hpp"
+#include "cloudsign/service.hpp"
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "core/rng.hpp"
+#include "crypto/key_store.hpp"
+#include "crypto/master_key.hpp"
+#include "pki/authority.hpp"
+#include "store/database.hpp"
+#include "store/repositories.hpp"
+
+namespace selo::cli {
+
+inline constexpr std::string_view kConfigFile = "selo.toml";
+
+struct InitOptions {
+    std::string public_url = "http://127.0.0.1:8080";
+    std::string listen = "127.0.0.1:8080";
+    std::string organization = "Selo Trust Services";
+    std::string country = "MO";
+};
+
+// Creates a data directory: configuration, master key (0600), SQLite database (WAL), and the
+// CA hierarchy. Refuses a directory that already holds a Selo data directory or anything else.
+// On failure, removes what it created.
+Result<void> initialise_data_directory(const std::filesystem::path& dir, const InitOptions& options,
+                                       const Clock& clock, Rng& rng);
+
+// True when `dir` holds a Selo data directory (its configuration file exists).
+[[nodiscard]] bool is_data_directory(const std::filesystem::path& dir);
+
+// Everything a command needs, opened from a data directory.
+class Runtime {
+public:
+    static Result<std::unique_ptr<Runtime>> open(const std::filesystem::path& dir, const Clock& clock,
+                                                 Rng& rng);
+
+    const Config& config() const noexcept { return config_; }
+    const std::filesystem::path& directory() const noexcept { return dir_; }
+    store::Database& database() noexcept { return *db_; }
+    pki::CaRepository& cas() noexcept { return cas_; }
+    account::AccountService& accounts() noexcept { return *accounts_; }
+    cloudsign::CloudSignService& cloudsign() noexcept { return *cloudsign_; }
+    const Clock& clock() const noexcept { return clock_; }
+
+private:
+    Runtime(const std::filesystem::path& dir, Config config, crypto::MasterKey master,
+            std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng);
+
+    std::filesystem::path dir_;
+    Config config_;
+    crypto::MasterKey master_;
+    std::unique_ptr<store::Database> db_;
+    const Clock& clock_;
+    Rng& rng_;
+    store::SqlSealedKeyRepository sealed_keys_;
+    store::SqlCaRepository cas_;
+    store::SqlCertificateRepository certificates_;
+    store::SqlAccountRepository account_repo_;
+    store::SqlCredentialRepository credentials_;
+    store::SqlSessionRepository sessions_;
+    store::SqlActivationRepository activations_;
+    crypto::SoftwareKeyStore keys_;
+    std::optional<pki::CertificateAuthority> signing_ca_;
+    std::unique_ptr<account::AccountService> accounts_;
+    std::unique_ptr<cloudsign::CloudSignService> cloudsign_;
+};
+
+}  // namespace selo::cli

@@ -1,0 +1,141 @@
+// `selo`: one binary for every Selo service and its administration.
+
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+namespace {
+
+std::filesystem::path default_data_dir() {
+    if (const char* env = std::getenv("SELO_DATA"); env != nullptr && *env != '\0') {
+        return env;
+    }
+    return "selo-data";
+}
+
+std::string env_or(const char* name, std::string fallback) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? std::string(v) : std::move(fallback);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace selo::cli;
+    CLI::App app{
+        "Selo: certification authority, remote signing (eSignCloud), time-stamping and secure "
+        "electronic post, in one binary.\n\n"
+        "Start here:\n"
+        "  selo serve --init                 create ./selo-data on first run and serve it\n"
+        "  selo account create --help        open an account with a signing credential\n"
+        "  selo sign --help                  sign a PDF through a Selo server\n",
+        "selo"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "selo 0.1.0");
+    app.footer("Environment: SELO_DATA is the default data directory (else ./selo-data).");
+
+    InitArgs init;
+    auto* init_cmd = app.add_subcommand("init", "Create a data directory: configuration, master "
+                                                "key, database and the CA hierarchy");
+    init.data = default_data_dir();
+    init_cmd->add_option("--data", init.data, "Data directory to create")->capture_default_str();
+    init_cmd->add_option("--public-url", init.public_url,
+                         "Base URL that certificates name (AIA caIssuers, later OCSP and CRL)")
+        ->capture_default_str();
+    init_cmd->add_option("--listen", init.listen, "Default listen address for `selo serve`")
+        ->capture_default_str();
+    init_cmd->add_option("--organization", init.organization, "Organisation named in CA certificates")
+        ->capture_default_str();
+    init_cmd->add_option("--country", init.country, "ISO 3166 country of the CA")->capture_default_str();
+
+    ServeArgs serve;
+    serve.data = default_data_dir();
+    auto* serve_cmd = app.add_subcommand("serve", "Run every Selo service on one HTTP listener");
+    serve_cmd->add_option("--data", serve.data, "Data directory")->capture_default_str();
+    serve_cmd->add_option("--listen", serve.listen,
+                          "HOST:PORT to listen on (default: the configuration's, 127.0.0.1:8080)");
+    serve_cmd->add_flag("--init", serve.init_if_missing,
+                        "Create the data directory first if it does not exist yet");
+    serve_cmd->add_option("--public-url", serve.public_url,
+                          "With --init: base URL certificates name (default http://<listen>)");
+
+    auto* account_cmd = app.add_subcommand("account", "Counter clerk: manage accounts");
+    account_cmd->require_subcommand(1);
+    AccountCreateArgs acc;
+    acc.data = default_data_dir();
+    auto* create_cmd = account_cmd->add_subcommand(
+        "create", "Open an account with an eSignCloud signing credential (key pair and "
+                  "certificate); prints the username, initial password and otpauth URI");
+    create_cmd->add_option("--data", acc.data, "Data directory")->capture_default_str();
+    create_cmd->add_option("--name", acc.name, "Name as in the identity document, e.g. 陳大文")->required();
+    create_cmd->add_option("--latin-name", acc.latin_name, "Name in Latin script, e.g. \"CHAN Tai Man\"")
+        ->required();
+    create_cmd->add_option("--given-name", acc.given_name,
+                           "Given name(s) in Latin script (default: derived from --latin-name)");
+    create_cmd->add_option("--surname", acc.surname,
+                           "Surname in Latin script (default: the capitalised word, else the last)");
+    create_cmd->add_option("--id-type", acc.id_type, "identity-card or passport")->capture_default_str();
+    create_cmd->add_option("--id-number", acc.id_number, "Identity document number, e.g. 5215299(8)")
+        ->required();
+    create_cmd->add_option("--id-country", acc.id_country, "Country that issued the document")
+        ->capture_default_str();
+    create_cmd->add_option("--email", acc.email, "E-mail address")->required();
+    create_cmd->add_option("--pin", acc.pin,
+                           "Signing PIN, 6-12 digits (\"-\" reads it from standard input)")
+        ->required();
+    create_cmd->add_flag("--json", acc.json, "Print the result as JSON");
+
+    SignArgs sign;
+    auto* sign_cmd = app.add_subcommand(
+        "sign", "Sign a PDF (PAdES B-B) through a Selo server's CSC API. The document never "
+                "leaves this machine: only its hash is sent");
+    sign.server = env_or("SELO_SERVER", "http://127.0.0.1:8080");
+    sign_cmd->add_option("--server", sign.server, "Selo server base URL (env SELO_SERVER)")
+        ->capture_default_str();
+    sign.user = env_or("SELO_USER", "");
+    sign.password = env_or("SELO_PASSWORD", "");
+    sign_cmd->add_option("--user", sign.user, "Username (env SELO_USER)");
+    sign_cmd->add_option("--password", sign.password, "Password (env SELO_PASSWORD)");
+    sign_cmd->add_option("--pin", sign.pin, "Signing PIN (\"-\" reads it from standard input)")->required();
+    sign_cmd->add_option("--otp", sign.otp, "Current code from the authenticator app")->required();
+    sign_cmd->add_option("--credential", sign.credential, "Credential ID (default: the account's)");
+    sign_cmd->add_option("--reason", sign.reason, "Reason for signing (/Reason)");
+    sign_cmd->add_option("--location", sign.location, "Place of signing (/Location)");
+    sign_cmd->add_flag("-q,--quiet", sign.quiet, "No progress output");
+    sign_cmd->add_option("input", sign.input, "PDF to sign")->required()->check(CLI::ExistingFile);
+    sign_cmd->add_option("-o,--output", sign.output, "Signed PDF to write")->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 2;
+    }
+
+    if (*init_cmd) {
+        return run_init(init);
+    }
+    if (*serve_cmd) {
+        return run_serve(serve);
+    }
+    if (*create_cmd) {
+        return run_account_create(acc);
+    }
+    if (*sign_cmd) {
+        if (sign.user.empty() || sign.password.empty()) {
+            print_error("sign needs --user and --password (or SELO_USER and SELO_PASSWORD)");
+            return 2;
+        }
+        return run_sign(sign);
+    }
+    return 2;
+}

@@ -1,0 +1,136 @@
+#include <csignal>
+#include <iostream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "api/api.hpp"
+#include "cli/commands.hpp"
+#include "cli/data_dir.hpp"
+#include "core/log.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+
+namespace selo::cli {
+namespace {
+
+struct HostPort {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+Result<HostPort> parse_listen(std::string_view s) {
+    auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) {
+        return fail(ErrorCode::invalid_argument, "listen address '{}' must be HOST:PORT", s);
+    }
+    std::string host(s.substr(0, colon));
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    unsigned port = 0;
+    for (char c : s.substr(colon + 1)) {
+        if (c < '0' || c > '9' || port > 65535) {
+            return fail(ErrorCode::invalid_argument, "port in '{}' is not a number 0-65535", s);
+        }
+        port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port > 65535) {
+        return fail(ErrorCode::invalid_argument, "port in '{}' is not a number 0-65535", s);
+    }
+    return HostPort{host, static_cast<std::uint16_t>(port)};
+}
+
+std::atomic<http::Server*> g_server{nullptr};
+
+extern "C" void on_signal(int) {
+    if (auto* s = g_server.load()) {
+        s->stop();
+    }
+}
+
+}  // namespace
+
+void print_error(std::string_view message) { std::cerr << "selo: " << message << std::endl; }
+
+int run_init(const InitArgs& args) {
+    SystemClock clock;
+    SystemRng rng;
+    InitOptions opts{args.public_url, args.listen, args.organization, args.country};
+    if (auto r = initialise_data_directory(args.data, opts, clock, rng); !r) {
+        print_error(r.error().message);
+        return 1;
+    }
+    std::cout << "Created Selo data directory " << args.data.string() << "\n"
+              << "  root CA and natural-persons CA, certificates naming " << args.public_url << "\n"
+              << "Next: selo serve --data " << args.data.string() << "\n";
+    return 0;
+}
+
+int run_serve(const ServeArgs& args) {
+    SystemClock clock;
+    SystemRng rng;
+    if (args.init_if_missing && !is_data_directory(args.data)) {
+        std::string listen = args.listen.value_or("127.0.0.1:8080");
+        InitOptions opts;
+        opts.listen = listen;
+        opts.public_url = args.public_url.empty() ? "http://" + listen : args.public_url;
+        if (auto r = initialise_data_directory(args.data, opts, clock, rng); !r) {
+            print_error(r.error().message);
+            return 1;
+        }
+        std::cout << "Initialised a new data directory at " << args.data.string() << "\n";
+    }
+    auto rt = Runtime::open(args.data, clock, rng);
+    if (!rt) {
+        print_error(rt.error().message);
+        return 1;
+    }
+    const Config& config = (*rt)->config();
+    auto listen = parse_listen(args.listen.value_or(config.server.listen));
+    if (!listen) {
+        print_error(listen.error().message);
+        return 2;
+    }
+
+    http::Router router;
+    api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock};
+    api::add_all_routes(router, ctx);
+    http::ServerLimits limits = http::server_limits(config.http, config.server);
+    const std::uint64_t doc_limit = config.http.max_document_body_bytes;
+    const std::uint64_t body_limit = config.http.max_body_bytes;
+    limits.body_limit_for = [doc_limit, body_limit](std::string_view target, http::Verb method) {
+        return method == http::Verb::post && target.starts_with("/csc/v2/signatures/signDoc")
+                   ? doc_limit
+                   : body_limit;
+    };
+    http::Server server(limits, router.handler(), router.inline_handler());
+    auto port = server.listen(listen->host, listen->port);
+    if (!port) {
+        print_error(port.error().message);
+        return 1;
+    }
+    g_server.store(&server);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    std::string host = listen->host.find(':') != std::string::npos ? "[" + listen->host + "]" : listen->host;
+    std::cout << "Selo is serving http://" << host << ":" << *port << "  (data: "
+              << args.data.string() << ")\n"
+              << "  CA certificates: " << config.server.public_url << "/ca/root.crt, "
+              << config.server.public_url << "/ca/natural-persons.crt\n"
+              << "  CSC API v2:      " << config.server.public_url << "/csc/v2/info\n"
+              << "Next: open an account with\n"
+              << "  selo account create --data " << args.data.string()
+              << " --name 陳大文 --latin-name \"CHAN Tai Man\" --id-number \"5215299(8)\" \\\n"
+              << "      --email chan.taiman@example.mo --pin 246810\n"
+              << "then sign a PDF with `selo sign --help`. Stop with Ctrl-C." << std::endl;
+    log::info("listening on {}:{}", listen->host, *port);
+    server.run();
+    g_server.store(nullptr);
+    log::info("stopped");
+    return 0;
+}
+
+}  // namespace selo::cli

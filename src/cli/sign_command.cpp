@@ -1,0 +1,220 @@
+// `selo sign`: a CSC API v2 client. It prepares the PDF and hashes it on this machine, sends
+// only the hash of the CMS signed attributes to signHash, and writes the signed PDF atomically.
+
+#include <boost/json.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "crypto/digest.hpp"
+#include "http/client.hpp"
+#include "http/response.hpp"
+#include "pdf/signature.hpp"
+#include "pdf/signed_file_writer.hpp"
+#include "pki/certificate.hpp"
+#include "sig/cades.hpp"
+
+namespace selo::cli {
+namespace {
+
+namespace json = boost::json;
+
+class CscClient {
+public:
+    explicit CscClient(http::Client client) : client_(std::move(client)) {}
+
+    Result<void> login(std::string_view user, std::string_view password) {
+        std::string basic = base64_encode(as_bytes(fmt::format("{}:{}", user, password)));
+        auto out = SELO_TRY(call("auth/login", json::object{}, {{"Authorization", "Basic " + basic}}));
+        const json::value* token = out.if_contains("access_token");
+        if (token == nullptr || !token->is_string()) {
+            return fail(ErrorCode::malformed, "auth/login answered without an access_token");
+        }
+        token_ = std::string(token->as_string());
+        return {};
+    }
+
+    Result<json::object> call(std::string_view method, const json::object& body,
+                              http::Headers headers = {}) {
+        if (!token_.empty()) {
+            headers.emplace_back("Authorization", "Bearer " + token_);
+        }
+        auto res = client_.post(fmt::format("/csc/v2/{}", method), json::serialize(body),
+                                http::kApplicationJson, headers);
+        if (!res) {
+            return std::unexpected(res.error().context(fmt::format("{} {}", client_.base_url(), method)));
+        }
+        auto parsed = http::parse_json_object(res->body());
+        if (res->result() != http::Status::ok) {
+            if (parsed && parsed->contains("error")) {
+                auto text = [&](std::string_view k) -> std::string {
+                    const json::value* v = parsed->if_contains(k);
+                    return v != nullptr && v->is_string() ? std::string(v->as_string()) : "";
+                };
+                return fail(res->result_int() == 401 ? ErrorCode::unauthorized : ErrorCode::invalid_argument,
+                            "{}: {} ({})", method, text("error_description"), text("error"));
+            }
+            return fail(ErrorCode::unavailable, "{}: HTTP {} from the server", method, res->result_int());
+        }
+        if (!parsed) {
+            return fail(ErrorCode::malformed, "{}: the server did not answer JSON", method);
+        }
+        return std::move(*parsed);
+    }
+
+private:
+    http::Client client_;
+    std::string token_;
+};
+
+Result<std::string> string_field(const json::object& o, std::string_view k) {
+    const json::value* v = o.if_contains(k);
+    if (v == nullptr || !v->is_string()) {
+        return fail(ErrorCode::malformed, "the server's answer lacks '{}'", k);
+    }
+    return std::string(v->as_string());
+}
+
+Result<std::string> read_pin(const std::string& pin) {
+    if (pin != "-") {
+        return pin;
+    }
+    std::string line;
+    if (!std::getline(std::cin, line)) {
+        return fail(ErrorCode::invalid_argument, "no PIN on standard input");
+    }
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
+        line.pop_back();
+    }
+    return line;
+}
+
+// "CN" of a certificate's subject, for the signature dictionary's /Name.
+std::string common_name(const pki::Certificate& cert) {
+    X509_NAME* name = ::X509_get_subject_name(cert.x509());
+    int idx = ::X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (idx < 0) {
+        return {};
+    }
+    ASN1_STRING* s = ::X509_NAME_ENTRY_get_data(::X509_NAME_get_entry(name, idx));
+    unsigned char* utf8 = nullptr;
+    int len = ::ASN1_STRING_to_UTF8(&utf8, s);
+    if (len < 0) {
+        return {};
+    }
+    std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
+    ::OPENSSL_free(utf8);
+    return out;
+}
+
+Result<void> sign(const SignArgs& args) {
+    const bool show_progress = !args.quiet && ::isatty(STDERR_FILENO) == 1;
+    auto pin = SELO_TRY(read_pin(args.pin));
+    CscClient csc(SELO_TRY(http::Client::create(args.server)));
+    SELO_TRY_VOID(csc.login(args.user, args.password));
+
+    std::string credential_id = args.credential;
+    if (credential_id.empty()) {
+        auto list = SELO_TRY(csc.call("credentials/list", json::object{{"onlyValid", true}}));
+        const json::value* ids = list.if_contains("credentialIDs");
+        if (ids == nullptr || !ids->is_array() || ids->as_array().empty()) {
+            return fail(ErrorCode::not_found, "the account has no usable signing credential");
+        }
+        if (!ids->as_array().front().is_string()) {
+            return fail(ErrorCode::malformed, "credentials/list answered a non-string ID");
+        }
+        credential_id = std::string(ids->as_array().front().as_string());
+    }
+    auto info = SELO_TRY(csc.call("credentials/info", json::object{{"credentialID", credential_id},
+                                                                    {"certificates", "chain"},
+                                                                    {"certInfo", true}}));
+    const json::value* cert_obj = info.if_contains("cert");
+    const json::value* certs = cert_obj != nullptr && cert_obj->is_object()
+                                   ? cert_obj->as_object().if_contains("certificates")
+                                   : nullptr;
+    if (certs == nullptr || !certs->is_array() || certs->as_array().empty()) {
+        return fail(ErrorCode::malformed, "credentials/info returned no certificates");
+    }
+    std::vector<pki::Certificate> chain;
+    for (const auto& c : certs->as_array()) {
+        if (!c.is_string()) {
+            return fail(ErrorCode::malformed, "credentials/info returned a non-string certificate");
+        }
+        auto der = SELO_TRY(base64_decode(c.as_string()));
+        chain.push_back(SELO_TRY(pki::Certificate::from_der(der)));
+    }
+    pki::Certificate signer = chain.front();
+    chain.erase(chain.begin());
+
+    pdf::SignatureFieldOptions opts;
+    opts.signer_name = common_name(signer);
+    opts.reason = args.reason;
+    opts.location = args.location;
+    opts.signing_time = std::chrono::system_clock::now();
+    auto prepared = SELO_TRY(pdf::prepare_signature_file(args.input, opts));
+    std::uint64_t last_percent = 101;
+    auto progress = [&](std::uint64_t done, std::uint64_t total) {
+        if (!show_progress || total == 0) {
+            return;
+        }
+        std::uint64_t percent = done * 100 / total;
+        if (percent != last_percent) {
+            last_percent = percent;
+            std::fprintf(stderr, "\rhashing %s: %3u%% (%llu of %llu MiB)", args.input.filename().c_str(),
+                         static_cast<unsigned>(percent),
+                         static_cast<unsigned long long>(done >> 20),
+                         static_cast<unsigned long long>(total >> 20));
+        }
+    };
+    auto writer = SELO_TRY(pdf::SignedFileWriter::begin(args.input, args.output, std::move(prepared),
+                                                        crypto::DigestAlgorithm::sha256, progress));
+    if (show_progress) {
+        std::fprintf(stderr, "\n");
+    }
+    auto cades = SELO_TRY(sig::PreparedCades::prepare(signer, chain, crypto::DigestAlgorithm::sha256,
+                                                      writer.digest()));
+    std::string hash_b64 = base64_encode(cades.to_be_signed_digest());
+    std::string sha256_oid(crypto::digest_oid(crypto::DigestAlgorithm::sha256));
+    auto auth = SELO_TRY(csc.call(
+        "credentials/authorize",
+        json::object{{"credentialID", credential_id},
+                     {"numSignatures", 1},
+                     {"hashes", json::array{hash_b64}},
+                     {"hashAlgorithmOID", sha256_oid},
+                     {"authData", json::array{json::object{{"id", "PIN"}, {"value", pin}},
+                                              json::object{{"id", "OTP"}, {"value", args.otp}}}}}));
+    auto sad = SELO_TRY(string_field(auth, "SAD"));
+    auto signed_hash = SELO_TRY(csc.call("signatures/signHash",
+                                         json::object{{"credentialID", credential_id},
+                                                      {"SAD", sad},
+                                                      {"hashes", json::array{hash_b64}},
+                                                      {"hashAlgorithmOID", sha256_oid},
+                                                      {"signAlgo", "1.2.840.10045.4.3.2"}}));
+    const json::value* sigs = signed_hash.if_contains("signatures");
+    if (sigs == nullptr || !sigs->is_array() || sigs->as_array().size() != 1 ||
+        !sigs->as_array().front().is_string()) {
+        return fail(ErrorCode::malformed, "signHash did not return exactly one signature");
+    }
+    auto signature = SELO_TRY(base64_decode(sigs->as_array().front().as_string()));
+    auto cms = SELO_TRY(cades.finish(signature));
+    SELO_TRY_VOID(writer.commit(cms));
+    return {};
+}
+
+}  // namespace
+
+int run_sign(const SignArgs& args) {
+    auto r = sign(args);
+    if (!r) {
+        print_error(r.error().message);
+        return 1;
+    }
+    if (!args.quiet) {
+        std::cerr << "signed " << args.input.string() << " -> " << args.output.string() << std::endl;
+    }
+    return 0;
+}
+
+}  // namespace selo::cli

@@ -1,0 +1,146 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "store/database.hpp"
+#include "store/repositories.hpp"
+#include "store/sqlite/sqlite_database.hpp"
+#include "support/test_support.hpp"
+
+namespace selo::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        auto opened = open_sqlite(dir / "selo.db");
+        ASSERT_TRUE(opened.has_value()) << opened.error().message;
+        db = std::move(*opened);
+        ASSERT_TRUE(migrate(*db).has_value());
+    }
+    test::TempDir dir;
+    std::unique_ptr<Database> db;
+};
+
+TEST_F(StoreTest, MigrationIsIdempotentAndUsesWal) {
+    ASSERT_TRUE(migrate(*db).has_value());
+    auto v = db->query_one("SELECT version FROM schema_version").value();
+    EXPECT_EQ(v->integer(0), 1);
+    auto mode = db->query_one("PRAGMA journal_mode").value();
+    EXPECT_EQ(mode->text(0), "wal");
+    auto sync = db->query_one("PRAGMA synchronous").value();
+    EXPECT_EQ(sync->integer(0), 2) << "synchronous=FULL";
+}
+
+TEST_F(StoreTest, RefusesADatabaseFromANewerSelo) {
+    ASSERT_TRUE(db->execute("UPDATE schema_version SET version = 999").has_value());
+    auto r = migrate(*db);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_NE(r.error().message.find("newer"), std::string::npos);
+}
+
+TEST_F(StoreTest, TransactionRollsBackEverythingOnError) {
+    auto r = db->transaction([&]() -> Result<void> {
+        SELO_TRY(db->execute("INSERT INTO keys (id, type, public_key, sealed_private_key, created_at) "
+                             "VALUES ('a', 'ec-p256', x'01', x'02', 1)"));
+        // A nested call joins the outer transaction.
+        SELO_TRY_VOID(db->transaction([&]() -> Result<void> {
+            SELO_TRY(db->execute("INSERT INTO keys (id, type, public_key, sealed_private_key, created_at) "
+                                 "VALUES ('b', 'ec-p256', x'01', x'02', 1)"));
+            return {};
+        }));
+        return fail(ErrorCode::conflict, "abort");
+    });
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(db->query("SELECT id FROM keys").value().size(), 0u);
+}
+
+TEST_F(StoreTest, IssuedCertificatesAndAuditAreAppendOnly) {
+    SqlCertificateRepository certs(*db);
+    pki::CertificateRecord rec{"natural-persons", "4a", "CN=x", "natural-person-signing",
+                               from_unix_seconds(1), from_unix_seconds(2), Bytes{1, 2},
+                               from_unix_seconds(1), "valid"};
+    ASSERT_TRUE(certs.insert(rec).has_value());
+    auto dup = certs.insert(rec);
+    ASSERT_FALSE(dup.has_value());
+    EXPECT_EQ(dup.error().code, ErrorCode::conflict) << "serial unique per issuer";
+    EXPECT_FALSE(db->execute("UPDATE certificates SET der = x'00'").has_value());
+    EXPECT_FALSE(db->execute("DELETE FROM certificates").has_value());
+    EXPECT_TRUE(db->execute("UPDATE certificates SET status = 'revoked'").has_value());
+
+    ASSERT_TRUE(append_audit(*db, from_unix_seconds(5), "tester", "x.test", "s", "d").has_value());
+    EXPECT_FALSE(db->execute("UPDATE audit_log SET actor = 'someone else'").has_value());
+    EXPECT_FALSE(db->execute("DELETE FROM audit_log").has_value());
+}
+
+TEST_F(StoreTest, ActivationClaimsAreAllOrNothingAndSingleUse) {
+    ASSERT_TRUE(db->execute(
+        "INSERT INTO accounts (id, username, name, latin_name, given_name, surname, id_type, "
+        "id_country, id_number, email, password_hash, totp_secret_sealed, created_at) VALUES "
+        "('acc', 'u', 'n', 'l', 'g', 's', 'identity-card', 'MO', '1', 'e@x.mo', 'h', x'00', 1)"));
+    ASSERT_TRUE(db->execute(
+        "INSERT INTO credentials (id, account_id, ca_name, certificate_serial, certificate, "
+        "key_type, sealed_private_key, pin_salt, pin_kdf_memory_kib, pin_kdf_iterations, "
+        "pin_kdf_parallelism, created_at) VALUES ('cred', 'acc', 'np', '1', x'00', 'ec-p256', "
+        "x'00', x'00', 8, 1, 1, 1)"));
+    SqlActivationRepository repo(*db);
+    cloudsign::SignatureActivation a;
+    a.id = Bytes(32, 1);
+    a.account_id = "acc";
+    a.credential_id = "cred";
+    a.hashes = {Bytes(32, 0xaa), Bytes(32, 0xbb)};
+    a.expires_at = from_unix_seconds(100);
+    a.sealed_pin_key = Bytes{1};
+    a.created_at = from_unix_seconds(1);
+    ASSERT_TRUE(repo.insert(a).has_value());
+    auto found = repo.find(a.id).value();
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->hashes, a.hashes);
+
+    // One unauthorised hash: nothing is claimed.
+    EXPECT_FALSE(repo.claim(a.id, {Bytes(32, 0xaa), Bytes(32, 0xcc)}, from_unix_seconds(2)).value());
+    EXPECT_TRUE(repo.claim(a.id, {Bytes(32, 0xaa)}, from_unix_seconds(2)).value());
+    EXPECT_FALSE(repo.claim(a.id, {Bytes(32, 0xaa)}, from_unix_seconds(2)).value()) << "single use";
+    EXPECT_TRUE(repo.claim(a.id, {Bytes(32, 0xbb)}, from_unix_seconds(2)).value());
+}
+
+TEST_F(StoreTest, ConcurrentClaimsOfOneHashSucceedOnce) {
+    ASSERT_TRUE(db->execute(
+        "INSERT INTO accounts (id, username, name, latin_name, given_name, surname, id_type, "
+        "id_country, id_number, email, password_hash, totp_secret_sealed, created_at) VALUES "
+        "('acc', 'u', 'n', 'l', 'g', 's', 'identity-card', 'MO', '1', 'e@x.mo', 'h', x'00', 1)"));
+    ASSERT_TRUE(db->execute(
+        "INSERT INTO credentials (id, account_id, ca_name, certificate_serial, certificate, "
+        "key_type, sealed_private_key, pin_salt, pin_kdf_memory_kib, pin_kdf_iterations, "
+        "pin_kdf_parallelism, created_at) VALUES ('cred', 'acc', 'np', '1', x'00', 'ec-p256', "
+        "x'00', x'00', 8, 1, 1, 1)"));
+    SqlActivationRepository repo(*db);
+    cloudsign::SignatureActivation a;
+    a.id = Bytes(32, 2);
+    a.account_id = "acc";
+    a.credential_id = "cred";
+    a.hashes = {Bytes(32, 0x11)};
+    a.expires_at = from_unix_seconds(100);
+    a.sealed_pin_key = Bytes{1};
+    ASSERT_TRUE(repo.insert(a).has_value());
+    // A second process-like opener of the same file, racing the first.
+    auto other = open_sqlite(dir / "selo.db").value();
+    SqlActivationRepository repo2(*other);
+    std::atomic<int> wins{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i) {
+        threads.emplace_back([&, i] {
+            auto& r = (i % 2 == 0) ? repo : repo2;
+            if (r.claim(a.id, {Bytes(32, 0x11)}, from_unix_seconds(3)).value_or(false)) {
+                ++wins;
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(wins.load(), 1);
+}
+
+}  // namespace
+}  // namespace selo::store
