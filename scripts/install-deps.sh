@@ -12,9 +12,11 @@ build_pkgs=(
   libargon2-dev
   libcli11-dev
   libfmt-dev
-)
-test_pkgs=(
+  libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+)
+# Independent peers the tests check Selo's output with, and what generates the fixtures.
+test_pkgs=(
   poppler-utils libnss3-tools oathtool qpdf curl python3
 )
 
