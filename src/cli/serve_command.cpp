@@ -1,8 +1,9 @@
+#include <condition_variable>
 #include <csignal>
+#include <mutex>
+#include <thread>
 #include <iostream>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "api/api.hpp"
 #include "cli/commands.hpp"
@@ -127,7 +128,26 @@ int run_serve(const ServeArgs& args) {
               << "      --email chan.taiman@example.mo --pin 246810\n"
               << "then sign a PDF with `selo sign --help`. Stop with Ctrl-C." << std::endl;
     log::info("listening on {}:{}", listen->host, *port);
+
+    // Housekeeping: expired sessions and SADs (with their sealed PIN keys) are deleted.
+    std::mutex mutex;
+    std::condition_variable stopping;
+    bool stop_requested = false;
+    std::thread housekeeping([&] {
+        std::unique_lock lock(mutex);
+        while (!stopping.wait_for(lock, std::chrono::seconds(60), [&] { return stop_requested; })) {
+            if (auto r = (*rt)->cloudsign().purge_expired(); !r) {
+                log::warn("housekeeping: {}", r.error().message);
+            }
+        }
+    });
     server.run();
+    {
+        std::lock_guard lock(mutex);
+        stop_requested = true;
+    }
+    stopping.notify_all();
+    housekeeping.join();
     g_server.store(nullptr);
     log::info("stopped");
     return 0;

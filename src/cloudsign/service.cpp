@@ -139,6 +139,12 @@ Result<std::string> CloudSignService::authenticate(std::string_view access_token
     return s->account_id;
 }
 
+Result<void> CloudSignService::purge_expired() {
+    const TimePoint now = clock_.now();
+    SELO_TRY_VOID(sessions_.remove_expired(now));
+    return activations_.remove_expired(now);
+}
+
 Result<CredentialView> CloudSignService::view_of(Credential credential) {
     auto cert = SELO_TRY(pki::Certificate::from_der(credential.certificate_der));
     EVP_PKEY* pub = ::X509_get0_pubkey(cert.x509());

@@ -111,6 +111,9 @@ public:
     // before anything is consumed, so one unsignable file leaves the SAD intact.
     [[nodiscard]] Result<std::vector<Bytes>> sign_documents(const SignDocRequest& request);
 
+    // Deletes expired sessions and signature activations (their sealed PIN keys with them).
+    [[nodiscard]] Result<void> purge_expired();
+
     [[nodiscard]] const CloudSignOptions& options() const noexcept { return options_; }
 
 private:

@@ -140,6 +140,18 @@ TEST_F(CloudSignTest, SadExpiresAfterItsLifetime) {
     EXPECT_EQ(r.error().message, "SAD expired");
 }
 
+TEST_F(CloudSignTest, PurgeDeletesExpiredActivationsOnly) {
+    auto old_sad = runtime->cloudsign().authorize(authorize_request(alice, {h1})).value();
+    clock.advance(std::chrono::seconds(301));
+    auto fresh = runtime->cloudsign().authorize(authorize_request(alice, {h2})).value();
+    ASSERT_TRUE(runtime->cloudsign().purge_expired().has_value());
+    EXPECT_EQ(runtime->cloudsign().sign_hashes(sign_request(alice, old_sad.sad, {h1})).error().message,
+              "Invalid parameter SAD");
+    EXPECT_TRUE(runtime->cloudsign().sign_hashes(sign_request(alice, fresh.sad, {h2})).has_value());
+    auto rows = runtime->database().query("SELECT COUNT(*) FROM signature_activation_hashes").value();
+    EXPECT_EQ(rows[0].integer(0), 1) << "the expired activation's hashes went with it";
+}
+
 TEST_F(CloudSignTest, ForgedOrMangledSadIsRefused) {
     auto sad = runtime->cloudsign().authorize(authorize_request(alice, {h1})).value();
     std::string forged = sad.sad;
