@@ -199,11 +199,15 @@ class UpdateBuilder {
 };
 
 void UpdateBuilder::collect_warnings() {
+    // A badly damaged file can produce thousands; the first ones say enough for a log.
+    static constexpr std::size_t max_kept = 100;
     for (auto& w : qpdf_.getWarnings()) {
         if (w.getMessageDetail().find(reconstruct_warning) != std::string::npos) {
             reconstructed_ = true;
         }
-        warnings_.emplace_back(w.what());
+        if (warnings_.size() < max_kept) {
+            warnings_.emplace_back(w.what());
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <utility>
 
 #include "core/bytes.hpp"
 #include "core/error.hpp"
@@ -50,7 +51,7 @@ class SignedFileWriter {
     void abandon() noexcept;
 
   private:
-    SignedFileWriter(PreparedSignature prepared) : prepared_(std::move(prepared)) {}
+    explicit SignedFileWriter(PreparedSignature prepared) : prepared_(std::move(prepared)) {}
 
     int fd_ = -1;
     std::filesystem::path temp_;
