@@ -180,7 +180,7 @@ protected:
 std::vector<fs::path> input_pdfs() {
     std::vector<fs::path> out;
     fs::path corpus(SELO_CORPUS_DIR);
-    fs::path source = fs::is_directory(corpus) ? corpus : fs::path(SELO_TEST_DATA);
+    fs::path source = fs::is_directory(corpus) ? corpus : fs::path(SELO_TEST_DATA) / "pdf";
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(source, ec)) {
         if (e.path().extension() == ".pdf") {
@@ -472,8 +472,8 @@ TEST_F(SigningEndToEnd, SeloSignSignsLocallyWithOnlyTheHashSent) {
         }
     }
     for (const char* f : {"classic.pdf", "xref-stream.pdf", "hybrid.pdf", "junk-header.pdf"}) {
-        if (fs::exists(fs::path(SELO_TEST_DATA) / f)) {
-            picks.push_back(fs::path(SELO_TEST_DATA) / f);
+        if (fs::exists(fs::path(SELO_TEST_DATA) / "pdf" / f)) {
+            picks.push_back(fs::path(SELO_TEST_DATA) / "pdf" / f);
         }
     }
     ASSERT_FALSE(picks.empty());
