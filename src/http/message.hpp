@@ -1,0 +1,43 @@
+#pragma once
+// The HTTP/1.1 message types every Selo service handles, and the handler signatures the server
+// calls. Handlers are plain functions from request to response, so they are tested without sockets.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+
+namespace selo::http {
+
+using Verb = boost::beast::http::verb;
+using Status = boost::beast::http::status;
+using Field = boost::beast::http::field;
+
+// A complete request, body included (the server reads the whole body before calling a handler).
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+// A complete response; the server sets Content-Length, Date, Server and Connection itself.
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Facts about a request that are not in the message itself.
+struct RequestContext {
+    std::string remote_address;  // peer IP address, textual
+    std::uint16_t remote_port = 0;
+    std::uint64_t request_id = 0;  // monotonic per server, for correlating log lines
+};
+
+// Runs a request to completion. Called on a worker thread; may block (key derivation, signing).
+// An exception escaping it becomes a generic 500 and is logged with the request id.
+using Handler = std::function<Response(const Request&, const RequestContext&)>;
+
+// Called on the I/O thread before the worker hop. Returns a response for requests cheap enough to
+// answer right there (precomputed OCSP responses, 404s), or nullopt to send the request to the
+// worker pool's Handler. Must never block.
+using InlineHandler = std::function<std::optional<Response>(const Request&, const RequestContext&)>;
+
+}  // namespace selo::http
