@@ -1,0 +1,937 @@
+#include "http/server.hpp"
+
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <ctime>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "core/log.hpp"
+#include "http/response.hpp"
+
+namespace selo::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+// RFC 9110 §10.1.1: the interim response that lets a client send the body it announced.
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// Bytes read per read_some between requests and while lingering.
+constexpr std::size_t kReadChunk = 16 * 1024;
+// Unread input discarded while lingering before giving up and closing anyway.
+constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+// Pause before accepting again after accept(2) failed (EMFILE and friends), so the loop does not
+// spin while the process is out of descriptors.
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(100);
+// How often stop() checks whether the last connection has gone.
+constexpr auto kDrainPollInterval = std::chrono::milliseconds(10);
+// Descriptors kept free for everything that is not a client connection (database, key files,
+// logs, outgoing connections).
+constexpr rlim_t kReservedDescriptors = 64;
+
+// The Date header changes once a second; formatting it per response would be wasted work on the
+// hot path (RFC 9110 §6.6.1: origin servers with a clock MUST send Date).
+const std::string& current_http_date() {
+    thread_local std::time_t cached_second = -1;
+    thread_local std::string cached;
+    std::time_t now = std::time(nullptr);
+    if (now != cached_second) {
+        cached = format_http_date(std::chrono::system_clock::from_time_t(now));
+        cached_second = now;
+    }
+    return cached;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
+bool is_http_parse_error(const error_code& ec) {
+    return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+unsigned default_threads(unsigned requested) {
+    if (requested != 0) {
+        return requested;
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::size_t clamp_connections(std::size_t requested) {
+    ::rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+        return requested;
+    }
+    rlim_t usable = limit.rlim_cur > 2 * kReservedDescriptors
+                        ? limit.rlim_cur - kReservedDescriptors
+                        : limit.rlim_cur / 2;
+    if (requested > usable) {
+        log::warn(
+            "http: max_connections {} exceeds the descriptor limit (RLIMIT_NOFILE {}); "
+            "using {}",
+            requested, static_cast<unsigned long long>(limit.rlim_cur),
+            static_cast<unsigned long long>(usable));
+        return static_cast<std::size_t>(usable);
+    }
+    return requested;
+}
+
+class Session;
+
+}  // namespace
+
+struct Server::Impl {
+    Impl(ServerLimits l, Handler h, InlineHandler ih);
+    ~Impl();
+
+    void begin_stop();
+    void poll_drain();
+    struct Listener;
+    void accept(Listener& listener);
+    void on_accept(Listener& listener, const error_code& ec, tcp::socket socket);
+    void refuse(tcp::socket socket);
+    void run_io();
+    std::vector<std::shared_ptr<Session>> snapshot_sessions();
+    Response call_handler(const Request& req, const RequestContext& ctx) noexcept;
+    std::optional<Response> call_inline(const Request& req, const RequestContext& ctx) noexcept;
+
+    ServerLimits limits;
+    Handler handler;
+    InlineHandler inline_handler;
+    unsigned io_threads;
+    unsigned worker_threads;
+    std::size_t max_connections;
+    std::string overloaded_response;
+
+    std::atomic<bool> stop_requested{false};
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> next_request_id{0};
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> refused{0};
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::size_t> open_connections{0};
+    bool ran = false;
+
+    // Live sessions, so stop() can reach them. Sessions remove themselves when destroyed.
+    std::mutex sessions_mutex;
+    std::list<std::weak_ptr<Session>> sessions;
+
+    // Declared after everything sessions touch in their destructors, and before every I/O object
+    // bound to it: destroyed after those, before the state above.
+    net::io_context ioc;
+    // Destroyed before ioc, so that queued jobs (holding sessions) go while their sockets' I/O
+    // context still exists.
+    net::thread_pool workers;
+
+    struct Listener {
+        explicit Listener(net::io_context& ctx)
+            : acceptor(net::make_strand(ctx)), retry(acceptor.get_executor()) {}
+        tcp::acceptor acceptor;
+        net::steady_timer retry;
+    };
+    std::mutex listeners_mutex;
+    std::vector<std::unique_ptr<Listener>> listeners;
+
+    net::strand<net::io_context::executor_type> control;
+    int stop_fd = -1;
+    net::posix::stream_descriptor stop_watch;
+    std::uint64_t stop_buffer = 0;
+    net::steady_timer drain_timer;
+    std::chrono::steady_clock::time_point stop_deadline;
+    bool forced = false;
+};
+
+namespace {
+
+// One connection: reads requests one at a time, enforces limits and timeouts, hands requests to
+// the inline handler or the worker pool, writes responses in order. All members are used only
+// on the connection's strand, except req_/ctx_, which a worker reads while the strand waits.
+class Session : public std::enable_shared_from_this<Session> {
+  public:
+    Session(Server::Impl& server, tcp::socket&& socket)
+        : server_(server), stream_(std::move(socket)) {
+        server_.open_connections.fetch_add(1);
+        error_code ec;
+        tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+        if (!ec) {
+            ctx_.remote_address = peer.address().to_string();
+            ctx_.remote_port = peer.port();
+        }
+    }
+
+    ~Session() {
+        if (registered) {
+            std::lock_guard lock(server_.sessions_mutex);
+            server_.sessions.erase(registry_entry);
+        }
+        server_.open_connections.fetch_sub(1);
+    }
+
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    auto executor() { return stream_.get_executor(); }
+
+    void start() {
+        net::dispatch(stream_.get_executor(),
+                      beast::bind_front_handler(&Session::read_next, shared_from_this()));
+    }
+
+    // stop(): connections waiting for a request close now; the others finish their current
+    // request and then close.
+    void on_server_stop() {
+        stopping_ = true;
+        if (state_ == State::idle || state_ == State::header) {
+            close();
+        }
+    }
+
+    void force_close() { close(); }
+
+    // Position in Server::Impl::sessions, written under sessions_mutex before start().
+    std::list<std::weak_ptr<Session>>::iterator registry_entry;
+    bool registered = false;
+
+  private:
+    enum class State { idle, header, body, handling, writing, lingering, closed };
+
+    const ServerLimits& limits() const { return server_.limits; }
+
+    void read_next() {
+        if (stopping_ || server_.stopping.load()) {
+            close();
+            return;
+        }
+        head_ = false;
+        dispatched_ = false;
+        parser_.emplace();
+        parser_->header_limit(limits().max_header_bytes);
+        // The body limit depends on the target, known only once the header is in: no limit
+        // while reading the header (Beast would otherwise check Content-Length against its
+        // default), the real one is set in on_header.
+        parser_->body_limit(boost::none);
+        if (served_ > 0 && buffer_.size() == 0) {
+            // Between requests: the idle timeout applies until the next request's first byte.
+            state_ = State::idle;
+            stream_.expires_after(limits().idle_timeout);
+            stream_.async_read_some(
+                buffer_.prepare(kReadChunk),
+                beast::bind_front_handler(&Session::on_idle_read, shared_from_this()));
+            return;
+        }
+        read_header();
+    }
+
+    void on_idle_read(error_code ec, std::size_t n) {
+        if (state_ == State::closed) {
+            return;
+        }
+        buffer_.commit(n);
+        if (ec) {
+            close();  // idle timeout, or the client went away: nothing to answer
+            return;
+        }
+        read_header();
+    }
+
+    void read_header() {
+        state_ = State::header;
+        // One deadline for the whole header (not per read), so trickling bytes buys nothing.
+        stream_.expires_after(limits().header_timeout);
+        bhttp::async_read_header(
+            stream_, buffer_, *parser_,
+            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+    }
+
+    void on_header(error_code ec, std::size_t) {
+        if (state_ == State::closed) {
+            return;
+        }
+        if (ec) {
+            if (ec == bhttp::error::header_limit) {
+                reject(Status::request_header_fields_too_large,
+                       fmt::format("request header exceeds {} bytes", limits().max_header_bytes));
+            } else if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+                       !is_http_parse_error(ec)) {
+                // Timeout (tcp_stream has already closed the socket), reset, or EOF.
+                close();
+            } else if (ec == bhttp::error::bad_version) {
+                // Beast refuses every version but 1.0 and 1.1 here, malformed or merely other
+                // (an HTTP/2 preface), so 505 cannot be told apart from 400: 400 it is.
+                reject(Status::bad_request,
+                       "malformed request: bad HTTP version (this server speaks HTTP/1.1 and "
+                       "HTTP/1.0)");
+            } else {
+                reject(Status::bad_request, fmt::format("malformed request: {}", ec.message()));
+            }
+            return;
+        }
+        const auto& h = parser_->get();
+        head_ = h.method() == Verb::head;
+        if (h.method() == Verb::unknown) {
+            // RFC 9110 §9.1: an unrecognised method SHOULD get 501.
+            reject(Status::not_implemented, fmt::format("method {} is not implemented",
+                                                        std::string_view(h.method_string())));
+            return;
+        }
+        // RFC 9112 §3.2: 400 for an HTTP/1.1 request without Host, or with more than one.
+        std::size_t hosts = h.count(Field::host);
+        if ((h.version() == 11 && hosts == 0) || hosts > 1) {
+            reject(Status::bad_request, "malformed request: exactly one Host header is required");
+            return;
+        }
+        if (h.count(Field::transfer_encoding) > 0) {
+            if (h.version() == 10) {
+                // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means the framing is faulty.
+                reject(Status::bad_request, "malformed request: Transfer-Encoding in HTTP/1.0");
+                return;
+            }
+            if (!parser_->chunked()) {
+                // RFC 9112 §6.3 (4): chunked not final, the length cannot be determined.
+                reject(Status::bad_request,
+                       "malformed request: Transfer-Encoding must end with chunked");
+                return;
+            }
+            if (h.count(Field::transfer_encoding) > 1 ||
+                !beast::iequals(trim(h[Field::transfer_encoding]), "chunked")) {
+                // RFC 9112 §6.1: a transfer coding the server does not understand gets 501.
+                reject(Status::not_implemented, "only the chunked transfer coding is supported");
+                return;
+            }
+        }
+        bool expect_continue = false;
+        if (auto it = h.find(Field::expect); it != h.end()) {
+            if (h.count(Field::expect) > 1 || !beast::iequals(trim(it->value()), "100-continue")) {
+                // RFC 9110 §10.1.1: 417 for any expectation other than 100-continue.
+                reject(Status::expectation_failed, "only \"Expect: 100-continue\" is supported");
+                return;
+            }
+            // RFC 9110 §10.1.1: ignore 100-continue in an HTTP/1.0 request.
+            expect_continue = h.version() == 11;
+        }
+        body_limit_ = limits().body_limit_for ? limits().body_limit_for(h.target(), h.method())
+                                              : limits().max_body_bytes;
+        if (auto length = parser_->content_length(); length && *length > body_limit_) {
+            // Refused before reading a byte of it; a client that sent 100-continue never sends it.
+            reject(Status::payload_too_large,
+                   fmt::format("request body of {} bytes exceeds the limit of {} bytes for this "
+                               "resource",
+                               *length, body_limit_));
+            return;
+        }
+        parser_->body_limit(body_limit_);
+        if (parser_->is_done()) {
+            dispatch();
+            return;
+        }
+        state_ = State::body;
+        if (expect_continue) {
+            stream_.expires_after(limits().write_timeout);
+            net::async_write(
+                stream_, net::buffer(kContinue.data(), kContinue.size()),
+                beast::bind_front_handler(&Session::on_continue_sent, shared_from_this()));
+            return;
+        }
+        read_body();
+    }
+
+    void on_continue_sent(error_code ec, std::size_t) {
+        if (state_ == State::closed) {
+            return;
+        }
+        if (ec) {
+            close();
+            return;
+        }
+        read_body();
+    }
+
+    void read_body() {
+        state_ = State::body;
+        stream_.expires_after(limits().body_timeout);
+        bhttp::async_read(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    }
+
+    void on_body(error_code ec, std::size_t) {
+        if (state_ == State::closed) {
+            return;
+        }
+        if (ec) {
+            if (ec == bhttp::error::body_limit) {
+                reject(Status::payload_too_large,
+                       fmt::format("request body exceeds the limit of {} bytes for this resource",
+                                   body_limit_));
+            } else if (is_http_parse_error(ec) && ec != bhttp::error::partial_message &&
+                       ec != bhttp::error::end_of_stream) {
+                reject(Status::bad_request,
+                       fmt::format("malformed request body: {}", ec.message()));
+            } else {
+                close();  // body timeout, reset or EOF mid-body
+            }
+            return;
+        }
+        dispatch();
+    }
+
+    void dispatch() {
+        req_ = parser_->release();
+        parser_.reset();
+        req_version_ = req_.version();
+        head_ = req_.method() == Verb::head;
+        keep_alive_ = req_.keep_alive() && served_ + 1 < limits().max_requests_per_connection;
+        ctx_.request_id = server_.next_request_id.fetch_add(1) + 1;
+        state_ = State::handling;
+        dispatched_ = true;
+        stream_.expires_never();
+        if (server_.inline_handler) {
+            if (auto res = server_.call_inline(req_, ctx_)) {
+                finish(std::move(*res));
+                return;
+            }
+        }
+        // The guard keeps run() from returning while a worker holds this request.
+        auto work = net::make_work_guard(stream_.get_executor());
+        net::post(server_.workers, [self = shared_from_this(), work = std::move(work)]() mutable {
+            Response res = self->server_.call_handler(self->req_, self->ctx_);
+            auto ex = self->stream_.get_executor();
+            net::post(ex, [self = std::move(self), res = std::move(res)]() mutable {
+                self->finish(std::move(res));
+            });
+        });
+    }
+
+    // A response decided by the session itself (limits, malformed input); the connection closes
+    // after it, since the rest of the input cannot be trusted to be framed correctly.
+    void reject(Status status, std::string_view message) {
+        if (log::level() <= log::Level::debug) {
+            log::debug("http {}:{}: {} {}", ctx_.remote_address, ctx_.remote_port,
+                       static_cast<unsigned>(status), message);
+        }
+        keep_alive_ = false;
+        dispatched_ = false;
+        req_version_ = 11;
+        stream_.expires_never();
+        finish(text_response(status, message));
+    }
+
+    void finish(Response&& res) {
+        if (state_ == State::closed) {
+            return;
+        }
+        res_ = std::move(res);
+        unsigned code = res_.result_int();
+        if (code < 200) {
+            // Interim responses are the server's business (100 Continue); a handler cannot send
+            // one.
+            log::error("http #{}: handler returned status {}; sending 500 instead", ctx_.request_id,
+                       code);
+            res_ = text_response(Status::internal_server_error, "internal server error");
+            code = 500;
+        }
+        if (stopping_ || server_.stopping.load()) {
+            keep_alive_ = false;
+        }
+        res_.version(11);
+        if (!res_.keep_alive()) {
+            keep_alive_ = false;  // the handler asked for Connection: close
+        }
+        res_.keep_alive(keep_alive_);
+        if (keep_alive_ && req_version_ == 10) {
+            // An HTTP/1.0 client keeps the connection only if told so explicitly.
+            res_.set(Field::connection, "keep-alive");
+        }
+        res_.set(Field::server, limits().server_name);
+        res_.set(Field::date, current_http_date());
+        res_.erase(Field::transfer_encoding);
+        if (code == 204 || code == 304) {
+            // RFC 9110 §15.3.5, §15.4.5: no content, and no Content-Length to describe any.
+            res_.body().clear();
+            res_.erase(Field::content_length);
+        } else if (head_) {
+            // RFC 9110 §9.3.2: same header fields as GET, no content. A handler that answered
+            // HEAD itself may have set Content-Length with an empty body; keep it then.
+            if (!res_.body().empty() || res_.count(Field::content_length) == 0) {
+                res_.content_length(res_.body().size());
+            }
+            res_.body().clear();
+        } else {
+            res_.content_length(res_.body().size());
+        }
+        if (dispatched_ && log::level() <= log::Level::debug) {
+            log::debug("http #{} {}:{} {} {} -> {}", ctx_.request_id, ctx_.remote_address,
+                       ctx_.remote_port, std::string_view(req_.method_string()),
+                       std::string_view(req_.target()), code);
+        }
+        state_ = State::writing;
+        stream_.expires_after(limits().write_timeout);
+        bhttp::async_write(stream_, res_,
+                           beast::bind_front_handler(&Session::on_write, shared_from_this()));
+    }
+
+    void on_write(error_code ec, std::size_t) {
+        if (state_ == State::closed) {
+            return;
+        }
+        server_.requests.fetch_add(1);
+        ++served_;
+        if (ec) {
+            close();
+            return;
+        }
+        res_ = {};
+        req_ = {};
+        if (!keep_alive_) {
+            linger();
+            return;
+        }
+        read_next();
+    }
+
+    // RFC 9112 §9.6: close the sending side first and drain what the client still sends, so that
+    // its TCP stack does not turn our close into a reset that destroys the response in flight.
+    void linger() {
+        state_ = State::lingering;
+        error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (ec) {
+            close();
+            return;
+        }
+        stream_.expires_after(limits().linger_timeout);
+        buffer_.consume(buffer_.size());
+        drained_ = 0;
+        drain();
+    }
+
+    void drain() {
+        stream_.async_read_some(buffer_.prepare(kReadChunk),
+                                [self = shared_from_this()](error_code ec, std::size_t n) {
+                                    if (self->state_ == State::closed) {
+                                        return;
+                                    }
+                                    self->drained_ += n;
+                                    if (ec || self->drained_ > kMaxLingerBytes) {
+                                        self->close();
+                                        return;
+                                    }
+                                    self->drain();
+                                });
+    }
+
+    void close() {
+        if (state_ == State::closed) {
+            return;
+        }
+        state_ = State::closed;
+        error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.close();  // cancels pending operations; their handlers see State::closed
+    }
+
+    Server::Impl& server_;
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    Request req_;
+    Response res_;
+    RequestContext ctx_;
+    State state_ = State::header;
+    unsigned served_ = 0;
+    unsigned req_version_ = 11;
+    std::uint64_t body_limit_ = 0;
+    std::size_t drained_ = 0;
+    bool keep_alive_ = true;
+    bool head_ = false;
+    bool dispatched_ = false;
+    bool stopping_ = false;
+};
+
+}  // namespace
+
+// ---- Server::Impl ----
+
+Server::Impl::Impl(ServerLimits l, Handler h, InlineHandler ih)
+    : limits(std::move(l)),
+      handler(std::move(h)),
+      inline_handler(std::move(ih)),
+      io_threads(default_threads(limits.io_threads)),
+      worker_threads(default_threads(limits.worker_threads)),
+      max_connections(clamp_connections(limits.max_connections)),
+      ioc(static_cast<int>(io_threads)),
+      workers(worker_threads),
+      control(net::make_strand(ioc)),
+      stop_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      stop_watch(control),
+      drain_timer(control) {
+    if (stop_fd < 0) {
+        throw std::system_error(errno, std::generic_category(), "eventfd for Server::stop");
+    }
+    stop_watch.assign(stop_fd);
+    constexpr std::string_view body = "server busy: too many connections, retry later\n";
+    overloaded_response = fmt::format(
+        "HTTP/1.1 503 Service Unavailable\r\nServer: {}\r\nContent-Type: {}\r\n"
+        "Content-Length: {}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n{}",
+        limits.server_name, kTextPlain, body.size(), body);
+    // stop() writes to the eventfd; this read turns that into begin_stop() on an I/O thread.
+    // Pending, it also keeps run() from returning before stop().
+    stop_watch.async_read_some(net::buffer(&stop_buffer, sizeof stop_buffer),
+                               [this](error_code ec, std::size_t) {
+                                   if (ec == net::error::operation_aborted) {
+                                       return;
+                                   }
+                                   begin_stop();
+                               });
+}
+
+Server::Impl::~Impl() {
+    workers.stop();
+    workers.join();
+}
+
+std::vector<std::shared_ptr<Session>> Server::Impl::snapshot_sessions() {
+    std::vector<std::shared_ptr<Session>> out;
+    std::lock_guard lock(sessions_mutex);
+    out.reserve(sessions.size());
+    for (auto& weak : sessions) {
+        if (auto s = weak.lock()) {
+            out.push_back(std::move(s));
+        }
+    }
+    return out;
+}
+
+void Server::Impl::begin_stop() {
+    std::vector<std::shared_ptr<Session>> live;
+    {
+        // Under the same mutex as registration: no session can slip in unnoticed.
+        std::lock_guard lock(sessions_mutex);
+        stopping.store(true);
+    }
+    live = snapshot_sessions();
+    {
+        std::lock_guard lock(listeners_mutex);
+        for (auto& l : listeners) {
+            net::post(l->acceptor.get_executor(), [listener = l.get()] {
+                error_code ec;
+                listener->acceptor.close(ec);
+                listener->retry.cancel();
+            });
+        }
+    }
+    log::info("http: stopping; {} connection(s) open", live.size());
+    for (auto& s : live) {
+        net::post(s->executor(), [s] { s->on_server_stop(); });
+    }
+    live.clear();  // outside any lock: the last reference may run a destructor that takes one
+    stop_deadline = std::chrono::steady_clock::now() + limits.shutdown_timeout;
+    poll_drain();
+}
+
+void Server::Impl::poll_drain() {
+    if (open_connections.load() == 0) {
+        return;  // nothing keeps the io_context busy any more: run() returns
+    }
+    if (!forced && std::chrono::steady_clock::now() >= stop_deadline) {
+        forced = true;
+        auto live = snapshot_sessions();
+        log::warn("http: shutdown timeout; closing {} connection(s)", live.size());
+        for (auto& s : live) {
+            net::post(s->executor(), [s] { s->force_close(); });
+        }
+    }
+    drain_timer.expires_after(kDrainPollInterval);
+    drain_timer.async_wait([this](error_code ec) {
+        if (!ec) {
+            poll_drain();
+        }
+    });
+}
+
+void Server::Impl::accept(Listener& listener) {
+    listener.acceptor.async_accept(net::make_strand(ioc),
+                                   [this, &listener](error_code ec, tcp::socket socket) {
+                                       on_accept(listener, ec, std::move(socket));
+                                   });
+}
+
+void Server::Impl::on_accept(Listener& listener, const error_code& ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !listener.acceptor.is_open()) {
+        return;
+    }
+    if (ec) {
+        // EMFILE, ENFILE, ENOBUFS, ECONNABORTED...: the listener survives; try again shortly.
+        log::warn("http: accept failed: {}; retrying", ec.message());
+        listener.retry.expires_after(kAcceptRetryDelay);
+        listener.retry.async_wait([this, &listener](error_code wait_ec) {
+            if (!wait_ec && listener.acceptor.is_open() && !stopping.load()) {
+                accept(listener);
+            }
+        });
+        return;
+    }
+    accepted.fetch_add(1);
+    if (open_connections.load() >= max_connections) {
+        refused.fetch_add(1);
+        refuse(std::move(socket));
+        accept(listener);
+        return;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    {
+        std::lock_guard lock(sessions_mutex);
+        if (stopping.load()) {
+            return;  // the session closes its socket as it goes
+        }
+        session->registry_entry = sessions.insert(sessions.end(), session);
+        session->registered = true;
+    }
+    session->start();
+    accept(listener);
+}
+
+void Server::Impl::refuse(tcp::socket socket) {
+    // Over the connection cap: a canned 503 (no request read, no parser, no timers), then close.
+    auto sock = std::make_shared<tcp::socket>(std::move(socket));
+    net::async_write(*sock, net::buffer(overloaded_response), [sock](error_code, std::size_t) {
+        error_code ec;
+        sock->shutdown(tcp::socket::shutdown_both, ec);
+        sock->close(ec);
+    });
+}
+
+void Server::Impl::run_io() {
+    for (;;) {
+        try {
+            ioc.run();
+            return;
+        } catch (const std::exception& e) {
+            // A completion handler threw: a bug, but one connection's bug must not stop the
+            // listener for everyone.
+            log::error("http: unexpected exception on an I/O thread: {}", e.what());
+        } catch (...) {
+            log::error("http: unexpected non-standard exception on an I/O thread");
+        }
+    }
+}
+
+Response Server::Impl::call_handler(const Request& req, const RequestContext& ctx) noexcept {
+    try {
+        return handler(req, ctx);
+    } catch (const std::exception& e) {
+        log::error("http #{}: handler for {} {} threw: {}", ctx.request_id,
+                   std::string_view(req.method_string()), std::string_view(req.target()), e.what());
+    } catch (...) {
+        log::error("http #{}: handler for {} {} threw a non-standard exception", ctx.request_id,
+                   std::string_view(req.method_string()), std::string_view(req.target()));
+    }
+    return text_response(Status::internal_server_error, "internal server error");
+}
+
+std::optional<Response> Server::Impl::call_inline(const Request& req,
+                                                  const RequestContext& ctx) noexcept {
+    try {
+        return inline_handler(req, ctx);
+    } catch (const std::exception& e) {
+        log::error("http #{}: inline handler for {} {} threw: {}", ctx.request_id,
+                   std::string_view(req.method_string()), std::string_view(req.target()), e.what());
+    } catch (...) {
+        log::error("http #{}: inline handler for {} {} threw a non-standard exception",
+                   ctx.request_id, std::string_view(req.method_string()),
+                   std::string_view(req.target()));
+    }
+    return text_response(Status::internal_server_error, "internal server error");
+}
+
+// ---- Server ----
+
+Result<HostPort> split_host_port(std::string_view address) {
+    std::string_view host;
+    std::string_view port;
+    if (!address.empty() && address.front() == '[') {
+        std::size_t close = address.find(']');
+        if (close == std::string_view::npos || close + 1 >= address.size() ||
+            address[close + 1] != ':') {
+            return fail(ErrorCode::invalid_argument, "listen address \"{}\": expected [IPv6]:port",
+                        address);
+        }
+        host = address.substr(1, close - 1);
+        port = address.substr(close + 2);
+    } else {
+        std::size_t colon = address.rfind(':');
+        if (colon == std::string_view::npos || address.find(':') != colon) {
+            return fail(ErrorCode::invalid_argument,
+                        "listen address \"{}\": expected host:port (IPv6 as [addr]:port)", address);
+        }
+        host = address.substr(0, colon);
+        port = address.substr(colon + 1);
+    }
+    unsigned value = 0;
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return fail(ErrorCode::invalid_argument, "listen address \"{}\": bad port", address);
+    }
+    for (char c : port) {
+        value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (host.empty() || value > 65535) {
+        return fail(ErrorCode::invalid_argument, "listen address \"{}\": bad host or port",
+                    address);
+    }
+    return HostPort{std::string(host), static_cast<std::uint16_t>(value)};
+}
+
+ServerLimits server_limits(const HttpLimits& http, const ServerConfig& server) {
+    ServerLimits l;
+    l.max_header_bytes = http.max_header_bytes;
+    l.max_body_bytes = http.max_body_bytes;
+    l.header_timeout = std::chrono::seconds(http.header_timeout_seconds);
+    l.body_timeout = std::chrono::seconds(http.body_timeout_seconds);
+    l.idle_timeout = std::chrono::seconds(http.idle_timeout_seconds);
+    l.max_requests_per_connection = http.max_keepalive_requests;
+    l.io_threads = server.io_threads;
+    l.worker_threads = server.worker_threads;
+    return l;
+}
+
+Server::Server(ServerLimits limits, Handler handler, InlineHandler inline_handler)
+    : impl_(std::make_unique<Impl>(std::move(limits), std::move(handler),
+                                   std::move(inline_handler))) {}
+
+Server::~Server() = default;
+
+Result<std::uint16_t> Server::listen(std::string_view host, std::uint16_t port) {
+    error_code ec;
+    std::string host_text(host);
+    net::ip::address address =
+        net::ip::make_address(host_text == "localhost" ? "127.0.0.1" : host_text, ec);
+    if (ec) {
+        return fail(ErrorCode::invalid_argument,
+                    "listen address \"{}\" is not an IP address (or \"localhost\")", host);
+    }
+    tcp::endpoint endpoint(address, port);
+    std::lock_guard lock(impl_->listeners_mutex);
+    if (impl_->stop_requested.load()) {
+        return fail(ErrorCode::unavailable, "cannot listen on {}:{}: the server is stopping", host,
+                    port);
+    }
+    auto listener = std::make_unique<Impl::Listener>(impl_->ioc);
+    auto& acceptor = listener->acceptor;
+    auto failed = [&](std::string_view step) {
+        return fail(ErrorCode::unavailable, "cannot listen on {}:{}: {}: {}", host, port, step,
+                    ec.message());
+    };
+    acceptor.open(endpoint.protocol(), ec);
+    if (ec) {
+        return failed("socket");
+    }
+    acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (ec) {
+        return failed("SO_REUSEADDR");
+    }
+    if (address.is_v6()) {
+        acceptor.set_option(net::ip::v6_only(true), ec);
+        if (ec) {
+            return failed("IPV6_V6ONLY");
+        }
+    }
+    acceptor.bind(endpoint, ec);
+    if (ec) {
+        return failed("bind");
+    }
+    acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+        return failed("listen");
+    }
+    std::uint16_t bound = acceptor.local_endpoint(ec).port();
+    if (ec) {
+        return failed("getsockname");
+    }
+    Impl::Listener& ref = *listener;
+    impl_->listeners.push_back(std::move(listener));
+    net::post(ref.acceptor.get_executor(), [impl = impl_.get(), &ref] { impl->accept(ref); });
+    log::info("http: listening on {}:{}", host, bound);
+    return bound;
+}
+
+void Server::run() {
+    if (impl_->ran) {
+        log::error("http: Server::run() called twice");
+        return;
+    }
+    impl_->ran = true;
+    std::vector<std::thread> threads;
+    threads.reserve(impl_->io_threads - 1);
+    for (unsigned i = 1; i < impl_->io_threads; ++i) {
+        threads.emplace_back([impl = impl_.get()] { impl->run_io(); });
+    }
+    impl_->run_io();
+    for (auto& t : threads) {
+        t.join();
+    }
+    // Every job holds a work guard on the io_context, so none is left; join() just reaps threads.
+    impl_->workers.join();
+    log::info("http: stopped");
+}
+
+void Server::stop() noexcept {
+    // Only async-signal-safe operations here: a lock-free atomic and write(2).
+    static_assert(std::atomic<bool>::is_always_lock_free);
+    if (!impl_->stop_requested.exchange(true)) {
+        std::uint64_t one = 1;
+        [[maybe_unused]] ssize_t n = ::write(impl_->stop_fd, &one, sizeof one);
+    }
+}
+
+ServerStats Server::stats() const noexcept {
+    return ServerStats{impl_->accepted.load(), impl_->refused.load(), impl_->requests.load(),
+                       impl_->open_connections.load()};
+}
+
+const ServerLimits& Server::limits() const noexcept {
+    return impl_->limits;
+}
+
+}  // namespace selo::http

@@ -1,0 +1,116 @@
+#pragma once
+// The one HTTP/1.1 listener for every Selo service (Boost.Beast underneath, kept out of this
+// header). The server only does I/O and enforces limits; what to answer is the Handler's job.
+//
+// Concurrency: an io_context run by `io_threads` threads does all socket I/O, one strand per
+// connection. Requests go to a separate pool of `worker_threads` so that slow handlers (Argon2,
+// signing) never stall I/O; responses are written back on the connection's strand. Routes marked
+// inline (InlineHandler) are answered on the I/O thread without the hop.
+//
+// Per connection, requests are handled one at a time, in order: pipelined requests wait in the
+// read buffer, so responses always leave in request order (RFC 9112 §9.3.2).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/config.hpp"
+#include "core/error.hpp"
+#include "http/message.hpp"
+
+namespace selo::http {
+
+struct ServerLimits {
+    // Request line plus header fields; beyond it the request gets 431 (RFC 6585 §5).
+    std::uint32_t max_header_bytes = 16 * 1024;
+    // Request body limit unless body_limit_for says otherwise; beyond it 413 (RFC 9110 §15.5.14),
+    // from Content-Length before any body is read, or as soon as a chunked body grows past it.
+    std::uint64_t max_body_bytes = 1024 * 1024;
+    // Per-request body limit from the target (path and query, as received) and method, e.g. a
+    // larger one for CSC signatures/signDoc. Empty: max_body_bytes for every request.
+    std::function<std::uint64_t(std::string_view target, Verb method)> body_limit_for;
+
+    // From the first byte of a request (or from accept) until its header is complete. The whole
+    // header must arrive within it, so a client trickling a byte at a time is cut off (408).
+    std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+    // For the whole body, once the header is in.
+    std::chrono::milliseconds body_timeout{std::chrono::seconds(120)};
+    // Between requests on a kept-alive connection.
+    std::chrono::milliseconds idle_timeout{std::chrono::seconds(30)};
+    // For writing one response; a client that stops reading is dropped.
+    std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
+    // After the last response on a connection, how long to keep draining unread input before
+    // closing, so the peer sees the response rather than a reset (RFC 9112 §9.6).
+    std::chrono::milliseconds linger_timeout{std::chrono::seconds(2)};
+    // stop(): how long in-flight requests may take before their connections are cut.
+    std::chrono::milliseconds shutdown_timeout{std::chrono::seconds(30)};
+
+    // Requests on one connection before the server asks the client to reconnect.
+    unsigned max_requests_per_connection = 10000;
+    // Open connections. Beyond it, a new connection gets a canned 503 and is closed. Also
+    // clamped below the process's file-descriptor limit (RLIMIT_NOFILE).
+    std::size_t max_connections = 10000;
+    // 0: one per core.
+    unsigned io_threads = 0;
+    unsigned worker_threads = 0;
+    // The Server header (RFC 9110 §10.2.4): the product name, no version.
+    std::string server_name = "Selo";
+};
+
+// Limits from the configuration file. body_limit_for is left empty: routes that need a larger
+// limit (signDoc: config.max_document_body_bytes) are known to the api layer, which sets it.
+[[nodiscard]] ServerLimits server_limits(const HttpLimits& http, const ServerConfig& server);
+
+// "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0" (the form of ServerConfig::listen), split for
+// Server::listen.
+struct HostPort {
+    std::string host;
+    std::uint16_t port = 0;
+};
+[[nodiscard]] Result<HostPort> split_host_port(std::string_view address);
+
+// Counters, for /metrics and tests.
+struct ServerStats {
+    std::uint64_t connections_accepted = 0;  // including refused ones
+    std::uint64_t connections_refused = 0;   // over max_connections
+    std::uint64_t requests = 0;              // requests answered (including 4xx from limits)
+    std::size_t open_connections = 0;
+};
+
+class Server {
+  public:
+    // `handler` answers requests on worker threads; `inline_handler`, when given, is tried first
+    // on the I/O thread (see InlineHandler).
+    Server(ServerLimits limits, Handler handler, InlineHandler inline_handler = {});
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Binds and starts accepting on host:port (host is an IP address or "localhost"; port 0
+    // picks an ephemeral port). May be called several times. Returns the bound port.
+    [[nodiscard]] Result<std::uint16_t> listen(std::string_view host, std::uint16_t port);
+
+    // Runs the server on the calling thread plus io_threads-1 more; blocks until stop() has
+    // taken effect: listeners closed, in-flight requests answered (or cut after
+    // shutdown_timeout), worker pool drained. Call once.
+    void run();
+
+    // Requests a graceful stop. Safe from any thread, before or during run(), repeatedly, and
+    // from a signal handler (it only stores an atomic flag and write(2)s to an eventfd, both
+    // async-signal-safe) as well as from an asio::signal_set callback.
+    void stop() noexcept;
+
+    [[nodiscard]] ServerStats stats() const noexcept;
+    [[nodiscard]] const ServerLimits& limits() const noexcept;
+
+    struct Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace selo::http
