@@ -1,0 +1,389 @@
+#include "http/client.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <optional>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+
+namespace selo::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+struct Origin {
+    std::string host;  // without brackets for IPv6
+    std::uint16_t port = 80;
+    std::string path;  // encoded path (and query) of the URL
+    [[nodiscard]] std::string authority() const {
+        bool v6 = host.find(':') != std::string::npos;
+        std::string h = v6 ? "[" + host + "]" : host;
+        return port == 80 ? h : fmt::format("{}:{}", h, port);
+    }
+};
+
+Result<Origin> parse_http_url(std::string_view url) {
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed) {
+        return fail(ErrorCode::invalid_argument, "\"{}\" is not a URL: {}", url,
+                    parsed.error().message());
+    }
+    const auto& u = *parsed;
+    if (u.scheme_id() == boost::urls::scheme::https) {
+        return fail(ErrorCode::unsupported, "{}: https is not supported yet; use http://", url);
+    }
+    if (u.scheme_id() != boost::urls::scheme::http) {
+        return fail(ErrorCode::invalid_argument, "{}: only http:// URLs are supported", url);
+    }
+    Origin o;
+    o.host = u.host_address();
+    if (o.host.empty()) {
+        return fail(ErrorCode::invalid_argument, "{}: no host", url);
+    }
+    if (u.has_port() && !u.port().empty()) {
+        // The URI grammar allows any number of digits (RFC 3986 §3.2.3); a TCP port has 16 bits,
+        // and port 0 cannot be dialled.
+        std::string_view digits = u.port();
+        unsigned long value = 0;
+        for (char c : digits) {
+            value = value * 10 + static_cast<unsigned long>(c - '0');
+            if (value > 65535) {
+                break;
+            }
+        }
+        if (value == 0 || value > 65535 || digits.size() > 5) {
+            return fail(ErrorCode::invalid_argument, "{}: bad port \"{}\"", url, digits);
+        }
+        o.port = static_cast<std::uint16_t>(value);
+    }
+    o.path = std::string(u.encoded_path());
+    if (u.has_query()) {
+        o.path += '?';
+        o.path += std::string_view(u.encoded_query());
+    }
+    return o;
+}
+
+bool iprefix(std::string_view s, std::string_view prefix) {
+    if (s.size() < prefix.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        if ((s[i] | 0x20) != prefix[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool is_idempotent(Verb v) {
+    // RFC 9110 §9.2.2.
+    switch (v) {
+        case Verb::get:
+        case Verb::head:
+        case Verb::options:
+        case Verb::trace:
+        case Verb::put:
+        case Verb::delete_:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool is_http_parse_error(const error_code& ec) {
+    return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+bool is_connection_lost(const error_code& ec) {
+    return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+           ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+           ec == net::error::connection_aborted;
+}
+
+std::string format_ms(std::chrono::milliseconds d) {
+    if (d.count() % 1000 == 0) {
+        return fmt::format("{} s", d.count() / 1000);
+    }
+    return fmt::format("{} ms", d.count());
+}
+
+}  // namespace
+
+struct Client::Impl {
+    ClientOptions options;
+    std::string base_url;
+    Origin base;
+    net::io_context ioc{1};
+    std::optional<beast::tcp_stream> stream;
+    Origin connected_to;
+    beast::flat_buffer buffer;
+    std::uint64_t opened = 0;
+
+    // Runs one asynchronous operation to completion on the private io_context: the synchronous
+    // facade over Beast's async operations, which are the ones that honour timeouts.
+    template <class Start>
+    error_code run(Start&& start) {
+        error_code result = net::error::operation_aborted;
+        start([&result](error_code ec, auto&&...) { result = ec; });
+        ioc.restart();
+        ioc.run();
+        return result;
+    }
+
+    void drop() noexcept {
+        if (stream) {
+            error_code ec;
+            stream->socket().shutdown(tcp::socket::shutdown_both, ec);
+            stream->close();
+            stream.reset();
+        }
+        buffer.clear();
+    }
+
+    // A kept-alive connection the server has closed (idle timeout) reads as EOF; one with
+    // unsolicited bytes waiting (say, a 408 before closing) cannot be trusted either.
+    bool stale() {
+        if (buffer.size() > 0) {
+            return true;
+        }
+        char c;
+        ssize_t n = ::recv(stream->socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return false;
+        }
+        return true;
+    }
+
+    Result<void> connect(const Origin& origin) {
+        const std::string where = fmt::format("http://{}", origin.authority());
+        std::vector<tcp::endpoint> endpoints;
+        error_code ec;
+        auto address = net::ip::make_address(origin.host, ec);
+        if (!ec) {
+            endpoints.emplace_back(address, origin.port);
+        } else {
+            tcp::resolver resolver(ioc);
+            net::steady_timer timer(ioc);
+            timer.expires_after(options.connect_timeout);
+            bool timed_out = false;
+            timer.async_wait([&](error_code wait_ec) {
+                if (!wait_ec) {
+                    timed_out = true;
+                    resolver.cancel();
+                }
+            });
+            error_code resolve_ec;
+            resolver.async_resolve(origin.host, std::to_string(origin.port),
+                                   [&](error_code e, const tcp::resolver::results_type& results) {
+                                       timer.cancel();
+                                       resolve_ec = e;
+                                       for (const auto& entry : results) {
+                                           endpoints.push_back(entry.endpoint());
+                                       }
+                                   });
+            ioc.restart();
+            ioc.run();
+            if (timed_out) {
+                return fail(ErrorCode::unavailable, "cannot resolve {}: timed out after {}",
+                            origin.host, format_ms(options.connect_timeout));
+            }
+            if (resolve_ec || endpoints.empty()) {
+                return fail(ErrorCode::unavailable, "cannot resolve {}: {}", origin.host,
+                            resolve_ec ? resolve_ec.message() : "no addresses");
+            }
+        }
+        stream.emplace(ioc);
+        stream->expires_after(options.connect_timeout);
+        ec = run([&](auto handler) { stream->async_connect(endpoints, std::move(handler)); });
+        if (ec) {
+            drop();
+            if (ec == beast::error::timeout) {
+                return fail(ErrorCode::unavailable, "cannot connect to {}: timed out after {}",
+                            where, format_ms(options.connect_timeout));
+            }
+            return fail(ErrorCode::unavailable, "cannot connect to {}: {}", where, ec.message());
+        }
+        error_code ignored;
+        stream->socket().set_option(tcp::no_delay(true), ignored);
+        connected_to = origin;
+        buffer.clear();
+        ++opened;
+        return {};
+    }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
+
+Result<Client> Client::create(std::string_view base_url, ClientOptions options) {
+    auto impl = std::make_unique<Impl>();
+    impl->base = SELO_TRY(parse_http_url(base_url));
+    if (impl->base.path.find('?') != std::string::npos) {
+        return fail(ErrorCode::invalid_argument, "{}: a base URL cannot have a query", base_url);
+    }
+    // "http://host/prefix/" + "/x" must be "/prefix/x".
+    while (!impl->base.path.empty() && impl->base.path.back() == '/') {
+        impl->base.path.pop_back();
+    }
+    impl->base_url = std::string(base_url);
+    impl->options = std::move(options);
+    return Client(std::move(impl));
+}
+
+Result<Response> Client::request(Verb method, std::string_view url_or_path, std::string_view body,
+                                 std::string_view content_type, const Headers& headers) {
+    Impl& im = *impl_;
+    Origin origin;
+    std::string target;
+    if (!url_or_path.empty() && url_or_path.front() == '/') {
+        origin = im.base;
+        target = im.base.path + std::string(url_or_path);
+    } else if (iprefix(url_or_path, "http://") || iprefix(url_or_path, "https://")) {
+        origin = SELO_TRY(parse_http_url(url_or_path));
+        target = origin.path.empty() ? "/" : origin.path;
+        if (target.front() == '?') {
+            target.insert(0, "/");
+        }
+    } else {
+        return fail(ErrorCode::invalid_argument,
+                    "\"{}\" is neither a path starting with '/' nor an http:// URL", url_or_path);
+    }
+    const std::string where = fmt::format("http://{}", origin.authority());
+
+    Request req{method, target, 11};
+    req.set(Field::host, origin.authority());
+    req.set(Field::user_agent, im.options.user_agent);
+    for (const auto& [name, value] : headers) {
+        req.insert(name, value);
+    }
+    if (!content_type.empty()) {
+        req.set(Field::content_type, content_type);
+    }
+    req.body() = std::string(body);
+    req.prepare_payload();
+    const bool idempotent = is_idempotent(method);
+
+    for (int attempt = 0;; ++attempt) {
+        if (im.stream && (im.connected_to.host != origin.host ||
+                          im.connected_to.port != origin.port || im.stale())) {
+            im.drop();
+        }
+        const bool reused = im.stream.has_value();
+        if (!reused) {
+            SELO_TRY_VOID(im.connect(origin));
+        }
+        // Only a request that can be repeated harmlessly is retried, and only when a reused
+        // connection failed before any response byte (RFC 9112 §9.3.1).
+        const bool may_retry = reused && idempotent && attempt == 0;
+
+        im.stream->expires_after(im.options.io_timeout);
+        error_code ec =
+            im.run([&](auto handler) { bhttp::async_write(*im.stream, req, std::move(handler)); });
+        if (ec) {
+            im.drop();
+            if (may_retry && ec != beast::error::timeout) {
+                continue;
+            }
+            if (ec == beast::error::timeout) {
+                return fail(ErrorCode::unavailable, "{}: sending the request timed out after {}",
+                            where, format_ms(im.options.io_timeout));
+            }
+            return fail(ErrorCode::unavailable, "{}: sending the request failed: {}", where,
+                        ec.message());
+        }
+
+        std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+        for (;;) {
+            parser.emplace();
+            parser->body_limit(im.options.max_response_body_bytes);
+            parser->header_limit(im.options.max_response_header_bytes);
+            if (method == Verb::head) {
+                parser->skip(true);  // RFC 9110 §9.3.2: a HEAD response has no content
+            }
+            im.stream->expires_after(im.options.io_timeout);
+            ec = im.run([&](auto handler) {
+                bhttp::async_read(*im.stream, im.buffer, *parser, std::move(handler));
+            });
+            // Skip interim responses (RFC 9110 §15.2); 101 would be a protocol switch we never
+            // asked for, and is treated as the final answer.
+            unsigned status = ec ? 0 : parser->get().result_int();
+            if (ec || status < 100 || status >= 200 || status == 101) {
+                break;
+            }
+        }
+        if (ec) {
+            const bool nothing = !parser->got_some();
+            im.drop();
+            if (may_retry && nothing && is_connection_lost(ec)) {
+                continue;
+            }
+            if (ec == beast::error::timeout) {
+                return fail(ErrorCode::unavailable, "{}: no response within {}", where,
+                            format_ms(im.options.io_timeout));
+            }
+            if (ec == bhttp::error::body_limit) {
+                return fail(ErrorCode::too_large, "{}: response body exceeds {} bytes", where,
+                            im.options.max_response_body_bytes);
+            }
+            if (ec == bhttp::error::header_limit) {
+                return fail(ErrorCode::too_large, "{}: response header exceeds {} bytes", where,
+                            im.options.max_response_header_bytes);
+            }
+            if (nothing && is_connection_lost(ec)) {
+                return fail(
+                    ErrorCode::unavailable,
+                    "{}: the server closed the connection without responding{}", where,
+                    reused && !idempotent ? " (not retried: the method is not idempotent)" : "");
+            }
+            if (ec == bhttp::error::partial_message || is_connection_lost(ec)) {
+                return fail(ErrorCode::unavailable, "{}: connection lost mid-response: {}", where,
+                            ec.message());
+            }
+            if (is_http_parse_error(ec)) {
+                return fail(ErrorCode::malformed, "{}: malformed HTTP response: {}", where,
+                            ec.message());
+            }
+            return fail(ErrorCode::unavailable, "{}: reading the response failed: {}", where,
+                        ec.message());
+        }
+        const bool must_close = parser->need_eof() || !parser->get().keep_alive();
+        Response res = parser->release();
+        if (must_close) {
+            im.drop();
+        }
+        return res;
+    }
+}
+
+void Client::close() noexcept {
+    impl_->drop();
+}
+
+const std::string& Client::base_url() const noexcept {
+    return impl_->base_url;
+}
+
+std::uint64_t Client::connections_opened() const noexcept {
+    return impl_->opened;
+}
+
+}  // namespace selo::http
