@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "store/database.hpp"
+#include "store/migrations.hpp"
 #include "store/repositories.hpp"
 #include "store/sqlite/sqlite_database.hpp"
 #include "support/test_support.hpp"
@@ -24,8 +25,10 @@ protected:
 
 TEST_F(StoreTest, MigrationIsIdempotentAndUsesWal) {
     ASSERT_TRUE(migrate(*db).has_value());
-    auto v = db->query_one("SELECT version FROM schema_version").value();
+    auto v = db->query_one("SELECT version FROM schema_versions WHERE part = 'cloudsign'").value();
+    ASSERT_TRUE(v.has_value());
     EXPECT_EQ(v->integer(0), 1);
+    EXPECT_EQ(db->query("SELECT part FROM schema_versions").value().size(), schema_parts().size());
     auto mode = db->query_one("PRAGMA journal_mode").value();
     EXPECT_EQ(mode->text(0), "wal");
     auto sync = db->query_one("PRAGMA synchronous").value();
@@ -33,7 +36,7 @@ TEST_F(StoreTest, MigrationIsIdempotentAndUsesWal) {
 }
 
 TEST_F(StoreTest, RefusesADatabaseFromANewerSelo) {
-    ASSERT_TRUE(db->execute("UPDATE schema_version SET version = 999").has_value());
+    ASSERT_TRUE(db->execute("UPDATE schema_versions SET version = 999 WHERE part = 'pki'").has_value());
     auto r = migrate(*db);
     ASSERT_FALSE(r.has_value());
     EXPECT_NE(r.error().message.find("newer"), std::string::npos);

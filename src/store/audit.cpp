@@ -1,0 +1,17 @@
+#include "store/audit.hpp"
+
+#include "store/sql_util.hpp"
+
+namespace selo::store {
+
+Result<void> append_audit(Database& db, TimePoint when, std::string_view actor,
+                          std::string_view action, std::string_view subject,
+                          std::string_view detail) {
+    SELO_TRY(db.execute(
+        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?,?,?,?,?)",
+        {sql::secs(when), std::string(actor), std::string(action), std::string(subject),
+         std::string(detail)}));
+    return {};
+}
+
+}  // namespace selo::store

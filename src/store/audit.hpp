@@ -1,0 +1,15 @@
+#pragma once
+// The append-only audit trail: who did what, to what, when and why.
+
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "store/database.hpp"
+
+namespace selo::store {
+
+Result<void> append_audit(Database& db, TimePoint at, std::string_view actor,
+                          std::string_view action, std::string_view subject,
+                          std::string_view detail);
+
+}  // namespace selo::store

@@ -1,0 +1,31 @@
+// Schema of the "account" part (see store/migrations.hpp). Never edit a released entry: append.
+#include "store/migrations.hpp"
+
+namespace selo::store::schema {
+
+const std::vector<std::string_view>& account() {
+    static const std::vector<std::string_view> migrations = {
+        R"sql(
+CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    latin_name TEXT NOT NULL,
+    given_name TEXT NOT NULL,
+    surname TEXT NOT NULL,
+    id_type TEXT NOT NULL,
+    id_country TEXT NOT NULL,
+    id_number TEXT NOT NULL,
+    email TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    totp_secret_sealed BLOB NOT NULL,
+    totp_last_step INTEGER,
+    created_at INTEGER NOT NULL,
+    UNIQUE (id_type, id_country, id_number)
+);
+)sql",
+    };
+    return migrations;
+}
+
+}  // namespace selo::store::schema

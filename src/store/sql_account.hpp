@@ -1,0 +1,25 @@
+#pragma once
+// SQL repository: Accounts.
+
+#include "account/account.hpp"
+#include "store/database.hpp"
+
+namespace selo::store {
+
+class SqlAccountRepository final : public account::AccountRepository {
+public:
+    explicit SqlAccountRepository(Database& db) : db_(db) {}
+    Result<void> insert(const account::Account& a) override;
+    Result<std::optional<account::Account>> find_by_id(std::string_view id) override;
+    Result<std::optional<account::Account>> find_by_username(std::string_view username) override;
+    Result<bool> identity_registered(account::IdentityDocument type, std::string_view country,
+                                     std::string_view number) override;
+    Result<bool> username_taken(std::string_view username) override;
+    Result<bool> claim_totp_step(std::string_view account_id, std::uint64_t step) override;
+
+private:
+    Result<std::optional<account::Account>> find_where(std::string_view column, std::string_view value);
+    Database& db_;
+};
+
+}  // namespace selo::store

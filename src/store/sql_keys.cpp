@@ -1,0 +1,33 @@
+#include "store/sql_keys.hpp"
+
+#include "store/sql_util.hpp"
+
+namespace selo::store {
+
+using sql::at;
+using sql::blob;
+using sql::secs;
+
+// ---- keys --------------------------------------------------------------------------------------
+
+Result<void> SqlSealedKeyRepository::insert(const Record& r) {
+    auto rc = db_.execute(
+        "INSERT INTO keys (id, type, public_key, sealed_private_key, created_at) VALUES (?,?,?,?,?)",
+        {r.id, r.type, r.public_key_der, r.sealed_private_key, secs(clock_.now())});
+    if (!rc) {
+        return std::unexpected(rc.error().context(fmt::format("storing key '{}'", r.id)));
+    }
+    return {};
+}
+
+Result<std::optional<crypto::SealedKeyRepository::Record>> SqlSealedKeyRepository::find(
+    std::string_view id) {
+    auto row = SELO_TRY(db_.query_one(
+        "SELECT id, type, public_key, sealed_private_key FROM keys WHERE id = ?", {std::string(id)}));
+    if (!row) {
+        return std::optional<Record>{};
+    }
+    return std::optional<Record>(Record{row->text(0), row->text(1), row->blob(2), row->blob(3)});
+}
+
+}  // namespace selo::store
