@@ -1,4 +1,6 @@
 #include <condition_variable>
+#include <sys/resource.h>
+
 #include <csignal>
 #include <mutex>
 #include <thread>
@@ -15,34 +17,17 @@
 namespace selo::cli {
 namespace {
 
-struct HostPort {
-    std::string host;
-    std::uint16_t port = 0;
-};
-
-Result<HostPort> parse_listen(std::string_view s) {
-    auto colon = s.rfind(':');
-    if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) {
-        return fail(ErrorCode::invalid_argument, "listen address '{}' must be HOST:PORT", s);
-    }
-    std::string host(s.substr(0, colon));
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    }
-    unsigned port = 0;
-    for (char c : s.substr(colon + 1)) {
-        if (c < '0' || c > '9' || port > 65535) {
-            return fail(ErrorCode::invalid_argument, "port in '{}' is not a number 0-65535", s);
-        }
-        port = port * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (port > 65535) {
-        return fail(ErrorCode::invalid_argument, "port in '{}' is not a number 0-65535", s);
-    }
-    return HostPort{host, static_cast<std::uint16_t>(port)};
-}
-
 std::atomic<http::Server*> g_server{nullptr};
+
+// Each connection is a file descriptor: lift the soft limit to the hard one so the server's
+// connection cap, not a default of 1024, decides how many clients it holds.
+void raise_open_file_limit() {
+    struct rlimit rl {};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
 
 extern "C" void on_signal(int) {
     if (auto* s = g_server.load()) {
@@ -88,7 +73,7 @@ int run_serve(const ServeArgs& args) {
         return 1;
     }
     const Config& config = (*rt)->config();
-    auto listen = parse_listen(args.listen.value_or(config.server.listen));
+    auto listen = http::split_host_port(args.listen.value_or(config.server.listen));
     if (!listen) {
         print_error(listen.error().message);
         return 2;
@@ -111,6 +96,7 @@ int run_serve(const ServeArgs& args) {
         print_error(port.error().message);
         return 1;
     }
+    raise_open_file_limit();
     g_server.store(&server);
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
