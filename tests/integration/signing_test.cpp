@@ -11,7 +11,6 @@
 #include <fstream>
 #include <map>
 #include <numeric>
-#include <sstream>
 #include <regex>
 #include <set>
 
@@ -188,60 +187,6 @@ std::vector<fs::path> input_pdfs() {
         }
     }
     std::sort(out.begin(), out.end());
-    return out;
-}
-
-// qpdf prints the security handler's revision ("R = 4") for an encrypted file. A file too
-// damaged to open says neither that nor "File is not encrypted": it counts as unencrypted.
-bool is_encrypted(const fs::path& pdf) {
-    auto r = run("qpdf --show-encryption " + shell_quote(pdf.string()));
-    return r.output.find("File is not encrypted") == std::string::npos &&
-           std::regex_search(r.output, std::regex("(^|\n)R = [0-9]"));
-}
-
-// qpdf --check exit codes from best to worst: 0 (fine), 3 (warnings), 2 (errors).
-int qpdf_rank(int rc) { return rc == 0 ? 0 : rc == 3 ? 1 : 2; }
-
-// qpdf --check: 0 = fine, 3 = warnings only (accepted), 2 = errors.
-int qpdf_check(const fs::path& pdf) { return run("qpdf --check " + shell_quote(pdf.string())).exit_code; }
-
-struct PdfsigSignature {
-    std::string field;
-    std::string common_name;
-    std::string validation;
-    std::string certificate;
-    bool total = false;
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
-};
-
-std::vector<PdfsigSignature> pdfsig(const fs::path& pdf, const fs::path& nss) {
-    auto r = run("pdfsig -nssdir sql:" + nss.string() + " " + shell_quote(pdf.string()));
-    std::vector<PdfsigSignature> out;
-    std::istringstream in(r.output);
-    std::string line;
-    auto value = [](const std::string& l) { return l.substr(l.find(':') + 2); };
-    while (std::getline(in, line)) {
-        if (line.starts_with("Signature #")) {
-            out.emplace_back();
-        } else if (out.empty()) {
-            continue;
-        } else if (line.find("Signature Field Name:") != std::string::npos) {
-            out.back().field = value(line);
-        } else if (line.find("Signer Certificate Common Name:") != std::string::npos) {
-            out.back().common_name = value(line);
-        } else if (line.find("Signature Validation:") != std::string::npos) {
-            out.back().validation = value(line);
-        } else if (line.find("Certificate Validation:") != std::string::npos) {
-            out.back().certificate = value(line);
-        } else if (line.find("Total document signed") != std::string::npos) {
-            out.back().total = true;
-        } else if (line.find("Signed Ranges:") != std::string::npos) {
-            std::regex range_re("\\[(\\d+) - (\\d+)\\]");
-            for (std::sregex_iterator it(line.begin(), line.end(), range_re), end; it != end; ++it) {
-                out.back().ranges.emplace_back(std::stoull((*it)[1]), std::stoull((*it)[2]));
-            }
-        }
-    }
     return out;
 }
 

@@ -86,7 +86,7 @@ TEST_P(SignsCorpusFile, OrRefusesWithAReason) {
     }
     ASSERT_FALSE(entry.file.empty());
     const auto input = corpus_dir / entry.file;
-    const auto pdf = test::read_file(input);
+    const auto pdf = selo::test::read_file(input);
     auto signed_pdf = test::sign_in_memory(pdf, test::default_options());
     if (!signed_pdf) {
         const auto& e = signed_pdf.error();
@@ -109,9 +109,9 @@ TEST_P(SignsCorpusFile, OrRefusesWithAReason) {
         return;
     }
     ASSERT_FALSE(entry.encrypted()) << "an encrypted file was signed";
-    test::ScratchDir dir;
+    const auto dir = test::scratch_dir();
     const auto& prepared = signed_pdf->prepared;
-    test::write_file(dir / "signed.pdf", signed_pdf->pdf);
+    selo::test::write_file(dir / "signed.pdf", signed_pdf->pdf);
     EXPECT_TRUE(test::verify_signed(input, dir / "signed.pdf", prepared));
 
     // From the file, without loading it: the same update.
@@ -140,7 +140,7 @@ TEST(Corpus, SignsAtLeast95PercentOfTheFilesQpdfAccepts) {
     int eligible = 0, signed_ok = 0;
     std::ostringstream refusals, repaired;
     for (const auto& f : manifest()) {
-        const auto pdf = test::read_file(corpus_dir / f.file);
+        const auto pdf = selo::test::read_file(corpus_dir / f.file);
         auto r = prepare_signature(pdf, test::default_options());
         if (!r) {
             refusals << "  " << f.file << " (qpdf rc " << f.qpdf_check_rc

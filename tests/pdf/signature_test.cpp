@@ -13,12 +13,12 @@ namespace selo::pdf {
 namespace {
 
 namespace fs = std::filesystem;
+using selo::test::read_file;
+using selo::test::write_file;
 using test::default_options;
-using test::read_file;
-using test::ScratchDir;
+using test::scratch_dir;
 using test::sign_in_memory;
 using test::verify_signed;
-using test::write_file;
 
 fs::path fixture(const std::string& name) {
     return fs::path(SELO_TEST_DATA) / "pdf" / name;
@@ -53,7 +53,7 @@ class SignsFixture : public ::testing::TestWithParam<std::string> {};
 TEST_P(SignsFixture, AndIndependentValidatorsAccept) {
     const auto input = fixture(GetParam());
     ASSERT_TRUE(fs::exists(input)) << input;
-    ScratchDir dir;
+    const auto dir = scratch_dir();
     const auto pdf = read_file(input);
 
     auto signed1 = sign_in_memory(pdf, default_options());

@@ -15,9 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using crypto::DigestAlgorithm;
+using selo::test::read_file;
 using test::default_options;
-using test::read_file;
-using test::ScratchDir;
+using test::scratch_dir;
 using test::TestSigner;
 
 fs::path fixture(const std::string& name) {
@@ -30,7 +30,7 @@ std::size_t entries_in(const fs::path& dir) {
 }
 
 TEST(SignedFileWriter, WritesAValidSignedFileAndReportsProgress) {
-    ScratchDir dir;
+    const auto dir = scratch_dir();
     const auto input = dir / "in.pdf";
     fs::copy_file(fixture("linearized-objstm.pdf"), input);
     const auto output = dir / "out.pdf";
@@ -65,7 +65,7 @@ TEST(SignedFileWriter, WritesAValidSignedFileAndReportsProgress) {
 }
 
 TEST(SignedFileWriter, LeavesNothingWhenNeverCommitted) {
-    ScratchDir dir;
+    const auto dir = scratch_dir();
     const auto input = dir / "in.pdf";
     fs::copy_file(fixture("classic.pdf"), input);
     const auto output = dir / "out.pdf";
@@ -80,7 +80,7 @@ TEST(SignedFileWriter, LeavesNothingWhenNeverCommitted) {
 }
 
 TEST(SignedFileWriter, LeavesTheOutputUntouchedWhenTheCmsDoesNotFit) {
-    ScratchDir dir;
+    const auto dir = scratch_dir();
     const auto input = dir / "in.pdf";
     fs::copy_file(fixture("classic.pdf"), input);
     const auto output = dir / "out.pdf";
@@ -98,7 +98,7 @@ TEST(SignedFileWriter, LeavesTheOutputUntouchedWhenTheCmsDoesNotFit) {
 }
 
 TEST(SignedFileWriter, RefusesAnInputThatChangedSincePreparation) {
-    ScratchDir dir;
+    const auto dir = scratch_dir();
     const auto input = dir / "in.pdf";
     fs::copy_file(fixture("classic.pdf"), input);
     const auto output = dir / "out.pdf";
@@ -107,14 +107,14 @@ TEST(SignedFileWriter, RefusesAnInputThatChangedSincePreparation) {
     // Same size, different last bytes.
     auto bytes = read_file(input);
     bytes[bytes.size() - 3] = 'X';
-    test::write_file(input, bytes);
+    selo::test::write_file(input, bytes);
     auto r = SignedFileWriter::begin(input, output, prepared, DigestAlgorithm::sha256);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ErrorCode::conflict);
 
     // Another size.
     bytes.push_back('\n');
-    test::write_file(input, bytes);
+    selo::test::write_file(input, bytes);
     r = SignedFileWriter::begin(input, output, prepared, DigestAlgorithm::sha256);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, ErrorCode::conflict);
@@ -123,7 +123,7 @@ TEST(SignedFileWriter, RefusesAnInputThatChangedSincePreparation) {
 }
 
 TEST(SignedFileWriter, RefusesAMissingInputOrOutputDirectory) {
-    ScratchDir dir;
+    const auto dir = scratch_dir();
     auto prepared = prepare_signature_file(fixture("classic.pdf"), default_options()).value();
     auto r = SignedFileWriter::begin(dir / "missing.pdf", dir / "out.pdf", prepared,
                                      DigestAlgorithm::sha256);
@@ -202,7 +202,7 @@ void write_big_pdf(const fs::path& path, std::uint64_t stream_bytes) {
 // A document over 1 GB, signed with little memory: prepare reads only what it needs and the
 // writer streams. Label "slow" (tests/pdf/CMakeLists.txt); part of the full suite.
 TEST(SignedFileWriter, SignsAFileOver1GBInLittleMemory) {
-    ScratchDir dir;
+    const auto dir = scratch_dir();
     const auto input = dir / "big.pdf";
     const auto output = dir / "big-signed.pdf";
     write_big_pdf(input, 1'100'000'000ULL);
@@ -229,10 +229,9 @@ TEST(SignedFileWriter, SignsAFileOver1GBInLittleMemory) {
     fs::remove(input);
 
     // Independent validators, on the real file (no whole-file reads into this process).
-    EXPECT_EQ(test::qpdf_check(output), 0)
-        << test::run("qpdf --check " + test::sh_quote(output)).output;
-    const auto sigs = test::pdfsig(output);
-    ASSERT_EQ(sigs.size(), 1u) << test::run("pdfsig -nocert " + test::sh_quote(output)).output;
+    EXPECT_EQ(selo::test::qpdf_check(output), 0) << selo::test::run_qpdf_check(output).output;
+    const auto sigs = selo::test::pdfsig(output);
+    ASSERT_EQ(sigs.size(), 1u) << selo::test::run_pdfsig(output).output;
     EXPECT_TRUE(sigs[0].total);
     EXPECT_EQ(sigs[0].validation, "Signature is Valid.");
     const std::string br_text =

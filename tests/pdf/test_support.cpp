@@ -1,14 +1,8 @@
 #include "pdf/test_support.hpp"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
+#include <algorithm>
 #include <fstream>
-#include <iterator>
 #include <map>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <openssl/cms.h>
@@ -21,113 +15,14 @@
 namespace selo::pdf::test {
 
 namespace fs = std::filesystem;
+using selo::test::read_file;
+using selo::test::run;
+using selo::test::shell_quote;
+using selo::test::write_file;
 
-CommandResult run(const std::string& command) {
-    CommandResult result;
-    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-    if (p == nullptr) {
-        return result;
-    }
-    char buf[4096];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
-        result.output.append(buf, n);
-    }
-    const int status = ::pclose(p);
-    result.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
-
-std::string sh_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) {
-        if (c == '\'') {
-            out += "'\\''";
-        } else {
-            out += c;
-        }
-    }
-    return out + "'";
-}
-
-Bytes read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_file(const fs::path& path, ByteView data) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(data.data()),
-              static_cast<std::streamsize>(data.size()));
-}
-
-ScratchDir::ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = info ? fmt::format("{}.{}", info->test_suite_name(), info->name()) : "x";
-    for (char& c : name) {
-        if (c == '/' || c == ' ') {
-            c = '_';
-        }
-    }
-    path_ = fs::path(SELO_BINARY_DIR) / "test-tmp" / "pdf" / fmt::format("{}-{}", name, ::getpid());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-}
-
-ScratchDir::~ScratchDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    // SELO_KEEP_TEST_FILES=1 keeps them all, for looking at the output by hand.
-    const char* keep = std::getenv("SELO_KEEP_TEST_FILES");
-    if ((keep == nullptr || *keep == '\0') && (info == nullptr || !info->result()->Failed())) {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-}
-
-int qpdf_check(const fs::path& pdf) {
-    return run("qpdf --check " + sh_quote(pdf)).rc;
-}
-
-int qpdf_badness(int rc) {
-    switch (rc) {
-        case 0:
-            return 0;
-        case 3:
-            return 1;
-        default:
-            return 2;
-    }
-}
-
-std::vector<PdfsigSignature> pdfsig(const fs::path& pdf) {
-    std::vector<PdfsigSignature> sigs;
-    const auto r = run("pdfsig -nocert " + sh_quote(pdf));
-    std::istringstream in(r.output);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("Signature #", 0) == 0) {
-            sigs.emplace_back();
-            continue;
-        }
-        if (sigs.empty()) {
-            continue;
-        }
-        auto value_of = [&](std::string_view key) -> std::optional<std::string> {
-            const auto pos = line.find(key);
-            if (pos == std::string::npos) {
-                return std::nullopt;
-            }
-            return line.substr(pos + key.size());
-        };
-        if (auto v = value_of("- Signature Field Name: ")) {
-            sigs.back().field = *v;
-        } else if (auto v2 = value_of("- Signature Validation: ")) {
-            sigs.back().validation = *v2;
-        } else if (line.find("- Total document signed") != std::string::npos) {
-            sigs.back().total = true;
-        }
-    }
-    return sigs;
+selo::test::TempDir scratch_dir() {
+    return selo::test::TempDir(selo::test::TempDirOptions{
+        .parent = fs::path(SELO_BINARY_DIR) / "test-tmp" / "pdf", .keep_on_failure = true});
 }
 
 struct TestSigner::Impl {
@@ -259,12 +154,13 @@ std::size_t der_length(ByteView der) {
     }
 
     // qpdf must not like the file less than before.
-    const auto check_before = run("qpdf --check " + sh_quote(original_path));
-    const auto check_after = run("qpdf --check " + sh_quote(signed_path));
-    if (qpdf_badness(check_after.rc) > qpdf_badness(check_before.rc)) {
-        return ::testing::AssertionFailure()
-               << "qpdf --check got worse: " << check_before.rc << " -> " << check_after.rc << "\n"
-               << check_after.output;
+    const auto check_before = selo::test::run_qpdf_check(original_path);
+    const auto check_after = selo::test::run_qpdf_check(signed_path);
+    if (selo::test::qpdf_rank(check_after.exit_code) >
+        selo::test::qpdf_rank(check_before.exit_code)) {
+        return ::testing::AssertionFailure() << "qpdf --check got worse: " << check_before.exit_code
+                                             << " -> " << check_after.exit_code << "\n"
+                                             << check_after.output;
     }
     // Readers must find every object through the update's cross-reference data without
     // repairing the file: always after a repaired original (the update lists everything), and
@@ -275,8 +171,8 @@ std::size_t der_length(ByteView der) {
         return ::testing::AssertionFailure() << "qpdf reconstructs the signed file's xref:\n"
                                              << check_after.output;
     }
-    const auto poppler_before = run("pdfsig -nocert " + sh_quote(original_path));
-    const auto poppler_after = run("pdfsig -nocert " + sh_quote(signed_path));
+    const auto poppler_before = selo::test::run_pdfsig(original_path);
+    const auto poppler_after = selo::test::run_pdfsig(signed_path);
     if ((prepared.xref_reconstructed() ||
          poppler_before.output.find("reconstruct") == std::string::npos) &&
         poppler_after.output.find("reconstruct") != std::string::npos) {
@@ -286,13 +182,13 @@ std::size_t der_length(ByteView der) {
 
     // pdfsig: one more signature, ours covers the whole document and is valid; the earlier
     // ones validate as they did.
-    const auto before = pdfsig(original_path);
-    const auto after = pdfsig(signed_path);
+    const auto before = selo::test::parse_pdfsig(poppler_before.output);
+    const auto after = selo::test::parse_pdfsig(poppler_after.output);
     if (after.size() != before.size() + 1) {
         return ::testing::AssertionFailure()
                << "pdfsig lists " << after.size() << " signatures, expected " << before.size() + 1
                << "\n"
-               << run("pdfsig -nocert " + sh_quote(signed_path)).output;
+               << poppler_after.output;
     }
     std::map<std::string, std::string> earlier;
     for (const auto& s : before) {
@@ -306,7 +202,7 @@ std::size_t der_length(ByteView der) {
                 return ::testing::AssertionFailure()
                        << "pdfsig on the new signature: total=" << s.total << " validation='"
                        << s.validation << "'\n"
-                       << run("pdfsig -nocert " + sh_quote(signed_path)).output;
+                       << poppler_after.output;
             }
         } else if (earlier.contains(s.field) && earlier[s.field] != s.validation) {
             return ::testing::AssertionFailure()
@@ -317,7 +213,7 @@ std::size_t der_length(ByteView der) {
     if (!found) {
         return ::testing::AssertionFailure()
                << "pdfsig does not list field " << prepared.field_name() << "\n"
-               << run("pdfsig -nocert " + sh_quote(signed_path)).output;
+               << poppler_after.output;
     }
 
     // openssl cms -verify over the ByteRange, with the DER cut from /Contents.
@@ -340,10 +236,11 @@ std::size_t der_length(ByteView der) {
                    static_cast<std::streamsize>(br[3]));
     }
     const auto v = run("openssl cms -verify -binary -inform DER -noverify -in " +
-                       sh_quote(sig_file) + " -content " + sh_quote(data_file) + " -out /dev/null");
+                       shell_quote(sig_file.string()) + " -content " +
+                       shell_quote(data_file.string()) + " -out /dev/null");
     fs::remove(sig_file);
     fs::remove(data_file);
-    if (v.rc != 0) {
+    if (v.exit_code != 0) {
         return ::testing::AssertionFailure() << "openssl cms -verify: " << v.output;
     }
     return ::testing::AssertionSuccess();

@@ -1,60 +1,25 @@
 #pragma once
-// Helpers for the pdf tests: a throwaway signer (OpenSSL), the independent checkers (qpdf,
-// pdfsig, openssl cms) and scratch directories.
+// Helpers for the pdf tests: a throwaway signer (OpenSSL), a scratch directory per test and
+// verify_signed, which puts a signed file through the independent checkers (qpdf, pdfsig,
+// openssl cms). The generic pieces (shell, files, qpdf, pdfsig) are in support/test_support.hpp.
 
 #include <filesystem>
-#include <optional>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "core/bytes.hpp"
 #include "crypto/digest.hpp"
 #include "pdf/signature.hpp"
+#include "support/test_support.hpp"
 
 namespace selo::pdf::test {
 
-struct CommandResult {
-    int rc = -1;
-    std::string output;  // stdout and stderr
-};
-// Runs a shell command.
-CommandResult run(const std::string& command);
-// Quotes for the shell.
-std::string sh_quote(const std::string& s);
-
-Bytes read_file(const std::filesystem::path& path);
-void write_file(const std::filesystem::path& path, ByteView data);
-
-// A directory for one test, removed when the test ends (kept if it failed, for inspection).
-class ScratchDir {
-  public:
-    ScratchDir();
-    ~ScratchDir();
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-    [[nodiscard]] std::filesystem::path operator/(const std::string& name) const {
-        return path_ / name;
-    }
-
-  private:
-    std::filesystem::path path_;
-};
-
-// `qpdf --check` exit code: 0 fine, 3 warnings, 2 errors.
-int qpdf_check(const std::filesystem::path& pdf);
-// Orders qpdf exit codes from best to worst: 0 < 3 < 2.
-int qpdf_badness(int rc);
-
-struct PdfsigSignature {
-    std::string field;
-    std::string validation;  // "Signature is Valid.", "Digest Mismatch.", ...
-    bool total = false;      // "Total document signed"
-};
-// The signatures pdfsig (poppler) lists, without certificate validation.
-std::vector<PdfsigSignature> pdfsig(const std::filesystem::path& pdf);
+// A directory for one test in the build tree, <build>/test-tmp/pdf/Suite.Test-PID (the 1 GB
+// test writes 2.2 GB there), removed when the test ends; kept if the test failed, or with
+// SELO_KEEP_TEST_FILES=1, for inspection.
+selo::test::TempDir scratch_dir();
 
 // A throwaway EC P-256 key and self-signed certificate, made once per process.
 class TestSigner {

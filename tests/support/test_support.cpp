@@ -7,29 +7,89 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 namespace selo::test {
 
-TempDir::TempDir() {
+namespace {
+
+namespace fs = std::filesystem;
+
+// "Suite.Test" of the running test, else the running suite's name; file-name safe (value
+// parameterised names have slashes).
+std::string owner_label(const ::testing::TestInfo* test, const ::testing::TestSuite* suite) {
+    std::string label = "selo-test";
+    if (test != nullptr) {
+        label = std::string(test->test_suite_name()) + "." + test->name();
+    } else if (suite != nullptr) {
+        label = suite->name();
+    }
+    for (char& c : label) {
+        if (c == '/' || c == ' ') {
+            c = '_';
+        }
+    }
+    return label;
+}
+
+}  // namespace
+
+TempDir::TempDir() : TempDir(TempDirOptions{}) {}
+
+TempDir::TempDir(const TempDirOptions& options) : keep_on_failure_(options.keep_on_failure) {
+    const fs::path parent = options.parent.empty() ? fs::temp_directory_path() : options.parent;
+    fs::create_directories(parent);
+    const std::string pid = std::to_string(::getpid());
     std::random_device rd;
+    if (keep_on_failure_) {
+        // The owner decides at destruction whether the files stay. Asking gtest now also makes
+        // its UnitTest (which owns the TestInfo and TestSuite) outlive this object, a static one
+        // included.
+        const auto* unit = ::testing::UnitTest::GetInstance();
+        test_ = unit->current_test_info();
+        suite_ = test_ == nullptr ? unit->current_test_suite() : nullptr;
+    }
     for (int i = 0; i < 100; ++i) {
-        auto candidate = std::filesystem::temp_directory_path() /
-                         ("selo-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        // A kept directory is named after its owner, to be found; the others need not be.
+        auto candidate = keep_on_failure_
+                             ? parent / (owner_label(test_, suite_) + "-" + pid +
+                                         (i == 0 ? std::string() : "-" + std::to_string(rd())))
+                             : parent / ("selo-test-" + pid + "-" + std::to_string(rd()));
         std::error_code ec;
-        if (std::filesystem::create_directory(candidate, ec)) {
+        if (fs::create_directory(candidate, ec)) {
             path_ = candidate;
             return;
         }
     }
-    throw std::runtime_error("cannot create a temporary directory");
+    throw std::runtime_error("cannot create a temporary directory in " + parent.string());
+}
+
+bool TempDir::owner_failed() const {
+    if (test_ != nullptr) {
+        return test_->result()->Failed();
+    }
+    if (suite_ != nullptr) {
+        return suite_->Failed();
+    }
+    return ::testing::UnitTest::GetInstance()->Failed();
 }
 
 TempDir::~TempDir() {
+    if (keep_on_failure_) {
+        // SELO_KEEP_TEST_FILES=1 keeps them all, for looking at the output by hand.
+        const char* keep = std::getenv("SELO_KEEP_TEST_FILES");
+        if ((keep != nullptr && *keep != '\0') || owner_failed()) {
+            return;
+        }
+    }
     std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    fs::remove_all(path_, ec);
 }
 
 namespace {
@@ -179,5 +239,92 @@ int ServerProcess::stop() {
 }
 
 ServerProcess::~ServerProcess() { stop(); }
+
+}  // namespace selo::test
+
+namespace selo::test {
+
+CommandResult run_qpdf_check(const std::filesystem::path& pdf) {
+    return run("qpdf --check " + shell_quote(pdf.string()));
+}
+
+int qpdf_check(const std::filesystem::path& pdf) { return run_qpdf_check(pdf).exit_code; }
+
+int qpdf_rank(int exit_code) {
+    switch (exit_code) {
+        case 0:
+            return 0;
+        case 3:
+            return 1;
+        default:
+            return 2;
+    }
+}
+
+bool is_encrypted(const std::filesystem::path& pdf) {
+    auto r = run("qpdf --show-encryption " + shell_quote(pdf.string()));
+    static const std::regex revision_re("(^|\n)R = [0-9]");
+    return r.output.find("File is not encrypted") == std::string::npos &&
+           std::regex_search(r.output, revision_re);
+}
+
+CommandResult run_pdfsig(const std::filesystem::path& pdf, const std::filesystem::path& nss_dir) {
+    const std::string certificates =
+        nss_dir.empty() ? "-nocert" : "-nssdir " + shell_quote("sql:" + nss_dir.string());
+    return run("pdfsig " + certificates + " " + shell_quote(pdf.string()));
+}
+
+std::vector<PdfsigSignature> parse_pdfsig(std::string_view output) {
+    // Signature #1:
+    //   - Signature Field Name: Signature1
+    //   - Signer Certificate Common Name: 陳大文
+    //   - Signed Ranges: [0 - 1203], [17589 - 18425]
+    //   - Total document signed                      (or "- Not total document signed")
+    //   - Signature Validation: Signature is Valid.
+    //   - Certificate Validation: Certificate is Trusted.   (not with -nocert)
+    std::vector<PdfsigSignature> sigs;
+    static const std::regex range_re("\\[(\\d+) - (\\d+)\\]");
+    std::istringstream in{std::string(output)};
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with("Signature #")) {
+            sigs.emplace_back();
+            continue;
+        }
+        if (sigs.empty()) {
+            continue;
+        }
+        auto value_of = [&](std::string_view key) -> std::optional<std::string> {
+            const auto pos = line.find(key);
+            if (pos == std::string::npos) {
+                return std::nullopt;
+            }
+            return line.substr(pos + key.size());
+        };
+        auto& sig = sigs.back();
+        if (auto field = value_of("- Signature Field Name: ")) {
+            sig.field = *field;
+        } else if (auto cn = value_of("- Signer Certificate Common Name: ")) {
+            sig.common_name = *cn;
+        } else if (auto validation = value_of("- Signature Validation: ")) {
+            sig.validation = *validation;
+        } else if (auto certificate = value_of("- Certificate Validation: ")) {
+            sig.certificate = *certificate;
+        } else if (line.find("- Total document signed") != std::string::npos) {
+            sig.total = true;
+        } else if (auto ranges = value_of("- Signed Ranges: ")) {
+            for (std::sregex_iterator it(ranges->begin(), ranges->end(), range_re), end; it != end;
+                 ++it) {
+                sig.ranges.emplace_back(std::stoull((*it)[1]), std::stoull((*it)[2]));
+            }
+        }
+    }
+    return sigs;
+}
+
+std::vector<PdfsigSignature> pdfsig(const std::filesystem::path& pdf,
+                                    const std::filesystem::path& nss_dir) {
+    return parse_pdfsig(run_pdfsig(pdf, nss_dir).output);
+}
 
 }  // namespace selo::test
