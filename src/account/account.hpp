@@ -2,8 +2,10 @@
 // People and their single account: identity as recorded at the counter, the password verifier,
 // and the authenticator-app secret (sealed under the master key, bound to the account id).
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/bytes.hpp"
 #include "core/clock.hpp"
@@ -11,8 +13,16 @@
 
 namespace selo::account {
 
+// What an account may do. Every /api/v1 route states which roles may call it.
+enum class Role { citizen, institution, agency, clerk, ca_officer, auditor, administrator };
+
+[[nodiscard]] std::string_view role_name(Role r) noexcept;  // e.g. "ca-officer"
+[[nodiscard]] Result<Role> role_from_name(std::string_view name);
+[[nodiscard]] const std::vector<Role>& all_roles();
+
 // ETSI EN 319 412-1 §5.1.3 identity types used in the subject serialNumber ("IDC", "PAS").
-enum class IdentityDocument { identity_card, passport };
+// Staff of the operator (clerks, CA officers, auditors) are recorded with their staff card.
+enum class IdentityDocument { identity_card, passport, staff_card };
 
 [[nodiscard]] std::string_view identity_document_name(IdentityDocument d) noexcept;
 [[nodiscard]] Result<IdentityDocument> identity_document_from_name(std::string_view name);
@@ -37,13 +47,37 @@ struct Account {
     std::string password_hash;       // Argon2id PHC string
     Bytes totp_secret_sealed;        // AES-256-GCM under a master subkey
     std::optional<std::uint64_t> totp_last_step;
+    std::vector<Role> roles;
     TimePoint created_at;
+
+    [[nodiscard]] bool has_role(Role r) const noexcept {
+        return std::find(roles.begin(), roles.end(), r) != roles.end();
+    }
+};
+
+// A signed-in session, found by the digest of its bearer token (the token is never stored).
+struct Session {
+    Bytes token_hash;
+    std::string account_id;
+    bool second_factor = false;  // signed in with password and OTP, not the password alone
+    TimePoint expires_at;
+    TimePoint created_at;
+};
+
+class SessionRepository {
+public:
+    virtual ~SessionRepository() = default;
+    virtual Result<void> insert(const Session& session) = 0;
+    virtual Result<std::optional<Session>> find(ByteView token_hash) = 0;
+    virtual Result<void> remove(ByteView token_hash) = 0;
+    virtual Result<void> remove_expired(TimePoint now) = 0;
 };
 
 class AccountRepository {
 public:
     virtual ~AccountRepository() = default;
     // ErrorCode::conflict when the username or the identity document is already registered.
+    // Stores the account's roles with it.
     virtual Result<void> insert(const Account& account) = 0;
     virtual Result<std::optional<Account>> find_by_id(std::string_view id) = 0;
     virtual Result<std::optional<Account>> find_by_username(std::string_view username) = 0;

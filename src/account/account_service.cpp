@@ -7,6 +7,7 @@
 
 #include "core/log.hpp"
 #include "crypto/aead.hpp"
+#include "crypto/digest.hpp"
 #include "otp/otp.hpp"
 
 namespace selo::account {
@@ -249,9 +250,10 @@ Result<Person> normalise_person(Person p) {
     return p;
 }
 
-AccountService::AccountService(AccountRepository& repo, const crypto::MasterKey& master,
-                               const Clock& clock, Rng& rng, AccountServiceOptions options)
-    : repo_(repo), clock_(clock), rng_(rng), options_(std::move(options)) {
+AccountService::AccountService(AccountRepository& repo, SessionRepository& sessions,
+                               const crypto::MasterKey& master, const Clock& clock, Rng& rng,
+                               AccountServiceOptions options)
+    : repo_(repo), sessions_(sessions), clock_(clock), rng_(rng), options_(std::move(options)) {
     auto k = master.derive("selo/otp-secret/v1");
     if (!k) {
         std::abort();
@@ -283,8 +285,13 @@ Result<std::string> AccountService::choose_username(const Person& person) {
     return fmt::format("{}{}", base, rng_.uniform(1'000'000'000));
 }
 
-Result<NewAccount> AccountService::open(const Person& input) {
+Result<NewAccount> AccountService::open(const Person& input, std::vector<Role> roles) {
     Person person = SELO_TRY(normalise_person(input));
+    if (roles.empty()) {
+        return fail(ErrorCode::invalid_argument, "an account needs at least one role");
+    }
+    std::sort(roles.begin(), roles.end());
+    roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
     if (SELO_TRY(repo_.identity_registered(person.id_type, person.id_country, person.id_number))) {
         return fail(ErrorCode::conflict, "{} {} ({}) already has an account",
                     identity_document_name(person.id_type), person.id_number, person.id_country);
@@ -294,6 +301,7 @@ Result<NewAccount> AccountService::open(const Person& input) {
     a.id = new_account_id(rng_);
     a.username = SELO_TRY(choose_username(person));
     a.person = person;
+    a.roles = std::move(roles);
     a.created_at = clock_.now();
     out.initial_password = generate_password(rng_);
     a.password_hash =
@@ -336,6 +344,39 @@ Result<void> AccountService::verify_otp(const Account& account, std::string_view
     }
     return {};
 }
+
+Result<SessionGrant> AccountService::start_session(const Account& account, bool second_factor,
+                                                   std::chrono::seconds lifetime) {
+    std::string token = base64url_encode(rng_.bytes(32));
+    Session s{crypto::sha256(as_bytes(token)), account.id, second_factor, clock_.now() + lifetime,
+              clock_.now()};
+    SELO_TRY_VOID(sessions_.insert(s));
+    return SessionGrant{std::move(token), lifetime};
+}
+
+Result<Principal> AccountService::resolve_session(std::string_view access_token) {
+    if (access_token.empty() || access_token.size() > 256) {
+        return fail(ErrorCode::unauthorized, "The access token is not valid");
+    }
+    auto s = SELO_TRY(sessions_.find(crypto::sha256(as_bytes(access_token))));
+    if (!s) {
+        return fail(ErrorCode::unauthorized, "The access token is not valid");
+    }
+    if (clock_.now() >= s->expires_at) {
+        return fail(ErrorCode::expired, "The access token has expired");
+    }
+    auto account = SELO_TRY(repo_.find_by_id(s->account_id));
+    if (!account) {
+        return fail(ErrorCode::unauthorized, "The access token is not valid");
+    }
+    return Principal{std::move(*account), s->second_factor};
+}
+
+Result<void> AccountService::end_session(std::string_view access_token) {
+    return sessions_.remove(crypto::sha256(as_bytes(access_token)));
+}
+
+Result<void> AccountService::purge_expired_sessions() { return sessions_.remove_expired(clock_.now()); }
 
 Result<Account> AccountService::find(std::string_view account_id) {
     auto found = SELO_TRY(repo_.find_by_id(account_id));

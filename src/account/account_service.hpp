@@ -19,6 +19,18 @@ struct NewAccount {
     Bytes totp_secret;             // raw secret, shown once inside otpauth_uri
 };
 
+// A bearer token handed out at sign-in: shown once, only its digest is stored.
+struct SessionGrant {
+    std::string access_token;
+    std::chrono::seconds expires_in;
+};
+
+// Who is behind a bearer token.
+struct Principal {
+    Account account;
+    bool second_factor = false;
+};
+
 struct AccountServiceOptions {
     std::string otp_issuer = "Selo";
     crypto::Argon2Params password_kdf{.memory_kib = 19 * 1024, .iterations = 2, .parallelism = 1};
@@ -26,12 +38,14 @@ struct AccountServiceOptions {
 
 class AccountService {
 public:
-    AccountService(AccountRepository& repo, const crypto::MasterKey& master, const Clock& clock,
-                   Rng& rng, AccountServiceOptions options = {});
+    AccountService(AccountRepository& repo, SessionRepository& sessions,
+                   const crypto::MasterKey& master, const Clock& clock, Rng& rng,
+                   AccountServiceOptions options = {});
 
     // Validates the person's data, refuses a duplicate identity document, and opens the account
-    // with a generated username, password and TOTP secret.
-    [[nodiscard]] Result<NewAccount> open(const Person& person);
+    // with a generated username, password and TOTP secret, holding `roles`.
+    [[nodiscard]] Result<NewAccount> open(const Person& person,
+                                          std::vector<Role> roles = {Role::citizen});
 
     // The account whose username and password match; ErrorCode::unauthorized otherwise, with
     // the same message for an unknown user and a wrong password.
@@ -42,10 +56,20 @@ public:
 
     [[nodiscard]] Result<Account> find(std::string_view account_id);
 
+    // Opens a session for an authenticated account: a random bearer token, stored as a digest.
+    [[nodiscard]] Result<SessionGrant> start_session(const Account& account, bool second_factor,
+                                                     std::chrono::seconds lifetime);
+    // The account behind a bearer token: ErrorCode::unauthorized for an unknown token,
+    // ErrorCode::expired for an expired one.
+    [[nodiscard]] Result<Principal> resolve_session(std::string_view access_token);
+    [[nodiscard]] Result<void> end_session(std::string_view access_token);
+    [[nodiscard]] Result<void> purge_expired_sessions();
+
 private:
     Result<std::string> choose_username(const Person& person);
 
     AccountRepository& repo_;
+    SessionRepository& sessions_;
     SecretBytes otp_key_;
     const Clock& clock_;
     Rng& rng_;

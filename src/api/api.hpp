@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "api/v1.hpp"
 #include "cloudsign/service.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -17,12 +18,15 @@ struct ApiContext {
     pki::CaRepository& cas;
     cloudsign::CloudSignService& cloudsign;
     const Clock& clock;
+    ApiRegistry& registry;  // every /api/v1 route goes through it
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).
 void add_ca_routes(http::Router& router, ApiContext& ctx);
 // POST /csc/v2/... (Cloud Signature Consortium API v2).
 void add_csc_routes(http::Router& router, ApiContext& ctx);
+// /api/v1/auth/login, /logout, /me, /openapi.json.
+void add_auth_routes(http::Router& router, ApiContext& ctx);
 // GET /healthz, GET /logo.png.
 void add_operations_routes(http::Router& router, ApiContext& ctx);
 

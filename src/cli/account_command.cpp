@@ -38,10 +38,21 @@ int run_account_create(const AccountCreateArgs& args) {
         print_error(id_type.error().message);
         return 2;
     }
+    std::vector<account::Role> roles;
+    for (const auto& name : args.roles) {
+        auto r = account::role_from_name(name);
+        if (!r) {
+            print_error(r.error().message);
+            return 2;
+        }
+        roles.push_back(*r);
+    }
     // Check the PIN before any work, so a bad one costs nothing.
-    if (auto p = cloudsign::check_pin_policy(pin); !p) {
-        print_error(p.error().message);
-        return 1;
+    if (!pin.empty()) {
+        if (auto p = cloudsign::check_pin_policy(pin); !p) {
+            print_error(p.error().message);
+            return 1;
+        }
     }
     auto rt = Runtime::open(args.data, clock, rng);
     if (!rt) {
@@ -62,13 +73,20 @@ int run_account_create(const AccountCreateArgs& args) {
     cloudsign::Credential credential;
     // One transaction: the account and its credential exist together or not at all.
     auto done = (*rt)->database().transaction([&]() -> Result<void> {
-        opened = SELO_TRY((*rt)->accounts().open(person));
-        credential = SELO_TRY((*rt)->cloudsign().create_credential(opened.account, pin));
+        opened = SELO_TRY((*rt)->accounts().open(person, roles));
+        if (!pin.empty()) {
+            credential = SELO_TRY((*rt)->cloudsign().create_credential(opened.account, pin));
+        }
+        std::string role_list;
+        for (auto r : opened.account.roles) {
+            role_list += (role_list.empty() ? "" : ",") + std::string(account::role_name(r));
+        }
         return store::append_audit((*rt)->database(), clock.now(), "cli:account create",
                                    "account.create", opened.account.id,
-                                   fmt::format("user {} credential {} certificate {}",
-                                               opened.account.username, credential.id,
-                                               credential.certificate_serial));
+                                   fmt::format("user {} roles {} credential {} certificate {}",
+                                               opened.account.username, role_list,
+                                               credential.id.empty() ? "-" : credential.id,
+                                               credential.certificate_serial.empty() ? "-" : credential.certificate_serial));
     });
     if (!done) {
         print_error(done.error().message);
@@ -80,18 +98,27 @@ int run_account_create(const AccountCreateArgs& args) {
         out["username"] = opened.account.username;
         out["password"] = opened.initial_password;
         out["otpauth"] = opened.otpauth_uri;
-        out["credential_id"] = credential.id;
-        out["certificate_serial"] = credential.certificate_serial;
+        boost::json::array role_names;
+        for (auto r : opened.account.roles) {
+            role_names.emplace_back(std::string(account::role_name(r)));
+        }
+        out["roles"] = std::move(role_names);
+        if (!credential.id.empty()) {
+            out["credential_id"] = credential.id;
+            out["certificate_serial"] = credential.certificate_serial;
+        }
         std::cout << boost::json::serialize(out) << std::endl;
     } else {
         std::cout << "Account opened for " << opened.account.person.name << " ("
                   << opened.account.person.latin_name << ")\n"
                   << "  username:         " << opened.account.username << "\n"
                   << "  initial password: " << opened.initial_password << "\n"
-                  << "  authenticator:    " << opened.otpauth_uri << "\n"
-                  << "  credential:       " << credential.id << " (certificate "
-                  << credential.certificate_serial << ")\n"
-                  << "Give the password and the authenticator URI to the account holder only."
+                  << "  authenticator:    " << opened.otpauth_uri << "\n";
+        if (!credential.id.empty()) {
+            std::cout << "  credential:       " << credential.id << " (certificate "
+                      << credential.certificate_serial << ")\n";
+        }
+        std::cout << "Give the password and the authenticator URI to the account holder only."
                   << std::endl;
     }
     return 0;

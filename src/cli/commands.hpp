@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace selo::cli {
 
@@ -35,7 +36,8 @@ struct AccountCreateArgs {
     std::string id_number;
     std::string id_country = "MO";
     std::string email;
-    std::string pin;  // "-": read one line from standard input
+    std::string pin;  // "-": read one line from standard input; empty: no signing credential
+    std::vector<std::string> roles = {"citizen"};
     bool json = false;
 };
 int run_account_create(const AccountCreateArgs& args);

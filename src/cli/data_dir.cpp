@@ -157,8 +157,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     chain.push_back(rt->signing_ca_->certificate());
     chain.push_back(SELO_TRY(pki::Certificate::from_der(root->certificate_der)));
 
-    rt->accounts_ = std::make_unique<account::AccountService>(rt->account_repo_, rt->master_,
-                                                              clock, rng);
+    rt->accounts_ = std::make_unique<account::AccountService>(rt->account_repo_, rt->sessions_,
+                                                              rt->master_, clock, rng);
     const auto& cs = rt->config_.cloudsign;
     cloudsign::CloudSignOptions opts;
     opts.sad_lifetime = std::chrono::seconds(cs.sad_lifetime_seconds);
@@ -167,7 +167,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     opts.certificate_validity = std::chrono::days(cs.certificate_validity_days);
     opts.pin_kdf = {cs.pin_kdf.memory_kib, cs.pin_kdf.iterations, cs.pin_kdf.parallelism};
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
-        *rt->accounts_, rt->credentials_, rt->sessions_, rt->activations_, *rt->signing_ca_,
+        *rt->accounts_, rt->credentials_, rt->activations_, *rt->signing_ca_,
         std::move(chain), rt->master_, clock, rng, opts);
     return rt;
 }

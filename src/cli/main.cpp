@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
     AccountCreateArgs acc;
     acc.data = default_data_dir();
     auto* create_cmd = account_cmd->add_subcommand(
-        "create", "Open an account with an eSignCloud signing credential (key pair and "
-                  "certificate); prints the username, initial password and otpauth URI");
+        "create", "Open an account (with --pin: and an eSignCloud signing credential, key pair "
+                  "and certificate); prints the username, initial password and otpauth URI");
     create_cmd->add_option("--data", acc.data, "Data directory")->capture_default_str();
     create_cmd->add_option("--name", acc.name, "Name as in the identity document, e.g. 陳大文")->required();
     create_cmd->add_option("--latin-name", acc.latin_name, "Name in Latin script, e.g. \"CHAN Tai Man\"")
@@ -77,15 +77,20 @@ int main(int argc, char** argv) {
                            "Given name(s) in Latin script (default: derived from --latin-name)");
     create_cmd->add_option("--surname", acc.surname,
                            "Surname in Latin script (default: the capitalised word, else the last)");
-    create_cmd->add_option("--id-type", acc.id_type, "identity-card or passport")->capture_default_str();
+    create_cmd->add_option("--id-type", acc.id_type, "identity-card, passport, or staff-card (staff)")
+        ->capture_default_str();
     create_cmd->add_option("--id-number", acc.id_number, "Identity document number, e.g. 5215299(8)")
         ->required();
     create_cmd->add_option("--id-country", acc.id_country, "Country that issued the document")
         ->capture_default_str();
     create_cmd->add_option("--email", acc.email, "E-mail address")->required();
     create_cmd->add_option("--pin", acc.pin,
-                           "Signing PIN, 6-12 digits (\"-\" reads it from standard input)")
-        ->required();
+                           "Signing PIN, 6-12 digits (\"-\" reads it from standard input); "
+                           "without it no signing credential is created");
+    create_cmd->add_option("--role", acc.roles,
+                           "Role of the account, repeatable: citizen, institution, agency, clerk, "
+                           "ca-officer, auditor, administrator")
+        ->capture_default_str();
     create_cmd->add_flag("--json", acc.json, "Print the result as JSON");
 
     SignArgs sign;

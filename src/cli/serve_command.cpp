@@ -80,7 +80,8 @@ int run_serve(const ServeArgs& args) {
     }
 
     http::Router router;
-    api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock};
+    api::ApiRegistry registry((*rt)->accounts());
+    api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock, registry};
     api::add_all_routes(router, ctx);
     http::ServerLimits limits = http::server_limits(config.http, config.server);
     const std::uint64_t doc_limit = config.http.max_document_body_bytes;

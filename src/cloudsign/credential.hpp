@@ -41,21 +41,6 @@ public:
     virtual Result<std::vector<Credential>> list_for_account(std::string_view account_id) = 0;
 };
 
-struct Session {
-    Bytes token_hash;  // SHA-256 of the bearer token; the token itself is never stored
-    std::string account_id;
-    TimePoint expires_at;
-    TimePoint created_at;
-};
-
-class SessionRepository {
-public:
-    virtual ~SessionRepository() = default;
-    virtual Result<void> insert(const Session& session) = 0;
-    virtual Result<std::optional<Session>> find(ByteView token_hash) = 0;
-    virtual Result<void> remove_expired(TimePoint now) = 0;
-};
-
 // What credentials/authorize granted. Stored by the digest of the SAD, so any node sharing the
 // database can honour it, while the PIN-derived key inside is sealed under a key derived from
 // the SAD itself: the database alone cannot use it.

@@ -46,14 +46,13 @@ Result<void> check_pin_policy(std::string_view pin) {
 }
 
 CloudSignService::CloudSignService(account::AccountService& accounts,
-                                   CredentialRepository& credentials, SessionRepository& sessions,
+                                   CredentialRepository& credentials,
                                    ActivationRepository& activations,
                                    pki::CertificateAuthority& signing_ca,
                                    std::vector<pki::Certificate> ca_chain,
                                    const crypto::MasterKey& master, const Clock& clock, Rng& rng,
                                    CloudSignOptions options)
-    : accounts_(accounts), credentials_(credentials), sessions_(sessions),
-      activations_(activations), signing_ca_(signing_ca), ca_chain_(std::move(ca_chain)),
+    : accounts_(accounts), credentials_(credentials), activations_(activations), signing_ca_(signing_ca), ca_chain_(std::move(ca_chain)),
       clock_(clock), rng_(rng), options_(options) {
     auto k = master.derive("selo/credential-kek/v1");
     if (!k) {
@@ -78,6 +77,10 @@ Result<Credential> CloudSignService::create_credential(const account::Account& a
                                                        std::string_view pin) {
     SELO_TRY_VOID(check_pin_policy(pin));
     const account::Person& p = account.person;
+    if (p.id_type == account::IdentityDocument::staff_card) {
+        return fail(ErrorCode::invalid_argument,
+                    "a signing certificate names an identity card or passport, not a staff card");
+    }
     auto key = SELO_TRY(crypto::generate_key(crypto::KeyType::ec_p256));
 
     // ETSI EN 319 412-1 §5.1.3: serialNumber = type (IDC/PAS) + country + "-" + identifier.
@@ -117,32 +120,19 @@ Result<Credential> CloudSignService::create_credential(const account::Account& a
 
 Result<AccessGrant> CloudSignService::login(std::string_view username, std::string_view password) {
     auto account = SELO_TRY(accounts_.authenticate(username, password));
-    Bytes token = rng_.bytes(32);
-    std::string text = base64url_encode(token);
-    Session s{crypto::sha256(as_bytes(text)), account.id,
-              clock_.now() + options_.access_token_lifetime, clock_.now()};
-    SELO_TRY_VOID(sessions_.insert(s));
-    return AccessGrant{text, options_.access_token_lifetime};
+    // CSC auth/login is HTTP Basic: a password-only session. Signing still needs PIN and OTP.
+    auto grant = SELO_TRY(accounts_.start_session(account, false, options_.access_token_lifetime));
+    return AccessGrant{std::move(grant.access_token), grant.expires_in};
 }
 
 Result<std::string> CloudSignService::authenticate(std::string_view access_token) {
-    if (access_token.empty() || access_token.size() > 256) {
-        return fail(ErrorCode::unauthorized, "The access token is not valid");
-    }
-    auto s = SELO_TRY(sessions_.find(crypto::sha256(as_bytes(access_token))));
-    if (!s) {
-        return fail(ErrorCode::unauthorized, "The access token is not valid");
-    }
-    if (clock_.now() >= s->expires_at) {
-        return fail(ErrorCode::expired, "The access token has expired");
-    }
-    return s->account_id;
+    auto principal = SELO_TRY(accounts_.resolve_session(access_token));
+    return principal.account.id;
 }
 
 Result<void> CloudSignService::purge_expired() {
-    const TimePoint now = clock_.now();
-    SELO_TRY_VOID(sessions_.remove_expired(now));
-    return activations_.remove_expired(now);
+    SELO_TRY_VOID(accounts_.purge_expired_sessions());
+    return activations_.remove_expired(clock_.now());
 }
 
 Result<CredentialView> CloudSignService::view_of(Credential credential) {

@@ -83,7 +83,7 @@ struct DocumentRefusal {
 class CloudSignService {
 public:
     CloudSignService(account::AccountService& accounts, CredentialRepository& credentials,
-                     SessionRepository& sessions, ActivationRepository& activations,
+                     ActivationRepository& activations,
                      pki::CertificateAuthority& signing_ca, std::vector<pki::Certificate> ca_chain,
                      const crypto::MasterKey& master, const Clock& clock, Rng& rng,
                      CloudSignOptions options);
@@ -115,6 +115,7 @@ public:
     [[nodiscard]] Result<void> purge_expired();
 
     [[nodiscard]] const CloudSignOptions& options() const noexcept { return options_; }
+    [[nodiscard]] account::AccountService& accounts() noexcept { return accounts_; }
 
 private:
     struct UnlockedKey;
@@ -131,7 +132,6 @@ private:
 
     account::AccountService& accounts_;
     CredentialRepository& credentials_;
-    SessionRepository& sessions_;
     ActivationRepository& activations_;
     pki::CertificateAuthority& signing_ca_;
     std::vector<pki::Certificate> ca_chain_;

@@ -10,7 +10,31 @@ using sql::secs;
 
 // ---- accounts ----------------------------------------------------------------------------------
 
+namespace {
+Result<std::vector<account::Role>> roles_of(Database& db, std::string_view account_id) {
+    auto rows = SELO_TRY(db.query("SELECT role FROM account_roles WHERE account_id = ? ORDER BY role",
+                                  {std::string(account_id)}));
+    std::vector<account::Role> roles;
+    for (const auto& r : rows) {
+        roles.push_back(SELO_TRY(account::role_from_name(r.text(0))));
+    }
+    std::sort(roles.begin(), roles.end());
+    return roles;
+}
+}  // namespace
+
 Result<void> SqlAccountRepository::insert(const account::Account& a) {
+    return db_.transaction([&]() -> Result<void> {
+        SELO_TRY_VOID(insert_row(a));
+        for (auto role : a.roles) {
+            SELO_TRY(db_.execute("INSERT INTO account_roles (account_id, role) VALUES (?, ?)",
+                                 {a.id, std::string(account::role_name(role))}));
+        }
+        return {};
+    });
+}
+
+Result<void> SqlAccountRepository::insert_row(const account::Account& a) {
     const auto& p = a.person;
     Value last = Null{};
     if (a.totp_last_step) {
@@ -61,6 +85,7 @@ Result<std::optional<account::Account>> SqlAccountRepository::find_where(std::st
         a.totp_last_step = static_cast<std::uint64_t>(*s);
     }
     a.created_at = at(r.integer(13));
+    a.roles = SELO_TRY(roles_of(db_, a.id));
     return std::optional<account::Account>(std::move(a));
 }
 
@@ -95,6 +120,39 @@ Result<bool> SqlAccountRepository::claim_totp_step(std::string_view account_id, 
         "(totp_last_step IS NULL OR totp_last_step < ?)",
         {static_cast<std::int64_t>(step), std::string(account_id), static_cast<std::int64_t>(step)}));
     return changed == 1;
+}
+
+// ---- sessions ------------------------------------------------------------------------------
+
+Result<void> SqlSessionRepository::insert(const account::Session& s) {
+    SELO_TRY(db_.execute(
+        "INSERT INTO sessions (token_hash, account_id, second_factor, expires_at, created_at) "
+        "VALUES (?,?,?,?,?)",
+        {s.token_hash, s.account_id, static_cast<std::int64_t>(s.second_factor ? 1 : 0),
+         secs(s.expires_at), secs(s.created_at)}));
+    return {};
+}
+
+Result<std::optional<account::Session>> SqlSessionRepository::find(ByteView token_hash) {
+    auto row = SELO_TRY(db_.query_one(
+        "SELECT token_hash, account_id, second_factor, expires_at, created_at FROM sessions "
+        "WHERE token_hash = ?",
+        {blob(token_hash)}));
+    if (!row) {
+        return std::optional<account::Session>{};
+    }
+    return std::optional<account::Session>(account::Session{
+        row->blob(0), row->text(1), row->integer(2) != 0, at(row->integer(3)), at(row->integer(4))});
+}
+
+Result<void> SqlSessionRepository::remove(ByteView token_hash) {
+    SELO_TRY(db_.execute("DELETE FROM sessions WHERE token_hash = ?", {blob(token_hash)}));
+    return {};
+}
+
+Result<void> SqlSessionRepository::remove_expired(TimePoint now) {
+    SELO_TRY(db_.execute("DELETE FROM sessions WHERE expires_at <= ?", {secs(now)}));
+    return {};
 }
 
 }  // namespace selo::store

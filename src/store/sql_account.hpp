@@ -19,6 +19,19 @@ public:
 
 private:
     Result<std::optional<account::Account>> find_where(std::string_view column, std::string_view value);
+    Result<void> insert_row(const account::Account& a);
+    Database& db_;
+};
+
+class SqlSessionRepository final : public account::SessionRepository {
+public:
+    explicit SqlSessionRepository(Database& db) : db_(db) {}
+    Result<void> insert(const account::Session& s) override;
+    Result<std::optional<account::Session>> find(ByteView token_hash) override;
+    Result<void> remove(ByteView token_hash) override;
+    Result<void> remove_expired(TimePoint now) override;
+
+private:
     Database& db_;
 };
 

@@ -72,31 +72,6 @@ Result<std::vector<cloudsign::Credential>> SqlCredentialRepository::list_for_acc
     return out;
 }
 
-// ---- sessions ----------------------------------------------------------------------------------
-
-Result<void> SqlSessionRepository::insert(const cloudsign::Session& s) {
-    SELO_TRY(db_.execute(
-        "INSERT INTO sessions (token_hash, account_id, expires_at, created_at) VALUES (?,?,?,?)",
-        {s.token_hash, s.account_id, secs(s.expires_at), secs(s.created_at)}));
-    return {};
-}
-
-Result<std::optional<cloudsign::Session>> SqlSessionRepository::find(ByteView token_hash) {
-    auto row = SELO_TRY(db_.query_one(
-        "SELECT token_hash, account_id, expires_at, created_at FROM sessions WHERE token_hash = ?",
-        {blob(token_hash)}));
-    if (!row) {
-        return std::optional<cloudsign::Session>{};
-    }
-    return std::optional<cloudsign::Session>(
-        cloudsign::Session{row->blob(0), row->text(1), at(row->integer(2)), at(row->integer(3))});
-}
-
-Result<void> SqlSessionRepository::remove_expired(TimePoint now) {
-    SELO_TRY(db_.execute("DELETE FROM sessions WHERE expires_at <= ?", {secs(now)}));
-    return {};
-}
-
 // ---- signature activations ---------------------------------------------------------------------
 
 Result<void> SqlActivationRepository::insert(const cloudsign::SignatureActivation& a) {

@@ -17,16 +17,6 @@ private:
     Database& db_;
 };
 
-class SqlSessionRepository final : public cloudsign::SessionRepository {
-public:
-    explicit SqlSessionRepository(Database& db) : db_(db) {}
-    Result<void> insert(const cloudsign::Session& s) override;
-    Result<std::optional<cloudsign::Session>> find(ByteView token_hash) override;
-    Result<void> remove_expired(TimePoint now) override;
-
-private:
-    Database& db_;
-};
 
 class SqlActivationRepository final : public cloudsign::ActivationRepository {
 public:

@@ -23,6 +23,21 @@ CREATE TABLE accounts (
     created_at INTEGER NOT NULL,
     UNIQUE (id_type, id_country, id_number)
 );
+
+CREATE TABLE account_roles (
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    role TEXT NOT NULL,
+    PRIMARY KEY (account_id, role)
+);
+
+CREATE TABLE sessions (
+    token_hash BLOB PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    second_factor INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions(expires_at);
 )sql",
     };
     return migrations;

@@ -23,13 +23,6 @@ CREATE TABLE credentials (
 );
 CREATE INDEX credentials_by_account ON credentials(account_id);
 
-CREATE TABLE sessions (
-    token_hash BLOB PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id),
-    expires_at INTEGER NOT NULL,
-    created_at INTEGER NOT NULL
-);
-
 CREATE TABLE signature_activations (
     id BLOB PRIMARY KEY,
     account_id TEXT NOT NULL REFERENCES accounts(id),
