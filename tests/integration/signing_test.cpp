@@ -16,6 +16,7 @@
 
 #include "core/bytes.hpp"
 #include "crypto/digest.hpp"
+#include "integration/selo_instance.hpp"
 #include "support/test_support.hpp"
 
 namespace selo::test {
@@ -24,134 +25,39 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-const fs::path kSelo = fs::path(SELO_BINARY_DIR) / "src" / "cli" / "selo";
-
-struct Reply {
-    int status = 0;
-    json::value body;
-    std::string raw;
-};
-
-// A citizen as the counter created them.
-struct Citizen {
-    std::string username;
-    std::string password;
-    std::string otp_secret;  // base32, from the otpauth URI
-    std::string credential;
-    std::string pin;
-};
-
 class SigningEndToEnd : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        for (const char* tool : {"curl", "pdfsig", "certutil", "oathtool", "qpdf", "openssl"}) {
+        for (const char* tool : {"pdfsig", "certutil", "qpdf"}) {
             if (!have_tool(tool)) {
                 skip_reason = new std::string(std::string(tool) + " is not installed");
                 return;
             }
         }
-        dir = new TempDir();
-        port = free_port();
-        base = "http://127.0.0.1:" + std::to_string(port);
-        auto init = run(shell_quote(kSelo.string()) + " init --data " + shell_quote((*dir / "data").string()) +
-                        " --public-url " + base);
-        ASSERT_EQ(init.exit_code, 0) << init.output;
-        server = new ServerProcess();
-        std::string error;
-        ASSERT_TRUE(server->start(kSelo, *dir / "data", port, *dir / "server.log", error)) << error;
-
-        // NSS database trusting only Selo's root, fetched from the server like a relying party.
-        auto nss = run("mkdir -p " + (*dir / "nss").string() + " && certutil -N -d sql:" +
-                       (*dir / "nss").string() + " --empty-password && curl -sf -o " +
-                       (*dir / "root.der").string() + " " + base + "/ca/root.crt && curl -sf -o " +
-                       (*dir / "np.der").string() + " " + base + "/ca/natural-persons.crt && openssl x509 -inform DER -in " +
-                       (*dir / "root.der").string() + " -out " + (*dir / "root.pem").string() +
-                       " && openssl x509 -inform DER -in " + (*dir / "np.der").string() + " -out " +
-                       (*dir / "np.pem").string() + " && certutil -A -d sql:" + (*dir / "nss").string() +
-                       " -n selo-root -t CT,C,C -i " + (*dir / "root.pem").string());
-        ASSERT_EQ(nss.exit_code, 0) << nss.output;
+        selo = new SeloInstance();
+        std::string error = selo->start();
+        if (!error.empty()) {
+            skip_reason = new std::string(error);
+            ADD_FAILURE() << error;
+        }
     }
 
     static void TearDownTestSuite() {
-        if (server != nullptr) {
-            EXPECT_EQ(server->stop(), 0) << "graceful stop on SIGTERM";
-            delete server;
-            server = nullptr;
+        if (selo != nullptr) {
+            selo->stop();
+            EXPECT_EQ(selo->stop_status(), 0) << "graceful stop on SIGTERM";
+            delete selo;
+            selo = nullptr;
         }
-        delete dir;
-        dir = nullptr;
     }
 
     void SetUp() override {
         if (skip_reason != nullptr) {
             GTEST_SKIP() << *skip_reason;
         }
-        ASSERT_NE(server, nullptr);
     }
 
-    static Citizen enrol(const std::string& name, const std::string& latin, const std::string& id,
-                         const std::string& email, const std::string& pin) {
-        auto r = run_stdout(shell_quote(kSelo.string()) + " account create --data " +
-                     shell_quote((*dir / "data").string()) + " --name " + shell_quote(name) +
-                     " --latin-name " + shell_quote(latin) + " --id-number " + shell_quote(id) +
-                     " --email " + shell_quote(email) + " --pin " + pin + " --json");
-        EXPECT_EQ(r.exit_code, 0) << r.output;
-        auto v = json::parse(r.output).as_object();
-        Citizen c;
-        c.username = std::string(v.at("username").as_string());
-        c.password = std::string(v.at("password").as_string());
-        c.credential = std::string(v.at("credential_id").as_string());
-        std::string uri(v.at("otpauth").as_string());
-        EXPECT_TRUE(uri.starts_with("otpauth://totp/")) << uri;
-        std::smatch m;
-        std::regex secret_re("[?&]secret=([A-Z2-7]+)");
-        EXPECT_TRUE(std::regex_search(uri, m, secret_re)) << uri;
-        c.otp_secret = m[1];
-        c.pin = pin;
-        return c;
-    }
-
-    // The code the citizen's authenticator app shows, from oathtool. `ahead` picks a later time
-    // step (still inside the server's ±1 window) when the current one has been used.
-    static std::string otp(const Citizen& c, int ahead = 0) {
-        auto r = run("oathtool --totp -b " + c.otp_secret + " --now \"$(date -u -d @$(( $(date +%s) + " +
-                     std::to_string(30 * ahead) + " )) '+%Y-%m-%d %H:%M:%S UTC')\"");
-        EXPECT_EQ(r.exit_code, 0) << r.output;
-        std::string code = r.output.substr(0, r.output.find('\n'));
-        return code;
-    }
-
-    // POST through curl, body from a file (documents make it large).
-    static Reply post(const std::string& path, const std::string& body,
-                      const std::vector<std::string>& headers = {}) {
-        static int counter = 0;
-        auto req = *dir / ("req" + std::to_string(++counter) + ".json");
-        auto resp = *dir / ("resp" + std::to_string(counter) + ".json");
-        write_file(req, body);
-        std::string cmd = "curl -s -o " + resp.string() + " -w '%{http_code}' -X POST " + base + path +
-                          " -H 'Content-Type: application/json' --data-binary @" + req.string();
-        for (const auto& h : headers) {
-            cmd += " -H " + shell_quote(h);
-        }
-        auto r = run(cmd);
-        Reply out;
-        out.status = std::atoi(r.output.c_str());
-        out.raw = std::string(as_chars(read_file(resp)));
-        std::error_code ec;
-        out.body = json::parse(out.raw, ec);
-        fs::remove(req, ec);
-        fs::remove(resp, ec);
-        return out;
-    }
-
-    static std::string login(const Citizen& c) {
-        std::string basic = base64_encode(as_bytes(c.username + ":" + c.password));
-        auto r = post("/csc/v2/auth/login", "{}", {"Authorization: Basic " + basic});
-        EXPECT_EQ(r.status, 200) << r.raw;
-        return std::string(r.body.as_object().at("access_token").as_string());
-    }
-
-    static Reply authorize(const std::string& token, const Citizen& c, const std::vector<Bytes>& hashes,
+    static Reply authorize(const std::string& token, const Holder& c, const std::vector<Bytes>& hashes,
                            const std::string& code, const std::string& pin) {
         json::array hs;
         for (const auto& h : hashes) {
@@ -163,14 +69,22 @@ protected:
                           {"hashAlgorithmOID", "2.16.840.1.101.3.4.2.1"},
                           {"authData", json::array{json::object{{"id", "PIN"}, {"value", pin}},
                                                    json::object{{"id", "OTP"}, {"value", code}}}}};
-        return post("/csc/v2/credentials/authorize", json::serialize(body),
-                    {"Authorization: Bearer " + token});
+        return selo->post("/csc/v2/credentials/authorize", json::serialize(body),
+                          {"Authorization: Bearer " + token});
     }
 
-    static inline TempDir* dir = nullptr;
-    static inline ServerProcess* server = nullptr;
-    static inline std::uint16_t port = 0;
-    static inline std::string base;
+    static Holder enrol(const std::string& name, const std::string& latin, const std::string& id,
+                        const std::string& email, const std::string& pin) {
+        return selo->enrol(name, latin, id, email, pin);
+    }
+    static std::string otp(const Holder& h, int ahead = 0) { return SeloInstance::otp(h, ahead); }
+    static Reply post(const std::string& path, const std::string& body,
+                      const std::vector<std::string>& headers = {}) {
+        return selo->post(path, body, headers);
+    }
+    static std::string login(const Holder& h) { return selo->csc_login(h); }
+
+    static inline SeloInstance* selo = nullptr;
     static inline std::string* skip_reason = nullptr;
 };
 
@@ -236,7 +150,7 @@ std::string check_signed(const fs::path& original, const fs::path& output, const
 }
 
 TEST_F(SigningEndToEnd, SignDocSignsTheCorpusWithOneSadAndPdfsigAcceptsEveryResult) {
-    Citizen chan = enrol("陳大文", "CHAN Tai Man", "5215299(8)", "chan.taiman@example.mo", "246810");
+    Holder chan = enrol("陳大文", "CHAN Tai Man", "5215299(8)", "chan.taiman@example.mo", "246810");
     std::string token = login(chan);
 
     // Every input goes in, encrypted and damaged ones included: those must be refused by name.
@@ -295,16 +209,16 @@ TEST_F(SigningEndToEnd, SignDocSignsTheCorpusWithOneSadAndPdfsigAcceptsEveryResu
     }
     ASSERT_EQ(signed_docs.size(), batch.size());
 
-    fs::create_directories(*dir / "signed");
+    fs::create_directories(selo->dir() / "signed");
     std::size_t eligible = 0, eligible_signed = 0;
     std::vector<std::string> failures;
     std::set<std::string> signed_names;
     for (std::size_t j = 0; j < batch.size(); ++j) {
         const fs::path& in = pdfs[batch[j]];
-        fs::path out = *dir / "signed" / in.filename();
+        fs::path out = selo->dir() / "signed" / in.filename();
         write_file(out, base64_decode(signed_docs[j].as_string()).value());
         signed_names.insert(in.filename().string());
-        auto problems = check_signed(in, out, *dir / "nss", "陳大文");
+        auto problems = check_signed(in, out, selo->dir() / "nss", "陳大文");
         if (!problems.empty()) {
             failures.push_back(in.filename().string() + ":" + problems);
         }
@@ -377,8 +291,8 @@ TEST_F(SigningEndToEnd, SignDocSignsTheCorpusWithOneSadAndPdfsigAcceptsEveryResu
 
     // Independent checks of one output: the certificate chain with openssl verify, and the CMS
     // over the signed byte ranges with openssl cms -verify.
-    const fs::path sample = *dir / "signed" / pdfs[batch[0]].filename();
-    auto sigs = pdfsig(sample, *dir / "nss");
+    const fs::path sample = selo->dir() / "signed" / pdfs[batch[0]].filename();
+    auto sigs = pdfsig(sample, selo->dir() / "nss");
     auto mine = std::find_if(sigs.begin(), sigs.end(), [](const auto& s) { return s.common_name == "陳大文"; });
     ASSERT_NE(mine, sigs.end());
     ASSERT_EQ(mine->ranges.size(), 2u);
@@ -401,20 +315,20 @@ TEST_F(SigningEndToEnd, SignDocSignsTheCorpusWithOneSadAndPdfsigAcceptsEveryResu
         len = cms[1];
     }
     cms.resize(hdr + len);
-    write_file(*dir / "content.bin", content);
-    write_file(*dir / "sig.der", cms);
-    auto cms_verify = run("openssl cms -verify -binary -inform DER -in " + (*dir / "sig.der").string() +
-                          " -content " + (*dir / "content.bin").string() + " -CAfile " +
-                          (*dir / "root.pem").string() + " -purpose any -out /dev/null");
+    write_file(selo->dir() / "content.bin", content);
+    write_file(selo->dir() / "sig.der", cms);
+    auto cms_verify = run("openssl cms -verify -binary -inform DER -in " + (selo->dir() / "sig.der").string() +
+                          " -content " + (selo->dir() / "content.bin").string() + " -CAfile " +
+                          (selo->dir() / "root.pem").string() + " -purpose any -out /dev/null");
     EXPECT_EQ(cms_verify.exit_code, 0) << cms_verify.output;
-    auto cms_print = run("openssl cms -cmsout -print -inform DER -in " + (*dir / "sig.der").string());
+    auto cms_print = run("openssl cms -cmsout -print -inform DER -in " + (selo->dir() / "sig.der").string());
     EXPECT_EQ(cms_print.output.find("signingTime"), std::string::npos);
     EXPECT_NE(cms_print.output.find("signingCertificateV2"), std::string::npos);
-    auto signer_pem = run("openssl pkcs7 -inform DER -in " + (*dir / "sig.der").string() +
-                          " -print_certs -out " + (*dir / "certs.pem").string());
+    auto signer_pem = run("openssl pkcs7 -inform DER -in " + (selo->dir() / "sig.der").string() +
+                          " -print_certs -out " + (selo->dir() / "certs.pem").string());
     ASSERT_EQ(signer_pem.exit_code, 0) << signer_pem.output;
-    auto verify = run("openssl verify -x509_strict -CAfile " + (*dir / "root.pem").string() +
-                      " -untrusted " + (*dir / "np.pem").string() + " " + (*dir / "certs.pem").string());
+    auto verify = run("openssl verify -x509_strict -CAfile " + (selo->dir() / "root.pem").string() +
+                      " -untrusted " + (selo->dir() / "np.pem").string() + " " + (selo->dir() / "certs.pem").string());
     EXPECT_EQ(verify.exit_code, 0) << verify.output;
 }
 
@@ -438,22 +352,22 @@ TEST_F(SigningEndToEnd, SeloSignSignsLocallyWithOnlyTheHashSent) {
     int n = 0;
     for (const auto& pdf : picks) {
         ++n;
-        Citizen c = enrol("João Conceição", "João Conceição", "70000" + std::to_string(n) + "(1)",
+        Holder c = enrol("João Conceição", "João Conceição", "70000" + std::to_string(n) + "(1)",
                           "joao" + std::to_string(n) + "@example.mo", "135790");
-        fs::path out = *dir / ("selo-sign-" + std::to_string(n) + ".pdf");
-        auto r = run(shell_quote(kSelo.string()) + " sign --server " + base + " --user " + c.username +
+        fs::path out = selo->dir() / ("selo-sign-" + std::to_string(n) + ".pdf");
+        auto r = run(shell_quote(SeloInstance::binary().string()) + " sign --server " + selo->base() + " --user " + c.username +
                      " --password " + shell_quote(c.password) + " --pin " + c.pin + " --otp " + otp(c) +
                      " " + shell_quote(pdf.string()) + " -o " + shell_quote(out.string()));
         ASSERT_EQ(r.exit_code, 0) << pdf << ": " << r.output;
-        EXPECT_EQ(check_signed(pdf, out, *dir / "nss", "João Conceição"), "") << pdf;
+        EXPECT_EQ(check_signed(pdf, out, selo->dir() / "nss", "João Conceição"), "") << pdf;
     }
 }
 
 TEST_F(SigningEndToEnd, SeloSignLeavesNoOutputWhenRefused) {
-    Citizen c = enrol("李小龍", "LEE Siu Lung", "1111111(1)", "lee@example.mo", "975310");
+    Holder c = enrol("李小龍", "LEE Siu Lung", "1111111(1)", "lee@example.mo", "975310");
     auto pdf = input_pdfs().front();
-    fs::path out = *dir / "refused.pdf";
-    auto wrong_pin = run(shell_quote(kSelo.string()) + " sign --server " + base + " --user " + c.username +
+    fs::path out = selo->dir() / "refused.pdf";
+    auto wrong_pin = run(shell_quote(SeloInstance::binary().string()) + " sign --server " + selo->base() + " --user " + c.username +
                          " --password " + shell_quote(c.password) + " --pin 864200 --otp " + otp(c) +
                          " " + shell_quote(pdf.string()) + " -o " + shell_quote(out.string()));
     EXPECT_EQ(wrong_pin.exit_code, 1);
@@ -462,28 +376,22 @@ TEST_F(SigningEndToEnd, SeloSignLeavesNoOutputWhenRefused) {
     // A truncated PDF is refused before anything is sent.
     Bytes b = read_file(pdf);
     b.resize(b.size() / 3);
-    write_file(*dir / "truncated.pdf", b);
-    auto truncated = run(shell_quote(kSelo.string()) + " sign --server " + base + " --user " + c.username +
+    write_file(selo->dir() / "truncated.pdf", b);
+    auto truncated = run(shell_quote(SeloInstance::binary().string()) + " sign --server " + selo->base() + " --user " + c.username +
                          " --password " + shell_quote(c.password) + " --pin 975310 --otp " + otp(c, 1) +
-                         " " + (*dir / "truncated.pdf").string() + " -o " + shell_quote(out.string()));
+                         " " + (selo->dir() / "truncated.pdf").string() + " -o " + shell_quote(out.string()));
     EXPECT_EQ(truncated.exit_code, 1) << truncated.output;
     EXPECT_FALSE(fs::exists(out));
     // No stray temporary files next to the output.
-    for (const auto& e : fs::directory_iterator(dir->path())) {
+    for (const auto& e : fs::directory_iterator(selo->dir())) {
         EXPECT_EQ(e.path().filename().string().find("refused.pdf."), std::string::npos) << e.path();
     }
 }
 
 TEST_F(SigningEndToEnd, CscErrorsAreClearAndNeverCrashTheServer) {
-    Citizen a = enrol("張三", "CHEUNG Sam", "2222222(2)", "sam@example.mo", "258025");
-    Citizen b = enrol("Maria da Silva", "Maria da Silva", "3333333(3)", "maria@example.mo", "147036");
-    auto error_of = [](const Reply& r) {
-        if (!r.body.is_object() || !r.body.as_object().contains("error")) {
-            return std::string("(no CSC error) ") + r.raw;
-        }
-        return std::string(r.body.as_object().at("error").as_string()) + ": " +
-               std::string(r.body.as_object().at("error_description").as_string());
-    };
+    Holder a = enrol("張三", "CHEUNG Sam", "2222222(2)", "sam@example.mo", "258025");
+    Holder b = enrol("Maria da Silva", "Maria da Silva", "3333333(3)", "maria@example.mo", "147036");
+    auto error_of = [](const Reply& r) { return r.error(); };
 
     // Wrong password.
     auto bad_login = post("/csc/v2/auth/login", "{}",
@@ -514,7 +422,7 @@ TEST_F(SigningEndToEnd, CscErrorsAreClearAndNeverCrashTheServer) {
     EXPECT_NE(error_of(replay).find("already been used"), std::string::npos) << error_of(replay);
     std::string sad(good.body.as_object().at("SAD").as_string());
 
-    auto sign = [&](const std::string& token, const Citizen& who, const Bytes& h, const std::string& s) {
+    auto sign = [&](const std::string& token, const Holder& who, const Bytes& h, const std::string& s) {
         json::object body{{"credentialID", who.credential},
                           {"SAD", s},
                           {"hashes", json::array{base64_encode(h)}},
@@ -559,8 +467,8 @@ TEST_F(SigningEndToEnd, CscErrorsAreClearAndNeverCrashTheServer) {
     }
 
     // Garbage on the wire does not take the server down.
-    run("printf 'GARBAGE\\r\\n\\r\\n' | curl -s --max-time 2 telnet://127.0.0.1:" + std::to_string(port) + " >/dev/null");
-    auto health = run("curl -sf " + base + "/healthz");
+    run("printf 'GARBAGE\\r\\n\\r\\n' | curl -s --max-time 2 telnet://127.0.0.1:" + std::to_string(selo->port()) + " >/dev/null");
+    auto health = run("curl -sf " + selo->base() + "/healthz");
     EXPECT_EQ(health.exit_code, 0) << health.output;
     auto info = post("/csc/v2/info", "{}");
     EXPECT_EQ(info.status, 200);
@@ -568,7 +476,7 @@ TEST_F(SigningEndToEnd, CscErrorsAreClearAndNeverCrashTheServer) {
 }
 
 TEST_F(SigningEndToEnd, CredentialInfoDescribesTheCredentialAsCscRequires) {
-    Citizen c = enrol("何嘉欣", "HO Ka Yan", "4444444(4)", "ho@example.mo", "380297");
+    Holder c = enrol("何嘉欣", "HO Ka Yan", "4444444(4)", "ho@example.mo", "380297");
     std::string token = login(c);
     json::object body{{"credentialID", c.credential}, {"certificates", "chain"}, {"certInfo", true}, {"authInfo", true}};
     auto r = post("/csc/v2/credentials/info", json::serialize(body), {"Authorization: Bearer " + token});

@@ -1,0 +1,48 @@
+// Every live /api/v1 route is in the OpenAPI document, with the roles the route enforces.
+
+#include <gtest/gtest.h>
+
+#include "api/api.hpp"
+#include "cli/data_dir.hpp"
+#include "support/test_support.hpp"
+
+namespace selo::api {
+namespace {
+
+TEST(OpenApi, EveryLiveApiRouteIsDocumented) {
+    test::TempDir dir;
+    SystemClock clock;
+    SystemRng rng;
+    ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
+    auto rt = cli::Runtime::open(dir / "data", clock, rng).value();
+    http::Router router;
+    ApiRegistry registry(rt->accounts());
+    ApiContext ctx{rt->config(), rt->cas(), rt->cloudsign(), clock, registry};
+    add_all_routes(router, ctx);
+
+    auto doc = registry.openapi("http://selo.test");
+    const auto& paths = doc.at("paths").as_object();
+    std::size_t api_routes = 0;
+    for (const auto& route : router.routes()) {
+        if (!route.pattern.starts_with("/api/")) {
+            continue;
+        }
+        ++api_routes;
+        ASSERT_TRUE(paths.contains(route.pattern)) << route.pattern << " is not documented";
+        std::string method(boost::beast::http::to_string(route.method));
+        std::transform(method.begin(), method.end(), method.begin(), ::tolower);
+        const auto& item = paths.at(route.pattern).as_object();
+        ASSERT_TRUE(item.contains(method)) << method << " " << route.pattern;
+        EXPECT_TRUE(item.at(method).as_object().contains("x-roles")) << route.pattern;
+    }
+    EXPECT_GE(api_routes, 4u);
+    // And nothing is documented that is not served.
+    std::size_t documented = 0;
+    for (const auto& [path, item] : paths) {
+        documented += item.as_object().size();
+    }
+    EXPECT_EQ(documented, api_routes);
+}
+
+}  // namespace
+}  // namespace selo::api

@@ -1,0 +1,91 @@
+#pragma once
+// One `selo serve` for an integration test suite, driven only through its CLI and over HTTP
+// with curl, plus the things a real user would do with it (open accounts, compute OTPs with
+// oathtool, sign in).
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "support/test_support.hpp"
+
+namespace selo::test {
+
+struct Reply {
+    int status = 0;
+    boost::json::value body;  // null when the body is not JSON
+    std::string raw;
+    std::string headers;      // the response header block, as received
+
+    // "error: error_description" of a CSC error, "status: detail" of a problem document.
+    [[nodiscard]] std::string error() const;
+};
+
+// An account as `selo account create --json` printed it.
+struct Holder {
+    std::string account_id;
+    std::string username;
+    std::string password;
+    std::string otp_secret;  // base32, from the otpauth URI
+    std::string credential;  // empty without a PIN
+    std::string pin;
+};
+
+class SeloInstance {
+public:
+    // The path of the selo binary under test.
+    static std::filesystem::path binary();
+
+    // Checks the tools, initialises a data directory, starts the server on a free port, and
+    // (with `nss`) builds an NSS database trusting only Selo's root. Returns "" or the reason.
+    std::string start(bool nss = true);
+    void stop();
+    ~SeloInstance() { stop(); }
+
+    // Extra settings appended to selo.toml before the server starts (set before start()).
+    std::string extra_config;
+
+    [[nodiscard]] const std::filesystem::path& dir() const { return dir_->path(); }
+    [[nodiscard]] std::filesystem::path data() const { return dir() / "data"; }
+    [[nodiscard]] std::filesystem::path nss() const { return dir() / "nss"; }
+    [[nodiscard]] const std::string& base() const { return base_; }
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] int stop_status() const { return stop_status_; }
+
+    // Runs `selo ARGS` (ARGS already shell-quoted), capturing stdout only or both.
+    CommandResult selo(const std::string& args, bool stdout_only = false) const;
+
+    Holder enrol(const std::string& name, const std::string& latin, const std::string& id,
+                 const std::string& email, const std::string& pin,
+                 const std::vector<std::string>& roles = {}, const std::string& id_type = {});
+    // The code the holder's authenticator app shows `ahead` time steps from now (oathtool).
+    static std::string otp(const Holder& h, int ahead = 0);
+
+    Reply request(const std::string& method, const std::string& path, const std::string& body = {},
+                  const std::vector<std::string>& headers = {},
+                  const std::string& content_type = "application/json");
+    Reply post(const std::string& path, const std::string& body,
+               const std::vector<std::string>& headers = {}) {
+        return request("POST", path, body, headers);
+    }
+    Reply get(const std::string& path, const std::vector<std::string>& headers = {}) {
+        return request("GET", path, {}, headers, {});
+    }
+
+    // CSC auth/login (HTTP Basic): a bearer token for /csc/v2.
+    std::string csc_login(const Holder& h);
+    // /api/v1/auth/login with password and OTP: a bearer token for /api/v1.
+    std::string api_login(const Holder& h, int otp_ahead = 0);
+
+private:
+    std::unique_ptr<TempDir> dir_;
+    std::unique_ptr<ServerProcess> server_;
+    std::string base_;
+    std::uint16_t port_ = 0;
+    int counter_ = 0;
+    int stop_status_ = -1;
+};
+
+}  // namespace selo::test
