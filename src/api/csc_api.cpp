@@ -346,7 +346,7 @@ Response info(const Request& req, ApiContext& ctx) {
     out["specs"] = kSpecVersion;
     out["name"] = "Selo eSignCloud";
     out["logo"] = base + "/logo.png";
-    out["region"] = ctx.config.ca.country;
+    out["region"] = ctx.config.pki.country;
     out["lang"] = "en-US";
     out["description"] = "Remote signing with legal effect: password, signing PIN and authenticator app";
     out["authType"] = json::array{"basic"};

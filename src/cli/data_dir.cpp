@@ -84,8 +84,13 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         config.server.public_url.pop_back();
     }
     config.server.listen = options.listen;
-    config.ca.organization = options.organization;
-    config.ca.country = options.country;
+    config.pki.organization = options.organization;
+    config.pki.country = options.country;
+    for (const auto& a : pki::default_authorities(config.pki.organization)) {
+        AuthorityConfig ac{a.name, a.role, a.parent, a.common_name,
+                           std::string(crypto::key_type_name(a.key)), a.profiles};
+        config.pki.authorities.push_back(std::move(ac));
+    }
 
     auto cleanup = [&]() {
         std::error_code ignored;
@@ -108,11 +113,15 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         store::SqlCaRepository cas(*db);
         store::SqlCertificateRepository certs(*db);
         crypto::SoftwareKeyStore keys(sealed, master, rng);
-        pki::HierarchySpec spec{config.ca.country, config.ca.organization, config.server.public_url};
+        auto spec = SELO_TRY(hierarchy_of(config));
         SELO_TRY_VOID(db->transaction([&]() -> Result<void> {
-            SELO_TRY_VOID(pki::create_hierarchy(spec, keys, cas, certs, clock, rng));
+            SELO_TRY_VOID(pki::ensure_hierarchy(spec, keys, cas, certs, clock, rng));
+            std::string names;
+            for (const auto& a : spec.authorities) {
+                names += (names.empty() ? "" : ", ") + a.name;
+            }
             return store::append_audit(*db, clock.now(), "selo init", "ca.hierarchy.create",
-                                       "root, natural-persons", "data directory initialised");
+                                       names, "data directory initialised");
         }));
         // The configuration is written last: its presence marks a complete data directory.
         return write_file_atomically(dir / kConfigFile, render_config(config), 0600);
@@ -123,6 +132,30 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         return r;
     }
     return {};
+}
+
+Result<pki::HierarchySpec> hierarchy_of(const Config& config) {
+    pki::HierarchySpec spec{config.pki.country, config.pki.organization, config.server.public_url, {}};
+    if (config.pki.authorities.empty()) {
+        spec.authorities = pki::default_authorities(config.pki.organization);
+        return spec;
+    }
+    for (const auto& a : config.pki.authorities) {
+        auto key = SELO_TRY(crypto::key_type_from_name(a.key));
+        for (const auto& p : a.profiles) {
+            SELO_TRY(pki::find_profile(p));
+        }
+        spec.authorities.push_back({a.name, a.role, a.parent, a.common_name, key, a.profiles});
+    }
+    return spec;
+}
+
+Result<pki::CertificateAuthority*> Runtime::authority(std::string_view name) {
+    auto it = authorities_.find(name);
+    if (it == authorities_.end()) {
+        return fail(ErrorCode::not_found, "no CA named '{}'", name);
+    }
+    return &it->second;
 }
 
 Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
@@ -145,17 +178,34 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     std::unique_ptr<Runtime> rt(
         new Runtime(dir, std::move(config), std::move(master), std::move(db), clock, rng));
 
-    auto np = SELO_TRY(rt->cas_.find(pki::kNaturalPersonsCaName));
-    auto root = SELO_TRY(rt->cas_.find(pki::kRootCaName));
-    if (!np || !root) {
-        return fail(ErrorCode::internal, "{}: the CA hierarchy is missing from the database",
-                    dir.string());
+    // CAs added to the configuration since the last start are created now.
+    auto spec = SELO_TRY(hierarchy_of(rt->config_));
+    SELO_TRY_VOID(rt->db_->transaction([&]() -> Result<void> {
+        return pki::ensure_hierarchy(spec, rt->keys_, rt->cas_, rt->certificates_, clock, rng);
+    }));
+    for (const auto& a : spec.authorities) {
+        auto rec = SELO_TRY(rt->cas_.find(a.name));
+        if (!rec) {
+            return fail(ErrorCode::internal, "CA '{}' is missing from the database", a.name);
+        }
+        rt->authorities_.emplace(
+            a.name, SELO_TRY(pki::CertificateAuthority::load(
+                        *rec, pki::CaContext{rt->keys_, rt->certificates_, clock, rng,
+                                             rt->config_.server.public_url},
+                        a.role == "root" ? std::vector<std::string>{std::string(pki::kProfileIssuingCa)}
+                                         : a.profiles)));
     }
-    rt->signing_ca_.emplace(SELO_TRY(pki::CertificateAuthority::load(
-        *np, pki::CaContext{rt->keys_, rt->certificates_, clock, rng, rt->config_.server.public_url})));
+    auto* signing_ca = SELO_TRY(rt->authority(rt->config_.cloudsign.signing_ca));
+    // The chain a relying party needs: every CA from the signing CA up to the root.
     std::vector<pki::Certificate> chain;
-    chain.push_back(rt->signing_ca_->certificate());
-    chain.push_back(SELO_TRY(pki::Certificate::from_der(root->certificate_der)));
+    for (std::string name = signing_ca->name(); !name.empty();) {
+        auto rec = SELO_TRY(rt->cas_.find(name));
+        if (!rec) {
+            return fail(ErrorCode::internal, "CA '{}' is missing from the database", name);
+        }
+        chain.push_back(SELO_TRY(pki::Certificate::from_der(rec->certificate_der)));
+        name = rec->parent.value_or("");
+    }
 
     rt->accounts_ = std::make_unique<account::AccountService>(rt->account_repo_, rt->sessions_,
                                                               rt->master_, clock, rng);
@@ -167,7 +217,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     opts.certificate_validity = std::chrono::days(cs.certificate_validity_days);
     opts.pin_kdf = {cs.pin_kdf.memory_kib, cs.pin_kdf.iterations, cs.pin_kdf.parallelism};
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
-        *rt->accounts_, rt->credentials_, rt->activations_, *rt->signing_ca_,
+        *rt->accounts_, rt->credentials_, rt->activations_, *signing_ca,
         std::move(chain), rt->master_, clock, rng, opts);
     return rt;
 }

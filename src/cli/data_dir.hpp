@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <map>
 #include <optional>
 
 #include "account/account_service.hpp"
@@ -37,6 +38,9 @@ Result<void> initialise_data_directory(const std::filesystem::path& dir, const I
 // True when `dir` holds a Selo data directory (its configuration file exists).
 [[nodiscard]] bool is_data_directory(const std::filesystem::path& dir);
 
+// The hierarchy the configuration describes (the default one when it lists none).
+[[nodiscard]] Result<pki::HierarchySpec> hierarchy_of(const Config& config);
+
 // Everything a command needs, opened from a data directory.
 class Runtime {
 public:
@@ -47,6 +51,10 @@ public:
     const std::filesystem::path& directory() const noexcept { return dir_; }
     store::Database& database() noexcept { return *db_; }
     pki::CaRepository& cas() noexcept { return cas_; }
+    pki::CertificateRepository& certificates() noexcept { return certificates_; }
+    crypto::KeyStore& keys() noexcept { return keys_; }
+    // A CA of the hierarchy by name; not_found for one the configuration does not list.
+    Result<pki::CertificateAuthority*> authority(std::string_view name);
     account::AccountService& accounts() noexcept { return *accounts_; }
     cloudsign::CloudSignService& cloudsign() noexcept { return *cloudsign_; }
     const Clock& clock() const noexcept { return clock_; }
@@ -69,7 +77,7 @@ private:
     store::SqlSessionRepository sessions_;
     store::SqlActivationRepository activations_;
     crypto::SoftwareKeyStore keys_;
-    std::optional<pki::CertificateAuthority> signing_ca_;
+    std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
     std::unique_ptr<cloudsign::CloudSignService> cloudsign_;
 };

@@ -92,8 +92,8 @@ Result<Credential> CloudSignService::create_credential(const account::Account& a
         .add(NID_surname, p.surname)
         .add(NID_serialNumber, serial_number)
         .add(NID_commonName, p.name);
-    pki::IssuanceRequest req{pki::ProfileId::natural_person_signing, dn, key.get(),
-                             options_.certificate_validity};
+    pki::IssuanceRequest req{std::string(pki::kProfileNaturalPersonSigning), dn, key.get(),
+                             options_.certificate_validity, {}, {}};
 
     Credential c;
     c.id = new_credential_id(rng_);

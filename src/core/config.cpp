@@ -40,6 +40,44 @@ public:
         }
     }
 
+    void mark(std::string name) { seen_.insert(std::move(name)); }
+
+    Result<void> get_strings(const toml::table& t, std::string_view section, std::string_view key,
+                             std::vector<std::string>& out) {
+        seen_.insert(fmt::format("{}.{}", section, key));
+        const toml::node* n = t.get(key);
+        if (n == nullptr) {
+            return {};
+        }
+        const toml::array* arr = n->as_array();
+        if (arr == nullptr) {
+            return fail(ErrorCode::invalid_argument, "{}: [{}] {} must be a list of strings", source_,
+                        section, key);
+        }
+        out.clear();
+        for (const auto& item : *arr) {
+            auto v = item.value<std::string>();
+            if (!v) {
+                return fail(ErrorCode::invalid_argument, "{}: [{}] {} must be a list of strings",
+                            source_, section, key);
+            }
+            out.push_back(*v);
+        }
+        return {};
+    }
+
+    // Unknown keys inside one table of an array of tables.
+    Result<void> check_unknown_in(const toml::table& t, std::string_view section) {
+        for (auto&& [key, value] : t) {
+            (void)value;
+            if (!seen_.contains(fmt::format("{}.{}", section, key.str()))) {
+                return fail(ErrorCode::invalid_argument, "{}: unknown setting [{}] {}", source_,
+                            section, key.str());
+            }
+        }
+        return {};
+    }
+
     Result<void> check_unknown(const toml::table& root) {
         for (auto&& [section, node] : root) {
             const auto* t = node.as_table();
@@ -113,9 +151,51 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     SELO_TRY_VOID(r.get(cs, "cloudsign", "pin_kdf_memory_kib", c.cloudsign.pin_kdf.memory_kib));
     SELO_TRY_VOID(r.get(cs, "cloudsign", "pin_kdf_iterations", c.cloudsign.pin_kdf.iterations));
     SELO_TRY_VOID(r.get(cs, "cloudsign", "pin_kdf_parallelism", c.cloudsign.pin_kdf.parallelism));
-    const auto& ca = section_of(root, "ca");
-    SELO_TRY_VOID(r.get(ca, "ca", "country", c.ca.country));
-    SELO_TRY_VOID(r.get(ca, "ca", "organization", c.ca.organization));
+    SELO_TRY_VOID(r.get(cs, "cloudsign", "signing_ca", c.cloudsign.signing_ca));
+    const auto& pki = section_of(root, "pki");
+    SELO_TRY_VOID(r.get(pki, "pki", "country", c.pki.country));
+    SELO_TRY_VOID(r.get(pki, "pki", "organization", c.pki.organization));
+    r.mark("pki.authority");
+    if (const toml::node* list = pki.get("authority")) {
+        const toml::array* arr = list->as_array();
+        if (arr == nullptr || !arr->is_array_of_tables()) {
+            return fail(ErrorCode::invalid_argument, "{}: [[pki.authority]] must be tables", source_name);
+        }
+        std::set<std::string> names;
+        for (const auto& item : *arr) {
+            const toml::table& t = *item.as_table();
+            AuthorityConfig a;
+            Reader ar(source_name);
+            SELO_TRY_VOID(ar.get(t, "pki.authority", "name", a.name));
+            SELO_TRY_VOID(ar.get(t, "pki.authority", "role", a.role));
+            SELO_TRY_VOID(ar.get(t, "pki.authority", "parent", a.parent));
+            SELO_TRY_VOID(ar.get(t, "pki.authority", "common_name", a.common_name));
+            SELO_TRY_VOID(ar.get(t, "pki.authority", "key", a.key));
+            SELO_TRY_VOID(ar.get_strings(t, "pki.authority", "profiles", a.profiles));
+            SELO_TRY_VOID(ar.check_unknown_in(t, "pki.authority"));
+            if (a.name.empty() || a.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+                return fail(ErrorCode::invalid_argument,
+                            "{}: [[pki.authority]] name '{}' must be lower-case letters, digits and -",
+                            source_name, a.name);
+            }
+            if (a.role != "root" && a.role != "issuing") {
+                return fail(ErrorCode::invalid_argument, "{}: CA '{}' role must be root or issuing",
+                            source_name, a.name);
+            }
+            if (a.role == "issuing" && !names.contains(a.parent)) {
+                return fail(ErrorCode::invalid_argument,
+                            "{}: CA '{}' needs a parent listed before it (got '{}')", source_name,
+                            a.name, a.parent);
+            }
+            if (a.common_name.empty()) {
+                return fail(ErrorCode::invalid_argument, "{}: CA '{}' needs a common_name", source_name, a.name);
+            }
+            if (!names.insert(a.name).second) {
+                return fail(ErrorCode::invalid_argument, "{}: CA '{}' is listed twice", source_name, a.name);
+            }
+            c.pki.authorities.push_back(std::move(a));
+        }
+    }
     SELO_TRY_VOID(r.check_unknown(root));
 
     if (c.database.backend != "sqlite") {
@@ -139,8 +219,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         return fail(ErrorCode::invalid_argument, "{}: [cloudsign] PIN KDF parameters are too weak",
                     source_name);
     }
-    if (c.ca.country.size() != 2) {
-        return fail(ErrorCode::invalid_argument, "{}: [ca] country must be a 2-letter ISO 3166 code",
+    if (c.pki.country.size() != 2) {
+        return fail(ErrorCode::invalid_argument, "{}: [pki] country must be a 2-letter ISO 3166 code",
                     source_name);
     }
     return c;
@@ -155,6 +235,30 @@ Result<Config> load_config(const std::filesystem::path& file) {
     ss << in.rdbuf();
     return parse_config(ss.str(), file.string());
 }
+
+namespace {
+template <typename Quote>
+std::string render_authorities(const std::vector<AuthorityConfig>& list, Quote q) {
+    std::string out;
+    if (!list.empty()) {
+        out += "\n# The CA hierarchy, parents before children. Adding a CA here creates it (key and\n"
+               "# certificate) the next time Selo starts; removing one does not delete it.\n";
+    }
+    for (const auto& a : list) {
+        std::string profiles;
+        for (const auto& p : a.profiles) {
+            profiles += (profiles.empty() ? "" : ", ") + q(p);
+        }
+        out += fmt::format("\n[[pki.authority]]\nname = {}\nrole = {}\n", q(a.name), q(a.role));
+        if (!a.parent.empty()) {
+            out += fmt::format("parent = {}\n", q(a.parent));
+        }
+        out += fmt::format("common_name = {}\nkey = {}\nprofiles = [{}]\n", q(a.common_name),
+                           q(a.key), profiles);
+    }
+    return out;
+}
+}  // namespace
 
 std::string render_config(const Config& c) {
     auto q = [](const std::string& s) {
@@ -204,7 +308,10 @@ pin_kdf_memory_kib = {}
 pin_kdf_iterations = {}
 pin_kdf_parallelism = {}
 
-[ca]
+# The CA that certifies eSignCloud signing credentials.
+signing_ca = {}
+
+[pki]
 country = {}
 organization = {}
 )",
@@ -215,8 +322,9 @@ organization = {}
         q(c.keys.backend), q(c.keys.master_key_file), c.cloudsign.sad_lifetime_seconds,
         c.cloudsign.max_signatures_per_sad, c.cloudsign.access_token_lifetime_seconds,
         c.cloudsign.certificate_validity_days, c.cloudsign.pin_kdf.memory_kib,
-        c.cloudsign.pin_kdf.iterations, c.cloudsign.pin_kdf.parallelism, q(c.ca.country),
-        q(c.ca.organization));
+        c.cloudsign.pin_kdf.iterations, c.cloudsign.pin_kdf.parallelism,
+        q(c.cloudsign.signing_ca), q(c.pki.country), q(c.pki.organization)) +
+        render_authorities(c.pki.authorities, q);
 }
 
 }  // namespace selo

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -52,12 +53,25 @@ struct CloudSignConfig {
     unsigned max_signatures_per_sad = 100;
     unsigned access_token_lifetime_seconds = 3600;
     unsigned certificate_validity_days = 3 * 365 + 1;
+    std::string signing_ca = "natural-persons";  // the CA that certifies signing credentials
     PinKdfConfig pin_kdf;
 };
 
-struct CaConfig {
+// One CA of the hierarchy ([[pki.authority]]).
+struct AuthorityConfig {
+    std::string name;                   // URL-safe, used in /ca/<name>.crt
+    std::string role;                   // "root" or "issuing"
+    std::string parent;                 // issuing CAs: the CA that certifies them
+    std::string common_name;
+    std::string key = "ec-p384";        // key type for the CA key
+    std::vector<std::string> profiles;  // certificate profiles an issuing CA may issue
+};
+
+struct PkiConfig {
     std::string country = "MO";
     std::string organization = "Selo Trust Services";
+    // Parents before children. Empty: the default hierarchy.
+    std::vector<AuthorityConfig> authorities;
 };
 
 struct Config {
@@ -66,7 +80,7 @@ struct Config {
     DatabaseConfig database;
     KeysConfig keys;
     CloudSignConfig cloudsign;
-    CaConfig ca;
+    PkiConfig pki;
 };
 
 // Parses a TOML configuration; unknown keys are refused so that typos do not pass silently.

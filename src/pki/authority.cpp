@@ -3,6 +3,8 @@
 #include <openssl/conf.h>
 #include <openssl/objects.h>
 
+#include <algorithm>
+
 #include "core/log.hpp"
 #include "pki/lint.hpp"
 
@@ -47,6 +49,8 @@ struct TbsInput {
     TimePoint not_before;
     TimePoint not_after;
     std::string issuer_url;     // AIA caIssuers; empty: none
+    std::vector<std::string> dns_names;
+    std::vector<std::string> ip_addresses;
 };
 
 Result<X509Ptr> build_certificate(const TbsInput& in, ASN1_INTEGER* serial) {
@@ -83,7 +87,8 @@ Result<X509Ptr> build_certificate(const TbsInput& in, ASN1_INTEGER* serial) {
     SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_basic_constraints, bc));
     SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_key_usage, p.key_usage));
     if (!p.extended_key_usage.empty()) {
-        SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_ext_key_usage, p.extended_key_usage));
+        SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_ext_key_usage,
+                              (p.extended_key_usage_critical ? "critical," : "") + p.extended_key_usage));
     }
     SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_subject_key_identifier, "hash"));
     SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
@@ -96,6 +101,23 @@ Result<X509Ptr> build_certificate(const TbsInput& in, ASN1_INTEGER* serial) {
     }
     if (p.aia_ca_issuers && !in.issuer_url.empty()) {
         SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_info_access, "caIssuers;URI:" + in.issuer_url));
+    }
+    if (p.ocsp_no_check) {
+        // RFC 6960 §4.2.2.2.1: the extension's value is NULL; OpenSSL's syntax wants any word.
+        SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_id_pkix_OCSP_noCheck, "ignored"));
+    }
+    if (!in.dns_names.empty() || !in.ip_addresses.empty()) {
+        std::string san;
+        for (const auto& d : in.dns_names) {
+            san += (san.empty() ? "" : ",") + ("DNS:" + d);
+        }
+        for (const auto& ip : in.ip_addresses) {
+            san += (san.empty() ? "" : ",") + ("IP:" + ip);
+        }
+        SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_subject_alt_name, san));
+    } else if (p.subject_alt_names) {
+        return fail(ErrorCode::invalid_argument, "profile {} needs at least one DNS name or IP address",
+                    p.name);
     }
     return cert;
 }
@@ -144,9 +166,14 @@ std::string ca_certificate_url(std::string_view public_url, std::string_view nam
     return fmt::format("{}/ca/{}.crt", base, name);
 }
 
-Result<CertificateAuthority> CertificateAuthority::load(const CaRecord& record, CaContext context) {
+Result<CertificateAuthority> CertificateAuthority::load(const CaRecord& record, CaContext context,
+                                                        std::vector<std::string> profiles) {
     auto cert = SELO_TRY(Certificate::from_der(record.certificate_der));
-    return CertificateAuthority(record.name, record.key_id, std::move(cert), std::move(context));
+    for (const auto& p : profiles) {
+        SELO_TRY(find_profile(p));
+    }
+    return CertificateAuthority(record.name, record.key_id, std::move(cert), std::move(context),
+                                std::move(profiles));
 }
 
 std::string CertificateAuthority::certificate_url() const {
@@ -157,7 +184,10 @@ Result<Certificate> CertificateAuthority::issue(const IssuanceRequest& request) 
     if (request.public_key == nullptr) {
         return fail(ErrorCode::invalid_argument, "issuance request has no public key");
     }
-    const CertificateProfile& prof = profile(request.profile);
+    const CertificateProfile& prof = *SELO_TRY(find_profile(request.profile));
+    if (std::find(profiles_.begin(), profiles_.end(), prof.name) == profiles_.end()) {
+        return fail(ErrorCode::forbidden, "CA '{}' does not issue {} certificates", name_, prof.name);
+    }
     auto subject = SELO_TRY(request.subject.to_x509_name());
     auto ca_key = SELO_TRY(ctx_.keys.signing_key(key_id_));
     // Backdate slightly so that a relying party whose clock lags a little still accepts it.
@@ -169,8 +199,9 @@ Result<Certificate> CertificateAuthority::issue(const IssuanceRequest& request) 
         return fail(ErrorCode::conflict,
                     "CA '{}' expires before the requested validity ends; renew the CA first", name_);
     }
-    TbsInput in{&prof, subject.get(), request.public_key, &certificate_, not_before, not_after,
-                certificate_url()};
+    TbsInput in{&prof,          subject.get(),     request.public_key,
+                &certificate_,  not_before,        not_after,
+                certificate_url(), request.dns_names, request.ip_addresses};
     // A repeated serial is refused by the repository (unique per issuer); draw again then.
     for (int attempt = 0; attempt < 4; ++attempt) {
         auto serial = random_serial(ctx_.rng);
@@ -192,46 +223,85 @@ Result<Certificate> CertificateAuthority::issue(const IssuanceRequest& request) 
     return fail(ErrorCode::internal, "could not draw a unique serial number");
 }
 
-Result<void> create_hierarchy(const HierarchySpec& spec, crypto::KeyStore& keys, CaRepository& cas,
-                              CertificateRepository& certificates, const Clock& clock, Rng& rng) {
-    TimePoint now = whole_seconds(clock.now());
-    // Root: self-signed, lints against the root profile like any other certificate.
-    const std::string root_key_id = "ca/root/1";
-    auto root_info = SELO_TRY(keys.generate(root_key_id, spec.root_key));
-    auto root_key = SELO_TRY(keys.signing_key(root_key_id));
-    DistinguishedName root_dn;
-    root_dn.add(NID_countryName, spec.country)
-        .add(NID_organizationName, spec.organization)
-        .add(NID_commonName, spec.organization + " Root CA");
-    auto root_name = SELO_TRY(root_dn.to_x509_name());
-    const CertificateProfile& root_prof = profile(ProfileId::root_ca);
-    TbsInput root_in{&root_prof, root_name.get(), root_key.get(), nullptr, now - std::chrono::minutes(5),
-                     now + root_prof.validity, ""};
-    auto serial = random_serial(rng);
-    auto root_tbs = SELO_TRY(build_certificate(root_in, serial.get()));
-    auto root_cert = SELO_TRY(lint_and_sign(root_tbs.get(), root_key.get(), root_prof, nullptr));
-    SELO_TRY_VOID(certificates.insert({std::string(kRootCaName), root_cert.serial_hex(),
-                                       root_cert.subject(), root_prof.name, root_cert.not_before(),
-                                       root_cert.not_after(), root_cert.der(), clock.now(), "valid"}));
-    SELO_TRY_VOID(cas.insert({std::string(kRootCaName), "root", std::nullopt, root_key_id,
-                              root_cert.der(), clock.now()}));
-    (void)root_info;
+std::vector<AuthoritySpec> default_authorities(std::string_view organization) {
+    std::string org(organization);
+    return {
+        {std::string(kRootCaName), "root", "", org + " Root CA", KeyType::ec_p384, {}},
+        {std::string(kNaturalPersonsCaName), "issuing", std::string(kRootCaName),
+         org + " Natural Persons CA", KeyType::ec_p384,
+         {std::string(kProfileNaturalPersonSigning), std::string(kProfileNaturalPersonAuthentication)}},
+        {std::string(kInstitutionsCaName), "issuing", std::string(kRootCaName),
+         org + " Institutions CA", KeyType::ec_p384,
+         {std::string(kProfileLegalPersonSeal), std::string(kProfileGovernmentEntitySigning)}},
+        {std::string(kInfrastructureCaName), "issuing", std::string(kRootCaName),
+         org + " Infrastructure CA", KeyType::ec_p384,
+         {std::string(kProfileOcspResponder), std::string(kProfileTsa), std::string(kProfileTlsServer)}},
+    };
+}
 
-    // Issuing CA for natural persons, certified by the root through the ordinary issue() path.
-    CaRecord root_rec{std::string(kRootCaName), "root", std::nullopt, root_key_id, root_cert.der(),
-                      clock.now()};
-    auto root_ca = SELO_TRY(CertificateAuthority::load(
-        root_rec, CaContext{keys, certificates, clock, rng, spec.public_url}));
-    const std::string np_key_id = "ca/natural-persons/1";
-    auto np_info = SELO_TRY(keys.generate(np_key_id, spec.issuing_key));
-    auto np_pub = SELO_TRY(public_key_from_der(np_info.public_key_der));
-    DistinguishedName np_dn;
-    np_dn.add(NID_countryName, spec.country)
+namespace {
+
+Result<Certificate> create_root(const HierarchySpec& spec, const AuthoritySpec& a,
+                                crypto::KeyStore& keys, const std::string& key_id,
+                                const Clock& clock, Rng& rng) {
+    TimePoint now = whole_seconds(clock.now());
+    SELO_TRY(keys.generate(key_id, a.key));
+    auto key = SELO_TRY(keys.signing_key(key_id));
+    DistinguishedName dn;
+    dn.add(NID_countryName, spec.country)
         .add(NID_organizationName, spec.organization)
-        .add(NID_commonName, spec.organization + " Natural Persons CA");
-    auto np_cert = SELO_TRY(root_ca.issue({ProfileId::issuing_ca, np_dn, np_pub.get(), std::nullopt}));
-    SELO_TRY_VOID(cas.insert({std::string(kNaturalPersonsCaName), "issuing",
-                              std::string(kRootCaName), np_key_id, np_cert.der(), clock.now()}));
+        .add(NID_commonName, a.common_name);
+    auto name = SELO_TRY(dn.to_x509_name());
+    const CertificateProfile& prof = *SELO_TRY(find_profile(kProfileRootCa));
+    TbsInput in{&prof, name.get(), key.get(), nullptr, now - std::chrono::minutes(5),
+                now + prof.validity, "", {}, {}};
+    auto serial = random_serial(rng);
+    auto tbs = SELO_TRY(build_certificate(in, serial.get()));
+    return lint_and_sign(tbs.get(), key.get(), prof, nullptr);
+}
+
+}  // namespace
+
+Result<void> ensure_hierarchy(const HierarchySpec& spec, crypto::KeyStore& keys, CaRepository& cas,
+                              CertificateRepository& certificates, const Clock& clock, Rng& rng) {
+    for (const auto& a : spec.authorities) {
+        if (SELO_TRY(cas.find(a.name))) {
+            continue;
+        }
+        const std::string key_id = fmt::format("ca/{}/1", a.name);
+        if (a.role == "root") {
+            // Self-signed, linted against the root profile like any other certificate.
+            auto cert = SELO_TRY(create_root(spec, a, keys, key_id, clock, rng));
+            const CertificateProfile& prof = *SELO_TRY(find_profile(kProfileRootCa));
+            SELO_TRY_VOID(certificates.insert({a.name, cert.serial_hex(), cert.subject(), prof.name,
+                                               cert.not_before(), cert.not_after(), cert.der(),
+                                               clock.now(), "valid"}));
+            SELO_TRY_VOID(cas.insert({a.name, "root", std::nullopt, key_id, cert.der(), clock.now()}));
+            log::info("ca {}: created root {}", a.name, cert.subject());
+            continue;
+        }
+        if (a.role != "issuing") {
+            return fail(ErrorCode::invalid_argument, "CA '{}' has role '{}' (root or issuing)", a.name, a.role);
+        }
+        auto parent = SELO_TRY(cas.find(a.parent));
+        if (!parent) {
+            return fail(ErrorCode::invalid_argument,
+                        "CA '{}' names parent '{}', which is not created before it", a.name, a.parent);
+        }
+        // Certified by its parent through the ordinary issue() path.
+        auto parent_ca = SELO_TRY(CertificateAuthority::load(
+            *parent, CaContext{keys, certificates, clock, rng, spec.public_url},
+            {std::string(kProfileIssuingCa)}));
+        auto info = SELO_TRY(keys.generate(key_id, a.key));
+        auto pub = SELO_TRY(public_key_from_der(info.public_key_der));
+        DistinguishedName dn;
+        dn.add(NID_countryName, spec.country)
+            .add(NID_organizationName, spec.organization)
+            .add(NID_commonName, a.common_name);
+        auto cert = SELO_TRY(parent_ca.issue({std::string(kProfileIssuingCa), dn, pub.get(), std::nullopt, {}, {}}));
+        SELO_TRY_VOID(cas.insert({a.name, "issuing", a.parent, key_id, cert.der(), clock.now()}));
+        log::info("ca {}: created, certified by {}", a.name, a.parent);
+    }
     return {};
 }
 

@@ -16,10 +16,12 @@
 namespace selo::pki {
 
 struct IssuanceRequest {
-    ProfileId profile;
+    std::string profile;             // a profile name, e.g. "natural-person-signing"
     DistinguishedName subject;
     EVP_PKEY* public_key = nullptr;  // the subject's key (only its public part is used)
     std::optional<std::chrono::seconds> validity;  // overrides the profile's validity
+    std::vector<std::string> dns_names;            // subjectAltName dNSName entries
+    std::vector<std::string> ip_addresses;         // subjectAltName iPAddress entries
 };
 
 struct CaContext {
@@ -32,41 +34,63 @@ struct CaContext {
 
 class CertificateAuthority {
 public:
-    static Result<CertificateAuthority> load(const CaRecord& record, CaContext context);
+    // `profiles`: the names of the profiles this CA may issue (from the hierarchy's config).
+    static Result<CertificateAuthority> load(const CaRecord& record, CaContext context,
+                                             std::vector<std::string> profiles);
 
     // Issues, lints and records a certificate. Fails (with every finding named) instead of
     // signing anything that breaks the profile.
     [[nodiscard]] Result<Certificate> issue(const IssuanceRequest& request);
 
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
+    [[nodiscard]] const std::string& key_id() const noexcept { return key_id_; }
+    [[nodiscard]] const std::vector<std::string>& profiles() const noexcept { return profiles_; }
     [[nodiscard]] const Certificate& certificate() const noexcept { return certificate_; }
     // URL where this CA's certificate is published: <public_url>/ca/<name>.crt
     [[nodiscard]] std::string certificate_url() const;
 
 private:
-    CertificateAuthority(std::string name, std::string key_id, Certificate cert, CaContext ctx)
+    CertificateAuthority(std::string name, std::string key_id, Certificate cert, CaContext ctx,
+                         std::vector<std::string> profiles)
         : name_(std::move(name)), key_id_(std::move(key_id)), certificate_(std::move(cert)),
-          ctx_(std::move(ctx)) {}
+          ctx_(std::move(ctx)), profiles_(std::move(profiles)) {}
 
     std::string name_;
     std::string key_id_;
     Certificate certificate_;
     CaContext ctx_;
+    std::vector<std::string> profiles_;
 };
 
-// The hierarchy `selo init` creates: a self-signed root and the natural-persons issuing CA.
+// One CA of the hierarchy, as the configuration describes it.
+struct AuthoritySpec {
+    std::string name;                   // URL-safe: "root", "natural-persons", ...
+    std::string role;                   // "root" or "issuing"
+    std::string parent;                 // issuing CAs: the CA that certifies them
+    std::string common_name;
+    crypto::KeyType key = crypto::KeyType::ec_p384;
+    std::vector<std::string> profiles;  // what an issuing CA may issue
+};
+
 struct HierarchySpec {
     std::string country;
     std::string organization;
     std::string public_url;
-    crypto::KeyType root_key = crypto::KeyType::ec_p384;
-    crypto::KeyType issuing_key = crypto::KeyType::ec_p384;
+    std::vector<AuthoritySpec> authorities;  // parents before children
 };
+
+// The default hierarchy: a root, and issuing CAs for natural persons, institutions (legal
+// persons and government entities) and infrastructure (OCSP, TSA, TLS).
+[[nodiscard]] std::vector<AuthoritySpec> default_authorities(std::string_view organization);
 
 inline constexpr std::string_view kRootCaName = "root";
 inline constexpr std::string_view kNaturalPersonsCaName = "natural-persons";
+inline constexpr std::string_view kInstitutionsCaName = "institutions";
+inline constexpr std::string_view kInfrastructureCaName = "infrastructure";
 
-Result<void> create_hierarchy(const HierarchySpec& spec, crypto::KeyStore& keys,
+// Creates every CA of `spec` that the repository does not hold yet (keys in the key store,
+// certificates recorded), in order. CAs that exist are left as they are.
+Result<void> ensure_hierarchy(const HierarchySpec& spec, crypto::KeyStore& keys,
                               CaRepository& cas, CertificateRepository& certificates,
                               const Clock& clock, Rng& rng);
 

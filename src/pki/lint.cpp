@@ -140,7 +140,8 @@ std::vector<LintFinding> lint_certificate(const Certificate& cert, const Certifi
             finding("ext.key_usage.ee", "an end-entity certificate must not sign certificates or CRLs");
         }
     }
-    if (prof.id == ProfileId::natural_person_signing &&
+    if ((prof.name == kProfileNaturalPersonSigning || prof.name == kProfileLegalPersonSeal ||
+         prof.name == kProfileGovernmentEntitySigning) &&
         (ku & KU_NON_REPUDIATION) == 0) {
         finding("ext.key_usage.non_repudiation",
                 "a signing certificate with legal effect needs nonRepudiation");
@@ -160,6 +161,19 @@ std::vector<LintFinding> lint_certificate(const Certificate& cert, const Certifi
     }
     if (!prof.policies.empty() && !has_extension(x, NID_certificate_policies, nullptr)) {
         finding("ext.policies.missing", "certificatePolicies is missing");
+    }
+    if (!prof.extended_key_usage.empty()) {
+        if (!has_extension(x, NID_ext_key_usage, &critical)) {
+            finding("ext.eku.missing", "extendedKeyUsage is missing");
+        } else if (prof.extended_key_usage_critical && !critical) {
+            finding("ext.eku.not_critical", "extendedKeyUsage must be critical (RFC 3161 §2.3)");
+        }
+    }
+    if (prof.ocsp_no_check && !has_extension(x, NID_id_pkix_OCSP_noCheck, nullptr)) {
+        finding("ext.ocsp_nocheck.missing", "a delegated OCSP responder needs id-pkix-ocsp-nocheck");
+    }
+    if (prof.subject_alt_names && !has_extension(x, NID_subject_alt_name, nullptr)) {
+        finding("ext.san.missing", "subjectAltName is missing");
     }
     if (prof.aia_ca_issuers && !has_extension(x, NID_info_access, nullptr)) {
         finding("ext.aia.missing", "authorityInfoAccess caIssuers is missing");

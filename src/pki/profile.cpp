@@ -2,66 +2,107 @@
 
 namespace selo::pki {
 namespace {
-
 using std::chrono::days;
-
-const CertificateProfile kRoot{
-    .id = ProfileId::root_ca,
-    .name = "root-ca",
-    .ca = true,
-    .path_length = std::nullopt,
-    .key_usage = "critical,keyCertSign,cRLSign",
-    .extended_key_usage = "",
-    .policies = {},
-    .validity = days(20 * 365 + 5),
-    .aia_ca_issuers = false,
-};
-
-const CertificateProfile kIssuing{
-    .id = ProfileId::issuing_ca,
-    .name = "issuing-ca",
-    .ca = true,
-    .path_length = 0,
-    // digitalSignature: the CA may sign OCSP responses itself (RFC 6960 §4.2.2.2).
-    .key_usage = "critical,digitalSignature,keyCertSign,cRLSign",
-    .extended_key_usage = "",
-    .policies = {"2.5.29.32.0"},  // anyPolicy: the issuing CA does not restrict its children
-    .validity = days(10 * 365 + 2),
-    .aia_ca_issuers = true,
-};
-
-// ETSI EN 319 412-2 §4.3.2: non-repudiation (contentCommitment) for signatures with legal
-// effect; digitalSignature so that the same key can also sign the CMS over a PDF.
-const CertificateProfile kNaturalPersonSigning{
-    .id = ProfileId::natural_person_signing,
-    .name = "natural-person-signing",
-    .ca = false,
-    .path_length = std::nullopt,
-    .key_usage = "critical,digitalSignature,nonRepudiation",
-    .extended_key_usage = "",
-    .policies = {std::string(kPolicyNaturalPersonSigning)},
-    .validity = days(3 * 365 + 1),
-    .aia_ca_issuers = true,
-};
-
-}  // namespace
-
-const CertificateProfile& profile(ProfileId id) {
-    switch (id) {
-        case ProfileId::root_ca: return kRoot;
-        case ProfileId::issuing_ca: return kIssuing;
-        case ProfileId::natural_person_signing: return kNaturalPersonSigning;
-    }
-    return kNaturalPersonSigning;
 }
 
-Result<ProfileId> profile_from_name(std::string_view name) {
-    for (auto id : {ProfileId::root_ca, ProfileId::issuing_ca, ProfileId::natural_person_signing}) {
-        if (profile(id).name == name) {
-            return id;
+const std::vector<CertificateProfile>& builtin_profiles() {
+    static const std::vector<CertificateProfile> profiles = {
+        {
+            .name = std::string(kProfileRootCa),
+            .subject = SubjectKind::authority,
+            .ca = true,
+            .key_usage = "critical,keyCertSign,cRLSign",
+            .validity = days(20 * 365 + 5),
+            .aia_ca_issuers = false,
+        },
+        {
+            .name = std::string(kProfileIssuingCa),
+            .subject = SubjectKind::authority,
+            .ca = true,
+            .path_length = 0,
+            // digitalSignature: the CA may sign OCSP responses itself (RFC 6960 §4.2.2.2).
+            .key_usage = "critical,digitalSignature,keyCertSign,cRLSign",
+            .policies = {"2.5.29.32.0"},  // anyPolicy: the issuing CA does not restrict children
+            .validity = days(10 * 365 + 2),
+        },
+        // ETSI EN 319 412-2 §4.3.2: nonRepudiation (contentCommitment) for signatures with legal
+        // effect; digitalSignature so that the same key can also sign the CMS over a PDF.
+        {
+            .name = std::string(kProfileNaturalPersonSigning),
+            .subject = SubjectKind::natural_person,
+            .key_usage = "critical,digitalSignature,nonRepudiation",
+            .policies = {std::string(kPolicyNaturalPersonSigning)},
+            .validity = days(3 * 365 + 1),
+        },
+        {
+            .name = std::string(kProfileNaturalPersonAuthentication),
+            .subject = SubjectKind::natural_person,
+            .key_usage = "critical,digitalSignature",
+            .extended_key_usage = "clientAuth,emailProtection",
+            .policies = {std::string(kPolicyNaturalPersonAuthentication)},
+            .validity = days(3 * 365 + 1),
+        },
+        // ETSI EN 319 412-3: electronic seals of legal persons.
+        {
+            .name = std::string(kProfileLegalPersonSeal),
+            .subject = SubjectKind::legal_person,
+            .key_usage = "critical,digitalSignature,nonRepudiation",
+            .policies = {std::string(kPolicyLegalPersonSeal)},
+            .validity = days(3 * 365 + 1),
+        },
+        {
+            .name = std::string(kProfileGovernmentEntitySigning),
+            .subject = SubjectKind::legal_person,
+            .key_usage = "critical,digitalSignature,nonRepudiation",
+            .policies = {std::string(kPolicyGovernmentEntitySigning)},
+            .validity = days(3 * 365 + 1),
+        },
+        // RFC 6960 §4.2.2.2: a delegated responder carries id-kp-OCSPSigning; with
+        // id-pkix-ocsp-nocheck relying parties need not check its own status, which is why
+        // its lifetime is short.
+        {
+            .name = std::string(kProfileOcspResponder),
+            .subject = SubjectKind::infrastructure,
+            .key_usage = "critical,digitalSignature",
+            .extended_key_usage = "OCSPSigning",
+            .policies = {std::string(kPolicyInfrastructure)},
+            .validity = days(90),
+            .ocsp_no_check = true,
+        },
+        // RFC 3161 §2.3: exactly one extendedKeyUsage, id-kp-timeStamping, critical.
+        {
+            .name = std::string(kProfileTsa),
+            .subject = SubjectKind::infrastructure,
+            .key_usage = "critical,digitalSignature",
+            .extended_key_usage = "timeStamping",
+            .extended_key_usage_critical = true,
+            .policies = {std::string(kPolicyInfrastructure)},
+            .validity = days(3 * 365 + 1),
+        },
+        {
+            .name = std::string(kProfileTlsServer),
+            .subject = SubjectKind::infrastructure,
+            .key_usage = "critical,digitalSignature",
+            .extended_key_usage = "serverAuth",
+            .policies = {std::string(kPolicyInfrastructure)},
+            .validity = days(397),
+            .subject_alt_names = true,
+        },
+    };
+    return profiles;
+}
+
+Result<const CertificateProfile*> find_profile(std::string_view name) {
+    for (const auto& p : builtin_profiles()) {
+        if (p.name == name) {
+            return &p;
         }
     }
-    return fail(ErrorCode::invalid_argument, "unknown certificate profile '{}'", name);
+    std::string known;
+    for (const auto& p : builtin_profiles()) {
+        known += (known.empty() ? "" : ", ") + p.name;
+    }
+    return fail(ErrorCode::invalid_argument, "unknown certificate profile '{}' (known: {})", name, known);
 }
 
 }  // namespace selo::pki

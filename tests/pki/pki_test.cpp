@@ -17,13 +17,15 @@ namespace {
 class PkiTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        auto r = create_hierarchy({"MO", "Selo Test Services", "http://ca.example.mo"}, keys, cas,
-                                  certs, clock, rng);
+        auto r = ensure_hierarchy({"MO", "Selo Test Services", "http://ca.example.mo",
+                                   default_authorities("Selo Test Services")},
+                                  keys, cas, certs, clock, rng);
         ASSERT_TRUE(r.has_value()) << r.error().message;
         auto np = cas.find(kNaturalPersonsCaName).value();
         ASSERT_TRUE(np.has_value());
         ca.emplace(CertificateAuthority::load(*np, CaContext{keys, certs, clock, rng,
-                                                             "http://ca.example.mo"})
+                                                             "http://ca.example.mo"},
+                                              {std::string(kProfileNaturalPersonSigning)})
                        .value());
         root = Certificate::from_der(cas.find(kRootCaName).value()->certificate_der).value();
     }
@@ -36,7 +38,7 @@ protected:
             .add(NID_surname, "CHAN")
             .add(NID_serialNumber, "IDCMO-5215299(8)")
             .add(NID_commonName, "陳大文");
-        auto cert = ca->issue({ProfileId::natural_person_signing, dn, key.get(), std::nullopt});
+        auto cert = ca->issue({std::string(kProfileNaturalPersonSigning), dn, key.get(), std::nullopt, {}, {}});
         EXPECT_TRUE(cert.has_value()) << cert.error().message;
         return *cert;
     }
@@ -53,9 +55,9 @@ protected:
 };
 
 TEST_F(PkiTest, HierarchyIsRecordedAndCaKeysAreSealed) {
-    EXPECT_EQ(cas.cas.size(), 2u);
-    EXPECT_EQ(certs.certs.size(), 2u);
-    EXPECT_EQ(key_repo.records.size(), 2u);
+    EXPECT_EQ(cas.cas.size(), 4u);
+    EXPECT_EQ(certs.certs.size(), 4u);
+    EXPECT_EQ(key_repo.records.size(), 4u);
     EXPECT_EQ(root->subject(), root->issuer());
     EXPECT_EQ(ca->certificate().issuer(), root->subject());
 }
@@ -67,8 +69,7 @@ TEST_F(PkiTest, NaturalPersonCertificateHasTheProfileContent) {
     EXPECT_EQ(cert.serial_hex().size(), 32u);
     EXPECT_GE(cert.serial_hex()[0], '4');
     EXPECT_TRUE(certs.find(std::string(kNaturalPersonsCaName), cert.serial_hex()).value().has_value());
-    EXPECT_TRUE(lint_certificate(cert, profile(ProfileId::natural_person_signing),
-                                 &ca->certificate())
+    EXPECT_TRUE(lint_certificate(cert, **find_profile(kProfileNaturalPersonSigning), &ca->certificate())
                     .empty());
 }
 
@@ -121,6 +122,62 @@ TEST_F(PkiTest, OpensslVerifiesTheChainAndSeesTheEncodings) {
     EXPECT_NE(asn1.output.find("PRINTABLESTRING   :IDCMO-5215299(8)"), std::string::npos);
 }
 
+TEST_F(PkiTest, InfrastructureProfilesCarryTheirExtensions) {
+    if (!test::have_tool("openssl")) {
+        GTEST_SKIP();
+    }
+    auto rec = cas.find(kInfrastructureCaName).value();
+    ASSERT_TRUE(rec.has_value());
+    auto infra = CertificateAuthority::load(
+                     *rec, CaContext{keys, certs, clock, rng, "http://ca.example.mo"},
+                     {std::string(kProfileTsa), std::string(kProfileOcspResponder),
+                      std::string(kProfileTlsServer)})
+                     .value();
+    auto key = crypto::generate_key(crypto::KeyType::ec_p256).value();
+    DistinguishedName dn;
+    dn.add(NID_countryName, "MO").add(NID_organizationName, "Selo Test Services").add(NID_commonName, "Selo TSA 1");
+    auto tsa = infra.issue({std::string(kProfileTsa), dn, key.get(), std::nullopt, {}, {}});
+    ASSERT_TRUE(tsa.has_value()) << tsa.error().message;
+    auto ocsp = infra.issue({std::string(kProfileOcspResponder), dn, key.get(), std::nullopt, {}, {}});
+    ASSERT_TRUE(ocsp.has_value()) << ocsp.error().message;
+    EXPECT_FALSE(infra.issue({std::string(kProfileTlsServer), dn, key.get(), std::nullopt, {}, {}}).has_value())
+        << "a TLS certificate needs a subjectAltName";
+    auto tls = infra.issue({std::string(kProfileTlsServer), dn, key.get(), std::nullopt, {"selo.example.mo"}, {"127.0.0.1"}});
+    ASSERT_TRUE(tls.has_value()) << tls.error().message;
+    // An infrastructure CA does not certify people.
+    auto person = infra.issue({std::string(kProfileNaturalPersonSigning), dn, key.get(), std::nullopt, {}, {}});
+    ASSERT_FALSE(person.has_value());
+    EXPECT_EQ(person.error().code, ErrorCode::forbidden);
+
+    test::TempDir dir;
+    auto text = [&](const Certificate& c) {
+        test::write_file(dir / "c.pem", c.pem());
+        return test::run("openssl x509 -noout -text -in " + (dir / "c.pem").string()).output;
+    };
+    auto t = text(*tsa);
+    EXPECT_NE(t.find("X509v3 Extended Key Usage: critical\n                Time Stamping"), std::string::npos) << t;
+    auto o = text(*ocsp);
+    EXPECT_NE(o.find("OCSP Signing"), std::string::npos) << o;
+    EXPECT_NE(o.find("OCSP No Check"), std::string::npos) << o;
+    auto l = text(*tls);
+    EXPECT_NE(l.find("DNS:selo.example.mo, IP Address:127.0.0.1"), std::string::npos) << l;
+    EXPECT_NE(l.find("TLS Web Server Authentication"), std::string::npos) << l;
+}
+
+TEST_F(PkiTest, EnsureHierarchyLeavesExistingCasAndAddsNewOnes) {
+    auto before = cas.cas.at(std::string(kRootCaName)).certificate_der;
+    auto authorities = default_authorities("Selo Test Services");
+    authorities.push_back({"hospitals", "issuing", std::string(kInstitutionsCaName), "Hospitals CA",
+                           crypto::KeyType::ec_p256, {std::string(kProfileLegalPersonSeal)}});
+    ASSERT_TRUE(ensure_hierarchy({"MO", "Selo Test Services", "http://ca.example.mo", authorities},
+                                 keys, cas, certs, clock, rng).has_value());
+    EXPECT_EQ(cas.cas.size(), 5u);
+    EXPECT_EQ(cas.cas.at(std::string(kRootCaName)).certificate_der, before);
+    auto h = Certificate::from_der(cas.cas.at("hospitals").certificate_der).value();
+    auto inst = Certificate::from_der(cas.cas.at(std::string(kInstitutionsCaName)).certificate_der).value();
+    EXPECT_EQ(h.issuer(), inst.subject());
+}
+
 TEST(DistinguishedName, RefusesBadValues) {
     EXPECT_FALSE(DistinguishedName().add(NID_countryName, "mo").to_x509_name().has_value());
     EXPECT_FALSE(DistinguishedName().add(NID_countryName, "MOX").to_x509_name().has_value());
@@ -144,7 +201,7 @@ TEST(Lint, FindsShortSerialsAndWrongStringTypes) {
                        "-utf8 -addext 'keyUsage=digitalSignature' -addext 'basicConstraints=CA:FALSE'");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     auto cert = Certificate::from_pem_or_der(test::read_file(dir / "c.pem")).value();
-    auto findings = lint_certificate(cert, profile(ProfileId::natural_person_signing), nullptr);
+    auto findings = lint_certificate(cert, **find_profile(kProfileNaturalPersonSigning), nullptr);
     auto has = [&](std::string_view rule) {
         return std::any_of(findings.begin(), findings.end(),
                            [&](const LintFinding& f) { return f.rule == rule; });

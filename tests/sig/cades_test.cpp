@@ -14,16 +14,18 @@ namespace {
 class CadesTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(pki::create_hierarchy({"MO", "Selo Test", "http://ca.example.mo"}, keys, cas,
-                                          certs, clock, rng));
+        ASSERT_TRUE(pki::ensure_hierarchy({"MO", "Selo Test", "http://ca.example.mo",
+                                           pki::default_authorities("Selo Test")},
+                                          keys, cas, certs, clock, rng));
         auto np = cas.find(pki::kNaturalPersonsCaName).value();
         auto ca = pki::CertificateAuthority::load(
-                      *np, pki::CaContext{keys, certs, clock, rng, "http://ca.example.mo"})
+                      *np, pki::CaContext{keys, certs, clock, rng, "http://ca.example.mo"},
+                      {std::string(pki::kProfileNaturalPersonSigning)})
                       .value();
         key = crypto::generate_key(crypto::KeyType::ec_p256).value();
         pki::DistinguishedName dn;
         dn.add(NID_countryName, "MO").add(NID_serialNumber, "IDCMO-1").add(NID_commonName, "João Conceição");
-        signer = ca.issue({pki::ProfileId::natural_person_signing, dn, key.get(), std::nullopt}).value();
+        signer = ca.issue({std::string(pki::kProfileNaturalPersonSigning), dn, key.get(), std::nullopt, {}, {}}).value();
         chain.push_back(ca.certificate());
         chain.push_back(pki::Certificate::from_der(cas.find(pki::kRootCaName).value()->certificate_der).value());
     }
