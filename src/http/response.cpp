@@ -4,9 +4,16 @@
 #include <array>
 #include <cctype>
 #include <ctime>
+#include <optional>
 
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/error.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/json/stream_parser.hpp>
+#include <boost/json/value_stack.hpp>
 
 namespace selo::http {
 namespace {
@@ -68,6 +75,139 @@ std::string describe_position(std::string_view text, std::size_t offset) {
 
 // Refuses deeply nested documents before they can exhaust the stack of a later visitor.
 constexpr std::size_t kMaxJsonDepth = 64;
+// Longest part of an offending key quoted back in an error message.
+constexpr std::size_t kMaxQuotedKey = 64;
+
+// A basic_parser handler that builds the document exactly as boost::json::parser does (through a
+// value_stack, so strings are copied once out of the input, as with the stock parser) and refuses
+// duplicate member names. Boost.JSON's object keeps the last of duplicate keys silently; two
+// validators that disagree on which one counts are a request smuggling hazard, so Selo takes
+// I-JSON's rule (RFC 7493 §2.3: names MUST be unique) over RFC 8259 §4's SHOULD.
+// Names compare after unescaping, code unit by code unit (RFC 8259 §8.3): "a" and "\u0061"
+// are the same name.
+class UniqueKeyHandler {
+  public:
+    static constexpr std::size_t max_object_size = boost::json::object::max_size();
+    static constexpr std::size_t max_array_size = boost::json::array::max_size();
+    static constexpr std::size_t max_key_size = boost::json::string::max_size();
+    static constexpr std::size_t max_string_size = boost::json::string::max_size();
+
+    UniqueKeyHandler(unsigned char* temp, std::size_t temp_size) : st({}, temp, temp_size) {
+        st.reset();
+    }
+
+    bool on_document_begin(boost::system::error_code&) { return true; }
+    bool on_document_end(boost::system::error_code&) { return true; }
+    bool on_object_begin(boost::system::error_code&) {
+        // One name set per open object; at most kMaxJsonDepth deep. An empty set does not
+        // allocate until its first name.
+        names.emplace_back();
+        return true;
+    }
+    bool on_object_end(std::size_t n, boost::system::error_code&) {
+        names.pop_back();
+        st.push_object(n);
+        return true;
+    }
+    bool on_array_begin(boost::system::error_code&) { return true; }
+    bool on_array_end(std::size_t n, boost::system::error_code&) {
+        st.push_array(n);
+        return true;
+    }
+    bool on_key_part(std::string_view s, std::size_t, boost::system::error_code&) {
+        // A name split by escapes or by the parser's buffer arrives in parts.
+        partial_key.append(s);
+        st.push_chars(s);
+        return true;
+    }
+    bool on_key(std::string_view s, std::size_t, boost::system::error_code& ec) {
+        std::string_view key = s;
+        if (!partial_key.empty()) {
+            partial_key.append(s);
+            key = partial_key;
+        }
+        if (!names.back().emplace(key).second) {
+            duplicate = std::string(key);
+            // Any error stops the parser here; parse_json_object reports `duplicate` instead.
+            ec = boost::json::error::syntax;
+            return false;
+        }
+        partial_key.clear();
+        st.push_key(s);
+        return true;
+    }
+    bool on_string_part(std::string_view s, std::size_t, boost::system::error_code&) {
+        st.push_chars(s);
+        return true;
+    }
+    bool on_string(std::string_view s, std::size_t, boost::system::error_code&) {
+        st.push_string(s);
+        return true;
+    }
+    bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
+    bool on_int64(std::int64_t i, std::string_view, boost::system::error_code&) {
+        st.push_int64(i);
+        return true;
+    }
+    bool on_uint64(std::uint64_t u, std::string_view, boost::system::error_code&) {
+        st.push_uint64(u);
+        return true;
+    }
+    bool on_double(double d, std::string_view, boost::system::error_code&) {
+        st.push_double(d);
+        return true;
+    }
+    bool on_bool(bool b, boost::system::error_code&) {
+        st.push_bool(b);
+        return true;
+    }
+    bool on_null(boost::system::error_code&) {
+        st.push_null();
+        return true;
+    }
+    bool on_comment_part(std::string_view, boost::system::error_code&) { return true; }
+    bool on_comment(std::string_view, boost::system::error_code&) { return true; }
+
+    boost::json::value_stack st;
+    std::vector<std::unordered_set<std::string>> names;
+    std::string partial_key;
+    std::optional<std::string> duplicate;
+};
+
+// Where the member name whose closing quote is at `close` starts: the nearest quote before it
+// that is not escaped (preceded by an even number of backslashes). Inside a JSON string every
+// quote is escaped, so that is the opening one. Returns `close` when it is not a quote.
+std::size_t opening_quote(std::string_view text, std::size_t close) {
+    if (close >= text.size() || text[close] != '"') {
+        return close;
+    }
+    for (std::size_t i = close; i-- > 0;) {
+        if (text[i] != '"') {
+            continue;
+        }
+        std::size_t backslashes = 0;
+        while (backslashes < i && text[i - 1 - backslashes] == '\\') {
+            ++backslashes;
+        }
+        if (backslashes % 2 == 0) {
+            return i;
+        }
+    }
+    return close;
+}
+
+// A member name for an error message: JSON-quoted (control characters escaped), cut at a UTF-8
+// character boundary when long.
+std::string quote_key(std::string_view key) {
+    if (key.size() > kMaxQuotedKey) {
+        std::size_t cut = kMaxQuotedKey;
+        while (cut > 0 && (static_cast<unsigned char>(key[cut]) & 0xC0) == 0x80) {
+            --cut;
+        }
+        return boost::json::serialize(boost::json::string_view(key.substr(0, cut))) + "...";
+    }
+    return boost::json::serialize(boost::json::string_view(key));
+}
 
 }  // namespace
 
@@ -211,19 +351,29 @@ Result<boost::json::object> parse_json_object(std::string_view body) {
     }
     boost::json::parse_options options;
     options.max_depth = kMaxJsonDepth;
-    boost::json::stream_parser parser({}, options);
+    // The same scratch buffer boost::json::parse uses, for numbers and short strings.
+    unsigned char temp[BOOST_JSON_STACK_BUFFER_SIZE];
+    boost::json::basic_parser<UniqueKeyHandler> parser(options, temp, sizeof temp);
     boost::system::error_code ec;
-    std::size_t consumed = parser.write(body.data(), body.size(), ec);
+    // The whole body in one call (more = false): the input is complete, so the parser never
+    // needs to copy it to resume later.
+    std::size_t consumed = parser.write_some(false, body.data(), body.size(), ec);
+    const auto& duplicate = parser.handler().duplicate;
+    if (duplicate) {
+        return fail(ErrorCode::malformed,
+                    "malformed JSON at {}: duplicate member name {} (names must be unique, "
+                    "RFC 7493 §2.3)",
+                    describe_position(body, opening_quote(body, consumed)),
+                    quote_key(*duplicate));
+    }
+    if (!ec && consumed < body.size()) {
+        ec = boost::json::error::extra_data;
+    }
     if (ec) {
         return fail(ErrorCode::malformed, "malformed JSON at {}: {}",
                     describe_position(body, consumed), ec.message());
     }
-    parser.finish(ec);
-    if (ec) {
-        return fail(ErrorCode::malformed, "malformed JSON at {}: {}",
-                    describe_position(body, body.size()), ec.message());
-    }
-    boost::json::value value = parser.release();
+    boost::json::value value = parser.handler().st.release();
     if (!value.is_object()) {
         return fail(ErrorCode::malformed, "expected a JSON object at the top level, got {}",
                     json_kind(value));

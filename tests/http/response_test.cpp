@@ -139,6 +139,78 @@ TEST(ParseJsonObject, RefusesNonObjectsEmptyBodiesAndBadUtf8) {
     EXPECT_FALSE(parse_json_object(json_request("{\"a\":" + deep)));
 }
 
+TEST(ParseJsonObject, RefusesDuplicateKeysNamingKeyAndPosition) {
+    // The smuggling shape from the security review: Boost.JSON alone keeps the last one.
+    auto r = parse_json_object(json_request(R"({"credentialID":"a","credentialID":"b"})"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::malformed);
+    EXPECT_NE(r.error().message.find("duplicate member name \"credentialID\""), std::string::npos)
+        << r.error().message;
+    // The position is the duplicate name's opening quote.
+    EXPECT_NE(r.error().message.find("line 1, column 21 (byte 20)"), std::string::npos)
+        << r.error().message;
+    auto escaped = parse_json_object(json_request(R"({"a\"b":1, "a\"b":2})"));
+    ASSERT_FALSE(escaped);
+    EXPECT_NE(escaped.error().message.find("(byte 11)"), std::string::npos)
+        << escaped.error().message;
+
+    auto multiline = parse_json_object(json_request("{\n  \"a\": 1,\n  \"a\": 2\n}"));
+    ASSERT_FALSE(multiline);
+    EXPECT_NE(multiline.error().message.find("line 3, column 3"), std::string::npos)
+        << multiline.error().message;
+}
+
+TEST(ParseJsonObject, RefusesDuplicateKeysAtEveryDepth) {
+    for (std::string_view doc : {
+             R"({"a":{"b":1,"b":2}})",
+             R"({"a":[{"x":1},{"y":1,"y":2}]})",
+             R"({"a":{"b":{"c":{"d":1,"e":2,"d":3}}}})",
+             // Names compare after unescaping (RFC 8259 §8.3).
+             R"({"a":1,"\u0061":2})",
+             R"({"k\n":1,"k\u000a":2})",
+         }) {
+        auto r = parse_json_object(json_request(std::string(doc)));
+        ASSERT_FALSE(r) << doc;
+        EXPECT_NE(r.error().message.find("duplicate member name"), std::string::npos)
+            << doc << ": " << r.error().message;
+    }
+}
+
+TEST(ParseJsonObject, SameKeyInSiblingObjectsIsFine) {
+    auto r = parse_json_object(json_request(
+        R"({"a":{"id":1},"b":{"id":2},"list":[{"id":3},{"id":4}],"id":{"id":{"id":5}}})"));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->at("list").as_array().at(1).as_object().at("id").as_int64(), 4);
+    EXPECT_EQ(r->at("id").at("id").at("id").as_int64(), 5);
+    // Case matters: "A" and "a" are different names.
+    EXPECT_TRUE(parse_json_object(json_request(R"({"a":1,"A":2})")));
+}
+
+TEST(ParseJsonObject, QuotesALongOrControlCharacterKeySafely) {
+    std::string key(200, 'k');
+    auto r = parse_json_object(json_request("{\"" + key + "\":1,\"" + key + "\":2}"));
+    ASSERT_FALSE(r);
+    EXPECT_LT(r.error().message.size(), 200u) << r.error().message;
+    EXPECT_NE(r.error().message.find("kkk\"..."), std::string::npos) << r.error().message;
+    // A control character in the name comes back escaped, never raw.
+    auto ctl = parse_json_object(json_request(R"({"\u0001":1,"\u0001":2})"));
+    ASSERT_FALSE(ctl);
+    EXPECT_EQ(ctl.error().message.find('\x01'), std::string::npos);
+    EXPECT_NE(ctl.error().message.find(R"("\u0001")"), std::string::npos) << ctl.error().message;
+}
+
+TEST(ParseJsonObject, KeepsEveryValueKindAndLargeStrings) {
+    // Values go through the same value_stack as boost::json::parse: check the result is equal.
+    std::string big(3 * 1024 * 1024, 'A');  // several parser buffers long
+    std::string doc = R"({"s":")" + big + R"(","esc":"a\"b\\c\u00e9","i":-5,"u":18446744073709551615,)"
+                      R"("d":1.5,"t":true,"f":false,"n":null,"arr":[1,[2,{}],[]],"o":{}})";
+    auto r = parse_json_object(json_request(doc));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(boost::json::value(*r), boost::json::parse(doc));
+    EXPECT_EQ(r->at("s").as_string().size(), big.size());
+    EXPECT_EQ(r->at("esc").as_string(), "a\"b\\c\xc3\xa9");
+}
+
 TEST(HttpDate, IsImfFixdate) {
     // RFC 9110 §5.6.7's own example.
     EXPECT_EQ(format_http_date(from_unix_seconds(784111777)), "Sun, 06 Nov 1994 08:49:37 GMT");
