@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/message.hpp>
@@ -39,5 +40,13 @@ using Handler = std::function<Response(const Request&, const RequestContext&)>;
 // answer right there (precomputed OCSP responses, 404s), or nullopt to send the request to the
 // worker pool's Handler. Must never block.
 using InlineHandler = std::function<std::optional<Response>(const Request&, const RequestContext&)>;
+
+// Renders an error the router or the server decided on (400, 404, 405, 413, 415, 431, 503...) in
+// the shape the client expects: text, problem+json, a protocol's own JSON. The status and message
+// are given; the caller keeps the status and adds the headers the status requires (Allow,
+// Retry-After, Accept-Encoding). For the server's own errors the request may hold only its header
+// (the body unread or partial) or, when not even the request line could be parsed, be empty.
+// Called on I/O and worker threads: it must be thread-safe and must not block.
+using ErrorRenderer = std::function<Response(const Request&, Status, std::string_view message)>;
 
 }  // namespace selo::http

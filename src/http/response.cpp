@@ -5,6 +5,7 @@
 #include <cctype>
 #include <ctime>
 #include <optional>
+#include <stdexcept>
 
 #include <string>
 #include <unordered_set>
@@ -14,6 +15,8 @@
 #include <boost/json/error.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_stack.hpp>
+
+#include "http/router.hpp"
 
 namespace selo::http {
 namespace {
@@ -380,6 +383,57 @@ Result<boost::json::object> parse_json_object(std::string_view body) {
     }
     return std::move(value.as_object());
 }
+
+// ---- ErrorRenderers ----
+
+namespace {
+
+Response text_error(const Request&, Status status, std::string_view message) {
+    return text_response(status, message);
+}
+
+}  // namespace
+
+ErrorRenderers::ErrorRenderers() : fallback_(text_error) {}
+
+void ErrorRenderers::set(std::string_view path_prefix, ErrorRenderer renderer) {
+    if (path_prefix.empty() || path_prefix.front() != '/') {
+        throw std::invalid_argument(
+            fmt::format("error renderer prefix \"{}\": must start with '/'", path_prefix));
+    }
+    std::erase_if(by_prefix_, [&](const auto& entry) { return entry.first == path_prefix; });
+    if (!renderer) {
+        return;
+    }
+    by_prefix_.emplace_back(std::string(path_prefix), std::move(renderer));
+    // Longest first, so the first match is the most specific.
+    std::stable_sort(by_prefix_.begin(), by_prefix_.end(), [](const auto& a, const auto& b) {
+        return a.first.size() > b.first.size();
+    });
+}
+
+void ErrorRenderers::set_fallback(ErrorRenderer renderer) {
+    fallback_ = renderer ? std::move(renderer) : ErrorRenderer(text_error);
+}
+
+const ErrorRenderer& ErrorRenderers::for_target(std::string_view target) const {
+    // The path as the router matches it; a target that is not a path has no prefix.
+    if (auto path = target_path(target)) {
+        for (const auto& [prefix, renderer] : by_prefix_) {
+            if (path->starts_with(prefix)) {
+                return renderer;
+            }
+        }
+    }
+    return fallback_;
+}
+
+Response ErrorRenderers::render(const Request& request, Status status,
+                                std::string_view message) const {
+    return for_target(request.target())(request, status, message);
+}
+
+// ---- dates ----
 
 std::string format_http_date(TimePoint t) {
     static constexpr std::array<const char*, 7> kDays{"Sun", "Mon", "Tue", "Wed",

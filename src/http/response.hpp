@@ -4,6 +4,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -70,6 +72,34 @@ struct Problem {
 [[nodiscard]] Result<boost::json::object> parse_json_object(const Request& request);
 // The same for a body that has already been taken out of its message (no media-type check).
 [[nodiscard]] Result<boost::json::object> parse_json_object(std::string_view body);
+
+// Chooses how errors look from the request path: the renderer registered for the longest
+// matching path prefix, else the fallback (text/plain unless set). Prefixes compare
+// byte-for-byte with the raw path (the target up to '?', absolute-form reduced to its path, as
+// the router matches), so "/csc/" covers "/csc/v2/info" but not "/cscx" or "/CSC/". A target
+// that is not a path (or an empty one: the request line was unreadable) gets the fallback.
+// Shared by Router (404/405/400) and Server (limits, malformed requests, 500).
+class ErrorRenderers {
+  public:
+    ErrorRenderers();
+
+    // Registers `renderer` for paths starting with `path_prefix`, replacing an earlier one for
+    // the same prefix; an empty renderer removes the prefix. The prefix must start with '/'
+    // (std::invalid_argument otherwise: renderer tables are built at start-up).
+    void set(std::string_view path_prefix, ErrorRenderer renderer);
+    // For paths no prefix matches; an empty renderer restores text/plain.
+    void set_fallback(ErrorRenderer renderer);
+
+    // The renderer for a request target.
+    [[nodiscard]] const ErrorRenderer& for_target(std::string_view target) const;
+    // for_target(request.target())(request, status, message).
+    [[nodiscard]] Response render(const Request& request, Status status,
+                                  std::string_view message) const;
+
+  private:
+    std::vector<std::pair<std::string, ErrorRenderer>> by_prefix_;  // longest prefix first
+    ErrorRenderer fallback_;
+};
 
 // An IMF-fixdate (RFC 9110 §5.6.7), e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
 [[nodiscard]] std::string format_http_date(TimePoint t);

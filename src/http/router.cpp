@@ -36,10 +36,6 @@ int hex_value(char c) {
     throw std::invalid_argument(fmt::format("route pattern \"{}\": {}", pattern, why));
 }
 
-Response default_error_renderer(const Request&, Status status, std::string_view message) {
-    return text_response(status, message);
-}
-
 }  // namespace
 
 // ---- PathParams ----
@@ -72,7 +68,7 @@ bool PathParams::contains(std::string_view name) const noexcept {
 
 // ---- Router ----
 
-Router::Router() : render_error_(default_error_renderer) {}
+Router::Router() = default;
 
 Router& Router::add(Verb method, std::string_view pattern, RouteHandler handler,
                     RouteOptions options) {
@@ -264,7 +260,7 @@ Router::Match Router::find(const Request& request) const {
 Response Router::error_response(const Request& request, const Match& match) const {
     switch (match.outcome) {
         case Outcome::bad_target:
-            return render_error_(request, Status::bad_request, match.message);
+            return renderers_.render(request, Status::bad_request, match.message);
         case Outcome::method_not_allowed: {
             std::uint64_t allowed = match.allowed;
             if ((allowed & verb_bit(Verb::get)) != 0) {
@@ -280,7 +276,7 @@ Response Router::error_response(const Request& request, const Match& match) cons
                 }
             }
             Response res =
-                render_error_(request, Status::method_not_allowed,
+                renderers_.render(request, Status::method_not_allowed,
                               fmt::format("method {} is not allowed here; allowed: {}",
                                           std::string_view(request.method_string()), allow));
             // RFC 9110 §15.5.6: a 405 MUST carry Allow.
@@ -291,7 +287,7 @@ Response Router::error_response(const Request& request, const Match& match) cons
         case Outcome::matched:
             break;
     }
-    return render_error_(request, Status::not_found, "no such resource");
+    return renderers_.render(request, Status::not_found, "no such resource");
 }
 
 Response Router::handle(const Request& request, const RequestContext& context) const {
@@ -343,7 +339,11 @@ std::vector<RouteInfo> Router::routes() const {
 }
 
 void Router::set_error_renderer(ErrorRenderer renderer) {
-    render_error_ = renderer ? std::move(renderer) : ErrorRenderer(default_error_renderer);
+    renderers_.set_fallback(std::move(renderer));
+}
+
+void Router::set_error_renderer(std::string_view path_prefix, ErrorRenderer renderer) {
+    renderers_.set(path_prefix, std::move(renderer));
 }
 
 bool Router::decode_params(PathParams& params, std::string& message) {

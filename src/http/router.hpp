@@ -33,6 +33,7 @@
 
 #include "core/error.hpp"
 #include "http/message.hpp"
+#include "http/response.hpp"
 
 namespace selo::http {
 
@@ -83,10 +84,6 @@ struct RouteInfo {
     std::string summary;
 };
 
-// Renders the router's own errors (400, 404, 405). The default is text/plain; the api layer can
-// answer problem+json under /api.
-using ErrorRenderer = std::function<Response(const Request&, Status, std::string_view message)>;
-
 class Router {
   public:
     Router();
@@ -112,7 +109,14 @@ class Router {
     // The route table, in registration order (HEAD for GET routes is implied, not listed).
     [[nodiscard]] std::vector<RouteInfo> routes() const;
 
+    // How the router's own errors (400, 404, 405) look. The one-argument form sets the fallback
+    // (text/plain by default); the two-argument form registers a renderer for paths starting
+    // with `path_prefix`, e.g. "/csc/" for CSC's JSON errors and "/api/" for problem+json (see
+    // ErrorRenderers for the matching rules).
     void set_error_renderer(ErrorRenderer renderer);
+    void set_error_renderer(std::string_view path_prefix, ErrorRenderer renderer);
+    // The same table, for Server, so that its own errors (413, 431, 503...) match the router's.
+    [[nodiscard]] const ErrorRenderers& error_renderers() const noexcept { return renderers_; }
 
   private:
     struct Segment {
@@ -146,7 +150,7 @@ class Router {
     [[nodiscard]] static bool decode_params(PathParams& params, std::string& message);
 
     std::vector<Route> routes_;
-    ErrorRenderer render_error_;
+    ErrorRenderers renderers_;
 };
 
 // The path of a request target in origin-form ("/a/b?q") or absolute-form

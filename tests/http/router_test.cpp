@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include <boost/json/parse.hpp>
+
 #include "http/response.hpp"
 #include "http/router.hpp"
 
@@ -200,6 +202,63 @@ TEST_F(RouterTest, ErrorRendererCanProduceProblemJson) {
     EXPECT_EQ(res.result(), Status::method_not_allowed);
     EXPECT_EQ(res[Field::content_type], kProblemJson);
     EXPECT_EQ(res[Field::allow], "DELETE, GET, HEAD");
+}
+
+// A CSC-style error body: {"error": ..., "error_description": ...}.
+Response csc_style_error(const Request&, Status status, std::string_view message) {
+    return json_response(status, boost::json::object{{"error", "invalid_request"},
+                                                     {"error_description", message}});
+}
+
+TEST_F(RouterTest, ErrorRenderersAreChosenByPathPrefix) {
+    router.set_error_renderer("/csc/", csc_style_error);
+    router.set_error_renderer("/api/", [](const Request&, Status status, std::string_view m) {
+        return problem_response(status, m);
+    });
+    // 404 and 405 under /csc/: the CSC shape.
+    auto csc_missing = call(Verb::post, "/csc/v2/nope");
+    EXPECT_EQ(csc_missing.result(), Status::not_found);
+    EXPECT_EQ(csc_missing[Field::content_type], kApplicationJson);
+    auto body = boost::json::parse(csc_missing.body());
+    EXPECT_EQ(body.at("error").as_string(), "invalid_request");
+    EXPECT_EQ(body.at("error_description").as_string(), "no such resource");
+    auto csc_wrong = call(Verb::get, "/csc/v2/credentials/info");
+    EXPECT_EQ(csc_wrong.result(), Status::method_not_allowed);
+    EXPECT_EQ(csc_wrong[Field::content_type], kApplicationJson);
+    EXPECT_EQ(csc_wrong[Field::allow], "POST");  // still added after rendering
+    // Under /api/: problem+json; absolute-form targets match by their path (RFC 9112 §3.2.2).
+    EXPECT_EQ(call(Verb::get, "/api/v1/none")[Field::content_type], kProblemJson);
+    EXPECT_EQ(call(Verb::get, "http://selo.test/api/v1/none")[Field::content_type], kProblemJson);
+    // Everything else, and near misses of the prefixes: text.
+    for (std::string_view target : {"/missing", "/csc", "/cscx/", "/CSC/v2/x", "/apiv1"}) {
+        auto res = call(Verb::get, target);
+        EXPECT_EQ(res.result(), Status::not_found) << target;
+        EXPECT_EQ(res[Field::content_type], kTextPlain) << target;
+    }
+}
+
+TEST_F(RouterTest, LongestErrorRendererPrefixWinsAndFallbackApplies) {
+    router.set_error_renderer("/api/", csc_style_error);
+    router.set_error_renderer("/api/v1/", [](const Request&, Status status, std::string_view m) {
+        return problem_response(status, m);
+    });
+    router.set_error_renderer([](const Request&, Status status, std::string_view) {
+        return make_response(status, "fallback", "text/x-fallback");
+    });
+    EXPECT_EQ(call(Verb::get, "/api/v1/none")[Field::content_type], kProblemJson);
+    EXPECT_EQ(call(Verb::get, "/api/v2/none")[Field::content_type], kApplicationJson);
+    EXPECT_EQ(call(Verb::get, "/other")[Field::content_type], "text/x-fallback");
+    // A target that is not a path (400) has no prefix: the fallback.
+    auto bad = call(Verb::get, "*");
+    EXPECT_EQ(bad.result(), Status::bad_request);
+    EXPECT_EQ(bad[Field::content_type], "text/x-fallback");
+    // Replacing and removing.
+    router.set_error_renderer("/api/v1/", {});
+    EXPECT_EQ(call(Verb::get, "/api/v1/none")[Field::content_type], kApplicationJson);
+    router.set_error_renderer({});
+    EXPECT_EQ(call(Verb::get, "/other")[Field::content_type], kTextPlain);
+    EXPECT_THROW(router.set_error_renderer("api/", csc_style_error), std::invalid_argument);
+    EXPECT_THROW(router.set_error_renderer("", csc_style_error), std::invalid_argument);
 }
 
 TEST(QueryParams, ParsesFormStyleQueryWithBoostUrl) {
