@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh --runtime-only
+scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release
 

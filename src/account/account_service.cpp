@@ -100,6 +100,53 @@ bool is_upper_word(std::string_view w) {
     return letter && w.size() >= 2;
 }
 
+// Decodes UTF-8 (already validated) into code points.
+std::vector<char32_t> code_points(std::string_view s) {
+    std::vector<char32_t> out;
+    for (std::size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
+        char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+        for (std::size_t k = 1; k < len && i + k < s.size(); ++k) {
+            cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+        }
+        out.push_back(cp);
+        i += len;
+    }
+    return out;
+}
+
+// Invisible formatting characters (zero-width, bidirectional overrides, BOM, soft hyphen) can
+// make a name display as something else (Unicode TR36 §2): no name may hold them.
+bool is_invisible_format(char32_t c) {
+    return c == 0x00ad || c == 0x061c || c == 0x180e || (c >= 0x200b && c <= 0x200f) ||
+           (c >= 0x202a && c <= 0x202e) || (c >= 0x2060 && c <= 0x2064) ||
+           (c >= 0x2066 && c <= 0x2069) || c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb) ||
+           (c >= 0xe000 && c <= 0xf8ff);
+}
+
+bool is_latin_letter(char32_t c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= 0x00c0 && c <= 0x024f && c != 0x00d7 && c != 0x00f7) ||
+           (c >= 0x1e00 && c <= 0x1eff);
+}
+
+Result<void> check_latin(std::string_view field, std::string_view value) {
+    bool letter = false;
+    for (char32_t c : code_points(value)) {
+        if (is_latin_letter(c)) {
+            letter = true;
+        } else if (c != ' ' && c != '-' && c != '\'' && c != 0x2019 && c != '.') {
+            return fail(ErrorCode::invalid_argument,
+                        "{} must be written in Latin letters (with spaces, - ' .): '{}'", field, value);
+        }
+    }
+    if (!letter) {
+        return fail(ErrorCode::invalid_argument, "{} has no letters: '{}'", field, value);
+    }
+    return {};
+}
+
 Result<void> check_text(std::string_view field, std::string_view value, std::size_t max_chars) {
     if (value.empty()) {
         return fail(ErrorCode::invalid_argument, "{} is required", field);
@@ -109,6 +156,19 @@ Result<void> check_text(std::string_view field, std::string_view value, std::siz
     }
     if (char_count(value) > max_chars) {
         return fail(ErrorCode::invalid_argument, "{} is longer than {} characters", field, max_chars);
+    }
+    bool letter = false;
+    for (char32_t c : code_points(value)) {
+        if (is_invisible_format(c)) {
+            return fail(ErrorCode::invalid_argument,
+                        "{} holds an invisible formatting character (U+{:04X}), which could make "
+                        "it display as another name",
+                        field, static_cast<std::uint32_t>(c));
+        }
+        letter = letter || c >= 0x80 || std::isalpha(static_cast<int>(c)) != 0;
+    }
+    if (!letter) {
+        return fail(ErrorCode::invalid_argument, "{} has no letters: '{}'", field, value);
     }
     return {};
 }
@@ -198,6 +258,7 @@ Result<Person> normalise_person(Person p) {
     p.email = trim(p.email);
     SELO_TRY_VOID(check_text("name", p.name, 64));
     SELO_TRY_VOID(check_text("latin name", p.latin_name, 64));
+    SELO_TRY_VOID(check_latin("latin name", p.latin_name));
     if (p.given_name.empty() && p.surname.empty()) {
         auto words = split_words(p.latin_name);
         // Macao convention: the surname is written in capitals ("CHAN Tai Man"); otherwise
@@ -228,6 +289,8 @@ Result<Person> normalise_person(Person p) {
     }
     SELO_TRY_VOID(check_text("given name", p.given_name, 64));
     SELO_TRY_VOID(check_text("surname", p.surname, 64));
+    SELO_TRY_VOID(check_latin("given name", p.given_name));
+    SELO_TRY_VOID(check_latin("surname", p.surname));
     if (p.id_number.empty()) {
         return fail(ErrorCode::invalid_argument, "identity document number is required");
     }
@@ -251,9 +314,10 @@ Result<Person> normalise_person(Person p) {
 }
 
 AccountService::AccountService(AccountRepository& repo, SessionRepository& sessions,
-                               const crypto::MasterKey& master, const Clock& clock, Rng& rng,
-                               AccountServiceOptions options)
-    : repo_(repo), sessions_(sessions), clock_(clock), rng_(rng), options_(std::move(options)) {
+                               AuditTrail& audit, const crypto::MasterKey& master,
+                               const Clock& clock, Rng& rng, AccountServiceOptions options)
+    : repo_(repo), sessions_(sessions), audit_(audit), clock_(clock), rng_(rng),
+      options_(std::move(options)) {
     auto k = master.derive("selo/otp-secret/v1");
     if (!k) {
         std::abort();
@@ -313,7 +377,6 @@ Result<NewAccount> AccountService::open(const Person& input, std::vector<Role> r
     // The repository's unique constraints settle races between two clerks enrolling the same
     // document at once.
     SELO_TRY_VOID(repo_.insert(a));
-    log::info("account {} opened for user {}", a.id, a.username);
     return out;
 }
 
@@ -321,10 +384,12 @@ Result<Account> AccountService::authenticate(std::string_view username, std::str
     auto found = SELO_TRY(repo_.find_by_username(username));
     if (!found) {
         (void)crypto::argon2id_verify_password(password, dummy_hash_);
+        audit({"anonymous", "auth.password.failure", std::string(username), "unknown username"});
         return fail(ErrorCode::unauthorized, "unknown username or wrong password");
     }
     bool ok = SELO_TRY(crypto::argon2id_verify_password(password, found->password_hash));
     if (!ok) {
+        audit({found->id, "auth.password.failure", found->id, "wrong password"});
         return fail(ErrorCode::unauthorized, "unknown username or wrong password");
     }
     return std::move(*found);
@@ -338,8 +403,13 @@ Result<void> AccountService::verify_otp(const Account& account, std::string_view
     }
     auto fresh = SELO_TRY(repo_.find_by_id(account.id));
     std::optional<std::uint64_t> last = fresh ? fresh->totp_last_step : account.totp_last_step;
-    auto step = SELO_TRY(otp::verify_totp(secret->view(), code, clock_.now(), last));
-    if (!SELO_TRY(repo_.claim_totp_step(account.id, step))) {
+    auto step = otp::verify_totp(secret->view(), code, clock_.now(), last);
+    if (!step) {
+        audit({account.id, "auth.otp.failure", account.id, step.error().message});
+        return std::unexpected(step.error());
+    }
+    if (!SELO_TRY(repo_.claim_totp_step(account.id, *step))) {
+        audit({account.id, "auth.otp.failure", account.id, "replayed code"});
         return fail(ErrorCode::unauthorized, "the one-time password has already been used");
     }
     return {};
@@ -351,7 +421,16 @@ Result<SessionGrant> AccountService::start_session(const Account& account, bool 
     Session s{crypto::sha256(as_bytes(token)), account.id, second_factor, clock_.now() + lifetime,
               clock_.now()};
     SELO_TRY_VOID(sessions_.insert(s));
+    audit({account.id, "session.start", account.id,
+           second_factor ? "password and OTP" : "password only"});
     return SessionGrant{std::move(token), lifetime};
+}
+
+void AccountService::audit(AuditEvent event) {
+    if (auto r = audit_.record(event); !r) {
+        log::error("audit trail: cannot record {} on {}: {}", event.action, event.subject,
+                   r.error().message);
+    }
 }
 
 Result<Principal> AccountService::resolve_session(std::string_view access_token) {

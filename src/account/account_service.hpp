@@ -5,6 +5,7 @@
 #include <string>
 
 #include "account/account.hpp"
+#include "core/audit.hpp"
 #include "core/clock.hpp"
 #include "core/rng.hpp"
 #include "crypto/kdf.hpp"
@@ -38,7 +39,7 @@ struct AccountServiceOptions {
 
 class AccountService {
 public:
-    AccountService(AccountRepository& repo, SessionRepository& sessions,
+    AccountService(AccountRepository& repo, SessionRepository& sessions, AuditTrail& audit,
                    const crypto::MasterKey& master, const Clock& clock, Rng& rng,
                    AccountServiceOptions options = {});
 
@@ -56,6 +57,9 @@ public:
 
     [[nodiscard]] Result<Account> find(std::string_view account_id);
 
+    // Records an event in the audit trail; a failure to record is logged, never hidden.
+    void audit(AuditEvent event);
+
     // Opens a session for an authenticated account: a random bearer token, stored as a digest.
     [[nodiscard]] Result<SessionGrant> start_session(const Account& account, bool second_factor,
                                                      std::chrono::seconds lifetime);
@@ -70,6 +74,7 @@ private:
 
     AccountRepository& repo_;
     SessionRepository& sessions_;
+    AuditTrail& audit_;
     SecretBytes otp_key_;
     const Clock& clock_;
     Rng& rng_;

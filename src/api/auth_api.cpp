@@ -70,6 +70,7 @@ void add_auth_routes(http::Router& router, ApiContext& ctx) {
                                  {"expires_in", grant.expires_in.count()},
                                  {"roles", role_names(account)}};
                 auto res = http::json_response(http::Status::ok, out);
+                res.set(http::Field::cache_control, "no-store");
                 // RFC 6265bis: HttpOnly keeps it from scripts, SameSite=Strict from other sites.
                 res.set(http::Field::set_cookie,
                         fmt::format("selo_session={}; Path=/api/; Max-Age={}; HttpOnly; SameSite=Strict{}",

@@ -8,7 +8,14 @@ void add_ca_routes(http::Router& router, ApiContext& ctx) {
     router.add(
         http::Verb::get, "/ca/{name}.crt",
         [&ctx](const http::Request&, const http::RequestContext&, const http::PathParams& p) {
-            auto ca = ctx.cas.find(p.get("name"));
+            std::string_view name = p.get("name");
+            // CA names are lower-case letters, digits and '-': anything else cannot exist, and
+            // is not echoed back.
+            if (name.empty() || name.size() > 64 ||
+                name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string_view::npos) {
+                return http::text_response(http::Status::not_found, "no such CA");
+            }
+            auto ca = ctx.cas.find(name);
             if (!ca) {
                 log::error("reading CA {}: {}", p.get("name"), ca.error().message);
                 return http::text_response(http::Status::internal_server_error,
@@ -16,7 +23,7 @@ void add_ca_routes(http::Router& router, ApiContext& ctx) {
             }
             if (!*ca) {
                 return http::text_response(http::Status::not_found,
-                                           fmt::format("no CA named '{}'", p.get("name")));
+                                           fmt::format("no CA named '{}'", name));
             }
             // RFC 2585 §4.1: a single DER certificate is application/pkix-cert.
             auto res = http::binary_response(http::Status::ok, (*ca)->certificate_der,

@@ -24,14 +24,23 @@ constexpr std::string_view kSpecVersion = "2.0.0.2";
 
 // ---- error shape -----------------------------------------------------------------------------
 
-Response csc_error(Status status, std::string_view error, std::string_view description) {
+// Tokens and SADs must not be kept by caches (RFC 6749 §5.1): no CSC answer is cacheable.
+Response csc_json(Status status, const json::value& body) {
+    auto res = http::json_response(status, body);
+    res.set(http::Field::cache_control, "no-store");
+    return res;
+}
+
+Response csc_error(Status status, std::string_view error, std::string_view description,
+                   std::string_view scheme = "Bearer") {
     json::object body;
     body["error"] = error;
     body["error_description"] = description;
-    auto res = http::json_response(status, body);
+    auto res = csc_json(status, body);
     if (status == Status::unauthorized) {
         res.set(http::Field::www_authenticate,
-                fmt::format("Bearer realm=\"Selo eSignCloud\", error=\"{}\"", error));
+                fmt::format("{} realm=\"Selo eSignCloud\"{}", scheme,
+                            scheme == "Bearer" ? fmt::format(", error=\"{}\"", error) : ""));
     }
     return res;
 }
@@ -243,7 +252,7 @@ Result<InfoOptions> info_options(const json::object& o) {
 json::object credential_info(const cloudsign::CredentialView& v, const InfoOptions& opt,
                              unsigned multisign) {
     json::object out;
-    out["description"] = "eSignCloud signing credential for qualified-level signatures";
+    out["description"] = "eSignCloud signing credential (PAdES signatures with legal effect)";
     json::object key;
     key["status"] = v.credential.status == cloudsign::CredentialStatus::enabled ? "enabled" : "disabled";
     json::array algo;
@@ -360,7 +369,7 @@ Response info(const Request& req, ApiContext& ctx) {
         json::object{{"formats", json::array{"P"}},
                      {"envelope_properties", json::array{json::array{"Revision"}}}};
     out["conformance_levels"] = json::array{"Ades-B-B"};
-    return http::json_response(Status::ok, out);
+    return csc_json(Status::ok, out);
 }
 
 Response login(const Request& req, ApiContext& ctx) {
@@ -374,14 +383,15 @@ Response login(const Request& req, ApiContext& ctx) {
     auto it = req.find(http::Field::authorization);
     if (it == req.end()) {
         return csc_error(Status::unauthorized, "invalid_request",
-                         "Missing authentication parameter: send Authorization: Basic");
+                         "Missing authentication parameter: send Authorization: Basic", "Basic");
     }
     std::string_view v = it->value();
     constexpr std::string_view kBasic = "Basic ";
     if (v.size() <= kBasic.size() ||
         !std::equal(kBasic.begin(), kBasic.end(), v.begin(),
                     [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-        return csc_error(Status::unauthorized, "invalid_request", "Malformed authorization header");
+        return csc_error(Status::unauthorized, "invalid_request", "Malformed authorization header",
+                         "Basic");
     }
     auto decoded = base64_decode(v.substr(kBasic.size()));
     std::string_view pair = decoded ? as_chars(*decoded) : std::string_view{};
@@ -402,7 +412,7 @@ Response login(const Request& req, ApiContext& ctx) {
     out["access_token"] = grant->access_token;
     out["token_type"] = "Bearer";
     out["expires_in"] = grant->expires_in.count();
-    return http::json_response(Status::ok, out);
+    return csc_json(Status::ok, out);
 }
 
 Response credentials_list(const Request& req, ApiContext& ctx) {
@@ -450,7 +460,7 @@ Response credentials_list(const Request& req, ApiContext& ctx) {
     if (*only_valid) {
         out["onlyValid"] = true;
     }
-    return http::json_response(Status::ok, out);
+    return csc_json(Status::ok, out);
 }
 
 Response credentials_info(const Request& req, ApiContext& ctx) {
@@ -474,7 +484,7 @@ Response credentials_info(const Request& req, ApiContext& ctx) {
     if (!v) {
         return from_error(v.error(), "credentials/info");
     }
-    return http::json_response(
+    return csc_json(
         Status::ok, credential_info(*v, *opts, ctx.cloudsign.options().max_signatures_per_sad));
 }
 
@@ -541,7 +551,7 @@ Response credentials_authorize(const Request& req, ApiContext& ctx) {
     json::object out;
     out["SAD"] = activation->sad;
     out["expiresIn"] = activation->expires_in.count();
-    return http::json_response(Status::ok, out);
+    return csc_json(Status::ok, out);
 }
 
 Response sign_hash(const Request& req, ApiContext& ctx) {
@@ -573,7 +583,7 @@ Response sign_hash(const Request& req, ApiContext& ctx) {
     for (const auto& s : *signatures) {
         sigs.emplace_back(base64_encode(s));
     }
-    return http::json_response(Status::ok, json::object{{"signatures", std::move(sigs)}});
+    return csc_json(Status::ok, json::object{{"signatures", std::move(sigs)}});
 }
 
 Response sign_doc(const Request& req, ApiContext& ctx) {
@@ -660,7 +670,7 @@ Response sign_doc(const Request& req, ApiContext& ctx) {
     for (const auto& d : *signed_docs) {
         out.emplace_back(base64_encode(d));
     }
-    return http::json_response(Status::ok, json::object{{"DocumentWithSignature", std::move(out)}});
+    return csc_json(Status::ok, json::object{{"DocumentWithSignature", std::move(out)}});
 }
 
 }  // namespace

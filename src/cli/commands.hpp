@@ -54,6 +54,7 @@ struct SignArgs {
     std::string reason;
     std::string location;
     bool quiet = false;
+    bool force = false;  // replace an existing output file
 };
 int run_sign(const SignArgs& args);
 

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <fstream>
 
+#include <boost/url/parse.hpp>
+#include <signal.h>
+
 #include "core/log.hpp"
 #include "store/sqlite/sqlite_database.hpp"
 
@@ -34,11 +37,43 @@ Result<void> write_file_atomically(const fs::path& file, std::string_view conten
     return {};
 }
 
+// The base URL goes into every certificate (AIA, later OCSP and CRL URLs) and cannot change
+// afterwards: accept only http(s)://host[:port][/path], nothing that would make those URLs odd.
 Result<void> check_url(std::string_view url) {
-    if (!(url.starts_with("http://") || url.starts_with("https://")) || url.size() < 10 ||
-        url.find_first_of(" \t\r\n\"<>") != std::string_view::npos) {
-        return fail(ErrorCode::invalid_argument,
-                    "--public-url '{}' must be an absolute http:// or https:// URL", url);
+    auto u = boost::urls::parse_absolute_uri(url);
+    auto bad = [&](std::string_view why) {
+        return fail(ErrorCode::invalid_argument, "--public-url '{}': {}", url, why);
+    };
+    if (!u) {
+        return bad("not an absolute URL");
+    }
+    if (u->scheme() != "http" && u->scheme() != "https") {
+        return bad("the scheme must be http or https");
+    }
+    if (u->host().empty()) {
+        return bad("it has no host");
+    }
+    if (u->has_userinfo()) {
+        return bad("user names and passwords do not belong in it");
+    }
+    if (u->has_query() || u->has_fragment()) {
+        return bad("it must not have a query or a fragment");
+    }
+    if (u->has_port()) {
+        std::string_view port = u->port();
+        unsigned long value = 0;
+        bool digits = !port.empty() && port.size() <= 5 &&
+                      port.find_first_not_of("0123456789") == std::string_view::npos;
+        if (digits) {
+            value = std::stoul(std::string(port));
+        }
+        if (!digits || value == 0 || value > 65535) {
+            return bad("the port must be 1-65535");
+        }
+    }
+    std::string host = std::string(u->host());
+    if (host == "0.0.0.0" || host == "[::]" || host == "::") {
+        return bad("0.0.0.0 is a listen address, not a name relying parties can reach");
     }
     return {};
 }
@@ -52,15 +87,32 @@ bool is_data_directory(const fs::path& dir) {
 
 Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& options,
                                        const Clock& clock, Rng& rng) {
+    if (dir.empty()) {
+        return fail(ErrorCode::invalid_argument, "--data needs a directory");
+    }
     SELO_TRY_VOID(check_url(options.public_url));
+    auto org = std::string_view(options.organization);
+    if (org.find_first_not_of(' ') == std::string_view::npos || org.size() > 40) {
+        return fail(ErrorCode::invalid_argument,
+                    "--organization must be 1 to 40 characters (it goes into CA names such as "
+                    "\"<organization> Natural Persons CA\", at most 64)");
+    }
     std::error_code ec;
     Config config;
-    if (is_data_directory(dir) || fs::exists(dir / config.keys.master_key_file, ec) ||
-        fs::exists(dir / config.database.path, ec)) {
+    if (is_data_directory(dir)) {
         return fail(ErrorCode::conflict,
                     "{} already holds a Selo data directory; refusing to touch it (use another "
                     "directory, or `selo serve --data {}` to run it)",
                     dir.string(), dir.string());
+    }
+    if (fs::exists(dir / config.keys.master_key_file, ec) || fs::exists(dir / config.database.path, ec)) {
+        // An init stopped by a crash or power loss before it wrote the configuration: nothing
+        // was published from this directory yet, but deleting key material is the operator's call.
+        return fail(ErrorCode::conflict,
+                    "{} holds a master key or database but no {}: an earlier `selo init` did not "
+                    "finish. Nothing was issued from it; remove {}, {} and {}-* and run init again",
+                    dir.string(), kConfigFile, (dir / config.keys.master_key_file).string(),
+                    (dir / config.database.path).string(), (dir / config.database.path).string());
     }
     bool created_dir = false;
     if (fs::exists(dir, ec)) {
@@ -126,12 +178,20 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         // The configuration is written last: its presence marks a complete data directory.
         return write_file_atomically(dir / kConfigFile, render_config(config), 0600);
     };
+    // Ctrl-C or a TERM signal during init would leave half a directory behind: hold them until
+    // the directory is complete or cleaned up (init takes about a second).
+    sigset_t block, previous;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    ::pthread_sigmask(SIG_BLOCK, &block, &previous);
     auto r = build();
     if (!r) {
         cleanup();
-        return r;
     }
-    return {};
+    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return r;
 }
 
 Result<pki::HierarchySpec> hierarchy_of(const Config& config) {
@@ -163,6 +223,7 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
     : dir_(dir), config_(std::move(config)), master_(std::move(master)), db_(std::move(db)),
       clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
+      audit_(*db_, clock),
       keys_(sealed_keys_, master_, rng) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
@@ -173,7 +234,17 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     }
     auto config = SELO_TRY(load_config(dir / kConfigFile));
     auto master = SELO_TRY(crypto::MasterKey::load(dir / config.keys.master_key_file));
-    auto db = SELO_TRY(store::open_sqlite(dir / config.database.path));
+    const fs::path db_file = dir / config.database.path;
+    struct stat st {};
+    if (::stat(db_file.c_str(), &st) != 0) {
+        return fail(ErrorCode::not_found, "the database {} is missing", db_file.string());
+    }
+    if ((st.st_mode & 077) != 0) {
+        return fail(ErrorCode::forbidden,
+                    "the database {} is accessible by group or others (mode {:o}); run chmod 600",
+                    db_file.string(), st.st_mode & 0777);
+    }
+    auto db = SELO_TRY(store::open_sqlite(db_file));
     SELO_TRY_VOID(store::migrate(*db));
     std::unique_ptr<Runtime> rt(
         new Runtime(dir, std::move(config), std::move(master), std::move(db), clock, rng));
@@ -187,6 +258,13 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         auto rec = SELO_TRY(rt->cas_.find(a.name));
         if (!rec) {
             return fail(ErrorCode::internal, "CA '{}' is missing from the database", a.name);
+        }
+        // Fail at start-up, not at first use, when the master key is not this directory's.
+        if (!rt->keys_.signing_key(rec->key_id)) {
+            return fail(ErrorCode::forbidden,
+                        "{} does not open the keys of this data directory (CA '{}'): it is not "
+                        "the master key they were sealed with",
+                        (dir / rt->config_.keys.master_key_file).string(), a.name);
         }
         rt->authorities_.emplace(
             a.name, SELO_TRY(pki::CertificateAuthority::load(
@@ -207,8 +285,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         name = rec->parent.value_or("");
     }
 
-    rt->accounts_ = std::make_unique<account::AccountService>(rt->account_repo_, rt->sessions_,
-                                                              rt->master_, clock, rng);
+    rt->accounts_ = std::make_unique<account::AccountService>(
+        rt->account_repo_, rt->sessions_, rt->audit_, rt->master_, clock, rng);
     const auto& cs = rt->config_.cloudsign;
     cloudsign::CloudSignOptions opts;
     opts.sad_lifetime = std::chrono::seconds(cs.sad_lifetime_seconds);

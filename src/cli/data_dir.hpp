@@ -57,6 +57,7 @@ public:
     Result<pki::CertificateAuthority*> authority(std::string_view name);
     account::AccountService& accounts() noexcept { return *accounts_; }
     cloudsign::CloudSignService& cloudsign() noexcept { return *cloudsign_; }
+    AuditTrail& audit() noexcept { return audit_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
@@ -76,6 +77,7 @@ private:
     store::SqlCredentialRepository credentials_;
     store::SqlSessionRepository sessions_;
     store::SqlActivationRepository activations_;
+    store::SqlAuditTrail audit_;
     crypto::SoftwareKeyStore keys_;
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;

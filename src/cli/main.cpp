@@ -33,7 +33,9 @@ int main(int argc, char** argv) {
         "  selo account create --help        open an account with a signing credential\n"
         "  selo sign --help                  sign a PDF through a Selo server\n",
         "selo"};
-    app.require_subcommand(1);
+    // Not require_subcommand(1): with it an unknown word is reported as a missing subcommand
+    // rather than as what it is.
+    app.require_subcommand(0, 1);
     app.set_version_flag("--version", "selo 0.1.0");
     app.footer("Environment: SELO_DATA is the default data directory (else ./selo-data).");
 
@@ -103,13 +105,18 @@ int main(int argc, char** argv) {
     sign.user = env_or("SELO_USER", "");
     sign.password = env_or("SELO_PASSWORD", "");
     sign_cmd->add_option("--user", sign.user, "Username (env SELO_USER)");
-    sign_cmd->add_option("--password", sign.password, "Password (env SELO_PASSWORD)");
-    sign_cmd->add_option("--pin", sign.pin, "Signing PIN (\"-\" reads it from standard input)")->required();
+    sign_cmd->add_option("--password", sign.password,
+                         "Password (env SELO_PASSWORD; \"-\" reads it from standard input)");
+    sign_cmd->add_option("--pin", sign.pin,
+                         "Signing PIN (\"-\" reads it from standard input, after the password "
+                         "when both are \"-\")")
+        ->required();
     sign_cmd->add_option("--otp", sign.otp, "Current code from the authenticator app")->required();
     sign_cmd->add_option("--credential", sign.credential, "Credential ID (default: the account's)");
     sign_cmd->add_option("--reason", sign.reason, "Reason for signing (/Reason)");
     sign_cmd->add_option("--location", sign.location, "Place of signing (/Location)");
     sign_cmd->add_flag("-q,--quiet", sign.quiet, "No progress output");
+    sign_cmd->add_flag("-f,--force", sign.force, "Replace the output file if it exists");
     sign_cmd->add_option("input", sign.input, "PDF to sign")->required()->check(CLI::ExistingFile);
     sign_cmd->add_option("-o,--output", sign.output, "Signed PDF to write")->required();
 
@@ -142,5 +149,6 @@ int main(int argc, char** argv) {
         }
         return run_sign(sign);
     }
+    std::cerr << app.help() << std::endl;
     return 2;
 }

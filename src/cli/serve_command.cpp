@@ -56,11 +56,31 @@ int run_init(const InitArgs& args) {
 int run_serve(const ServeArgs& args) {
     SystemClock clock;
     SystemRng rng;
-    if (args.init_if_missing && !is_data_directory(args.data)) {
+    const bool creating = args.init_if_missing && !is_data_directory(args.data);
+    if (!args.public_url.empty() && !creating) {
+        print_error(fmt::format(
+            "--public-url only applies when --init creates the data directory; {} exists, so "
+            "its certificates already name [server] public_url in {}",
+            args.data.string(), (args.data / kConfigFile).string()));
+        return 2;
+    }
+    if (creating) {
         std::string listen = args.listen.value_or("127.0.0.1:8080");
+        auto hp = http::split_host_port(listen);
+        if (!hp) {
+            print_error(hp.error().message);
+            return 2;
+        }
         InitOptions opts;
         opts.listen = listen;
         opts.public_url = args.public_url.empty() ? "http://" + listen : args.public_url;
+        if (args.public_url.empty() && (hp->host == "0.0.0.0" || hp->host == "::")) {
+            print_error(fmt::format(
+                "listening on {} needs --public-url: certificates must name an address relying "
+                "parties can reach, e.g. --public-url http://selo.example.mo:{}",
+                listen, hp->port));
+            return 2;
+        }
         if (auto r = initialise_data_directory(args.data, opts, clock, rng); !r) {
             print_error(r.error().message);
             return 1;
@@ -104,17 +124,24 @@ int run_serve(const ServeArgs& args) {
     std::signal(SIGPIPE, SIG_IGN);
 
     std::string host = listen->host.find(':') != std::string::npos ? "[" + listen->host + "]" : listen->host;
-    std::cout << "Selo is serving http://" << host << ":" << *port << "  (data: "
+    const std::string& pub = config.server.public_url;
+    std::error_code ec;
+    std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    if (ec || self.empty()) {
+        self = "selo";
+    }
+    std::cout << "Selo is listening on http://" << host << ":" << *port << "  (data: "
               << args.data.string() << ")\n"
-              << "  CA certificates: " << config.server.public_url << "/ca/root.crt, "
-              << config.server.public_url << "/ca/natural-persons.crt\n"
-              << "  CSC API v2:      " << config.server.public_url << "/csc/v2/info\n"
+              << "  public URL (named in certificates): " << pub << "\n"
+              << "  CA certificates: " << pub << "/ca/root.crt, " << pub << "/ca/natural-persons.crt\n"
+              << "  CSC API v2:      " << pub << "/csc/v2/info\n"
+              << "  API and docs:    " << pub << "/api/v1/openapi.json\n"
               << "Next: open an account with\n"
-              << "  selo account create --data " << args.data.string()
-              << " --name 陳大文 --latin-name \"CHAN Tai Man\" --id-number \"5215299(8)\" \\\n"
-              << "      --email chan.taiman@example.mo --pin 246810\n"
-              << "then sign a PDF with `selo sign --help`. Stop with Ctrl-C." << std::endl;
-    log::info("listening on {}:{}", listen->host, *port);
+              << "  " << self << " account create --data " << args.data.string()
+              << " --name 陳大文 --latin-name \"CHAN Tai Man\" \\\n"
+              << "      --id-number \"5215299(8)\" --email chan.taiman@example.mo --pin -\n"
+              << "(--pin - reads the signing PIN from standard input), then sign a PDF with `"
+              << self << " sign --help`. Stop with Ctrl-C." << std::endl;
 
     // Housekeeping: expired sessions and SADs (with their sealed PIN keys) are deleted.
     std::mutex mutex;

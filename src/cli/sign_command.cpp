@@ -77,18 +77,58 @@ Result<std::string> string_field(const json::object& o, std::string_view k) {
     return std::string(v->as_string());
 }
 
-Result<std::string> read_pin(const std::string& pin) {
-    if (pin != "-") {
-        return pin;
+Result<std::string> read_secret(const std::string& value, std::string_view what) {
+    if (value != "-") {
+        return value;
     }
     std::string line;
     if (!std::getline(std::cin, line)) {
-        return fail(ErrorCode::invalid_argument, "no PIN on standard input");
+        return fail(ErrorCode::invalid_argument, "no {} on standard input", what);
     }
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) {
         line.pop_back();
     }
     return line;
+}
+
+// Everything that can be checked before anything is sent: a refusal after the server signed
+// would have spent the holder's one-time code for nothing.
+Result<void> check_paths(const SignArgs& args) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (args.output == "-") {
+        return fail(ErrorCode::invalid_argument, "the signed PDF cannot go to standard output; give -o FILE");
+    }
+    auto in_status = fs::status(args.input, ec);
+    if (ec || !fs::is_regular_file(in_status)) {
+        return fail(ErrorCode::invalid_argument, "{} is not a regular file", args.input.string());
+    }
+    fs::path parent = args.output.parent_path().empty() ? fs::path(".") : args.output.parent_path();
+    if (!fs::is_directory(parent, ec)) {
+        return fail(ErrorCode::invalid_argument, "the output directory {} does not exist", parent.string());
+    }
+    auto out_status = fs::symlink_status(args.output, ec);
+    if (!ec && fs::exists(out_status)) {
+        if (!fs::is_regular_file(out_status)) {
+            return fail(ErrorCode::invalid_argument,
+                        "{} exists and is not a regular file; choose another output", args.output.string());
+        }
+        if (fs::equivalent(args.input, args.output, ec)) {
+            return fail(ErrorCode::invalid_argument,
+                        "the output must not be the input: the original must stay intact");
+        }
+        if (!args.force) {
+            return fail(ErrorCode::conflict, "{} exists; use --force to replace it", args.output.string());
+        }
+    }
+    return {};
+}
+
+Result<void> check_pin_format(std::string_view pin) {
+    if (pin.size() < 6 || pin.size() > 12 || pin.find_first_not_of("0123456789") != std::string_view::npos) {
+        return fail(ErrorCode::invalid_argument, "the signing PIN is 6 to 12 digits");
+    }
+    return {};
 }
 
 // "CN" of a certificate's subject, for the signature dictionary's /Name.
@@ -111,9 +151,15 @@ std::string common_name(const pki::Certificate& cert) {
 
 Result<void> sign(const SignArgs& args) {
     const bool show_progress = !args.quiet && ::isatty(STDERR_FILENO) == 1;
-    auto pin = SELO_TRY(read_pin(args.pin));
+    SELO_TRY_VOID(check_paths(args));
+    auto password = SELO_TRY(read_secret(args.password, "password"));
+    auto pin = SELO_TRY(read_secret(args.pin, "PIN"));
+    SELO_TRY_VOID(check_pin_format(pin));
+    if (args.otp.size() != 6 || args.otp.find_first_not_of("0123456789") != std::string::npos) {
+        return fail(ErrorCode::invalid_argument, "--otp is the 6-digit code from the authenticator app");
+    }
     CscClient csc(SELO_TRY(http::Client::create(args.server)));
-    SELO_TRY_VOID(csc.login(args.user, args.password));
+    SELO_TRY_VOID(csc.login(args.user, password));
 
     std::string credential_id = args.credential;
     if (credential_id.empty()) {
@@ -148,6 +194,8 @@ Result<void> sign(const SignArgs& args) {
     pki::Certificate signer = chain.front();
     chain.erase(chain.begin());
 
+    // Prepared before credentials/authorize, which spends the one-time code: an unsignable
+    // file costs the holder nothing.
     pdf::SignatureFieldOptions opts;
     opts.signer_name = common_name(signer);
     opts.reason = args.reason;

@@ -32,15 +32,29 @@ Result<void> check_pin_policy(std::string_view pin) {
         pin.find_first_not_of("0123456789") != std::string_view::npos) {
         return fail(ErrorCode::invalid_argument, "the signing PIN must be 6 to 12 digits");
     }
-    bool same = std::all_of(pin.begin(), pin.end(), [&](char c) { return c == pin[0]; });
+    std::set<char> digits(pin.begin(), pin.end());
     bool up = true, down = true;
     for (std::size_t i = 1; i < pin.size(); ++i) {
-        up = up && pin[i] == pin[i - 1] + 1;
-        down = down && pin[i] == pin[i - 1] - 1;
+        // Runs wrap around the keypad: 7890123 counts as one.
+        int d = pin[i] - '0', prev = pin[i - 1] - '0';
+        up = up && d == (prev + 1) % 10;
+        down = down && d == (prev + 9) % 10;
     }
-    if (same || up || down) {
+    // A PIN made of one block repeated (123123, 121212, 777777).
+    bool repeated = false;
+    for (std::size_t block = 1; block <= pin.size() / 2 && !repeated; ++block) {
+        if (pin.size() % block != 0) {
+            continue;
+        }
+        repeated = true;
+        for (std::size_t i = block; i < pin.size(); ++i) {
+            repeated = repeated && pin[i] == pin[i - block];
+        }
+    }
+    if (digits.size() < 3 || up || down || repeated) {
         return fail(ErrorCode::invalid_argument,
-                    "the signing PIN is too easy to guess (a repeated digit or a run)");
+                    "the signing PIN is too easy to guess (a run like 123456, a repeated pattern "
+                    "like 121212, or fewer than three different digits)");
     }
     return {};
 }
@@ -113,6 +127,8 @@ Result<Credential> CloudSignService::create_credential(const account::Account& a
     c.certificate_der = cert.der();
     c.certificate_serial = cert.serial_hex();
     SELO_TRY_VOID(credentials_.insert(c));
+    accounts_.audit({account.id, "credential.create", c.id,
+                     fmt::format("certificate {} from CA {}", c.certificate_serial, c.ca_name)});
     log::info("credential {} created for account {} (certificate {})", c.id, account.id,
               c.certificate_serial);
     return c;
@@ -210,7 +226,7 @@ Result<Activation> CloudSignService::authorize(const AuthorizeRequest& r) {
     auto kek = SELO_TRY(credential_kek(c, pin_key.view()));
     std::string aad = "selo/credential/v1/" + c.id;
     if (auto opened = crypto::aead_open(kek.view(), c.sealed_private_key, as_bytes(aad)); !opened) {
-        log::info("authorize: wrong PIN for credential {}", c.id);
+        accounts_.audit({r.account_id, "credential.authorize.failure", c.id, "wrong PIN"});
         return fail(ErrorCode::unauthorized, "The PIN is invalid");
     }
 
@@ -226,6 +242,13 @@ Result<Activation> CloudSignService::authorize(const AuthorizeRequest& r) {
     a.expires_at = a.created_at + options_.sad_lifetime;
     a.sealed_pin_key = SELO_TRY(crypto::aead_seal(key.view(), pin_key.view(), a.id, rng_));
     SELO_TRY_VOID(activations_.insert(a));
+    std::string digests;
+    for (const auto& h : r.hashes) {
+        digests += (digests.empty() ? "" : ",") + hex_encode(h);
+    }
+    accounts_.audit({r.account_id, "credential.authorize", c.id,
+                     fmt::format("{} signature(s), {}: {}", r.hashes.size(),
+                                 crypto::digest_name(r.hash_algorithm), digests)});
     return Activation{base64url_encode(sad), options_.sad_lifetime};
 }
 
@@ -305,7 +328,8 @@ Result<std::vector<Bytes>> CloudSignService::sign_hashes(const SignHashRequest& 
     for (const auto& h : r.hashes) {
         out.push_back(SELO_TRY(crypto::sign_digest(key.get(), r.hash_algorithm, h)));
     }
-    log::info("signHash: {} signature(s) with credential {}", out.size(), r.credential_id);
+    accounts_.audit({r.account_id, "signature.sign_hash", r.credential_id,
+                     fmt::format("{} hash(es) signed", out.size())});
     return out;
 }
 
@@ -367,7 +391,12 @@ Result<std::vector<Bytes>> CloudSignService::sign_documents(const SignDocRequest
         signed_pdf.insert(signed_pdf.end(), update.begin(), update.end());
         out.push_back(std::move(signed_pdf));
     }
-    log::info("signDoc: {} PDF(s) signed with credential {}", out.size(), r.credential_id);
+    std::string digests;
+    for (const auto& h : doc_hashes) {
+        digests += (digests.empty() ? "" : ",") + hex_encode(h);
+    }
+    accounts_.audit({r.account_id, "signature.sign_doc", r.credential_id,
+                     fmt::format("{} PDF(s) signed, SHA-256 as submitted: {}", out.size(), digests)});
     return out;
 }
 

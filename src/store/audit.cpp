@@ -14,4 +14,8 @@ Result<void> append_audit(Database& db, TimePoint when, std::string_view actor,
     return {};
 }
 
+Result<void> SqlAuditTrail::record(const AuditEvent& e) {
+    return append_audit(db_, clock_.now(), e.actor, e.action, e.subject, e.detail);
+}
+
 }  // namespace selo::store

@@ -235,13 +235,73 @@ TEST_F(CloudSignTest, TheSealedKeyDoesNotOpenWithoutThePin) {
     EXPECT_EQ(std::search(db.begin(), db.end(), pkcs8_prefix.begin(), pkcs8_prefix.end()), db.end());
 }
 
+TEST_F(CloudSignTest, TheAuditTrailRecordsAuthorisationsSignaturesAndFailures) {
+    auto wrong = authorize_request(alice, {h1});
+    wrong.pin = "135790";
+    ASSERT_FALSE(runtime->cloudsign().authorize(wrong).has_value());
+    auto sad = runtime->cloudsign().authorize(authorize_request(alice, {h1})).value();
+    ASSERT_TRUE(runtime->cloudsign().sign_hashes(sign_request(alice, sad.sad, {h1})).has_value());
+    ASSERT_FALSE(runtime->cloudsign().login(alice.opened.account.username, "nope").has_value());
+    auto rows = runtime->database()
+                    .query("SELECT actor, action, subject, detail FROM audit_log ORDER BY id")
+                    .value();
+    std::vector<std::string> actions;
+    for (const auto& r : rows) {
+        actions.push_back(r.text(1));
+    }
+    auto has = [&](std::string_view a) { return std::find(actions.begin(), actions.end(), a) != actions.end(); };
+    EXPECT_TRUE(has("credential.create"));
+    EXPECT_TRUE(has("credential.authorize.failure"));
+    EXPECT_TRUE(has("credential.authorize"));
+    EXPECT_TRUE(has("signature.sign_hash"));
+    EXPECT_TRUE(has("auth.password.failure"));
+    // The authorisation names the digest that was authorised, never the PIN or the SAD.
+    for (const auto& r : rows) {
+        EXPECT_EQ(r.text(3).find(alice.pin), std::string::npos) << r.text(1);
+        EXPECT_EQ(r.text(3).find(sad.sad), std::string::npos) << r.text(1);
+        if (r.text(1) == "credential.authorize") {
+            EXPECT_NE(r.text(3).find(hex_encode(h1)), std::string::npos);
+        }
+    }
+}
+
 TEST_F(CloudSignTest, PinPolicyRefusesTrivialPins) {
     EXPECT_FALSE(check_pin_policy("12345").has_value());
     EXPECT_FALSE(check_pin_policy("123456").has_value());
     EXPECT_FALSE(check_pin_policy("654321").has_value());
     EXPECT_FALSE(check_pin_policy("111111").has_value());
     EXPECT_FALSE(check_pin_policy("12a456").has_value());
+    EXPECT_FALSE(check_pin_policy("123123").has_value());
+    EXPECT_FALSE(check_pin_policy("121212").has_value());
+    EXPECT_FALSE(check_pin_policy("112112").has_value());
+    EXPECT_FALSE(check_pin_policy("122122122").has_value());
+    EXPECT_FALSE(check_pin_policy("123456789012").has_value());
+    EXPECT_TRUE(check_pin_policy("135790").has_value());
     EXPECT_TRUE(check_pin_policy("246810").has_value());
+}
+
+TEST(Person, NamesMustBeVisibleAndLatinNamesLatin) {
+    auto person = [](std::string name, std::string latin) {
+        account::Person p;
+        p.name = std::move(name);
+        p.latin_name = std::move(latin);
+        p.id_number = "1234567(8)";
+        p.email = "a@example.mo";
+        return account::normalise_person(p);
+    };
+    EXPECT_TRUE(person("陳大文", "CHAN Tai Man").has_value());
+    EXPECT_TRUE(person("João Conceição", "João Conceição").has_value());
+    EXPECT_TRUE(person("Nguyễn Văn An", "Nguyễn Văn An").has_value());
+    EXPECT_TRUE(person("O'Neill", "Mary-Jane O'Neill").has_value());
+    EXPECT_FALSE(person("\u202eevil", "EVIL Man").has_value()) << "right-to-left override";
+    EXPECT_FALSE(person("A\u200bB", "AB Cd").has_value()) << "zero-width space";
+    EXPECT_FALSE(person("Иван", "Иван ИВАНОВ").has_value()) << "Cyrillic is not a Latin name";
+    EXPECT_FALSE(person("李王", "李 王").has_value());
+    EXPECT_FALSE(person("----", "---- ....").has_value());
+    EXPECT_FALSE(person("...", "CHAN Tai Man").has_value());
+    auto p = person("陳大文", "CHAN Tai Man");
+    EXPECT_EQ(p->surname, "CHAN");
+    EXPECT_EQ(p->given_name, "Tai Man");
 }
 
 TEST_F(CloudSignTest, DuplicateIdentityDocumentIsRefused) {

@@ -382,6 +382,27 @@ TEST_F(SigningEndToEnd, SeloSignLeavesNoOutputWhenRefused) {
                          " " + (selo->dir() / "truncated.pdf").string() + " -o " + shell_quote(out.string()));
     EXPECT_EQ(truncated.exit_code, 1) << truncated.output;
     EXPECT_FALSE(fs::exists(out));
+    // Output paths that cannot work are refused before anything is sent, so no code is spent.
+    auto sign_to = [&](const std::string& output, const std::string& extra = "") {
+        return run(shell_quote(SeloInstance::binary().string()) + " sign --server " + selo->base() +
+                   " --user " + c.username + " --password " + shell_quote(c.password) +
+                   " --pin 975310 --otp 123456 " + shell_quote(pdf.string()) + " -o " + output + extra);
+    };
+    write_file(selo->dir() / "existing.pdf", "keep me");
+    auto existing = sign_to(shell_quote((selo->dir() / "existing.pdf").string()));
+    EXPECT_EQ(existing.exit_code, 1);
+    EXPECT_NE(existing.output.find("--force"), std::string::npos) << existing.output;
+    EXPECT_EQ(read_file(selo->dir() / "existing.pdf"), to_bytes("keep me"));
+    auto to_dir = sign_to(shell_quote(selo->dir().string()));
+    EXPECT_NE(to_dir.output.find("not a regular file"), std::string::npos) << to_dir.output;
+    auto to_dev = sign_to("/dev/null");
+    EXPECT_NE(to_dev.output.find("not a regular file"), std::string::npos) << to_dev.output;
+    EXPECT_NE(sign_to("-").output.find("standard output"), std::string::npos);
+    auto onto_input = sign_to(shell_quote(pdf.string()), " --force");
+    EXPECT_NE(onto_input.output.find("must not be the input"), std::string::npos) << onto_input.output;
+    auto no_dir = sign_to(shell_quote((selo->dir() / "missing" / "x.pdf").string()));
+    EXPECT_NE(no_dir.output.find("does not exist"), std::string::npos) << no_dir.output;
+
     // No stray temporary files next to the output.
     for (const auto& e : fs::directory_iterator(selo->dir())) {
         EXPECT_EQ(e.path().filename().string().find("refused.pdf."), std::string::npos) << e.path();
