@@ -20,6 +20,8 @@ using Verb = boost::beast::http::verb;
 using Status = boost::beast::http::status;
 using Field = boost::beast::http::field;
 
+// A request's start line and header fields, before its body has been read.
+using RequestHeader = boost::beast::http::request_header<>;
 // A complete request, body included (the server reads the whole body before calling a handler).
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 // A complete response; the server sets Content-Length, Date, Server and Connection itself.

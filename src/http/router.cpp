@@ -416,6 +416,38 @@ Result<std::string> percent_decode(std::string_view text) {
     return out;
 }
 
+std::optional<std::string_view> bearer_token(const RequestHeader& header) {
+    if (header.count(Field::authorization) != 1) {
+        return std::nullopt;
+    }
+    std::string_view value = header[Field::authorization];
+    constexpr std::string_view kScheme = "bearer";
+    std::size_t space = value.find(' ');
+    if (space != kScheme.size() ||
+        !std::equal(kScheme.begin(), kScheme.end(), value.begin(),
+                    [](char a, char b) { return a == (b | 0x20); })) {
+        return std::nullopt;
+    }
+    // credentials = "Bearer" 1*SP b64token
+    std::string_view token = value.substr(space);
+    token.remove_prefix(std::min(token.find_first_not_of(' '), token.size()));
+    while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) {
+        token.remove_suffix(1);
+    }
+    // b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    std::size_t body = token.find_last_not_of('=') + 1;  // 0 when all '=' or empty
+    auto is_b64token_char = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    };
+    if (token.empty() || body == 0 ||
+        !std::all_of(token.begin(), token.begin() + static_cast<std::ptrdiff_t>(body),
+                     is_b64token_char)) {
+        return std::nullopt;
+    }
+    return token;
+}
+
 std::optional<std::string_view> QueryParams::get(std::string_view key) const {
     for (const Entry& e : entries_) {
         if (e.first == key) {

@@ -161,6 +161,12 @@ class Router {
 // Refuses malformed escapes and encoded NUL bytes.
 [[nodiscard]] Result<std::string> percent_decode(std::string_view text);
 
+// The token of "Authorization: Bearer <token>" (RFC 6750 §2.1; the scheme is case-insensitive,
+// RFC 9110 §11.1), or nullopt when there is no such header, more than one Authorization field,
+// another scheme, or a token outside the b64token syntax. Takes the header alone, so that
+// ServerLimits::body_limit_for can use it before the body is read; a Request converts.
+[[nodiscard]] std::optional<std::string_view> bearer_token(const RequestHeader& header);
+
 // Decoded query parameters, in order, duplicates kept.
 class QueryParams {
   public:

@@ -291,6 +291,33 @@ TEST(QueryParams, RefusesMalformedEscapes) {
     EXPECT_EQ(q.error().code, ErrorCode::malformed);
 }
 
+TEST(BearerToken, ReadsRfc6750Credentials) {
+    auto with = [](std::vector<std::string_view> values) {
+        RequestHeader h;
+        for (auto v : values) {
+            h.insert(Field::authorization, v);
+        }
+        return bearer_token(h);
+    };
+    EXPECT_EQ(with({"Bearer abc.DEF-123_~+/=="}), "abc.DEF-123_~+/==");
+    EXPECT_EQ(with({"bearer tok"}), "tok");
+    EXPECT_EQ(with({"BEARER   tok"}), "tok");  // 1*SP
+    EXPECT_FALSE(with({}));
+    EXPECT_FALSE(with({"Basic dXNlcjpwdw=="}));
+    EXPECT_FALSE(with({"Bearer"}));
+    EXPECT_FALSE(with({"Bearer "}));
+    EXPECT_FALSE(with({"Bearertok"}));
+    EXPECT_FALSE(with({"Bearer a b"}));
+    EXPECT_FALSE(with({"Bearer a\"b"}));
+    EXPECT_FALSE(with({"Bearer ==="}));
+    EXPECT_FALSE(with({"Bearer a=b"}));
+    EXPECT_FALSE(with({"Bearer a", "Bearer b"}));  // which one? neither
+    // A full Request is a header too.
+    Request req{Verb::post, "/x", 11};
+    req.set(Field::authorization, "Bearer from-request");
+    EXPECT_EQ(bearer_token(req), "from-request");
+}
+
 TEST(PercentDecode, DecodesEscapesAndKeepsPlus) {
     EXPECT_EQ(*percent_decode("a%2Fb%2bc+d"), "a/b+c+d");
     EXPECT_FALSE(percent_decode("%4").has_value());
