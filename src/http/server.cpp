@@ -90,11 +90,16 @@ bool is_http_parse_error(const error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
 
-unsigned default_threads(unsigned requested) {
-    if (requested != 0) {
-        return requested;
+unsigned thread_count(unsigned requested, unsigned cap, std::string_view what) {
+    unsigned n = requested != 0 ? requested : std::max(1u, std::thread::hardware_concurrency());
+    if (n > cap) {
+        if (requested != 0) {
+            log::warn("http: {} {} exceeds the maximum of {}; using {}", what, requested, cap,
+                      cap);
+        }
+        return cap;
     }
-    return std::max(1u, std::thread::hardware_concurrency());
+    return n;
 }
 
 std::size_t clamp_connections(std::size_t requested) {
@@ -595,8 +600,8 @@ Server::Impl::Impl(ServerLimits l, Handler h, InlineHandler ih)
     : limits(std::move(l)),
       handler(std::move(h)),
       inline_handler(std::move(ih)),
-      io_threads(default_threads(limits.io_threads)),
-      worker_threads(default_threads(limits.worker_threads)),
+      io_threads(thread_count(limits.io_threads, kMaxIoThreads, "io_threads")),
+      worker_threads(thread_count(limits.worker_threads, kMaxWorkerThreads, "worker_threads")),
       max_connections(clamp_connections(limits.max_connections)),
       ioc(static_cast<int>(io_threads)),
       workers(worker_threads),
@@ -823,7 +828,48 @@ Result<HostPort> split_host_port(std::string_view address) {
     return HostPort{std::string(host), static_cast<std::uint16_t>(value)};
 }
 
-ServerLimits server_limits(const HttpLimits& http, const ServerConfig& server) {
+Result<ServerLimits> server_limits(const HttpLimits& http, const ServerConfig& server) {
+    // Refused rather than clamped: the operator wrote the value and should learn it is wrong.
+    // Thread counts above the caps would have the kernel refuse threads part-way through start-up
+    // (which Asio's thread_pool turns into a hang or an abort); a zero timeout cuts every
+    // connection at once; a zero body limit refuses every request with content.
+    constexpr unsigned kMaxTimeoutSeconds = 24 * 60 * 60;
+    constexpr std::uint32_t kMinHeaderBytes = 1024;
+    constexpr std::uint32_t kMaxHeaderBytes = 1024 * 1024;
+    auto bad = [](std::string_view setting, auto value, std::string_view why) {
+        return fail(ErrorCode::invalid_argument, "configuration: {} = {}: {}", setting, value, why);
+    };
+    if (server.io_threads > kMaxIoThreads) {
+        return bad("[server] io_threads", server.io_threads,
+                   fmt::format("at most {} (0: one per core)", kMaxIoThreads));
+    }
+    if (server.worker_threads > kMaxWorkerThreads) {
+        return bad("[server] worker_threads", server.worker_threads,
+                   fmt::format("at most {} (0: one per core)", kMaxWorkerThreads));
+    }
+    for (auto [setting, seconds] :
+         {std::pair{"[http] header_timeout_seconds", http.header_timeout_seconds},
+          std::pair{"[http] body_timeout_seconds", http.body_timeout_seconds},
+          std::pair{"[http] idle_timeout_seconds", http.idle_timeout_seconds}}) {
+        if (seconds == 0 || seconds > kMaxTimeoutSeconds) {
+            return bad(setting, seconds, fmt::format("must be 1 to {}", kMaxTimeoutSeconds));
+        }
+    }
+    if (http.max_header_bytes < kMinHeaderBytes || http.max_header_bytes > kMaxHeaderBytes) {
+        return bad("[http] max_header_bytes", http.max_header_bytes,
+                   fmt::format("must be {} to {}", kMinHeaderBytes, kMaxHeaderBytes));
+    }
+    if (http.max_body_bytes == 0) {
+        return bad("[http] max_body_bytes", http.max_body_bytes, "must be at least 1");
+    }
+    if (http.max_document_body_bytes < http.max_body_bytes) {
+        return bad("[http] max_document_body_bytes", http.max_document_body_bytes,
+                   fmt::format("must be at least max_body_bytes ({})", http.max_body_bytes));
+    }
+    if (http.max_keepalive_requests == 0) {
+        return bad("[http] max_keepalive_requests", http.max_keepalive_requests,
+                   "must be at least 1 (1 turns keep-alive off)");
+    }
     ServerLimits l;
     l.max_header_bytes = http.max_header_bytes;
     l.max_body_bytes = http.max_body_bytes;
@@ -905,7 +951,14 @@ void Server::run() {
     std::vector<std::thread> threads;
     threads.reserve(impl_->io_threads - 1);
     for (unsigned i = 1; i < impl_->io_threads; ++i) {
-        threads.emplace_back([impl = impl_.get()] { impl->run_io(); });
+        try {
+            threads.emplace_back([impl = impl_.get()] { impl->run_io(); });
+        } catch (const std::system_error& e) {
+            // Out of threads (RLIMIT_NPROC, memory): serve with fewer rather than terminate.
+            log::error("http: could not start I/O thread {} of {}: {}; running with {}", i + 1,
+                       impl_->io_threads, e.what(), i);
+            break;
+        }
     }
     impl_->run_io();
     for (auto& t : threads) {

@@ -24,6 +24,11 @@
 
 namespace selo::http {
 
+// Thread counts beyond these are configuration mistakes, not tuning: server_limits refuses them
+// and Server clamps them (Asio's thread_pool cannot report a failure to start a thread part-way).
+inline constexpr unsigned kMaxIoThreads = 256;
+inline constexpr unsigned kMaxWorkerThreads = 1024;
+
 struct ServerLimits {
     // Request line plus header fields; beyond it the request gets 431 (RFC 6585 §5).
     std::uint32_t max_header_bytes = 16 * 1024;
@@ -54,16 +59,26 @@ struct ServerLimits {
     // Open connections. Beyond it, a new connection gets a canned 503 and is closed. Also
     // clamped below the process's file-descriptor limit (RLIMIT_NOFILE).
     std::size_t max_connections = 10000;
-    // 0: one per core.
+    // 0: one per core. At most kMaxIoThreads and kMaxWorkerThreads (larger values are clamped,
+    // with a warning).
     unsigned io_threads = 0;
     unsigned worker_threads = 0;
     // The Server header (RFC 9110 §10.2.4): the product name, no version.
     std::string server_name = "Selo";
 };
 
-// Limits from the configuration file. body_limit_for is left empty: routes that need a larger
-// limit (signDoc: config.max_document_body_bytes) are known to the api layer, which sets it.
-[[nodiscard]] ServerLimits server_limits(const HttpLimits& http, const ServerConfig& server);
+// Limits from the configuration file, checked so that a mistake there is an error at start-up
+// rather than a crash or a server that refuses everything. ErrorCode::invalid_argument, naming
+// the setting, for:
+//   [server] io_threads > kMaxIoThreads (256), worker_threads > kMaxWorkerThreads (1024);
+//   [http] header/body/idle_timeout_seconds outside 1..86400;
+//   [http] max_header_bytes outside 1 KiB..1 MiB, max_body_bytes 0,
+//          max_document_body_bytes below max_body_bytes, max_keepalive_requests 0 (1 turns
+//          keep-alive off).
+// body_limit_for is left empty: routes that need a larger limit (signDoc:
+// max_document_body_bytes) are known to the api layer, which sets it.
+[[nodiscard]] Result<ServerLimits> server_limits(const HttpLimits& http,
+                                                 const ServerConfig& server);
 
 // "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:0" (the form of ServerConfig::listen), split for
 // Server::listen.

@@ -568,6 +568,71 @@ TEST(Server, SplitsConfiguredListenAddresses) {
     }
 }
 
+TEST(ServerLimitsFromConfig, DefaultsPassAndAreMapped) {
+    HttpLimits http;
+    http.max_body_bytes = 2048;
+    http.header_timeout_seconds = 7;
+    ServerConfig server;
+    server.worker_threads = 16;
+    auto l = server_limits(http, server);
+    ASSERT_TRUE(l) << l.error().message;
+    EXPECT_EQ(l->max_body_bytes, 2048u);
+    EXPECT_EQ(l->header_timeout, std::chrono::seconds(7));
+    EXPECT_EQ(l->worker_threads, 16u);
+    EXPECT_FALSE(l->body_limit_for);
+    ServerConfig at_caps;
+    at_caps.io_threads = kMaxIoThreads;
+    at_caps.worker_threads = kMaxWorkerThreads;
+    EXPECT_TRUE(server_limits(http, at_caps));
+}
+
+TEST(ServerLimitsFromConfig, NonsenseIsAnErrorNamingTheSetting) {
+    struct Case {
+        std::string_view setting;
+        std::function<void(HttpLimits&, ServerConfig&)> set;
+    };
+    const std::vector<Case> cases = {
+        {"worker_threads", [](HttpLimits&, ServerConfig& s) { s.worker_threads = 100000; }},
+        {"worker_threads", [](HttpLimits&, ServerConfig& s) { s.worker_threads = 1025; }},
+        {"io_threads", [](HttpLimits&, ServerConfig& s) { s.io_threads = 257; }},
+        {"header_timeout_seconds", [](HttpLimits& h, ServerConfig&) { h.header_timeout_seconds = 0; }},
+        {"body_timeout_seconds", [](HttpLimits& h, ServerConfig&) { h.body_timeout_seconds = 0; }},
+        {"idle_timeout_seconds", [](HttpLimits& h, ServerConfig&) { h.idle_timeout_seconds = 0; }},
+        {"idle_timeout_seconds",
+         [](HttpLimits& h, ServerConfig&) { h.idle_timeout_seconds = 4000000000u; }},
+        {"max_header_bytes", [](HttpLimits& h, ServerConfig&) { h.max_header_bytes = 0; }},
+        {"max_header_bytes", [](HttpLimits& h, ServerConfig&) { h.max_header_bytes = 1u << 30; }},
+        {"max_body_bytes", [](HttpLimits& h, ServerConfig&) { h.max_body_bytes = 0; }},
+        {"max_document_body_bytes",
+         [](HttpLimits& h, ServerConfig&) { h.max_document_body_bytes = 1000; }},
+        {"max_keepalive_requests", [](HttpLimits& h, ServerConfig&) { h.max_keepalive_requests = 0; }},
+    };
+    for (const auto& c : cases) {
+        HttpLimits http;
+        ServerConfig server;
+        c.set(http, server);
+        auto l = server_limits(http, server);
+        ASSERT_FALSE(l) << c.setting;
+        EXPECT_EQ(l.error().code, ErrorCode::invalid_argument);
+        EXPECT_NE(l.error().message.find(c.setting), std::string::npos) << l.error().message;
+    }
+}
+
+// What used to abort the process: a Server built directly with absurd thread counts.
+TEST(Server, AbsurdThreadCountsAreClampedNotFatal) {
+    auto l = test::test_limits();
+    l.io_threads = 100000;
+    l.worker_threads = 100000;
+    RunningServer rs(l, [](const Request&, const RequestContext&) {
+        return text_response(Status::ok, "still here");
+    });
+    RawSocket s(rs.port());
+    ASSERT_TRUE(s.send(get_request("/")));
+    auto res = s.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body, "still here\n");
+}
+
 TEST_F(ServerTest, GarbageAfterHeadGetsA400WithABody) {
     start();
     RawSocket s = connect();
