@@ -102,6 +102,25 @@ unsigned thread_count(unsigned requested, unsigned cap, std::string_view what) {
     return n;
 }
 
+// The first content coding in Content-Encoding other than identity, if any. RFC 9110 §8.4: a
+// comma-separated list, possibly over several field lines, case-insensitive; "identity" (no
+// coding) and empty list elements (§5.6.1) are harmless.
+std::optional<std::string> unsupported_content_coding(const RequestHeader& h) {
+    auto range = h.equal_range(Field::content_encoding);
+    for (auto it = range.first; it != range.second; ++it) {
+        std::string_view list = it->value();
+        while (!list.empty()) {
+            std::size_t comma = list.find(',');
+            std::string_view coding = trim(list.substr(0, comma));
+            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+            if (!coding.empty() && !beast::iequals(coding, "identity")) {
+                return std::string(coding.substr(0, 64));
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 std::size_t clamp_connections(std::size_t requested) {
     ::rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
@@ -354,6 +373,22 @@ class Session : public std::enable_shared_from_this<Session> {
             // RFC 9110 §10.1.1: ignore 100-continue in an HTTP/1.0 request.
             expect_continue = h.version() == 11;
         }
+        if (!parser_->is_done()) {
+            if (auto coding = unsupported_content_coding(h)) {
+                // RFC 9110 §8.4: the content is encoded, and this server decodes no content
+                // coding; handing it on as if it were the content would let it slip past every
+                // check. §15.5.16: 415, with Accept-Encoding saying what would be accepted
+                // (§12.5.3).
+                Response res = text_response(
+                    Status::unsupported_media_type,
+                    fmt::format("Content-Encoding \"{}\" is not supported; send the content "
+                                "without a content coding",
+                                *coding));
+                res.set(Field::accept_encoding, "identity");
+                reject(std::move(res));
+                return;
+            }
+        }
         body_limit_ = limits().body_limit_for ? limits().body_limit_for(h.target(), h.method())
                                               : limits().max_body_bytes;
         if (auto length = parser_->content_length(); length && *length > body_limit_) {
@@ -449,15 +484,19 @@ class Session : public std::enable_shared_from_this<Session> {
     // A response decided by the session itself (limits, malformed input); the connection closes
     // after it, since the rest of the input cannot be trusted to be framed correctly.
     void reject(Status status, std::string_view message) {
+        reject(text_response(status, message));
+    }
+
+    void reject(Response&& res) {
         if (log::level() <= log::Level::debug) {
             log::debug("http {}:{}: {} {}", ctx_.remote_address, ctx_.remote_port,
-                       static_cast<unsigned>(status), message);
+                       res.result_int(), std::string_view(res.body()));
         }
         keep_alive_ = false;
         dispatched_ = false;
         req_version_ = 11;
         stream_.expires_never();
-        finish(text_response(status, message));
+        finish(std::move(res));
     }
 
     void finish(Response&& res) {
