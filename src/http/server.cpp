@@ -90,6 +90,9 @@ bool is_http_parse_error(const error_code& ec) {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
 
+// RFC 9110 §10.2.3: seconds a client refused for want of a large-body slot should wait.
+constexpr std::string_view kLargeBodyRetryAfter = "5";
+
 unsigned thread_count(unsigned requested, unsigned cap, std::string_view what) {
     unsigned n = requested != 0 ? requested : std::max(1u, std::thread::hardware_concurrency());
     if (n > cap) {
@@ -158,6 +161,11 @@ struct Server::Impl {
     std::vector<std::shared_ptr<Session>> snapshot_sessions();
     Response call_handler(const Request& req, const RequestContext& ctx) noexcept;
     std::optional<Response> call_inline(const Request& req, const RequestContext& ctx) noexcept;
+    // body_limit_for on a worker thread; nullopt when it threw (logged).
+    std::optional<std::uint64_t> call_body_limit(const RequestHeader& header,
+                                                 const RequestContext& ctx) noexcept;
+    bool try_acquire_large_body() noexcept;
+    void release_large_body() noexcept;
 
     ServerLimits limits;
     Handler handler;
@@ -174,6 +182,8 @@ struct Server::Impl {
     std::atomic<std::uint64_t> refused{0};
     std::atomic<std::uint64_t> requests{0};
     std::atomic<std::size_t> open_connections{0};
+    std::atomic<std::size_t> large_bodies{0};
+    std::atomic<std::uint64_t> large_bodies_refused{0};
     bool ran = false;
 
     // Live sessions, so stop() can reach them. Sessions remove themselves when destroyed.
@@ -224,6 +234,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     ~Session() {
+        release_large_body();
         if (registered) {
             std::lock_guard lock(server_.sessions_mutex);
             server_.sessions.erase(registry_entry);
@@ -257,7 +268,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bool registered = false;
 
   private:
-    enum class State { idle, header, body, handling, writing, lingering, closed };
+    // admission: the header is in and body_limit_for runs on a worker; nothing is read meanwhile.
+    enum class State { idle, header, admission, body, handling, writing, lingering, closed };
 
     const ServerLimits& limits() const { return server_.limits; }
 
@@ -268,6 +280,9 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         head_ = false;
         dispatched_ = false;
+        expect_continue_ = false;
+        large_body_refused_ = false;
+        chunked_bytes_ = 0;
         parser_.emplace();
         parser_->header_limit(limits().max_header_bytes);
         // The body limit depends on the target, known only once the header is in: no limit
@@ -363,7 +378,6 @@ class Session : public std::enable_shared_from_this<Session> {
                 return;
             }
         }
-        bool expect_continue = false;
         if (auto it = h.find(Field::expect); it != h.end()) {
             if (h.count(Field::expect) > 1 || !beast::iequals(trim(it->value()), "100-continue")) {
                 // RFC 9110 §10.1.1: 417 for any expectation other than 100-continue.
@@ -371,27 +385,63 @@ class Session : public std::enable_shared_from_this<Session> {
                 return;
             }
             // RFC 9110 §10.1.1: ignore 100-continue in an HTTP/1.0 request.
-            expect_continue = h.version() == 11;
+            expect_continue_ = h.version() == 11;
         }
-        if (!parser_->is_done()) {
-            if (auto coding = unsupported_content_coding(h)) {
-                // RFC 9110 §8.4: the content is encoded, and this server decodes no content
-                // coding; handing it on as if it were the content would let it slip past every
-                // check. §15.5.16: 415, with Accept-Encoding saying what would be accepted
-                // (§12.5.3).
-                Response res = text_response(
-                    Status::unsupported_media_type,
-                    fmt::format("Content-Encoding \"{}\" is not supported; send the content "
-                                "without a content coding",
-                                *coding));
-                res.set(Field::accept_encoding, "identity");
-                reject(std::move(res));
-                return;
-            }
+        if (parser_->is_done()) {
+            dispatch();  // no body: nothing to limit or decode
+            return;
         }
-        body_limit_ = limits().body_limit_for ? limits().body_limit_for(h.target(), h.method())
-                                              : limits().max_body_bytes;
-        if (auto length = parser_->content_length(); length && *length > body_limit_) {
+        if (auto coding = unsupported_content_coding(h)) {
+            // RFC 9110 §8.4: the content is encoded, and this server decodes no content coding;
+            // handing it on as if it were the content would let it slip past every check.
+            // §15.5.16: 415, with Accept-Encoding saying what would be accepted (§12.5.3).
+            Response res = text_response(
+                Status::unsupported_media_type,
+                fmt::format("Content-Encoding \"{}\" is not supported; send the content "
+                            "without a content coding",
+                            *coding));
+            res.set(Field::accept_encoding, "identity");
+            reject(std::move(res));
+            return;
+        }
+        auto length = parser_->content_length();
+        if (limits().body_limit_for && (!length || *length > limits().max_body_bytes)) {
+            ask_body_limit();
+            return;
+        }
+        admit_body(limits().max_body_bytes);
+    }
+
+    // body_limit_for may block, so it runs on the worker pool; the strand waits, reading nothing,
+    // and the body is neither read nor buffered until admit_body.
+    void ask_body_limit() {
+        state_ = State::admission;
+        auto work = net::make_work_guard(stream_.get_executor());
+        net::post(server_.workers, [self = shared_from_this(), work = std::move(work)]() mutable {
+            // The header is not touched on the strand while in State::admission.
+            std::optional<std::uint64_t> limit =
+                self->server_.call_body_limit(self->parser_->get(), self->ctx_);
+            auto ex = self->stream_.get_executor();
+            net::post(ex, [self = std::move(self), limit]() mutable {
+                if (self->state_ == State::closed) {
+                    return;  // header timeout or forced stop while the hook ran
+                }
+                if (!limit) {
+                    self->reject(Status::internal_server_error, "internal server error");
+                    return;
+                }
+                self->admit_body(*limit);
+            });
+        });
+    }
+
+    // The body limit is known: refuse or admit the body, before any of it is read. Beast's
+    // string_body reserves Content-Length bytes when the body read starts (the parser's first
+    // put() after the header), so nothing is reserved for a body refused here.
+    void admit_body(std::uint64_t limit) {
+        body_limit_ = limit;
+        auto length = parser_->content_length();
+        if (length && *length > body_limit_) {
             // Refused before reading a byte of it; a client that sent 100-continue never sends it.
             reject(Status::payload_too_large,
                    fmt::format("request body of {} bytes exceeds the limit of {} bytes for this "
@@ -399,13 +449,17 @@ class Session : public std::enable_shared_from_this<Session> {
                                *length, body_limit_));
             return;
         }
-        parser_->body_limit(body_limit_);
-        if (parser_->is_done()) {
-            dispatch();
+        if (length && *length > limits().large_body_bytes && !acquire_large_body()) {
+            reject_busy();
             return;
         }
+        if (!length && body_limit_ > limits().large_body_bytes) {
+            // Chunked: the size is known chunk by chunk; the gate takes a slot when it must.
+            parser_->on_chunk_header(chunk_gate_);
+        }
+        parser_->body_limit(body_limit_);
         state_ = State::body;
-        if (expect_continue) {
+        if (expect_continue_) {
             stream_.expires_after(limits().write_timeout);
             net::async_write(
                 stream_, net::buffer(kContinue.data(), kContinue.size()),
@@ -413,6 +467,38 @@ class Session : public std::enable_shared_from_this<Session> {
             return;
         }
         read_body();
+    }
+
+    // Called by the parser at each chunk header, before the chunk's data is read.
+    void on_chunk_header(std::uint64_t size, error_code& ec) {
+        chunked_bytes_ += size;  // at most body_limit_: Beast checks each size against it first
+        if (chunked_bytes_ > limits().large_body_bytes && !acquire_large_body()) {
+            large_body_refused_ = true;
+            ec = bhttp::error::body_limit;  // stops the read; on_body answers 503
+        }
+    }
+
+    bool acquire_large_body() {
+        if (!holds_large_body_) {
+            holds_large_body_ = server_.try_acquire_large_body();
+        }
+        return holds_large_body_;
+    }
+
+    void release_large_body() {
+        if (holds_large_body_) {
+            holds_large_body_ = false;
+            server_.release_large_body();
+        }
+    }
+
+    void reject_busy() {
+        server_.large_bodies_refused.fetch_add(1);
+        Response res = text_response(Status::service_unavailable,
+                                     "server busy: too many large request bodies in progress, "
+                                     "retry later");
+        res.set(Field::retry_after, kLargeBodyRetryAfter);
+        reject(std::move(res));
     }
 
     void on_continue_sent(error_code ec, std::size_t) {
@@ -435,6 +521,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void on_body(error_code ec, std::size_t) {
         if (state_ == State::closed) {
+            return;
+        }
+        if (large_body_refused_) {
+            reject_busy();
             return;
         }
         if (ec) {
@@ -563,8 +653,11 @@ class Session : public std::enable_shared_from_this<Session> {
             close();
             return;
         }
+        // The request is done: its memory goes, and with it any large-body slot.
         res_ = {};
         req_ = {};
+        parser_.reset();
+        release_large_body();
         if (!keep_alive_) {
             linger();
             return;
@@ -613,9 +706,18 @@ class Session : public std::enable_shared_from_this<Session> {
         stream_.close();  // cancels pending operations; their handlers see State::closed
     }
 
+    // The parser's chunk-header callback (Beast keeps a reference to it, so it lives here).
+    struct ChunkGate {
+        Session* session;
+        void operator()(std::uint64_t size, std::string_view, error_code& ec) const {
+            session->on_chunk_header(size, ec);
+        }
+    };
+
     Server::Impl& server_;
     beast::tcp_stream stream_;
     beast::flat_buffer buffer_;
+    ChunkGate chunk_gate_{this};
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     Request req_;
     Response res_;
@@ -624,11 +726,15 @@ class Session : public std::enable_shared_from_this<Session> {
     unsigned served_ = 0;
     unsigned req_version_ = 11;
     std::uint64_t body_limit_ = 0;
+    std::uint64_t chunked_bytes_ = 0;
     std::size_t drained_ = 0;
     bool keep_alive_ = true;
     bool head_ = false;
     bool dispatched_ = false;
     bool stopping_ = false;
+    bool expect_continue_ = false;
+    bool holds_large_body_ = false;
+    bool large_body_refused_ = false;
 };
 
 }  // namespace
@@ -829,6 +935,36 @@ std::optional<Response> Server::Impl::call_inline(const Request& req,
     return text_response(Status::internal_server_error, "internal server error");
 }
 
+std::optional<std::uint64_t> Server::Impl::call_body_limit(const RequestHeader& header,
+                                                           const RequestContext& ctx) noexcept {
+    try {
+        return limits.body_limit_for(header);
+    } catch (const std::exception& e) {
+        log::error("http {}:{}: body_limit_for {} {} threw: {}", ctx.remote_address,
+                   ctx.remote_port, std::string_view(header.method_string()),
+                   std::string_view(header.target()), e.what());
+    } catch (...) {
+        log::error("http {}:{}: body_limit_for {} {} threw a non-standard exception",
+                   ctx.remote_address, ctx.remote_port, std::string_view(header.method_string()),
+                   std::string_view(header.target()));
+    }
+    return std::nullopt;
+}
+
+bool Server::Impl::try_acquire_large_body() noexcept {
+    std::size_t in_use = large_bodies.load();
+    do {
+        if (in_use >= limits.max_concurrent_large_bodies) {
+            return false;
+        }
+    } while (!large_bodies.compare_exchange_weak(in_use, in_use + 1));
+    return true;
+}
+
+void Server::Impl::release_large_body() noexcept {
+    large_bodies.fetch_sub(1);
+}
+
 // ---- Server ----
 
 Result<HostPort> split_host_port(std::string_view address) {
@@ -1018,8 +1154,9 @@ void Server::stop() noexcept {
 }
 
 ServerStats Server::stats() const noexcept {
-    return ServerStats{impl_->accepted.load(), impl_->refused.load(), impl_->requests.load(),
-                       impl_->open_connections.load()};
+    return ServerStats{impl_->accepted.load(),         impl_->refused.load(),
+                       impl_->requests.load(),         impl_->open_connections.load(),
+                       impl_->large_bodies.load(),     impl_->large_bodies_refused.load()};
 }
 
 const ServerLimits& Server::limits() const noexcept {

@@ -35,9 +35,27 @@ struct ServerLimits {
     // Request body limit unless body_limit_for says otherwise; beyond it 413 (RFC 9110 §15.5.14),
     // from Content-Length before any body is read, or as soon as a chunked body grows past it.
     std::uint64_t max_body_bytes = 1024 * 1024;
-    // Per-request body limit from the target (path and query, as received) and method, e.g. a
-    // larger one for CSC signatures/signDoc. Empty: max_body_bytes for every request.
-    std::function<std::uint64_t(std::string_view target, Verb method)> body_limit_for;
+    // The body limit of a request whose body may exceed max_body_bytes (Content-Length above it,
+    // or chunked), from its whole header: e.g. CSC signatures/signDoc gets the document limit
+    // only when its "Authorization: Bearer" token is valid, so that an anonymous client cannot
+    // make the server buffer hundreds of megabytes just to be told its token is bogus.
+    // - Called once per such request, after the header is read and before any of the body is
+    //   read or buffered (nor 100 Continue sent). Requests within max_body_bytes, and requests
+    //   without a body, never reach it.
+    // - Runs on a worker thread, so it may block briefly (a database lookup of the token); the
+    //   header timeout keeps running meanwhile, and the connection waits for it.
+    // - An exception from it answers the request with 500.
+    // Empty: max_body_bytes for every request.
+    std::function<std::uint64_t(const RequestHeader& header)> body_limit_for;
+    // Bodies larger than this are "large": each needs one of max_concurrent_large_bodies slots,
+    // taken when Content-Length announces such a body, or when a chunked body grows past this
+    // size (checked at each chunk header, before the chunk is read), and held until the
+    // response has been written. Without a free slot the request gets 503 with Retry-After
+    // (RFC 9110 §15.6.4, §10.2.3) before the body is buffered. This bounds the memory large
+    // bodies hold at once, whoever is allowed to send them.
+    std::uint64_t large_body_bytes = 8 * 1024 * 1024;
+    // 0: no large body is accepted at all.
+    std::size_t max_concurrent_large_bodies = 2;
 
     // From the first byte of a request (or from accept) until its header is complete. The whole
     // header must arrive within it, so a client trickling a byte at a time is cut off (408).
@@ -94,6 +112,8 @@ struct ServerStats {
     std::uint64_t connections_refused = 0;   // over max_connections
     std::uint64_t requests = 0;              // requests answered (including 4xx from limits)
     std::size_t open_connections = 0;
+    std::size_t large_bodies_in_flight = 0;     // slots of max_concurrent_large_bodies in use
+    std::uint64_t large_bodies_refused = 0;     // 503s for want of a slot
 };
 
 class Server {

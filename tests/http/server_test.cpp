@@ -243,8 +243,8 @@ TEST_F(ServerTest, ChunkedBodyWithinLimitIsDecoded) {
 TEST_F(ServerTest, PerRouteBodyLimitAllowsALargerUpload) {
     auto limits = test::test_limits();
     limits.max_body_bytes = 1024;
-    limits.body_limit_for = [](std::string_view target, Verb method) -> std::uint64_t {
-        return method == Verb::post && target.starts_with("/upload") ? 64 * 1024 : 1024;
+    limits.body_limit_for = [](const RequestHeader& h) -> std::uint64_t {
+        return h.method() == Verb::post && h.target().starts_with("/upload") ? 64 * 1024 : 1024;
     };
     start(limits);
     std::string big(20000, 'b');
