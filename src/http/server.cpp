@@ -148,7 +148,7 @@ class Session;
 }  // namespace
 
 struct Server::Impl {
-    Impl(ServerLimits l, Handler h, InlineHandler ih);
+    Impl(ServerLimits l, Handler h, InlineHandler ih, ErrorRenderers er);
     ~Impl();
 
     void begin_stop();
@@ -164,12 +164,16 @@ struct Server::Impl {
     // body_limit_for on a worker thread; nullopt when it threw (logged).
     std::optional<std::uint64_t> call_body_limit(const RequestHeader& header,
                                                  const RequestContext& ctx) noexcept;
+    // An error response from the renderer for the request's path, with `status` whatever the
+    // renderer did; text/plain if the renderer threw (logged).
+    Response render_error(const Request& req, Status status, std::string_view message) noexcept;
     bool try_acquire_large_body() noexcept;
     void release_large_body() noexcept;
 
     ServerLimits limits;
     Handler handler;
     InlineHandler inline_handler;
+    ErrorRenderers renderers;
     unsigned io_threads;
     unsigned worker_threads;
     std::size_t max_connections;
@@ -395,7 +399,7 @@ class Session : public std::enable_shared_from_this<Session> {
             // RFC 9110 §8.4: the content is encoded, and this server decodes no content coding;
             // handing it on as if it were the content would let it slip past every check.
             // §15.5.16: 415, with Accept-Encoding saying what would be accepted (§12.5.3).
-            Response res = text_response(
+            Response res = render_error(
                 Status::unsupported_media_type,
                 fmt::format("Content-Encoding \"{}\" is not supported; send the content "
                             "without a content coding",
@@ -494,9 +498,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void reject_busy() {
         server_.large_bodies_refused.fetch_add(1);
-        Response res = text_response(Status::service_unavailable,
-                                     "server busy: too many large request bodies in progress, "
-                                     "retry later");
+        Response res = render_error(Status::service_unavailable,
+                                    "server busy: too many large request bodies in progress, "
+                                    "retry later");
         res.set(Field::retry_after, kLargeBodyRetryAfter);
         reject(std::move(res));
     }
@@ -571,10 +575,19 @@ class Session : public std::enable_shared_from_this<Session> {
         });
     }
 
+    // The server's own error for the current request, in the shape its path calls for. Before
+    // dispatch the request is the parser's: its header once the request line has been read
+    // (body unread or partial), else empty (no target: the fallback renderer).
+    Response render_error(Status status, std::string_view message) {
+        static const Request kNoRequest;
+        const Request& req = dispatched_ ? req_ : parser_ ? parser_->get() : kNoRequest;
+        return server_.render_error(req, status, message);
+    }
+
     // A response decided by the session itself (limits, malformed input); the connection closes
     // after it, since the rest of the input cannot be trusted to be framed correctly.
     void reject(Status status, std::string_view message) {
-        reject(text_response(status, message));
+        reject(render_error(status, message));
     }
 
     void reject(Response&& res) {
@@ -600,7 +613,7 @@ class Session : public std::enable_shared_from_this<Session> {
             // one.
             log::error("http #{}: handler returned status {}; sending 500 instead", ctx_.request_id,
                        code);
-            res_ = text_response(Status::internal_server_error, "internal server error");
+            res_ = render_error(Status::internal_server_error, "internal server error");
             code = 500;
         }
         if (stopping_ || server_.stopping.load()) {
@@ -741,10 +754,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
 // ---- Server::Impl ----
 
-Server::Impl::Impl(ServerLimits l, Handler h, InlineHandler ih)
+Server::Impl::Impl(ServerLimits l, Handler h, InlineHandler ih, ErrorRenderers er)
     : limits(std::move(l)),
       handler(std::move(h)),
       inline_handler(std::move(ih)),
+      renderers(std::move(er)),
       io_threads(thread_count(limits.io_threads, kMaxIoThreads, "io_threads")),
       worker_threads(thread_count(limits.worker_threads, kMaxWorkerThreads, "worker_threads")),
       max_connections(clamp_connections(limits.max_connections)),
@@ -917,7 +931,7 @@ Response Server::Impl::call_handler(const Request& req, const RequestContext& ct
         log::error("http #{}: handler for {} {} threw a non-standard exception", ctx.request_id,
                    std::string_view(req.method_string()), std::string_view(req.target()));
     }
-    return text_response(Status::internal_server_error, "internal server error");
+    return render_error(req, Status::internal_server_error, "internal server error");
 }
 
 std::optional<Response> Server::Impl::call_inline(const Request& req,
@@ -932,7 +946,7 @@ std::optional<Response> Server::Impl::call_inline(const Request& req,
                    ctx.request_id, std::string_view(req.method_string()),
                    std::string_view(req.target()));
     }
-    return text_response(Status::internal_server_error, "internal server error");
+    return render_error(req, Status::internal_server_error, "internal server error");
 }
 
 std::optional<std::uint64_t> Server::Impl::call_body_limit(const RequestHeader& header,
@@ -949,6 +963,23 @@ std::optional<std::uint64_t> Server::Impl::call_body_limit(const RequestHeader& 
                    std::string_view(header.target()));
     }
     return std::nullopt;
+}
+
+Response Server::Impl::render_error(const Request& req, Status status,
+                                    std::string_view message) noexcept {
+    try {
+        Response res = renderers.render(req, status, message);
+        // The status is the server's decision (it drives Retry-After, Allow, closing...).
+        res.result(status);
+        return res;
+    } catch (const std::exception& e) {
+        log::error("http: error renderer for {} threw: {}", std::string_view(req.target()),
+                   e.what());
+    } catch (...) {
+        log::error("http: error renderer for {} threw a non-standard exception",
+                   std::string_view(req.target()));
+    }
+    return text_response(status, message);
 }
 
 bool Server::Impl::try_acquire_large_body() noexcept {
@@ -1057,9 +1088,10 @@ Result<ServerLimits> server_limits(const HttpLimits& http, const ServerConfig& s
     return l;
 }
 
-Server::Server(ServerLimits limits, Handler handler, InlineHandler inline_handler)
+Server::Server(ServerLimits limits, Handler handler, InlineHandler inline_handler,
+               ErrorRenderers error_renderers)
     : impl_(std::make_unique<Impl>(std::move(limits), std::move(handler),
-                                   std::move(inline_handler))) {}
+                                   std::move(inline_handler), std::move(error_renderers))) {}
 
 Server::~Server() = default;
 

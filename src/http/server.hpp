@@ -21,6 +21,7 @@
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "http/message.hpp"
+#include "http/response.hpp"
 
 namespace selo::http {
 
@@ -119,8 +120,12 @@ struct ServerStats {
 class Server {
   public:
     // `handler` answers requests on worker threads; `inline_handler`, when given, is tried first
-    // on the I/O thread (see InlineHandler).
-    Server(ServerLimits limits, Handler handler, InlineHandler inline_handler = {});
+    // on the I/O thread (see InlineHandler). `error_renderers` shape the server's own error
+    // responses (400, 413, 415, 431, 501, 503, 500...) by the request's path once its request
+    // line has been read; pass Router::error_renderers() so that they match the router's. The
+    // 503 for connections over max_connections is sent before anything is read: always text.
+    Server(ServerLimits limits, Handler handler, InlineHandler inline_handler = {},
+           ErrorRenderers error_renderers = {});
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

@@ -1,5 +1,5 @@
 // Socket tests for what the server lets in before a handler runs: the header-aware body limit,
-// the cap on concurrent large bodies, and content codings.
+// the cap on concurrent large bodies, content codings, and the shape of the server's own errors.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,8 @@
 #include <memory>
 #include <stdexcept>
 #include <thread>
+
+#include <boost/json/parse.hpp>
 
 #include "http/response.hpp"
 #include "http/router.hpp"
@@ -33,6 +35,12 @@ std::string thread_tag() {
     return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
 }
 
+// A CSC-style error body, as the api layer would register for /csc/.
+Response csc_error(const Request&, Status status, std::string_view message) {
+    return json_response(status, boost::json::object{{"error", "invalid_request"},
+                                                     {"error_description", message}});
+}
+
 class AdmissionTest : public ::testing::Test {
   protected:
     AdmissionTest() {
@@ -50,6 +58,11 @@ class AdmissionTest : public ::testing::Test {
                        return text_response(Status::ok, thread_tag());
                    },
                    {Execution::inline_io, {}});
+        router.add(Verb::get, "/csc/v2/throw",
+                   [](const Request&, const RequestContext&, const PathParams&) -> Response {
+                       throw std::runtime_error("boom");
+                   });
+        router.set_error_renderer("/csc/", csc_error);
     }
 
     static ServerLimits limits() {
@@ -72,7 +85,7 @@ class AdmissionTest : public ::testing::Test {
 
     RunningServer& start(ServerLimits l) {
         server = std::make_unique<RunningServer>(std::move(l), router.handler(),
-                                                 router.inline_handler());
+                                                 router.inline_handler(), router.error_renderers());
         return *server;
     }
 
@@ -200,6 +213,7 @@ TEST_F(AdmissionTest, BodyLimitHookThatThrowsGives500) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 500);
     EXPECT_EQ(res->body.find("database"), std::string::npos);  // logged, not sent
+    EXPECT_EQ(res->header("content-type"), kApplicationJson);  // the /csc/ renderer
     EXPECT_TRUE(s.wait_closed(2s));
 }
 
@@ -405,6 +419,104 @@ TEST_F(AdmissionTest, ContentCodingsOtherThanIdentityGet415) {
         }
     }
     EXPECT_EQ(calls.load(), 0);
+}
+
+// ---- the shape of the server's own errors ----
+
+TEST_F(AdmissionTest, ServerErrorsTakeTheShapeOfTheTargetsPrefix) {
+    auto l = limits();
+    l.max_header_bytes = 2048;
+    l.large_body_bytes = 512;
+    l.max_concurrent_large_bodies = 0;
+    start(l);
+    auto expect_csc = [](const std::optional<test::RawResponse>& res, int status,
+                         std::string_view says) {
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, status);
+        EXPECT_EQ(res->header("content-type"), kApplicationJson) << res->body;
+        auto doc = boost::json::parse(res->body);
+        EXPECT_EQ(doc.at("error").as_string(), "invalid_request");
+        EXPECT_NE(std::string_view(doc.at("error_description").as_string()).find(says),
+                  std::string_view::npos)
+            << res->body;
+    };
+    const std::string sign = "/csc/v2/signatures/signDoc";
+    {
+        RawSocket s = connect();  // 413
+        s.send(post_header(sign, 5000));
+        expect_csc(s.read_response(), 413, "exceeds the limit");
+    }
+    {
+        RawSocket s = connect();  // 431: the request line was read, so the target is known
+        s.send(post_header(sign, 10, "X-Big: " + std::string(4000, 'b') + "\r\n"));
+        expect_csc(s.read_response(), 431, "header");
+    }
+    {
+        RawSocket s = connect();  // 415, with its header
+        s.send(post_request(sign, "abc", "Content-Encoding: gzip\r\n"));
+        auto res = s.read_response();
+        expect_csc(res, 415, "gzip");
+        EXPECT_EQ(res->header("accept-encoding"), "identity");
+    }
+    {
+        RawSocket s = connect();  // 503 for want of a large-body slot, with Retry-After
+        s.send(post_header(sign, 600));
+        auto res = s.read_response();
+        expect_csc(res, 503, "busy");
+        EXPECT_EQ(res->header("retry-after"), "5");
+    }
+    {
+        RawSocket s = connect();  // 400 for a bad field after the request line
+        s.send("GET /csc/v2/info HTTP/1.1\r\nHost: t\r\nBad Header: x\r\n\r\n");
+        expect_csc(s.read_response(), 400, "malformed");
+    }
+    {
+        RawSocket s = connect();  // 500 from a handler, and the router's 404, alike
+        s.send(get_request("/csc/v2/throw") + get_request("/csc/v2/none"));
+        expect_csc(s.read_response(), 500, "internal");
+        expect_csc(s.read_response(), 404, "no such");
+    }
+    // Elsewhere, and when not even the request line could be read: text.
+    for (const std::string& request :
+         {post_header("/upload", 5000), std::string("GARBAGE\r\n\r\n"),
+          "GET /" + std::string(4000, 'c') + " HTTP/1.1\r\n\r\n"}) {
+        RawSocket s = connect();
+        s.send(request);
+        auto res = s.read_response();
+        ASSERT_TRUE(res) << request.substr(0, 40);
+        EXPECT_GE(res->status, 400);
+        EXPECT_EQ(res->header("content-type"), kTextPlain) << request.substr(0, 40);
+    }
+}
+
+TEST_F(AdmissionTest, ARendererThatThrowsFallsBackToTextAndKeepsTheStatus) {
+    router.set_error_renderer("/csc/", [](const Request&, Status, std::string_view) -> Response {
+        throw std::runtime_error("renderer bug");
+    });
+    router.set_error_renderer("/upload", [](const Request&, Status, std::string_view) {
+        return text_response(Status::ok, "a renderer cannot turn an error into a success");
+    });
+    start(limits());
+    {
+        RawSocket s = connect();
+        s.send(post_header("/csc/v2/signatures/signDoc", 5000));
+        auto res = s.read_response();
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 413);
+        EXPECT_EQ(res->header("content-type"), kTextPlain);
+    }
+    {
+        RawSocket s = connect();
+        s.send(post_header("/upload", 5000));
+        auto res = s.read_response();
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 413);
+    }
+    RawSocket s = connect();
+    ASSERT_TRUE(s.send(get_request("/hello")));
+    auto res = s.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
 }
 
 }  // namespace

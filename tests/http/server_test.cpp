@@ -90,7 +90,7 @@ class ServerTest : public ::testing::Test {
 
     RunningServer& start(ServerLimits limits = test::test_limits()) {
         server = std::make_unique<RunningServer>(std::move(limits), router.handler(),
-                                                 router.inline_handler());
+                                                 router.inline_handler(), router.error_renderers());
         return *server;
     }
 

@@ -43,8 +43,10 @@ inline ServerLimits test_limits() {
 
 class RunningServer {
   public:
-    RunningServer(ServerLimits limits, Handler handler, InlineHandler inline_handler = {})
-        : server_(std::move(limits), std::move(handler), std::move(inline_handler)) {
+    RunningServer(ServerLimits limits, Handler handler, InlineHandler inline_handler = {},
+                  ErrorRenderers renderers = {})
+        : server_(std::move(limits), std::move(handler), std::move(inline_handler),
+                  std::move(renderers)) {
         auto port = server_.listen("127.0.0.1", 0);
         if (!port) {
             ADD_FAILURE() << port.error().message;
