@@ -30,6 +30,10 @@ void add_auth_routes(http::Router& router, ApiContext& ctx);
 // GET /healthz, GET /logo.png.
 void add_operations_routes(http::Router& router, ApiContext& ctx);
 
+// Errors the router and the server produce themselves (404, 405, 413, ...) in each protocol's
+// shape: CSC's {"error", "error_description"} under /csc/, problem+json under /api/.
+void install_error_renderers(http::Router& router);
+
 // Every route of the server, in one router.
 void add_all_routes(http::Router& router, ApiContext& ctx);
 

@@ -1,3 +1,5 @@
+#include <boost/json.hpp>
+
 #include "api/api.hpp"
 #include "core/log.hpp"
 #include "http/response.hpp"
@@ -32,6 +34,22 @@ void add_ca_routes(http::Router& router, ApiContext& ctx) {
             return res;
         },
         {.summary = "CA certificate (DER), the target of AIA caIssuers"});
+}
+
+void install_error_renderers(http::Router& router) {
+    router.set_error_renderer("/csc/", [](const http::Request&, http::Status status, std::string_view message) {
+        boost::json::object body;
+        body["error"] = status == http::Status::service_unavailable ? "temporarily_unavailable"
+                        : status >= http::Status::internal_server_error ? "server_error"
+                                                                        : "invalid_request";
+        body["error_description"] = message;
+        auto res = http::json_response(status, body);
+        res.set(http::Field::cache_control, "no-store");
+        return res;
+    });
+    router.set_error_renderer("/api/", [](const http::Request&, http::Status status, std::string_view message) {
+        return http::problem_response(status, message);
+    });
 }
 
 void add_all_routes(http::Router& router, ApiContext& ctx) {

@@ -103,15 +103,26 @@ int run_serve(const ServeArgs& args) {
     api::ApiRegistry registry((*rt)->accounts());
     api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock, registry};
     api::add_all_routes(router, ctx);
-    http::ServerLimits limits = http::server_limits(config.http, config.server);
+    auto limits = http::server_limits(config.http, config.server);
+    if (!limits) {
+        print_error(limits.error().message);
+        return 1;
+    }
+    // signDoc carries whole documents: only a request with a valid session gets the large
+    // limit, so no one can make the server buffer hundreds of megabytes without signing in.
     const std::uint64_t doc_limit = config.http.max_document_body_bytes;
     const std::uint64_t body_limit = config.http.max_body_bytes;
-    limits.body_limit_for = [doc_limit, body_limit](std::string_view target, http::Verb method) {
-        return method == http::Verb::post && target.starts_with("/csc/v2/signatures/signDoc")
-                   ? doc_limit
-                   : body_limit;
+    account::AccountService& accounts = (*rt)->accounts();
+    limits->body_limit_for = [doc_limit, body_limit, &accounts](const http::RequestHeader& header) {
+        if (header.method() != http::Verb::post ||
+            !header.target().starts_with("/csc/v2/signatures/signDoc")) {
+            return body_limit;
+        }
+        auto token = http::bearer_token(header);
+        return token && accounts.resolve_session(*token) ? doc_limit : body_limit;
     };
-    http::Server server(limits, router.handler(), router.inline_handler());
+    api::install_error_renderers(router);
+    http::Server server(*limits, router.handler(), router.inline_handler(), router.error_renderers());
     auto port = server.listen(listen->host, listen->port);
     if (!port) {
         print_error(port.error().message);

@@ -487,6 +487,19 @@ TEST_F(SigningEndToEnd, CscErrorsAreClearAndNeverCrashTheServer) {
         EXPECT_NE(error_of(r).find("document 0:"), std::string::npos) << error_of(r);
     }
 
+    // The server's and the router's own errors speak CSC under /csc/ too.
+    auto unknown_method = post("/csc/v2/credentials/nonexistent", "{}", {"Authorization: Bearer " + ta});
+    EXPECT_EQ(unknown_method.status, 404);
+    EXPECT_NE(unknown_method.error().find("invalid_request"), std::string::npos) << unknown_method.raw;
+    // A large signDoc body is accepted only from a signed-in client: without a valid token the
+    // ordinary 1 MiB limit applies, before anything is buffered.
+    std::string big(2 * 1024 * 1024, 'A');
+    auto anonymous_big = post("/csc/v2/signatures/signDoc", "{\"x\":\"" + big + "\"}", {"Authorization: Bearer forged"});
+    EXPECT_EQ(anonymous_big.status, 413) << anonymous_big.raw.substr(0, 200);
+    EXPECT_NE(anonymous_big.error().find("invalid_request"), std::string::npos) << anonymous_big.raw.substr(0, 200);
+    auto signed_in_big = post("/csc/v2/signatures/signDoc", "{\"x\":\"" + big + "\"}", {"Authorization: Bearer " + ta});
+    EXPECT_EQ(signed_in_big.status, 400) << "read, then refused for its content: " << signed_in_big.raw.substr(0, 200);
+
     // Garbage on the wire does not take the server down.
     run("printf 'GARBAGE\\r\\n\\r\\n' | curl -s --max-time 2 telnet://127.0.0.1:" + std::to_string(selo->port()) + " >/dev/null");
     auto health = run("curl -sf " + selo->base() + "/healthz");
