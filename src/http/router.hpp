@@ -164,7 +164,8 @@ class Router {
 // The token of "Authorization: Bearer <token>" (RFC 6750 §2.1; the scheme is case-insensitive,
 // RFC 9110 §11.1), or nullopt when there is no such header, more than one Authorization field,
 // another scheme, or a token outside the b64token syntax. Takes the header alone, so that
-// ServerLimits::body_limit_for can use it before the body is read; a Request converts.
+// ServerLimits::body_limit_for can use it before the body is read; a Request converts. The view
+// points into the header's field storage.
 [[nodiscard]] std::optional<std::string_view> bearer_token(const RequestHeader& header);
 
 // Decoded query parameters, in order, duplicates kept.

@@ -292,12 +292,14 @@ TEST(QueryParams, RefusesMalformedEscapes) {
 }
 
 TEST(BearerToken, ReadsRfc6750Credentials) {
-    auto with = [](std::vector<std::string_view> values) {
+    // A copy: the token is a view into the header, which dies with the lambda.
+    auto with = [](std::vector<std::string_view> values) -> std::optional<std::string> {
         RequestHeader h;
         for (auto v : values) {
             h.insert(Field::authorization, v);
         }
-        return bearer_token(h);
+        auto token = bearer_token(h);
+        return token ? std::optional<std::string>(*token) : std::nullopt;
     };
     EXPECT_EQ(with({"Bearer abc.DEF-123_~+/=="}), "abc.DEF-123_~+/==");
     EXPECT_EQ(with({"bearer tok"}), "tok");

@@ -527,6 +527,8 @@ TEST_F(AdmissionTest, ARendererThatThrowsFallsBackToTextAndKeepsTheStatus) {
 // and the server frees a refused request's parser as soon as the response is written).
 std::atomic<std::size_t> g_largest_allocation{0};
 
+// The whole non-aligned family is replaced, so that every form pairs with a matching release
+// (a sanitizer's own operator new[] or nothrow new would otherwise meet the free() below).
 void* operator new(std::size_t size) {
     std::size_t seen = g_largest_allocation.load(std::memory_order_relaxed);
     while (size > seen &&
@@ -537,6 +539,19 @@ void* operator new(std::size_t size) {
     }
     throw std::bad_alloc();
 }
+void* operator new[](std::size_t size) {
+    return ::operator new(size);
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    try {
+        return ::operator new(size);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
+    return ::operator new(size, tag);
+}
 // GCC inlines `new T` next to these and flags free() as mismatched with operator new; it is the
 // matching release of the malloc() above.
 #pragma GCC diagnostic push
@@ -545,6 +560,18 @@ void operator delete(void* p) noexcept {
     std::free(p);
 }
 void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
     std::free(p);
 }
 #pragma GCC diagnostic pop
