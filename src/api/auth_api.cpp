@@ -82,12 +82,8 @@ void add_auth_routes(http::Router& router, ApiContext& ctx) {
     reg.add(router, http::Verb::post, "/api/v1/auth/logout", Access::any_account(),
             {.summary = "End the current session", .success_status = 204},
             [&ctx](const ApiRequest& r) -> Result<http::Response> {
-                std::string token;
-                if (auto it = r.http.find(http::Field::authorization); it != r.http.end()) {
-                    token = std::string(it->value().substr(std::min<std::size_t>(7, it->value().size())));
-                }
-                if (!token.empty()) {
-                    SELO_TRY_VOID(ctx.cloudsign.accounts().end_session(token));
+                if (auto token = session_token(r.http); token && !token->empty()) {
+                    SELO_TRY_VOID(ctx.cloudsign.accounts().end_session(*token));
                 }
                 auto res = http::make_response(http::Status::no_content, "", "");
                 res.set(http::Field::set_cookie, "selo_session=; Path=/api/; Max-Age=0; HttpOnly; SameSite=Strict");

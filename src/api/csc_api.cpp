@@ -320,14 +320,11 @@ std::expected<std::string, Response> bearer_account(const Request& req, ApiConte
                                          "Missing access token: call auth/login first and send "
                                          "Authorization: Bearer <access_token>"));
     }
-    std::string_view v = it->value();
-    constexpr std::string_view kBearer = "Bearer ";
-    if (v.size() <= kBearer.size() ||
-        !std::equal(kBearer.begin(), kBearer.end(), v.begin(),
-                    [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    auto token = http::bearer_token(req);
+    if (!token) {
         return std::unexpected(invalid_request("Malformed authorization header"));
     }
-    auto account = ctx.cloudsign.authenticate(v.substr(kBearer.size()));
+    auto account = ctx.cloudsign.authenticate(*token);
     if (!account) {
         if (account.error().code == ErrorCode::expired) {
             return std::unexpected(csc_error(Status::unauthorized, "expired_token", account.error().message));

@@ -42,14 +42,13 @@ std::string roles_text(const std::vector<account::Role>& roles) {
     return out;
 }
 
+}  // namespace
+
 // Bearer token from the Authorization header, else the "selo_session" cookie (browsers).
-std::optional<std::string> token_of(const http::Request& req) {
-    if (auto it = req.find(http::Field::authorization); it != req.end()) {
-        std::string_view v = it->value();
-        if (v.size() > 7 && (v.substr(0, 7) == "Bearer " || v.substr(0, 7) == "bearer ")) {
-            return std::string(v.substr(7));
-        }
-        return std::string();  // present but not a bearer token
+std::optional<std::string> session_token(const http::Request& req) {
+    if (req.find(http::Field::authorization) != req.end()) {
+        auto token = http::bearer_token(req);
+        return token ? std::string(*token) : std::string();  // empty: not a bearer token
     }
     if (auto it = req.find(http::Field::cookie); it != req.end()) {
         std::string_view v = it->value();
@@ -72,11 +71,9 @@ std::optional<std::string> token_of(const http::Request& req) {
     return std::nullopt;
 }
 
-}  // namespace
-
 std::expected<account::Principal, http::Response> authenticate_request(
     const http::Request& request, account::AccountService& accounts) {
-    auto token = token_of(request);
+    auto token = session_token(request);
     if (!token) {
         return std::unexpected(problem(http::Status::unauthorized,
                                        "sign in first (POST /api/v1/auth/login) and send "

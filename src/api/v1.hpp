@@ -73,6 +73,10 @@ private:
     std::vector<Operation> operations_;
 };
 
+// The session token of a request: "Authorization: Bearer", else the selo_session cookie. An
+// empty string: an Authorization header that is not a bearer token.
+[[nodiscard]] std::optional<std::string> session_token(const http::Request& request);
+
 // The principal of a request with a bearer token (or session cookie); the problem response to
 // send otherwise. Requires a session opened with the second factor.
 [[nodiscard]] std::expected<account::Principal, http::Response> authenticate_request(

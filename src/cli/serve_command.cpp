@@ -114,8 +114,8 @@ int run_serve(const ServeArgs& args) {
     const std::uint64_t body_limit = config.http.max_body_bytes;
     account::AccountService& accounts = (*rt)->accounts();
     limits->body_limit_for = [doc_limit, body_limit, &accounts](const http::RequestHeader& header) {
-        if (header.method() != http::Verb::post ||
-            !header.target().starts_with("/csc/v2/signatures/signDoc")) {
+        auto path = http::target_path(header.target());
+        if (header.method() != http::Verb::post || !path || *path != "/csc/v2/signatures/signDoc") {
             return body_limit;
         }
         auto token = http::bearer_token(header);

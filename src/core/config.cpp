@@ -135,6 +135,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     SELO_TRY_VOID(r.get(http, "http", "body_timeout_seconds", c.http.body_timeout_seconds));
     SELO_TRY_VOID(r.get(http, "http", "idle_timeout_seconds", c.http.idle_timeout_seconds));
     SELO_TRY_VOID(r.get(http, "http", "max_keepalive_requests", c.http.max_keepalive_requests));
+    SELO_TRY_VOID(r.get(http, "http", "large_body_bytes", c.http.large_body_bytes));
+    SELO_TRY_VOID(r.get(http, "http", "max_concurrent_large_bodies", c.http.max_concurrent_large_bodies));
     const auto& db = section_of(root, "database");
     SELO_TRY_VOID(r.get(db, "database", "backend", c.database.backend));
     SELO_TRY_VOID(r.get(db, "database", "path", c.database.path));
@@ -287,6 +289,9 @@ header_timeout_seconds = {}
 body_timeout_seconds = {}
 idle_timeout_seconds = {}
 max_keepalive_requests = {}
+# Bodies larger than this (signDoc batches) are read at most max_concurrent_large_bodies at once.
+large_body_bytes = {}
+max_concurrent_large_bodies = {}
 
 [database]
 backend = {}
@@ -318,7 +323,8 @@ organization = {}
         q(c.server.listen), q(c.server.public_url), c.server.io_threads, c.server.worker_threads,
         c.http.max_header_bytes, c.http.max_body_bytes, c.http.max_document_body_bytes,
         c.http.header_timeout_seconds, c.http.body_timeout_seconds, c.http.idle_timeout_seconds,
-        c.http.max_keepalive_requests, q(c.database.backend), q(c.database.path),
+        c.http.max_keepalive_requests, c.http.large_body_bytes, c.http.max_concurrent_large_bodies,
+        q(c.database.backend), q(c.database.path),
         q(c.keys.backend), q(c.keys.master_key_file), c.cloudsign.sad_lifetime_seconds,
         c.cloudsign.max_signatures_per_sad, c.cloudsign.access_token_lifetime_seconds,
         c.cloudsign.certificate_validity_days, c.cloudsign.pin_kdf.memory_kib,

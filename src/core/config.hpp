@@ -29,6 +29,9 @@ struct HttpLimits {
     unsigned body_timeout_seconds = 120;
     unsigned idle_timeout_seconds = 30;
     unsigned max_keepalive_requests = 10000;
+    // Bodies above large_body_bytes each need one of max_concurrent_large_bodies slots.
+    std::uint64_t large_body_bytes = 8ull * 1024 * 1024;
+    unsigned max_concurrent_large_bodies = 2;
 };
 
 struct DatabaseConfig {

@@ -1083,6 +1083,8 @@ Result<ServerLimits> server_limits(const HttpLimits& http, const ServerConfig& s
     l.body_timeout = std::chrono::seconds(http.body_timeout_seconds);
     l.idle_timeout = std::chrono::seconds(http.idle_timeout_seconds);
     l.max_requests_per_connection = http.max_keepalive_requests;
+    l.large_body_bytes = http.large_body_bytes;
+    l.max_concurrent_large_bodies = http.max_concurrent_large_bodies;
     l.io_threads = server.io_threads;
     l.worker_threads = server.worker_threads;
     return l;
