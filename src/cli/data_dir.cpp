@@ -224,7 +224,7 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
       clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
       crl_repo_(*db_), responders_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
-      audit_(*db_, clock),
+      audit_(*db_, clock), failures_(*db_), api_clients_(*db_),
       keys_(sealed_keys_, master_, rng) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
@@ -299,8 +299,16 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         name = rec->parent.value_or("");
     }
 
+    const auto& ac = rt->config_.accounts;
+    account::AccountServiceOptions account_opts;
+    account_opts.lockout = {ac.lockout_threshold, std::chrono::seconds(ac.lockout_first_seconds),
+                            std::chrono::seconds(ac.lockout_longest_seconds)};
+    if (!ac.common_passwords.empty()) {
+        account_opts.password_policy = SELO_TRY(account::PasswordPolicy::load(ac.common_passwords));
+    }
     rt->accounts_ = std::make_unique<account::AccountService>(
-        rt->account_repo_, rt->sessions_, rt->audit_, rt->master_, clock, rng);
+        rt->account_repo_, rt->sessions_, rt->audit_, rt->master_, clock, rng,
+        std::move(account_opts), &rt->failures_, &rt->api_clients_);
     const auto& cs = rt->config_.cloudsign;
     cloudsign::CloudSignOptions opts;
     opts.sad_lifetime = std::chrono::seconds(cs.sad_lifetime_seconds);

@@ -87,6 +87,8 @@ private:
     store::SqlSessionRepository sessions_;
     store::SqlActivationRepository activations_;
     store::SqlAuditTrail audit_;
+    store::SqlFailureRepository failures_;
+    store::SqlApiClientRepository api_clients_;
     crypto::SoftwareKeyStore keys_;
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
