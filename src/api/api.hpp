@@ -11,6 +11,10 @@
 #include "http/router.hpp"
 #include "pki/repository.hpp"
 
+namespace selo::sepbox {
+class SepboxService;
+}
+
 namespace selo::api {
 
 struct ApiContext {
@@ -19,6 +23,7 @@ struct ApiContext {
     cloudsign::CloudSignService& cloudsign;
     const Clock& clock;
     ApiRegistry& registry;  // every /api/v1 route goes through it
+    sepbox::SepboxService* sepbox = nullptr;  // null: the /api/v1/sepbox routes answer 503
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).

@@ -15,6 +15,8 @@
 #include "crypto/key_store.hpp"
 #include "crypto/master_key.hpp"
 #include "pki/authority.hpp"
+#include "sepbox/evidence.hpp"
+#include "sepbox/service.hpp"
 #include "store/database.hpp"
 #include "store/repositories.hpp"
 
@@ -58,11 +60,15 @@ public:
     account::AccountService& accounts() noexcept { return *accounts_; }
     cloudsign::CloudSignService& cloudsign() noexcept { return *cloudsign_; }
     AuditTrail& audit() noexcept { return audit_; }
+    // SEPBox, also the SystemPost through which services post Selo's own messages.
+    sepbox::SepboxService& sepbox() noexcept { return *sepbox_; }
+    sepbox::SepboxRepository& sepbox_repository() noexcept { return sepbox_repo_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
     Runtime(const std::filesystem::path& dir, Config config, crypto::MasterKey master,
             std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng);
+    Result<void> open_sepbox();
 
     std::filesystem::path dir_;
     Config config_;
@@ -82,6 +88,10 @@ private:
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
     std::unique_ptr<cloudsign::CloudSignService> cloudsign_;
+    store::SqlSepboxRepository sepbox_repo_;
+    std::unique_ptr<sepbox::Seal> sepbox_seal_;
+    std::unique_ptr<sepbox::EvidenceMaker> sepbox_evidence_;
+    std::unique_ptr<sepbox::SepboxService> sepbox_;
 };
 
 }  // namespace selo::cli
