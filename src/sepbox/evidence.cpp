@@ -148,20 +148,26 @@ Result<void> Seal::ensure_locked() {
             return {};
         }
     }
+    // Key, certificate and seal record commit together: a failure leaves no half-made seal.
+    std::optional<pki::Certificate> issued;
     std::string key_id = fmt::format("sepbox/seal/{}-{}", unix_seconds(now), hex_encode(rng_.bytes(4)));
-    auto info = SELO_TRY(keys_.generate(key_id, crypto::KeyType::ec_p256));
-    auto public_key = SELO_TRY(crypto::public_key_from_der(info.public_key_der));
-    pki::DistinguishedName dn;
-    dn.add(NID_countryName, options_.country)
-        .add(NID_organizationName, options_.organization)
-        .add(NID_commonName, options_.common_name);
-    pki::IssuanceRequest req{std::string(pki::kProfileLegalPersonSeal), dn, public_key.get(), {}, {}, {}};
-    auto cert = SELO_TRY(issuer_.issue(req));
-    SELO_TRY_VOID(repo_.insert_seal({key_id, cert.der(), cert.not_before(), cert.not_after(), now}));
-    log::info("SEPBox seal issued: certificate {} from CA {}, valid until {}", cert.serial_hex(),
-              issuer_.name(), format_time(cert.not_after()));
+    SELO_TRY_VOID(repo_.transaction([&]() -> Result<void> {
+        auto info = SELO_TRY(keys_.generate(key_id, crypto::KeyType::ec_p256));
+        auto public_key = SELO_TRY(crypto::public_key_from_der(info.public_key_der));
+        pki::DistinguishedName dn;
+        dn.add(NID_countryName, options_.country)
+            .add(NID_organizationName, options_.organization)
+            .add(NID_commonName, options_.common_name);
+        pki::IssuanceRequest req{std::string(pki::kProfileLegalPersonSeal), dn, public_key.get(), {}, {}, {}};
+        auto cert = SELO_TRY(issuer_.issue(req));
+        SELO_TRY_VOID(repo_.insert_seal({key_id, cert.der(), cert.not_before(), cert.not_after(), now}));
+        issued = std::move(cert);
+        return {};
+    }));
+    log::info("SEPBox seal issued: certificate {} from CA {}, valid until {}", issued->serial_hex(),
+              issuer_.name(), format_time(issued->not_after()));
     auto key = SELO_TRY(keys_.signing_key(key_id));
-    current_ = Current{std::move(cert), std::move(key)};
+    current_ = Current{std::move(*issued), std::move(key)};
     return {};
 }
 

@@ -156,6 +156,9 @@ public:
 
     virtual Result<void> insert_notice(const Notice& notice) = 0;
     virtual Result<std::vector<Notice>> due_notices(TimePoint now, std::size_t limit) = 0;
+    // Claims a due notice for one sender until `lease_until`, so that two processes sharing the
+    // database do not both send it; false when another one claimed it first.
+    virtual Result<bool> claim_notice(std::int64_t id, TimePoint now, TimePoint lease_until) = 0;
     virtual Result<void> notice_sent(std::int64_t id, TimePoint at) = 0;
     // Another attempt later (attempts counted), or given up when `next` is empty.
     virtual Result<void> notice_failed(std::int64_t id, int attempts, std::optional<TimePoint> next,

@@ -250,6 +250,11 @@ Result<std::size_t> NoticeDispatcher::run_once(std::size_t limit) {
     auto due = SELO_TRY(repo_.due_notices(now, limit));
     std::size_t sent = 0;
     for (const auto& n : due) {
+        // Held for a while, so another process skips it; a crash before the result is recorded
+        // lets the lease run out and the notice go again (at least once, never lost).
+        if (!SELO_TRY(repo_.claim_notice(n.id, clock_.now(), clock_.now() + options_.lease))) {
+            continue;
+        }
         auto r = transport_.send({n.to_address, n.subject, n.body});
         if (r) {
             SELO_TRY_VOID(repo_.notice_sent(n.id, clock_.now()));

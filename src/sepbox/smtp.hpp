@@ -60,6 +60,7 @@ struct DispatchOptions {
     unsigned max_attempts = 8;
     std::chrono::seconds first_retry{60};
     std::chrono::seconds max_retry{std::chrono::hours(6)};
+    std::chrono::seconds lease{std::chrono::minutes(5)};  // longer than an SMTP conversation
 };
 
 // Sends due notices from the outbox: sent ones are marked, failed ones rescheduled with

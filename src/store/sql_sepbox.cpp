@@ -315,6 +315,14 @@ Result<std::vector<sepbox::Notice>> SqlSepboxRepository::due_notices(TimePoint n
     return out;
 }
 
+Result<bool> SqlSepboxRepository::claim_notice(std::int64_t id, TimePoint now, TimePoint lease_until) {
+    auto n = SELO_TRY(db_.execute(
+        "UPDATE sepbox_outbox SET next_attempt_at = ? WHERE id = ? AND sent_at IS NULL AND "
+        "next_attempt_at IS NOT NULL AND next_attempt_at <= ?",
+        {secs(lease_until), id, secs(now)}));
+    return n == 1;
+}
+
 Result<void> SqlSepboxRepository::notice_sent(std::int64_t id, TimePoint t) {
     SELO_TRY(db_.execute("UPDATE sepbox_outbox SET sent_at = ?, attempts = attempts + 1, "
                          "next_attempt_at = NULL, last_error = NULL WHERE id = ?",

@@ -29,6 +29,7 @@ public:
     Result<void> insert_seal(const sepbox::SealRecord& seal) override;
     Result<void> insert_notice(const sepbox::Notice& notice) override;
     Result<std::vector<sepbox::Notice>> due_notices(TimePoint now, std::size_t limit) override;
+    Result<bool> claim_notice(std::int64_t id, TimePoint now, TimePoint lease_until) override;
     Result<void> notice_sent(std::int64_t id, TimePoint at) override;
     Result<void> notice_failed(std::int64_t id, int attempts, std::optional<TimePoint> next,
                                std::string_view error) override;

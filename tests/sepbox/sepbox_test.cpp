@@ -416,6 +416,71 @@ TEST_F(Sepbox, SystemPostDeliversSelosOwnMessages) {
     EXPECT_EQ(m.sender_id, "selo");
 }
 
+TEST_F(Sepbox, TheSealIsIssuedOnFirstUseAndRenewedBeforeItExpires) {
+    auto& svc = rt->sepbox();
+    EXPECT_FALSE(rt->sepbox_repository().latest_seal().value().has_value()) << "none before first use";
+    ASSERT_TRUE(svc.submit(letter({chan})).has_value());
+    auto first = rt->sepbox_repository().latest_seal().value().value();
+    ASSERT_TRUE(svc.submit(letter({chan})).has_value());
+    EXPECT_EQ(rt->sepbox_repository().latest_seal().value()->key_id, first.key_id) << "reused";
+
+    // 29 days before it expires, the next evidence is sealed with a new certificate.
+    clock.set(first.not_after - std::chrono::days(29));
+    auto s = letter({chan});
+    s.reply_by = clock.now() + 24h;
+    auto r = svc.submit(s).value();
+    auto second = rt->sepbox_repository().latest_seal().value().value();
+    EXPECT_NE(second.key_id, first.key_id);
+    EXPECT_GT(second.not_after, first.not_after);
+    auto cms_der = svc.evidence(agency, r[0].message_id).value().at(0).cms;
+    auto cert = pki::Certificate::from_der(second.certificate_der).value();
+    // The new certificate is the one inside the signature.
+    std::string cms(as_chars(cms_der));
+    EXPECT_NE(cms.find(std::string(as_chars(cert.der()))), std::string::npos);
+}
+
+TEST_F(Sepbox, EvidenceIsTimeStampedAndLoggedWhenThoseServicesAreWired) {
+    struct Stamper : TimeStamper {
+        Result<Bytes> time_stamp(const TimeStampRequest& r) override {
+            requests.push_back(r);
+            return to_bytes("token-for-" + hex_encode(r.digest));
+        }
+        std::vector<TimeStampRequest> requests;
+    } stamper;
+    struct Log : TrustLog {
+        Result<LogReceipt> append(std::string_view type, ByteView entry) override {
+            entries.emplace_back(std::string(type), Bytes(entry.begin(), entry.end()));
+            return LogReceipt{entries.size() - 1, {}, {}};
+        }
+        std::vector<std::pair<std::string, Bytes>> entries;
+    } log;
+    auto* ca = rt->authority("institutions").value();
+    Seal seal(rt->keys(), *ca, {ca->certificate()}, rt->sepbox_repository(), clock, rng, {});
+    EvidenceMaker maker(seal, &stamper, &log, "http://selo.test");
+    EvidenceFacts f;
+    f.event = Event::content_handover;
+    f.evidence_id = "ev_1";
+    f.message_id = "msg_1";
+    f.at = clock.now();
+    f.parts.push_back({"subject", 3, crypto::sha256(std::string_view("abc"))});
+    auto ev = maker.make(f).value();
+    ASSERT_EQ(stamper.requests.size(), 1u);
+    EXPECT_EQ(stamper.requests[0].hash_algorithm_oid, "2.16.840.1.101.3.4.2.1");
+    EXPECT_EQ(stamper.requests[0].digest, crypto::sha256(ev.cms));
+    EXPECT_EQ(std::string(as_chars(ev.timestamp_token)), "token-for-" + hex_encode(crypto::sha256(ev.cms)));
+    ASSERT_EQ(log.entries.size(), 1u);
+    EXPECT_EQ(log.entries[0].first, "delivery-evidence");
+    EXPECT_EQ(log.entries[0].second, ev.cms);
+    EXPECT_EQ(ev.log_index, 0u);
+    EXPECT_EQ(std::string(as_chars(ev.canonical)),
+              "{\"category\":\"notification\",\"event\":\"ContentHandover\",\"evidence_id\":\"ev_1\","
+              "\"issuer\":\"http://selo.test\",\"message_id\":\"msg_1\",\"parts\":[{\"name\":\"subject\","
+              "\"sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\",\"size\":3}],"
+              "\"recipient\":{\"account_id\":\"\"},\"sender\":{\"account_id\":\"\",\"name\":\"\"},"
+              "\"time\":\"2026-11-30T00:53:20Z\",\"type\":\"selo-sepbox-evidence\",\"version\":1}");
+    openssl_verify(ev);
+}
+
 TEST_F(Sepbox, NoticesGoThroughARealSmtpServerAndAreRetriedWithBackOff) {
     auto& svc = rt->sepbox();
     auto r = svc.submit(letter({chan, joao})).value();
@@ -435,6 +500,9 @@ TEST_F(Sepbox, NoticesGoThroughARealSmtpServerAndAreRetriedWithBackOff) {
     EXPECT_EQ(attempts[0].integer(1), unix_seconds(clock.now() + 60s));
     EXPECT_FALSE(attempts[0].text(2).empty());
     EXPECT_EQ(failing.run_once().value(), 0u) << "not due yet";
+    // A notice another process holds is not sent twice.
+    EXPECT_TRUE(rt->sepbox_repository().claim_notice(1, clock.now() + 60s, clock.now() + 60s + 5min).value());
+    EXPECT_FALSE(rt->sepbox_repository().claim_notice(1, clock.now() + 61s, clock.now() + 61s + 5min).value());
 
     test::SmtpSink sink;
     std::string why = sink.start(dir / "mail");
@@ -445,7 +513,9 @@ TEST_F(Sepbox, NoticesGoThroughARealSmtpServerAndAreRetriedWithBackOff) {
     SmtpTransport up(opts, clock, rng);
     NoticeDispatcher sending(rt->sepbox_repository(), up, clock);
     clock.advance(61s);
-    EXPECT_EQ(sending.run_once().value(), 2u);
+    EXPECT_EQ(sending.run_once().value(), 1u) << "the claimed one waits for its lease";
+    clock.advance(5min);
+    EXPECT_EQ(sending.run_once().value(), 1u);
     EXPECT_EQ(sending.run_once().value(), 0u) << "sent once";
     auto mails = sink.wait_for(2, 10s);
     ASSERT_EQ(mails.size(), 2u);
