@@ -20,6 +20,7 @@ build_pkgs=(
 # Independent peers the tests check Selo's output with, and what generates the fixtures.
 test_pkgs=(
   poppler-utils libnss3-tools oathtool qpdf curl python3
+  python3-aiosmtpd
 )
 
 pkgs=("${build_pkgs[@]}")

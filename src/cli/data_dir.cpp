@@ -225,7 +225,7 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
       crl_repo_(*db_), responders_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
       audit_(*db_, clock), failures_(*db_), api_clients_(*db_),
-      keys_(sealed_keys_, master_, rng) {}
+      keys_(sealed_keys_, master_, rng), sepbox_repo_(*db_) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
     if (!is_data_directory(dir)) {
@@ -319,7 +319,39 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
         *rt->accounts_, rt->credentials_, rt->activations_, *signing_ca,
         std::move(chain), rt->master_, clock, rng, opts);
+    SELO_TRY_VOID(rt->open_sepbox());
     return rt;
+}
+
+Result<void> Runtime::open_sepbox() {
+    const auto& sc = config_.sepbox;
+    auto* seal_ca = SELO_TRY(authority(sc.seal_ca));
+    std::vector<pki::Certificate> chain;
+    for (std::string name = seal_ca->name(); !name.empty();) {
+        auto rec = SELO_TRY(cas_.find(name));
+        if (!rec) {
+            return fail(ErrorCode::internal, "CA '{}' is missing from the database", name);
+        }
+        chain.push_back(SELO_TRY(pki::Certificate::from_der(rec->certificate_der)));
+        name = rec->parent.value_or("");
+    }
+    sepbox::SealOptions seal;
+    seal.country = config_.pki.country;
+    seal.organization = config_.pki.organization;
+    sepbox_seal_ = std::make_unique<sepbox::Seal>(keys_, *seal_ca, std::move(chain), sepbox_repo_,
+                                                  clock_, rng_, seal);
+    // The TSA and the transparency log plug in here when they exist (null: not configured).
+    sepbox_evidence_ = std::make_unique<sepbox::EvidenceMaker>(*sepbox_seal_, nullptr, nullptr,
+                                                               config_.server.public_url);
+    sepbox::SepboxOptions opts;
+    opts.max_message_bytes = sc.max_message_bytes;
+    opts.max_attachments = sc.max_attachments;
+    opts.max_recipients = sc.max_recipients;
+    opts.public_url = config_.server.public_url;
+    opts.system_sender_name = config_.pki.organization;
+    sepbox_ = std::make_unique<sepbox::SepboxService>(sepbox_repo_, account_repo_, audit_,
+                                                      *sepbox_evidence_, master_, clock_, rng_, opts);
+    return {};
 }
 
 }  // namespace selo::cli
