@@ -13,11 +13,13 @@ build_pkgs=(
   libcli11-dev
   libfmt-dev
   libtomlplusplus-dev
+  libp11-kit-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Independent peers the tests check Selo's output with, and what generates the fixtures.
 test_pkgs=(
   poppler-utils libnss3-tools oathtool qpdf curl python3
+  softhsm2 gnutls-bin
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -15,6 +15,11 @@ struct InitArgs {
     std::string listen = "127.0.0.1:8080";
     std::string organization = "Selo Trust Services";
     std::string country = "MO";
+    // [keys]: "software", or "pkcs11" with the token's module, label and PIN source.
+    std::string key_backend = "software";
+    std::string pkcs11_module;
+    std::string pkcs11_token_label;
+    std::string pkcs11_pin_source;
 };
 int run_init(const InitArgs& args);
 

@@ -138,6 +138,12 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
     config.server.listen = options.listen;
     config.pki.organization = options.organization;
     config.pki.country = options.country;
+    config.keys.backend = options.keys.backend;
+    config.keys.pkcs11_module = options.keys.pkcs11_module;
+    config.keys.pkcs11_token_label = options.keys.pkcs11_token_label;
+    config.keys.pkcs11_pin_source = options.keys.pkcs11_pin_source;
+    // The same checks as loading the configuration later, before anything is written.
+    SELO_TRY(parse_config(render_config(config), "the new configuration"));
     for (const auto& a : pki::default_authorities(config.pki.organization)) {
         AuthorityConfig ac{a.name, a.role, a.parent, a.common_name,
                            std::string(crypto::key_type_name(a.key)), a.profiles};
@@ -161,10 +167,10 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         // Owner only, like the key file; SQLite gives its -wal and -shm files the same mode.
         ::chmod((dir / config.database.path).c_str(), 0600);
         SELO_TRY_VOID(store::migrate(*db));
-        store::SqlSealedKeyRepository sealed(*db, clock);
         store::SqlCaRepository cas(*db);
         store::SqlCertificateRepository certs(*db);
-        crypto::SoftwareKeyStore keys(sealed, master, rng);
+        auto backend = SELO_TRY(KeyBackend::open(config, dir, *db, master, clock, rng));
+        crypto::KeyStore& keys = backend->store();
         auto spec = SELO_TRY(hierarchy_of(config));
         SELO_TRY_VOID(db->transaction([&]() -> Result<void> {
             SELO_TRY_VOID(pki::ensure_hierarchy(spec, keys, cas, certs, clock, rng));
@@ -221,10 +227,9 @@ Result<pki::CertificateAuthority*> Runtime::authority(std::string_view name) {
 Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
                  std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng)
     : dir_(dir), config_(std::move(config)), master_(std::move(master)), db_(std::move(db)),
-      clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
+      clock_(clock), rng_(rng), cas_(*db_), certificates_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
-      audit_(*db_, clock),
-      keys_(sealed_keys_, master_, rng) {}
+      audit_(*db_, clock) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
     if (!is_data_directory(dir)) {
@@ -248,19 +253,26 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     SELO_TRY_VOID(store::migrate(*db));
     std::unique_ptr<Runtime> rt(
         new Runtime(dir, std::move(config), std::move(master), std::move(db), clock, rng));
+    rt->key_backend_ = SELO_TRY(
+        KeyBackend::open(rt->config_, dir, *rt->db_, rt->master_, clock, rng));
 
     // CAs added to the configuration since the last start are created now.
     auto spec = SELO_TRY(hierarchy_of(rt->config_));
     SELO_TRY_VOID(rt->db_->transaction([&]() -> Result<void> {
-        return pki::ensure_hierarchy(spec, rt->keys_, rt->cas_, rt->certificates_, clock, rng);
+        return pki::ensure_hierarchy(spec, rt->keys(), rt->cas_, rt->certificates_, clock, rng);
     }));
     for (const auto& a : spec.authorities) {
         auto rec = SELO_TRY(rt->cas_.find(a.name));
         if (!rec) {
             return fail(ErrorCode::internal, "CA '{}' is missing from the database", a.name);
         }
-        // Fail at start-up, not at first use, when the master key is not this directory's.
-        if (!rt->keys_.signing_key(rec->key_id)) {
+        // Fail at start-up, not at first use, when the master key (or the token) is not this
+        // directory's.
+        if (auto key = rt->keys().signing_key(rec->key_id); !key) {
+            if (rt->key_backend_->is_pkcs11()) {
+                return fail(key.error().code, "CA '{}': its key cannot be used: {}", a.name,
+                            key.error().message);
+            }
             return fail(ErrorCode::forbidden,
                         "{} does not open the keys of this data directory (CA '{}'): it is not "
                         "the master key they were sealed with",
@@ -268,7 +280,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         }
         rt->authorities_.emplace(
             a.name, SELO_TRY(pki::CertificateAuthority::load(
-                        *rec, pki::CaContext{rt->keys_, rt->certificates_, clock, rng,
+                        *rec, pki::CaContext{rt->keys(), rt->certificates_, clock, rng,
                                              rt->config_.server.public_url},
                         a.role == "root" ? std::vector<std::string>{std::string(pki::kProfileIssuingCa)}
                                          : a.profiles)));

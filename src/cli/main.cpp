@@ -52,6 +52,19 @@ int main(int argc, char** argv) {
     init_cmd->add_option("--organization", init.organization, "Organisation named in CA certificates")
         ->capture_default_str();
     init_cmd->add_option("--country", init.country, "ISO 3166 country of the CA")->capture_default_str();
+    init_cmd->add_option("--key-backend", init.key_backend,
+                         "Where CA keys are generated: software (sealed under the master key) or "
+                         "pkcs11 (inside a token, never extractable)")
+        ->check(CLI::IsMember({"software", "pkcs11"}))
+        ->capture_default_str();
+    init_cmd->add_option("--pkcs11-module", init.pkcs11_module,
+                         "With --key-backend pkcs11: the token's PKCS#11 library, e.g. "
+                         "/usr/lib/softhsm/libsofthsm2.so");
+    init_cmd->add_option("--pkcs11-token-label", init.pkcs11_token_label,
+                         "With --key-backend pkcs11: the token's label");
+    init_cmd->add_option("--pkcs11-pin-source", init.pkcs11_pin_source,
+                         "With --key-backend pkcs11: file:PATH (owner-only, relative to the data "
+                         "directory) or env:NAME holding the token's user PIN");
 
     ServeArgs serve;
     serve.data = default_data_dir();

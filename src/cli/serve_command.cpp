@@ -42,7 +42,11 @@ void print_error(std::string_view message) { std::cerr << "selo: " << message <<
 int run_init(const InitArgs& args) {
     SystemClock clock;
     SystemRng rng;
-    InitOptions opts{args.public_url, args.listen, args.organization, args.country};
+    InitOptions opts{args.public_url, args.listen, args.organization, args.country, {}};
+    opts.keys.backend = args.key_backend;
+    opts.keys.pkcs11_module = args.pkcs11_module;
+    opts.keys.pkcs11_token_label = args.pkcs11_token_label;
+    opts.keys.pkcs11_pin_source = args.pkcs11_pin_source;
     if (auto r = initialise_data_directory(args.data, opts, clock, rng); !r) {
         print_error(r.error().message);
         return 1;

@@ -20,7 +20,14 @@ public:
         if (n == nullptr) {
             return {};
         }
-        if constexpr (std::is_same_v<T, std::string>) {
+        if constexpr (std::is_same_v<T, bool>) {
+            if (auto v = n->value<bool>()) {
+                out = *v;
+                return {};
+            }
+            return fail(ErrorCode::invalid_argument, "{}: [{}] {} must be true or false", source_,
+                        section, key);
+        } else if constexpr (std::is_same_v<T, std::string>) {
             if (auto v = n->value<std::string>()) {
                 out = *v;
                 return {};
@@ -143,6 +150,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     const auto& keys = section_of(root, "keys");
     SELO_TRY_VOID(r.get(keys, "keys", "backend", c.keys.backend));
     SELO_TRY_VOID(r.get(keys, "keys", "master_key_file", c.keys.master_key_file));
+    SELO_TRY_VOID(r.get(keys, "keys", "pkcs11_module", c.keys.pkcs11_module));
+    SELO_TRY_VOID(r.get(keys, "keys", "pkcs11_token_label", c.keys.pkcs11_token_label));
+    SELO_TRY_VOID(r.get(keys, "keys", "pkcs11_pin_source", c.keys.pkcs11_pin_source));
     const auto& cs = section_of(root, "cloudsign");
     SELO_TRY_VOID(r.get(cs, "cloudsign", "sad_lifetime_seconds", c.cloudsign.sad_lifetime_seconds));
     SELO_TRY_VOID(r.get(cs, "cloudsign", "max_signatures_per_sad", c.cloudsign.max_signatures_per_sad));
@@ -204,9 +214,25 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         return fail(ErrorCode::unsupported, "{}: [database] backend '{}' is not supported (sqlite)",
                     source_name, c.database.backend);
     }
-    if (c.keys.backend != "software") {
-        return fail(ErrorCode::unsupported, "{}: [keys] backend '{}' is not supported (software)",
-                    source_name, c.keys.backend);
+    if (c.keys.backend != "software" && c.keys.backend != "pkcs11") {
+        return fail(ErrorCode::unsupported,
+                    "{}: [keys] backend '{}' is not supported (software or pkcs11)", source_name,
+                    c.keys.backend);
+    }
+    if (c.keys.backend == "pkcs11") {
+        if (c.keys.pkcs11_module.empty() || c.keys.pkcs11_token_label.empty() ||
+            c.keys.pkcs11_pin_source.empty()) {
+            return fail(ErrorCode::invalid_argument,
+                        "{}: [keys] backend \"pkcs11\" needs pkcs11_module, pkcs11_token_label and "
+                        "pkcs11_pin_source",
+                        source_name);
+        }
+        if (!c.keys.pkcs11_pin_source.starts_with("file:") &&
+            !c.keys.pkcs11_pin_source.starts_with("env:")) {
+            return fail(ErrorCode::invalid_argument,
+                        "{}: [keys] pkcs11_pin_source must be \"file:PATH\" or \"env:NAME\"",
+                        source_name);
+        }
     }
     if (c.cloudsign.sad_lifetime_seconds == 0 || c.cloudsign.sad_lifetime_seconds > 300) {
         return fail(ErrorCode::invalid_argument,
@@ -260,6 +286,17 @@ std::string render_authorities(const std::vector<AuthorityConfig>& list, Quote q
     }
     return out;
 }
+template <typename Quote>
+std::string render_pkcs11(const KeysConfig& k, Quote q) {
+    if (k.backend != "pkcs11") {
+        return "# With backend = \"pkcs11\": pkcs11_module (the token's library), pkcs11_token_label,\n"
+               "# and pkcs11_pin_source (\"file:PATH\", owner-only, or \"env:NAME\").";
+    }
+    return fmt::format("# CA and responder keys are generated inside this token and never leave it.\n"
+                       "pkcs11_module = {}\npkcs11_token_label = {}\npkcs11_pin_source = {}",
+                       q(k.pkcs11_module), q(k.pkcs11_token_label), q(k.pkcs11_pin_source));
+}
+
 }  // namespace
 
 std::string render_config(const Config& c) {
@@ -301,6 +338,7 @@ path = {}
 backend = {}
 # 32 random bytes, readable by the owner only. Without it no key in this directory can be used.
 master_key_file = {}
+{}
 
 [cloudsign]
 # Lifetime of the Signature Activation Data returned by credentials/authorize (at most 300).
@@ -325,7 +363,8 @@ organization = {}
         c.http.header_timeout_seconds, c.http.body_timeout_seconds, c.http.idle_timeout_seconds,
         c.http.max_keepalive_requests, c.http.large_body_bytes, c.http.max_concurrent_large_bodies,
         q(c.database.backend), q(c.database.path),
-        q(c.keys.backend), q(c.keys.master_key_file), c.cloudsign.sad_lifetime_seconds,
+        q(c.keys.backend), q(c.keys.master_key_file), render_pkcs11(c.keys, q),
+        c.cloudsign.sad_lifetime_seconds,
         c.cloudsign.max_signatures_per_sad, c.cloudsign.access_token_lifetime_seconds,
         c.cloudsign.certificate_validity_days, c.cloudsign.pin_kdf.memory_kib,
         c.cloudsign.pin_kdf.iterations, c.cloudsign.pin_kdf.parallelism,

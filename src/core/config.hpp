@@ -40,8 +40,14 @@ struct DatabaseConfig {
 };
 
 struct KeysConfig {
+    // Where CA and responder keys live: "software" (sealed under the master key in the
+    // database) or "pkcs11" (generated inside a token, never extractable).
     std::string backend = "software";
     std::string master_key_file = "master.key";  // relative to the data directory
+    std::string pkcs11_module;       // the token's PKCS#11 library
+    std::string pkcs11_token_label;  // CK_TOKEN_INFO label of the token
+    // "file:PATH" (owner-only file, relative to the data directory) or "env:NAME".
+    std::string pkcs11_pin_source;
 };
 
 // Argon2id parameters for deriving a key from a signing PIN (RFC 9106 §4).

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 
@@ -40,7 +41,18 @@ std::string SeloInstance::start(bool nss) {
     dir_ = std::make_unique<TempDir>();
     port_ = free_port();
     base_ = "http://127.0.0.1:" + std::to_string(port_);
-    auto init = selo("init --data " + shell_quote(data().string()) + " --public-url " + base_);
+    std::string keys;
+    if (key_backend == KeyBackend::pkcs11) {
+        if (std::string error = ensure_test_token(); !error.empty()) {
+            return error;
+        }
+        // SoftHsm set SOFTHSM2_CONF for this process; the selo children inherit it and this.
+        ::setenv("SELO_TEST_TOKEN_PIN", std::string(kTestTokenPin).c_str(), 1);
+        keys = " --key-backend pkcs11 --pkcs11-module " +
+               shell_quote(SoftHsm::instance().module().string()) + " --pkcs11-token-label " +
+               shell_quote(std::string(kTestTokenLabel)) + " --pkcs11-pin-source env:SELO_TEST_TOKEN_PIN";
+    }
+    auto init = selo("init --data " + shell_quote(data().string()) + " --public-url " + base_ + keys);
     if (init.exit_code != 0) {
         return "selo init failed: " + init.output;
     }
