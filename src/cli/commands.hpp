@@ -60,6 +60,8 @@ struct SignArgs {
     std::string location;
     bool quiet = false;
     bool force = false;  // replace an existing output file
+    std::filesystem::path ca_file;  // https: trust these CA certificates instead of the system's
+    bool allow_http = false;        // plain http to a host other than this machine
 };
 int run_sign(const SignArgs& args);
 

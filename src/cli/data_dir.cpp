@@ -136,6 +136,8 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         config.server.public_url.pop_back();
     }
     config.server.listen = options.listen;
+    // An https public URL: Selo speaks TLS itself (set tls = false behind a terminating proxy).
+    config.server.tls = config.server.public_url.starts_with("https://");
     config.pki.organization = options.organization;
     config.pki.country = options.country;
     config.keys.backend = options.keys.backend;

@@ -115,6 +115,12 @@ int main(int argc, char** argv) {
     sign.server = env_or("SELO_SERVER", "http://127.0.0.1:8080");
     sign_cmd->add_option("--server", sign.server, "Selo server base URL (env SELO_SERVER)")
         ->capture_default_str();
+    sign_cmd->add_option("--ca-file", sign.ca_file,
+                         "PEM file of the CA certificate(s) to trust for an https server, e.g. "
+                         "Selo's root (default: the system's CA store)");
+    sign_cmd->add_flag("--allow-http", sign.allow_http,
+                       "Allow plain http to a server on another machine (the password, PIN and "
+                       "OTP then travel in clear)");
     sign.user = env_or("SELO_USER", "");
     sign.password = env_or("SELO_PASSWORD", "");
     sign_cmd->add_option("--user", sign.user, "Username (env SELO_USER)");

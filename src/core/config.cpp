@@ -134,6 +134,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     SELO_TRY_VOID(r.get(server, "server", "public_url", c.server.public_url));
     SELO_TRY_VOID(r.get(server, "server", "io_threads", c.server.io_threads));
     SELO_TRY_VOID(r.get(server, "server", "worker_threads", c.server.worker_threads));
+    SELO_TRY_VOID(r.get(server, "server", "tls", c.server.tls));
+    SELO_TRY_VOID(r.get(server, "server", "tls_certificate_file", c.server.tls_certificate_file));
+    SELO_TRY_VOID(r.get(server, "server", "tls_key_file", c.server.tls_key_file));
+    SELO_TRY_VOID(r.get_strings(server, "server", "tls_names", c.server.tls_names));
     const auto& http = section_of(root, "http");
     SELO_TRY_VOID(r.get(http, "http", "max_header_bytes", c.http.max_header_bytes));
     SELO_TRY_VOID(r.get(http, "http", "max_body_bytes", c.http.max_body_bytes));
@@ -234,6 +238,13 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
                         source_name);
         }
     }
+    if (c.server.tls_certificate_file.empty() != c.server.tls_key_file.empty()) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [server] tls_certificate_file and tls_key_file go together", source_name);
+    }
+    if (!c.server.tls_certificate_file.empty()) {
+        c.server.tls = true;
+    }
     if (c.cloudsign.sad_lifetime_seconds == 0 || c.cloudsign.sad_lifetime_seconds > 300) {
         return fail(ErrorCode::invalid_argument,
                     "{}: [cloudsign] sad_lifetime_seconds must be between 1 and 300", source_name);
@@ -287,6 +298,23 @@ std::string render_authorities(const std::vector<AuthorityConfig>& list, Quote q
     return out;
 }
 template <typename Quote>
+std::string render_tls_files(const ServerConfig& s, Quote q) {
+    std::string out;
+    if (!s.tls_certificate_file.empty()) {
+        out += fmt::format("tls_certificate_file = {}\ntls_key_file = {}\n", q(s.tls_certificate_file),
+                           q(s.tls_key_file));
+    } else {
+        out += "# tls_certificate_file = \"server.pem\"\n# tls_key_file = \"server.key\"\n";
+    }
+    std::string names;
+    for (const auto& n : s.tls_names) {
+        names += (names.empty() ? "" : ", ") + q(n);
+    }
+    out += fmt::format("tls_names = [{}]", names);
+    return out;
+}
+
+template <typename Quote>
 std::string render_pkcs11(const KeysConfig& k, Quote q) {
     if (k.backend != "pkcs11") {
         return "# With backend = \"pkcs11\": pkcs11_module (the token's library), pkcs11_token_label,\n"
@@ -316,6 +344,12 @@ public_url = {}
 # 0 = one thread per core.
 io_threads = {}
 worker_threads = {}
+# HTTPS: true serves a certificate from the infrastructure CA for the public URL's host (issued
+# at start-up, renewed before it expires); tls_certificate_file and tls_key_file (PEM) serve
+# those instead. tls_names adds DNS names or IP addresses to the issued certificate. Set false
+# behind a TLS-terminating proxy.
+tls = {}
+{}
 
 [http]
 max_header_bytes = {}
@@ -359,6 +393,7 @@ country = {}
 organization = {}
 )",
         q(c.server.listen), q(c.server.public_url), c.server.io_threads, c.server.worker_threads,
+        c.server.tls ? "true" : "false", render_tls_files(c.server, q),
         c.http.max_header_bytes, c.http.max_body_bytes, c.http.max_document_body_bytes,
         c.http.header_timeout_seconds, c.http.body_timeout_seconds, c.http.idle_timeout_seconds,
         c.http.max_keepalive_requests, c.http.large_body_bytes, c.http.max_concurrent_large_bodies,
