@@ -13,6 +13,7 @@ build_pkgs=(
   libcli11-dev
   libfmt-dev
   libtomlplusplus-dev
+  libp11-kit-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # Runtime data: the common-password list the password policy refuses (password.lst).
   john-data
@@ -21,6 +22,7 @@ build_pkgs=(
 test_pkgs=(
   poppler-utils libnss3-tools oathtool qpdf curl python3
   python3-aiosmtpd
+  softhsm2 gnutls-bin
 )
 
 pkgs=("${build_pkgs[@]}")

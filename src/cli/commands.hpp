@@ -15,6 +15,11 @@ struct InitArgs {
     std::string listen = "127.0.0.1:8080";
     std::string organization = "Selo Trust Services";
     std::string country = "MO";
+    // [keys]: "software", or "pkcs11" with the token's module, label and PIN source.
+    std::string key_backend = "software";
+    std::string pkcs11_module;
+    std::string pkcs11_token_label;
+    std::string pkcs11_pin_source;
 };
 int run_init(const InitArgs& args);
 
@@ -55,6 +60,8 @@ struct SignArgs {
     std::string location;
     bool quiet = false;
     bool force = false;  // replace an existing output file
+    std::filesystem::path ca_file;  // https: trust these CA certificates instead of the system's
+    bool allow_http = false;        // plain http to a host other than this machine
 };
 int run_sign(const SignArgs& args);
 

@@ -136,8 +136,16 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         config.server.public_url.pop_back();
     }
     config.server.listen = options.listen;
+    // An https public URL: Selo speaks TLS itself (set tls = false behind a terminating proxy).
+    config.server.tls = config.server.public_url.starts_with("https://");
     config.pki.organization = options.organization;
     config.pki.country = options.country;
+    config.keys.backend = options.keys.backend;
+    config.keys.pkcs11_module = options.keys.pkcs11_module;
+    config.keys.pkcs11_token_label = options.keys.pkcs11_token_label;
+    config.keys.pkcs11_pin_source = options.keys.pkcs11_pin_source;
+    // The same checks as loading the configuration later, before anything is written.
+    SELO_TRY(parse_config(render_config(config), "the new configuration"));
     for (const auto& a : pki::default_authorities(config.pki.organization)) {
         AuthorityConfig ac{a.name, a.role, a.parent, a.common_name,
                            std::string(crypto::key_type_name(a.key)), a.profiles};
@@ -161,10 +169,10 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         // Owner only, like the key file; SQLite gives its -wal and -shm files the same mode.
         ::chmod((dir / config.database.path).c_str(), 0600);
         SELO_TRY_VOID(store::migrate(*db));
-        store::SqlSealedKeyRepository sealed(*db, clock);
         store::SqlCaRepository cas(*db);
         store::SqlCertificateRepository certs(*db);
-        crypto::SoftwareKeyStore keys(sealed, master, rng);
+        auto backend = SELO_TRY(KeyBackend::open(config, dir, *db, master, clock, rng));
+        crypto::KeyStore& keys = backend->store();
         auto spec = SELO_TRY(hierarchy_of(config));
         SELO_TRY_VOID(db->transaction([&]() -> Result<void> {
             SELO_TRY_VOID(pki::ensure_hierarchy(spec, keys, cas, certs, clock, rng));
@@ -221,11 +229,10 @@ Result<pki::CertificateAuthority*> Runtime::authority(std::string_view name) {
 Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
                  std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng)
     : dir_(dir), config_(std::move(config)), master_(std::move(master)), db_(std::move(db)),
-      clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
+      clock_(clock), rng_(rng), cas_(*db_), certificates_(*db_),
       crl_repo_(*db_), responders_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
-      audit_(*db_, clock), failures_(*db_), api_clients_(*db_),
-      keys_(sealed_keys_, master_, rng), sepbox_repo_(*db_) {}
+      audit_(*db_, clock), failures_(*db_), api_clients_(*db_), sepbox_repo_(*db_) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
     if (!is_data_directory(dir)) {
@@ -249,26 +256,33 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     SELO_TRY_VOID(store::migrate(*db));
     std::unique_ptr<Runtime> rt(
         new Runtime(dir, std::move(config), std::move(master), std::move(db), clock, rng));
+    rt->key_backend_ = SELO_TRY(
+        KeyBackend::open(rt->config_, dir, *rt->db_, rt->master_, clock, rng));
 
     // CAs added to the configuration since the last start are created now.
     auto spec = SELO_TRY(hierarchy_of(rt->config_));
     SELO_TRY_VOID(rt->db_->transaction([&]() -> Result<void> {
-        return pki::ensure_hierarchy(spec, rt->keys_, rt->cas_, rt->certificates_, clock, rng);
+        return pki::ensure_hierarchy(spec, rt->keys(), rt->cas_, rt->certificates_, clock, rng);
     }));
     for (const auto& a : spec.authorities) {
         auto rec = SELO_TRY(rt->cas_.find(a.name));
         if (!rec) {
             return fail(ErrorCode::internal, "CA '{}' is missing from the database", a.name);
         }
-        // Fail at start-up, not at first use, when the master key is not this directory's.
-        if (!rt->keys_.signing_key(rec->key_id)) {
+        // Fail at start-up, not at first use, when the master key (or the token) is not this
+        // directory's.
+        if (auto key = rt->keys().signing_key(rec->key_id); !key) {
+            if (rt->key_backend_->is_pkcs11()) {
+                return fail(key.error().code, "CA '{}': its key cannot be used: {}", a.name,
+                            key.error().message);
+            }
             return fail(ErrorCode::forbidden,
                         "{} does not open the keys of this data directory (CA '{}'): it is not "
                         "the master key they were sealed with",
                         (dir / rt->config_.keys.master_key_file).string(), a.name);
         }
         store::Database* db = rt->db_.get();
-        pki::CaContext ca_context{rt->keys_, rt->certificates_, clock, rng,
+        pki::CaContext ca_context{rt->keys(), rt->certificates_, clock, rng,
                                   rt->config_.server.public_url, &rt->audit_,
                                   [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); }};
         rt->authorities_.emplace(
@@ -279,10 +293,10 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     }
     // Status publication: responses are valid for a day and re-signed at half-time; the same
     // for CRLs (RFC 5019 §2.2.4, RFC 5280 §5.1.2.5).
-    rt->ocsp_ = std::make_unique<pki::OcspResponder>(rt->certificates_, rt->responders_, rt->keys_,
+    rt->ocsp_ = std::make_unique<pki::OcspResponder>(rt->certificates_, rt->responders_, rt->keys(),
                                                      clock, rng, pki::OcspOptions{});
     rt->crl_publisher_ = std::make_unique<pki::CrlPublisher>(
-        rt->certificates_, rt->crl_repo_, rt->keys_, clock, std::chrono::hours(24));
+        rt->certificates_, rt->crl_repo_, rt->keys(), clock, std::chrono::hours(24));
     for (auto& [name, ca] : rt->authorities_) {
         SELO_TRY_VOID(rt->ocsp_->add(ca));
         rt->crl_publisher_->add(ca);
@@ -338,7 +352,7 @@ Result<void> Runtime::open_sepbox() {
     sepbox::SealOptions seal;
     seal.country = config_.pki.country;
     seal.organization = config_.pki.organization;
-    sepbox_seal_ = std::make_unique<sepbox::Seal>(keys_, *seal_ca, std::move(chain), sepbox_repo_,
+    sepbox_seal_ = std::make_unique<sepbox::Seal>(keys(), *seal_ca, std::move(chain), sepbox_repo_,
                                                   clock_, rng_, seal);
     // The TSA and the transparency log plug in here when they exist (null: not configured).
     sepbox_evidence_ = std::make_unique<sepbox::EvidenceMaker>(*sepbox_seal_, nullptr, nullptr,

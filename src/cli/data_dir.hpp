@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "account/account_service.hpp"
+#include "cli/key_backend.hpp"
 #include "cloudsign/service.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -31,6 +32,7 @@ struct InitOptions {
     std::string listen = "127.0.0.1:8080";
     std::string organization = "Selo Trust Services";
     std::string country = "MO";
+    KeysConfig keys;  // [keys]: the software store, or a PKCS#11 token
 };
 
 // Creates a data directory: configuration, master key (0600), SQLite database (WAL), and the
@@ -56,7 +58,8 @@ public:
     store::Database& database() noexcept { return *db_; }
     pki::CaRepository& cas() noexcept { return cas_; }
     pki::CertificateRepository& certificates() noexcept { return certificates_; }
-    crypto::KeyStore& keys() noexcept { return keys_; }
+    crypto::KeyStore& keys() noexcept { return key_backend_->store(); }
+    KeyBackend& key_backend() noexcept { return *key_backend_; }
     // A CA of the hierarchy by name; not_found for one the configuration does not list.
     Result<pki::CertificateAuthority*> authority(std::string_view name);
     account::AccountService& accounts() noexcept { return *accounts_; }
@@ -83,7 +86,6 @@ private:
     std::unique_ptr<store::Database> db_;
     const Clock& clock_;
     Rng& rng_;
-    store::SqlSealedKeyRepository sealed_keys_;
     store::SqlCaRepository cas_;
     store::SqlCertificateRepository certificates_;
     store::SqlCrlRepository crl_repo_;
@@ -95,7 +97,7 @@ private:
     store::SqlAuditTrail audit_;
     store::SqlFailureRepository failures_;
     store::SqlApiClientRepository api_clients_;
-    crypto::SoftwareKeyStore keys_;
+    std::unique_ptr<KeyBackend> key_backend_;
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
     std::unique_ptr<cloudsign::CloudSignService> cloudsign_;

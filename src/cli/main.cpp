@@ -52,6 +52,19 @@ int main(int argc, char** argv) {
     init_cmd->add_option("--organization", init.organization, "Organisation named in CA certificates")
         ->capture_default_str();
     init_cmd->add_option("--country", init.country, "ISO 3166 country of the CA")->capture_default_str();
+    init_cmd->add_option("--key-backend", init.key_backend,
+                         "Where CA keys are generated: software (sealed under the master key) or "
+                         "pkcs11 (inside a token, never extractable)")
+        ->check(CLI::IsMember({"software", "pkcs11"}))
+        ->capture_default_str();
+    init_cmd->add_option("--pkcs11-module", init.pkcs11_module,
+                         "With --key-backend pkcs11: the token's PKCS#11 library, e.g. "
+                         "/usr/lib/softhsm/libsofthsm2.so");
+    init_cmd->add_option("--pkcs11-token-label", init.pkcs11_token_label,
+                         "With --key-backend pkcs11: the token's label");
+    init_cmd->add_option("--pkcs11-pin-source", init.pkcs11_pin_source,
+                         "With --key-backend pkcs11: file:PATH (owner-only, relative to the data "
+                         "directory) or env:NAME holding the token's user PIN");
 
     ServeArgs serve;
     serve.data = default_data_dir();
@@ -102,6 +115,12 @@ int main(int argc, char** argv) {
     sign.server = env_or("SELO_SERVER", "http://127.0.0.1:8080");
     sign_cmd->add_option("--server", sign.server, "Selo server base URL (env SELO_SERVER)")
         ->capture_default_str();
+    sign_cmd->add_option("--ca-file", sign.ca_file,
+                         "PEM file of the CA certificate(s) to trust for an https server, e.g. "
+                         "Selo's root (default: the system's CA store)");
+    sign_cmd->add_flag("--allow-http", sign.allow_http,
+                       "Allow plain http to a server on another machine (the password, PIN and "
+                       "OTP then travel in clear)");
     sign.user = env_or("SELO_USER", "");
     sign.password = env_or("SELO_PASSWORD", "");
     sign_cmd->add_option("--user", sign.user, "Username (env SELO_USER)");

@@ -11,6 +11,7 @@
 #include "api/sepbox_api.hpp"
 #include "cli/commands.hpp"
 #include "cli/data_dir.hpp"
+#include "cli/tls_identity.hpp"
 #include "core/log.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -44,7 +45,11 @@ void print_error(std::string_view message) { std::cerr << "selo: " << message <<
 int run_init(const InitArgs& args) {
     SystemClock clock;
     SystemRng rng;
-    InitOptions opts{args.public_url, args.listen, args.organization, args.country};
+    InitOptions opts{args.public_url, args.listen, args.organization, args.country, {}};
+    opts.keys.backend = args.key_backend;
+    opts.keys.pkcs11_module = args.pkcs11_module;
+    opts.keys.pkcs11_token_label = args.pkcs11_token_label;
+    opts.keys.pkcs11_pin_source = args.pkcs11_pin_source;
     if (auto r = initialise_data_directory(args.data, opts, clock, rng); !r) {
         print_error(r.error().message);
         return 1;
@@ -143,6 +148,24 @@ int run_serve(const ServeArgs& args) {
     };
     api::install_error_renderers(router);
     http::Server server(*limits, router.handler(), router.inline_handler(), router.error_renderers());
+    std::optional<TlsIdentity> tls;
+    if (config.server.tls) {
+        auto id = tls_identity(**rt, clock);
+        if (!id) {
+            print_error(fmt::format("TLS ([server] tls): {}", id.error().message));
+            return 1;
+        }
+        if (auto r = server.use_tls(id->chain_pem, id->key_pem.view()); !r) {
+            print_error(r.error().message);
+            return 1;
+        }
+        log::info("tls: serving a certificate {}", id->description);
+        if (config.server.public_url.starts_with("http://")) {
+            log::warn("tls: the listener speaks https, but [server] public_url (named in "
+                      "certificates) is {}", config.server.public_url);
+        }
+        tls = std::move(*id);
+    }
     auto port = server.listen(listen->host, listen->port);
     if (!port) {
         print_error(port.error().message);
@@ -161,7 +184,7 @@ int run_serve(const ServeArgs& args) {
     if (ec || self.empty()) {
         self = "selo";
     }
-    std::cout << "Selo is listening on http://" << host << ":" << *port << "  (data: "
+    std::cout << "Selo is listening on " << (tls ? "https://" : "http://") << host << ":" << *port << "  (data: "
               << args.data.string() << ")\n"
               << "  public URL (named in certificates): " << pub << "\n"
               << "  CA certificates: " << pub << "/ca/root.crt, " << pub << "/ca/natural-persons.crt\n"
@@ -191,6 +214,21 @@ int run_serve(const ServeArgs& args) {
             }
             if (auto r = (*rt)->ocsp().prepare(); !r) {
                 log::warn("housekeeping: OCSP responders: {}", r.error().message);
+            }
+            // The issued TLS certificate is replaced two thirds into its validity; on failure
+            // the old one stays and renewal is tried again in an hour.
+            if (tls && clock.now() >= tls->renew_at) {
+                auto next = issue_tls_identity(**rt, clock);
+                Result<void> used = next ? server.use_tls(next->chain_pem, next->key_pem.view())
+                                         : Result<void>(std::unexpected(next.error()));
+                if (used) {
+                    log::info("tls: renewed: {}", next->description);
+                    tls = std::move(*next);
+                } else {
+                    log::error("tls: renewing the certificate (valid until the old one expires) "
+                               "failed: {}", used.error().message);
+                    tls->renew_at = clock.now() + std::chrono::hours(1);
+                }
             }
         }
     });

@@ -2,6 +2,7 @@
 // only the hash of the CMS signed attributes to signHash, and writes the signed PDF atomically.
 
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 #include <unistd.h>
 
 #include <cstdio>
@@ -149,6 +150,31 @@ std::string common_name(const pki::Certificate& cert) {
     return out;
 }
 
+// The password, PIN and OTP go to the server: over https, or plain http only to this machine
+// (or with --allow-http, for a network the user vouches for).
+Result<void> check_transport(const SignArgs& args) {
+    auto url = boost::urls::parse_absolute_uri(args.server);
+    if (!url || (url->scheme() != "http" && url->scheme() != "https")) {
+        return fail(ErrorCode::invalid_argument, "--server {}: not an http(s):// URL", args.server);
+    }
+    if (!args.ca_file.empty() && url->scheme() != "https") {
+        return fail(ErrorCode::invalid_argument, "--ca-file is for https:// servers; --server is {}",
+                    args.server);
+    }
+    if (url->scheme() == "https" || args.allow_http) {
+        return {};
+    }
+    const std::string host = url->host_address();
+    if (host == "localhost" || host == "::1" || host.starts_with("127.")) {
+        return {};
+    }
+    return fail(ErrorCode::invalid_argument,
+                "--server {} is plain http to another machine: the password, PIN and OTP would "
+                "travel in clear. Use https:// (with --ca-file for Selo's root), or --allow-http "
+                "on a network you trust",
+                args.server);
+}
+
 Result<void> sign(const SignArgs& args) {
     const bool show_progress = !args.quiet && ::isatty(STDERR_FILENO) == 1;
     SELO_TRY_VOID(check_paths(args));
@@ -158,7 +184,10 @@ Result<void> sign(const SignArgs& args) {
     if (args.otp.size() != 6 || args.otp.find_first_not_of("0123456789") != std::string::npos) {
         return fail(ErrorCode::invalid_argument, "--otp is the 6-digit code from the authenticator app");
     }
-    CscClient csc(SELO_TRY(http::Client::create(args.server)));
+    SELO_TRY_VOID(check_transport(args));
+    http::ClientOptions client_options;
+    client_options.ca_file = args.ca_file;
+    CscClient csc(SELO_TRY(http::Client::create(args.server, client_options)));
     SELO_TRY_VOID(csc.login(args.user, password));
 
     std::string credential_id = args.credential;

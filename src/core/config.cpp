@@ -20,7 +20,14 @@ public:
         if (n == nullptr) {
             return {};
         }
-        if constexpr (std::is_same_v<T, std::string>) {
+        if constexpr (std::is_same_v<T, bool>) {
+            if (auto v = n->value<bool>()) {
+                out = *v;
+                return {};
+            }
+            return fail(ErrorCode::invalid_argument, "{}: [{}] {} must be true or false", source_,
+                        section, key);
+        } else if constexpr (std::is_same_v<T, std::string>) {
             if (auto v = n->value<std::string>()) {
                 out = *v;
                 return {};
@@ -127,6 +134,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     SELO_TRY_VOID(r.get(server, "server", "public_url", c.server.public_url));
     SELO_TRY_VOID(r.get(server, "server", "io_threads", c.server.io_threads));
     SELO_TRY_VOID(r.get(server, "server", "worker_threads", c.server.worker_threads));
+    SELO_TRY_VOID(r.get(server, "server", "tls", c.server.tls));
+    SELO_TRY_VOID(r.get(server, "server", "tls_certificate_file", c.server.tls_certificate_file));
+    SELO_TRY_VOID(r.get(server, "server", "tls_key_file", c.server.tls_key_file));
+    SELO_TRY_VOID(r.get_strings(server, "server", "tls_names", c.server.tls_names));
     const auto& http = section_of(root, "http");
     SELO_TRY_VOID(r.get(http, "http", "max_header_bytes", c.http.max_header_bytes));
     SELO_TRY_VOID(r.get(http, "http", "max_body_bytes", c.http.max_body_bytes));
@@ -143,6 +154,9 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     const auto& keys = section_of(root, "keys");
     SELO_TRY_VOID(r.get(keys, "keys", "backend", c.keys.backend));
     SELO_TRY_VOID(r.get(keys, "keys", "master_key_file", c.keys.master_key_file));
+    SELO_TRY_VOID(r.get(keys, "keys", "pkcs11_module", c.keys.pkcs11_module));
+    SELO_TRY_VOID(r.get(keys, "keys", "pkcs11_token_label", c.keys.pkcs11_token_label));
+    SELO_TRY_VOID(r.get(keys, "keys", "pkcs11_pin_source", c.keys.pkcs11_pin_source));
     const auto& cs = section_of(root, "cloudsign");
     SELO_TRY_VOID(r.get(cs, "cloudsign", "sad_lifetime_seconds", c.cloudsign.sad_lifetime_seconds));
     SELO_TRY_VOID(r.get(cs, "cloudsign", "max_signatures_per_sad", c.cloudsign.max_signatures_per_sad));
@@ -250,9 +264,32 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         return fail(ErrorCode::unsupported, "{}: [database] backend '{}' is not supported (sqlite)",
                     source_name, c.database.backend);
     }
-    if (c.keys.backend != "software") {
-        return fail(ErrorCode::unsupported, "{}: [keys] backend '{}' is not supported (software)",
-                    source_name, c.keys.backend);
+    if (c.keys.backend != "software" && c.keys.backend != "pkcs11") {
+        return fail(ErrorCode::unsupported,
+                    "{}: [keys] backend '{}' is not supported (software or pkcs11)", source_name,
+                    c.keys.backend);
+    }
+    if (c.keys.backend == "pkcs11") {
+        if (c.keys.pkcs11_module.empty() || c.keys.pkcs11_token_label.empty() ||
+            c.keys.pkcs11_pin_source.empty()) {
+            return fail(ErrorCode::invalid_argument,
+                        "{}: [keys] backend \"pkcs11\" needs pkcs11_module, pkcs11_token_label and "
+                        "pkcs11_pin_source",
+                        source_name);
+        }
+        if (!c.keys.pkcs11_pin_source.starts_with("file:") &&
+            !c.keys.pkcs11_pin_source.starts_with("env:")) {
+            return fail(ErrorCode::invalid_argument,
+                        "{}: [keys] pkcs11_pin_source must be \"file:PATH\" or \"env:NAME\"",
+                        source_name);
+        }
+    }
+    if (c.server.tls_certificate_file.empty() != c.server.tls_key_file.empty()) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [server] tls_certificate_file and tls_key_file go together", source_name);
+    }
+    if (!c.server.tls_certificate_file.empty()) {
+        c.server.tls = true;
     }
     if (c.cloudsign.sad_lifetime_seconds == 0 || c.cloudsign.sad_lifetime_seconds > 300) {
         return fail(ErrorCode::invalid_argument,
@@ -333,6 +370,34 @@ std::string render_sepbox(const Config& c, Quote q) {
         c.sepbox.notice_interval_seconds, q(c.sepbox.seal_ca), c.smtp.port, q(c.smtp.from), q(c.smtp.helo_name),
         c.smtp.timeout_seconds);
 }
+template <typename Quote>
+std::string render_tls_files(const ServerConfig& s, Quote q) {
+    std::string out;
+    if (!s.tls_certificate_file.empty()) {
+        out += fmt::format("tls_certificate_file = {}\ntls_key_file = {}\n", q(s.tls_certificate_file),
+                           q(s.tls_key_file));
+    } else {
+        out += "# tls_certificate_file = \"server.pem\"\n# tls_key_file = \"server.key\"\n";
+    }
+    std::string names;
+    for (const auto& n : s.tls_names) {
+        names += (names.empty() ? "" : ", ") + q(n);
+    }
+    out += fmt::format("tls_names = [{}]", names);
+    return out;
+}
+
+template <typename Quote>
+std::string render_pkcs11(const KeysConfig& k, Quote q) {
+    if (k.backend != "pkcs11") {
+        return "# With backend = \"pkcs11\": pkcs11_module (the token's library), pkcs11_token_label,\n"
+               "# and pkcs11_pin_source (\"file:PATH\", owner-only, or \"env:NAME\").";
+    }
+    return fmt::format("# CA and responder keys are generated inside this token and never leave it.\n"
+                       "pkcs11_module = {}\npkcs11_token_label = {}\npkcs11_pin_source = {}",
+                       q(k.pkcs11_module), q(k.pkcs11_token_label), q(k.pkcs11_pin_source));
+}
+
 }  // namespace
 
 std::string render_config(const Config& c) {
@@ -352,6 +417,12 @@ public_url = {}
 # 0 = one thread per core.
 io_threads = {}
 worker_threads = {}
+# HTTPS: true serves a certificate from the infrastructure CA for the public URL's host (issued
+# at start-up, renewed before it expires); tls_certificate_file and tls_key_file (PEM) serve
+# those instead. tls_names adds DNS names or IP addresses to the issued certificate. Set false
+# behind a TLS-terminating proxy.
+tls = {}
+{}
 
 [http]
 max_header_bytes = {}
@@ -374,6 +445,7 @@ path = {}
 backend = {}
 # 32 random bytes, readable by the owner only. Without it no key in this directory can be used.
 master_key_file = {}
+{}
 
 [cloudsign]
 # Lifetime of the Signature Activation Data returned by credentials/authorize (at most 300).
@@ -394,11 +466,13 @@ country = {}
 organization = {}
 )",
         q(c.server.listen), q(c.server.public_url), c.server.io_threads, c.server.worker_threads,
+        c.server.tls ? "true" : "false", render_tls_files(c.server, q),
         c.http.max_header_bytes, c.http.max_body_bytes, c.http.max_document_body_bytes,
         c.http.header_timeout_seconds, c.http.body_timeout_seconds, c.http.idle_timeout_seconds,
         c.http.max_keepalive_requests, c.http.large_body_bytes, c.http.max_concurrent_large_bodies,
         q(c.database.backend), q(c.database.path),
-        q(c.keys.backend), q(c.keys.master_key_file), c.cloudsign.sad_lifetime_seconds,
+        q(c.keys.backend), q(c.keys.master_key_file), render_pkcs11(c.keys, q),
+        c.cloudsign.sad_lifetime_seconds,
         c.cloudsign.max_signatures_per_sad, c.cloudsign.access_token_lifetime_seconds,
         c.cloudsign.certificate_validity_days, c.cloudsign.pin_kdf.memory_kib,
         c.cloudsign.pin_kdf.iterations, c.cloudsign.pin_kdf.parallelism,

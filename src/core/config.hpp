@@ -18,6 +18,14 @@ struct ServerConfig {
     unsigned io_threads = 0;
     // Threads that run request handlers (signing, key derivation); 0 means one per core.
     unsigned worker_threads = 0;
+    // HTTPS on the listener. With tls_certificate_file/tls_key_file (PEM, relative to the data
+    // directory) those are served; otherwise a tls-server certificate from the infrastructure CA
+    // for the public URL's host (and tls_names), issued at start-up and renewed before expiry.
+    // Giving the files turns TLS on as well.
+    bool tls = false;
+    std::string tls_certificate_file;  // leaf first, then the chain
+    std::string tls_key_file;
+    std::vector<std::string> tls_names;  // extra DNS names / IP addresses for the issued certificate
 };
 
 struct HttpLimits {
@@ -40,8 +48,14 @@ struct DatabaseConfig {
 };
 
 struct KeysConfig {
+    // Where CA and responder keys live: "software" (sealed under the master key in the
+    // database) or "pkcs11" (generated inside a token, never extractable).
     std::string backend = "software";
     std::string master_key_file = "master.key";  // relative to the data directory
+    std::string pkcs11_module;       // the token's PKCS#11 library
+    std::string pkcs11_token_label;  // CK_TOKEN_INFO label of the token
+    // "file:PATH" (owner-only file, relative to the data directory) or "env:NAME".
+    std::string pkcs11_pin_source;
 };
 
 // Argon2id parameters for deriving a key from a signing PIN (RFC 9106 §4).

@@ -16,7 +16,11 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 
 namespace selo::http {
 namespace {
@@ -24,17 +28,23 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 struct Origin {
+    bool https = false;
     std::string host;  // without brackets for IPv6
     std::uint16_t port = 80;
     std::string path;  // encoded path (and query) of the URL
     [[nodiscard]] std::string authority() const {
         bool v6 = host.find(':') != std::string::npos;
         std::string h = v6 ? "[" + host + "]" : host;
-        return port == 80 ? h : fmt::format("{}:{}", h, port);
+        return port == (https ? 443 : 80) ? h : fmt::format("{}:{}", h, port);
+    }
+    [[nodiscard]] std::string url() const {
+        return fmt::format("{}://{}", https ? "https" : "http", authority());
     }
 };
 
@@ -45,13 +55,13 @@ Result<Origin> parse_http_url(std::string_view url) {
                     parsed.error().message());
     }
     const auto& u = *parsed;
-    if (u.scheme_id() == boost::urls::scheme::https) {
-        return fail(ErrorCode::unsupported, "{}: https is not supported yet; use http://", url);
-    }
-    if (u.scheme_id() != boost::urls::scheme::http) {
-        return fail(ErrorCode::invalid_argument, "{}: only http:// URLs are supported", url);
+    if (u.scheme_id() != boost::urls::scheme::http && u.scheme_id() != boost::urls::scheme::https) {
+        return fail(ErrorCode::invalid_argument, "{}: only http:// and https:// URLs are supported",
+                    url);
     }
     Origin o;
+    o.https = u.scheme_id() == boost::urls::scheme::https;
+    o.port = o.https ? 443 : 80;
     o.host = u.host_address();
     if (o.host.empty()) {
         return fail(ErrorCode::invalid_argument, "{}: no host", url);
@@ -124,6 +134,17 @@ std::string format_ms(std::chrono::milliseconds d) {
     return fmt::format("{} ms", d.count());
 }
 
+std::string openssl_errors() {
+    std::string out;
+    while (unsigned long e = ::ERR_get_error()) {
+        char buf[256];
+        ::ERR_error_string_n(e, buf, sizeof buf);
+        out += out.empty() ? "" : "; ";
+        out += buf;
+    }
+    return out.empty() ? "unknown error" : out;
+}
+
 }  // namespace
 
 struct Client::Impl {
@@ -131,7 +152,10 @@ struct Client::Impl {
     std::string base_url;
     Origin base;
     net::io_context ioc{1};
-    std::optional<beast::tcp_stream> stream;
+    // Every connection is a TLS stream object; over http only its TCP layer is used.
+    ssl::context tls_context{ssl::context::tls_client};
+    std::optional<TlsStream> stream;
+    bool tls = false;  // the open connection speaks TLS
     Origin connected_to;
     beast::flat_buffer buffer;
     std::uint64_t opened = 0;
@@ -147,14 +171,88 @@ struct Client::Impl {
         return result;
     }
 
+    // One operation on the open connection's own stream: TLS or plain TCP.
+    template <class F>
+    error_code io(F&& f) {
+        if (tls) {
+            return f(*stream);
+        }
+        return f(stream->next_layer());
+    }
+
+    beast::tcp_stream& tcp_layer() { return stream->next_layer(); }
+
     void drop() noexcept {
         if (stream) {
             error_code ec;
-            stream->socket().shutdown(tcp::socket::shutdown_both, ec);
-            stream->close();
+            tcp_layer().socket().shutdown(tcp::socket::shutdown_both, ec);
+            tcp_layer().close();
             stream.reset();
         }
         buffer.clear();
+    }
+
+    // TLS 1.2+, the peer's certificate verified against the system store or options.ca_file.
+    Result<void> configure_tls() {
+        SSL_CTX* c = tls_context.native_handle();
+        if (::SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1) {
+            return fail(ErrorCode::internal, "TLS: {}", openssl_errors());
+        }
+        ::SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+        ::SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
+        if (!options.ca_file.empty()) {
+            // Only these anchors (like curl --cacert): e.g. Selo's own root.
+            if (::SSL_CTX_load_verify_locations(c, options.ca_file.c_str(), nullptr) != 1) {
+                return fail(ErrorCode::invalid_argument, "cannot use {} as CA certificates (PEM): {}",
+                            options.ca_file.string(), openssl_errors());
+            }
+        } else if (::SSL_CTX_set_default_verify_paths(c) != 1) {
+            return fail(ErrorCode::unavailable, "TLS: cannot load the system CA store: {}",
+                        openssl_errors());
+        }
+        return {};
+    }
+
+    // Handshake on the connected TCP stream: SNI and the name to check are the URL's host
+    // (RFC 6125: a DNS name against dNSName, an IP address against iPAddress entries).
+    Result<void> handshake(const Origin& origin) {
+        SSL* ssl_handle = stream->native_handle();
+        error_code addr_ec;
+        net::ip::make_address(origin.host, addr_ec);
+        X509_VERIFY_PARAM* param = ::SSL_get0_param(ssl_handle);
+        if (!addr_ec) {
+            if (::X509_VERIFY_PARAM_set1_ip_asc(param, origin.host.c_str()) != 1) {
+                return fail(ErrorCode::internal, "TLS: {}", openssl_errors());
+            }
+        } else {
+            ::X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            if (::SSL_set1_host(ssl_handle, origin.host.c_str()) != 1 ||
+                // SSL_set_tlsext_host_name, without the macro's C cast.
+                ::SSL_ctrl(ssl_handle, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                           const_cast<char*>(origin.host.c_str())) != 1) {
+                return fail(ErrorCode::internal, "TLS: {}", openssl_errors());
+            }
+        }
+        tcp_layer().expires_after(options.connect_timeout);
+        error_code ec = run([&](auto handler) {
+            stream->async_handshake(ssl::stream_base::client, std::move(handler));
+        });
+        if (!ec) {
+            return {};
+        }
+        long verify = ::SSL_get_verify_result(ssl_handle);
+        std::string why = ec == beast::error::timeout
+                              ? "timed out after " + format_ms(options.connect_timeout)
+                              : ec.message();
+        if (verify != X509_V_OK) {
+            why = fmt::format("the server's certificate is not trusted: {}{}",
+                              ::X509_verify_cert_error_string(verify),
+                              verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH
+                                  ? fmt::format(" (it is not for {})", origin.host)
+                                  : options.ca_file.empty() ? " (--ca-file names the CA to trust)" : "");
+        }
+        drop();
+        return fail(ErrorCode::unavailable, "TLS with {} failed: {}", origin.url(), why);
     }
 
     // A kept-alive connection the server has closed (idle timeout) reads as EOF; one with
@@ -164,7 +262,7 @@ struct Client::Impl {
             return true;
         }
         char c;
-        ssize_t n = ::recv(stream->socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        ssize_t n = ::recv(tcp_layer().socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             return false;
         }
@@ -172,7 +270,7 @@ struct Client::Impl {
     }
 
     Result<void> connect(const Origin& origin) {
-        const std::string where = fmt::format("http://{}", origin.authority());
+        const std::string where = origin.url();
         std::vector<tcp::endpoint> endpoints;
         error_code ec;
         auto address = net::ip::make_address(origin.host, ec);
@@ -209,9 +307,10 @@ struct Client::Impl {
                             resolve_ec ? resolve_ec.message() : "no addresses");
             }
         }
-        stream.emplace(ioc);
-        stream->expires_after(options.connect_timeout);
-        ec = run([&](auto handler) { stream->async_connect(endpoints, std::move(handler)); });
+        stream.emplace(ioc, tls_context);
+        tls = false;
+        tcp_layer().expires_after(options.connect_timeout);
+        ec = run([&](auto handler) { tcp_layer().async_connect(endpoints, std::move(handler)); });
         if (ec) {
             drop();
             if (ec == beast::error::timeout) {
@@ -221,7 +320,11 @@ struct Client::Impl {
             return fail(ErrorCode::unavailable, "cannot connect to {}: {}", where, ec.message());
         }
         error_code ignored;
-        stream->socket().set_option(tcp::no_delay(true), ignored);
+        tcp_layer().socket().set_option(tcp::no_delay(true), ignored);
+        if (origin.https) {
+            SELO_TRY_VOID(handshake(origin));
+            tls = true;
+        }
         connected_to = origin;
         buffer.clear();
         ++opened;
@@ -246,6 +349,7 @@ Result<Client> Client::create(std::string_view base_url, ClientOptions options) 
     }
     impl->base_url = std::string(base_url);
     impl->options = std::move(options);
+    SELO_TRY_VOID(impl->configure_tls());
     return Client(std::move(impl));
 }
 
@@ -265,9 +369,9 @@ Result<Response> Client::request(Verb method, std::string_view url_or_path, std:
         }
     } else {
         return fail(ErrorCode::invalid_argument,
-                    "\"{}\" is neither a path starting with '/' nor an http:// URL", url_or_path);
+                    "\"{}\" is neither a path starting with '/' nor an http(s):// URL", url_or_path);
     }
-    const std::string where = fmt::format("http://{}", origin.authority());
+    const std::string where = origin.url();
 
     Request req{method, target, 11};
     req.set(Field::host, origin.authority());
@@ -283,7 +387,8 @@ Result<Response> Client::request(Verb method, std::string_view url_or_path, std:
     const bool idempotent = is_idempotent(method);
 
     for (int attempt = 0;; ++attempt) {
-        if (im.stream && (im.connected_to.host != origin.host ||
+        if (im.stream && (im.connected_to.https != origin.https ||
+                          im.connected_to.host != origin.host ||
                           im.connected_to.port != origin.port || im.stale())) {
             im.drop();
         }
@@ -295,9 +400,10 @@ Result<Response> Client::request(Verb method, std::string_view url_or_path, std:
         // connection failed before any response byte (RFC 9112 §9.3.1).
         const bool may_retry = reused && idempotent && attempt == 0;
 
-        im.stream->expires_after(im.options.io_timeout);
-        error_code ec =
-            im.run([&](auto handler) { bhttp::async_write(*im.stream, req, std::move(handler)); });
+        im.tcp_layer().expires_after(im.options.io_timeout);
+        error_code ec = im.io([&](auto& stream) {
+            return im.run([&](auto handler) { bhttp::async_write(stream, req, std::move(handler)); });
+        });
         if (ec) {
             im.drop();
             if (may_retry && ec != beast::error::timeout) {
@@ -319,9 +425,11 @@ Result<Response> Client::request(Verb method, std::string_view url_or_path, std:
             if (method == Verb::head) {
                 parser->skip(true);  // RFC 9110 §9.3.2: a HEAD response has no content
             }
-            im.stream->expires_after(im.options.io_timeout);
-            ec = im.run([&](auto handler) {
-                bhttp::async_read(*im.stream, im.buffer, *parser, std::move(handler));
+            im.tcp_layer().expires_after(im.options.io_timeout);
+            ec = im.io([&](auto& stream) {
+                return im.run([&](auto handler) {
+                    bhttp::async_read(stream, im.buffer, *parser, std::move(handler));
+                });
             });
             // Skip interim responses (RFC 9110 §15.2); 101 would be a protocol switch we never
             // asked for, and is treated as the final answer.

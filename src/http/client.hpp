@@ -3,10 +3,11 @@
 // `selo timestamp`), which talk to a Selo server like any third-party client. One connection,
 // kept alive and reused for requests to the same host; not thread-safe (one Client per thread).
 //
-// Only http:// for now. The transport is a Beast stream behind the exchange logic, so TLS slots in
-// as another stream type (beast::ssl_stream<beast::tcp_stream>) without changing this interface.
+// http:// and https:// (TLS 1.2+, the server's certificate checked against the system CA store or
+// ClientOptions::ca_file, and against the URL's host name or IP address).
 
 #include <chrono>
+#include <filesystem>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,6 +28,9 @@ struct ClientOptions {
     std::uint64_t max_response_body_bytes = 512ull * 1024 * 1024;
     std::uint32_t max_response_header_bytes = 64 * 1024;
     std::string user_agent = "selo";
+    // PEM file of the CA certificates to trust for https (e.g. Selo's root), instead of the
+    // system store.
+    std::filesystem::path ca_file;
 };
 
 // Extra request header fields, sent in order (a name given twice is sent twice).
@@ -34,8 +38,8 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 class Client {
   public:
-    // Validates the base URL: http://host[:port][/prefix]. https is refused (unsupported) until
-    // TLS lands.
+    // Validates the base URL: http(s)://host[:port][/prefix], and loads the CA certificates to
+    // trust (invalid_argument for an unusable ca_file).
     [[nodiscard]] static Result<Client> create(std::string_view base_url,
                                                ClientOptions options = {});
 
@@ -44,7 +48,8 @@ class Client {
     ~Client();
 
     // Sends one request and reads the whole response. `url_or_path` is a path ("/csc/v2/info",
-    // appended to the base URL's path, query allowed) or an absolute http:// URL. A non-empty
+    // appended to the base URL's path, query allowed) or an absolute http(s):// URL. Over https
+    // an untrusted certificate, or one not for the URL's host, fails with unavailable, naming why. A non-empty
     // content_type sets Content-Type. Errors: unavailable (cannot connect, connection lost,
     // timeout), malformed (the peer did not answer HTTP), too_large (response over the limits),
     // invalid_argument / unsupported (bad URL). HTTP error statuses are responses, not Errors.

@@ -32,6 +32,10 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -45,6 +49,7 @@ namespace {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
@@ -143,7 +148,21 @@ std::size_t clamp_connections(std::size_t requested) {
     return requested;
 }
 
-class Session;
+// What Server::Impl knows of a connection, whichever stream it runs on.
+class Session : public std::enable_shared_from_this<Session> {
+  public:
+    virtual ~Session() = default;
+    virtual net::any_io_executor executor() = 0;
+    virtual void start() = 0;
+    // stop(): connections waiting for a request close now; the others finish their current
+    // request and then close.
+    virtual void on_server_stop() = 0;
+    virtual void force_close() = 0;
+
+    // Position in Server::Impl::sessions, written under sessions_mutex before start().
+    std::list<std::weak_ptr<Session>>::iterator registry_entry;
+    bool registered = false;
+};
 
 }  // namespace
 
@@ -210,6 +229,10 @@ struct Server::Impl {
     std::mutex listeners_mutex;
     std::vector<std::unique_ptr<Listener>> listeners;
 
+    // The TLS context new connections get (null: plain HTTP); replaced by use_tls.
+    std::mutex tls_mutex;
+    std::shared_ptr<ssl::context> tls;
+
     net::strand<net::io_context::executor_type> control;
     int stop_fd = -1;
     net::posix::stream_descriptor stop_watch;
@@ -224,20 +247,26 @@ namespace {
 // One connection: reads requests one at a time, enforces limits and timeouts, hands requests to
 // the inline handler or the worker pool, writes responses in order. All members are used only
 // on the connection's strand, except req_/ctx_, which a worker reads while the strand waits.
-class Session : public std::enable_shared_from_this<Session> {
+//
+// Stream is beast::tcp_stream (http) or beast::ssl_stream<beast::tcp_stream> (https): the TLS
+// handshake comes first, under the header timeout, and the rest is the same.
+template <class Stream>
+class StreamSession final : public Session {
   public:
-    Session(Server::Impl& server, tcp::socket&& socket)
-        : server_(server), stream_(std::move(socket)) {
+    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+    StreamSession(Server::Impl& server, tcp::socket&& socket, std::shared_ptr<ssl::context> tls)
+        : server_(server), tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_.get())) {
         server_.open_connections.fetch_add(1);
         error_code ec;
-        tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+        tcp::endpoint peer = lowest().socket().remote_endpoint(ec);
         if (!ec) {
             ctx_.remote_address = peer.address().to_string();
             ctx_.remote_port = peer.port();
         }
     }
 
-    ~Session() {
+    ~StreamSession() override {
         release_large_body();
         if (registered) {
             std::lock_guard lock(server_.sessions_mutex);
@@ -246,32 +275,69 @@ class Session : public std::enable_shared_from_this<Session> {
         server_.open_connections.fetch_sub(1);
     }
 
-    Session(const Session&) = delete;
-    Session& operator=(const Session&) = delete;
+    StreamSession(const StreamSession&) = delete;
+    StreamSession& operator=(const StreamSession&) = delete;
 
-    auto executor() { return stream_.get_executor(); }
+    net::any_io_executor executor() override { return stream_.get_executor(); }
 
-    void start() {
-        net::dispatch(stream_.get_executor(),
-                      beast::bind_front_handler(&Session::read_next, shared_from_this()));
+    void start() override {
+        if constexpr (kTls) {
+            net::dispatch(stream_.get_executor(),
+                          beast::bind_front_handler(&StreamSession::handshake, self()));
+        } else {
+            net::dispatch(stream_.get_executor(),
+                          beast::bind_front_handler(&StreamSession::read_next, self()));
+        }
     }
 
     // stop(): connections waiting for a request close now; the others finish their current
     // request and then close.
-    void on_server_stop() {
+    void on_server_stop() override {
         stopping_ = true;
         if (state_ == State::idle || state_ == State::header) {
             close();
         }
     }
 
-    void force_close() { close(); }
-
-    // Position in Server::Impl::sessions, written under sessions_mutex before start().
-    std::list<std::weak_ptr<Session>>::iterator registry_entry;
-    bool registered = false;
+    void force_close() override { close(); }
 
   private:
+    static Stream make_stream(tcp::socket&& socket, ssl::context* tls) {
+        if constexpr (kTls) {
+            return Stream(std::move(socket), *tls);
+        } else {
+            (void)tls;
+            return Stream(std::move(socket));
+        }
+    }
+
+    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+    std::shared_ptr<StreamSession> self() {
+        return std::static_pointer_cast<StreamSession>(shared_from_this());
+    }
+
+    // TLS: the whole handshake within the header timeout, like a request header.
+    void handshake() {
+        state_ = State::header;
+        lowest().expires_after(limits().header_timeout);
+        stream_.async_handshake(ssl::stream_base::server,
+                                beast::bind_front_handler(&StreamSession::on_handshake, self()));
+    }
+
+    void on_handshake(error_code ec) {
+        if (state_ == State::closed) {
+            return;
+        }
+        if (ec) {
+            // A client that does not trust us, speaks plain HTTP, or offers nothing acceptable.
+            log::debug("http: TLS handshake with {}:{} failed: {}", ctx_.remote_address,
+                       ctx_.remote_port, ec.message());
+            close();
+            return;
+        }
+        read_next();
+    }
+
     // admission: the header is in and body_limit_for runs on a worker; nothing is read meanwhile.
     enum class State { idle, header, admission, body, handling, writing, lingering, closed };
 
@@ -296,10 +362,10 @@ class Session : public std::enable_shared_from_this<Session> {
         if (served_ > 0 && buffer_.size() == 0) {
             // Between requests: the idle timeout applies until the next request's first byte.
             state_ = State::idle;
-            stream_.expires_after(limits().idle_timeout);
+            lowest().expires_after(limits().idle_timeout);
             stream_.async_read_some(
                 buffer_.prepare(kReadChunk),
-                beast::bind_front_handler(&Session::on_idle_read, shared_from_this()));
+                beast::bind_front_handler(&StreamSession::on_idle_read, self()));
             return;
         }
         read_header();
@@ -320,10 +386,10 @@ class Session : public std::enable_shared_from_this<Session> {
     void read_header() {
         state_ = State::header;
         // One deadline for the whole header (not per read), so trickling bytes buys nothing.
-        stream_.expires_after(limits().header_timeout);
+        lowest().expires_after(limits().header_timeout);
         bhttp::async_read_header(
             stream_, buffer_, *parser_,
-            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+            beast::bind_front_handler(&StreamSession::on_header, self()));
     }
 
     void on_header(error_code ec, std::size_t) {
@@ -421,7 +487,7 @@ class Session : public std::enable_shared_from_this<Session> {
     void ask_body_limit() {
         state_ = State::admission;
         auto work = net::make_work_guard(stream_.get_executor());
-        net::post(server_.workers, [self = shared_from_this(), work = std::move(work)]() mutable {
+        net::post(server_.workers, [self = self(), work = std::move(work)]() mutable {
             // The header is not touched on the strand while in State::admission.
             std::optional<std::uint64_t> limit =
                 self->server_.call_body_limit(self->parser_->get(), self->ctx_);
@@ -464,10 +530,10 @@ class Session : public std::enable_shared_from_this<Session> {
         parser_->body_limit(body_limit_);
         state_ = State::body;
         if (expect_continue_) {
-            stream_.expires_after(limits().write_timeout);
+            lowest().expires_after(limits().write_timeout);
             net::async_write(
                 stream_, net::buffer(kContinue.data(), kContinue.size()),
-                beast::bind_front_handler(&Session::on_continue_sent, shared_from_this()));
+                beast::bind_front_handler(&StreamSession::on_continue_sent, self()));
             return;
         }
         read_body();
@@ -518,9 +584,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void read_body() {
         state_ = State::body;
-        stream_.expires_after(limits().body_timeout);
+        lowest().expires_after(limits().body_timeout);
         bhttp::async_read(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&Session::on_body, shared_from_this()));
+                          beast::bind_front_handler(&StreamSession::on_body, self()));
     }
 
     void on_body(error_code ec, std::size_t) {
@@ -557,7 +623,7 @@ class Session : public std::enable_shared_from_this<Session> {
         ctx_.request_id = server_.next_request_id.fetch_add(1) + 1;
         state_ = State::handling;
         dispatched_ = true;
-        stream_.expires_never();
+        lowest().expires_never();
         if (server_.inline_handler) {
             if (auto res = server_.call_inline(req_, ctx_)) {
                 finish(std::move(*res));
@@ -566,7 +632,7 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         // The guard keeps run() from returning while a worker holds this request.
         auto work = net::make_work_guard(stream_.get_executor());
-        net::post(server_.workers, [self = shared_from_this(), work = std::move(work)]() mutable {
+        net::post(server_.workers, [self = self(), work = std::move(work)]() mutable {
             Response res = self->server_.call_handler(self->req_, self->ctx_);
             auto ex = self->stream_.get_executor();
             net::post(ex, [self = std::move(self), res = std::move(res)]() mutable {
@@ -598,7 +664,7 @@ class Session : public std::enable_shared_from_this<Session> {
         keep_alive_ = false;
         dispatched_ = false;
         req_version_ = 11;
-        stream_.expires_never();
+        lowest().expires_never();
         finish(std::move(res));
     }
 
@@ -651,9 +717,9 @@ class Session : public std::enable_shared_from_this<Session> {
                        std::string_view(req_.target()), code);
         }
         state_ = State::writing;
-        stream_.expires_after(limits().write_timeout);
+        lowest().expires_after(limits().write_timeout);
         bhttp::async_write(stream_, res_,
-                           beast::bind_front_handler(&Session::on_write, shared_from_this()));
+                           beast::bind_front_handler(&StreamSession::on_write, self()));
     }
 
     void on_write(error_code ec, std::size_t) {
@@ -682,13 +748,20 @@ class Session : public std::enable_shared_from_this<Session> {
     // its TCP stack does not turn our close into a reset that destroys the response in flight.
     void linger() {
         state_ = State::lingering;
+        if constexpr (kTls) {
+            // TLS: close_notify (RFC 8446 §6.1), then wait for the client's within the linger
+            // time; whatever else it still sends is discarded with the connection.
+            lowest().expires_after(limits().linger_timeout);
+            stream_.async_shutdown([self = self()](error_code) { self->close(); });
+            return;
+        }
         error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
         if (ec) {
             close();
             return;
         }
-        stream_.expires_after(limits().linger_timeout);
+        lowest().expires_after(limits().linger_timeout);
         buffer_.consume(buffer_.size());
         drained_ = 0;
         drain();
@@ -696,7 +769,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     void drain() {
         stream_.async_read_some(buffer_.prepare(kReadChunk),
-                                [self = shared_from_this()](error_code ec, std::size_t n) {
+                                [self = self()](error_code ec, std::size_t n) {
                                     if (self->state_ == State::closed) {
                                         return;
                                     }
@@ -715,20 +788,21 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         state_ = State::closed;
         error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-        stream_.close();  // cancels pending operations; their handlers see State::closed
+        lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+        lowest().close();  // cancels pending operations; their handlers see State::closed
     }
 
     // The parser's chunk-header callback (Beast keeps a reference to it, so it lives here).
     struct ChunkGate {
-        Session* session;
+        StreamSession* session;
         void operator()(std::uint64_t size, std::string_view, error_code& ec) const {
             session->on_chunk_header(size, ec);
         }
     };
 
     Server::Impl& server_;
-    beast::tcp_stream stream_;
+    std::shared_ptr<ssl::context> tls_;  // the context this connection was accepted with
+    Stream stream_;
     beast::flat_buffer buffer_;
     ChunkGate chunk_gate_{this};
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -883,7 +957,18 @@ void Server::Impl::on_accept(Listener& listener, const error_code& ec, tcp::sock
     }
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto session = std::make_shared<Session>(*this, std::move(socket));
+    std::shared_ptr<ssl::context> tls_context;
+    {
+        std::lock_guard lock(tls_mutex);
+        tls_context = tls;
+    }
+    std::shared_ptr<Session> session;
+    if (tls_context) {
+        session = std::make_shared<StreamSession<beast::ssl_stream<beast::tcp_stream>>>(
+            *this, std::move(socket), std::move(tls_context));
+    } else {
+        session = std::make_shared<StreamSession<beast::tcp_stream>>(*this, std::move(socket), nullptr);
+    }
     {
         std::lock_guard lock(sessions_mutex);
         if (stopping.load()) {
@@ -1185,6 +1270,71 @@ void Server::stop() noexcept {
         std::uint64_t one = 1;
         [[maybe_unused]] ssize_t n = ::write(impl_->stop_fd, &one, sizeof one);
     }
+}
+
+Result<void> Server::use_tls(std::string_view certificate_chain_pem, ByteView private_key_pem) {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    SSL_CTX* c = ctx->native_handle();
+    auto openssl_error = [](std::string_view what) {
+        std::string detail;
+        while (unsigned long e = ::ERR_get_error()) {
+            char buf[256];
+            ::ERR_error_string_n(e, buf, sizeof buf);
+            detail += detail.empty() ? "" : "; ";
+            detail += buf;
+        }
+        return fail(ErrorCode::invalid_argument, "TLS: {}: {}", what,
+                    detail.empty() ? "unknown error" : detail);
+    };
+    // Modern settings (Mozilla's "intermediate" profile): TLS 1.2 and 1.3 only, AEAD ciphers
+    // with forward secrecy, no compression, no renegotiation (RFC 7457 §2.2), and no session
+    // tickets (nothing to resume across a restart or between nodes; and no ticket key to keep).
+    if (::SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1 ||
+        ::SSL_CTX_set_cipher_list(c, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1) {
+        return openssl_error("configuring protocol versions and ciphers");
+    }
+    // (OpenSSL 3 refuses client-initiated renegotiation unless SSL_OP_ALLOW_CLIENT_RENEGOTIATION;
+    // SSL_OP_NO_RENEGOTIATION refuses it in every direction.)
+    ::SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
+    ::SSL_CTX_set_num_tickets(c, 0);
+    ::SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+    // The leaf first, then the CA certificates the client needs to build the chain.
+    std::unique_ptr<BIO, decltype(&::BIO_free)> chain(
+        ::BIO_new_mem_buf(certificate_chain_pem.data(), static_cast<int>(certificate_chain_pem.size())),
+        &::BIO_free);
+    std::unique_ptr<X509, decltype(&::X509_free)> leaf(
+        ::PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr), &::X509_free);
+    if (!leaf || ::SSL_CTX_use_certificate(c, leaf.get()) != 1) {
+        return openssl_error("the certificate (PEM, leaf first)");
+    }
+    while (X509* extra = ::PEM_read_bio_X509(chain.get(), nullptr, nullptr, nullptr)) {
+        if (::SSL_CTX_add_extra_chain_cert(c, extra) != 1) {  // takes ownership on success
+            ::X509_free(extra);
+            return openssl_error("a chain certificate");
+        }
+    }
+    ::ERR_clear_error();  // the PEM reader's end-of-input
+    std::unique_ptr<BIO, decltype(&::BIO_free)> key_bio(
+        ::BIO_new_mem_buf(private_key_pem.data(), static_cast<int>(private_key_pem.size())),
+        &::BIO_free);
+    std::unique_ptr<EVP_PKEY, decltype(&::EVP_PKEY_free)> key(
+        ::PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &::EVP_PKEY_free);
+    if (!key || ::SSL_CTX_use_PrivateKey(c, key.get()) != 1) {
+        return openssl_error("the private key (PEM)");
+    }
+    if (::SSL_CTX_check_private_key(c) != 1) {
+        return openssl_error("the private key does not match the certificate");
+    }
+    std::lock_guard lock(impl_->tls_mutex);
+    impl_->tls = std::move(ctx);
+    return {};
+}
+
+bool Server::tls() const noexcept {
+    std::lock_guard lock(impl_->tls_mutex);
+    return impl_->tls != nullptr;
 }
 
 ServerStats Server::stats() const noexcept {

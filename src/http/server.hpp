@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/bytes.hpp"
 #include "core/config.hpp"
 #include "core/error.hpp"
 #include "http/message.hpp"
@@ -143,6 +144,16 @@ class Server {
     // from a signal handler (it only stores an atomic flag and write(2)s to an eventfd, both
     // async-signal-safe) as well as from an asio::signal_set callback.
     void stop() noexcept;
+
+    // Serves HTTPS from now on (connections already open keep what they have): the
+    // certificate chain (PEM, leaf first, then the CAs the client needs) and its private key
+    // (PEM, PKCS#8 or traditional). TLS 1.2 and 1.3 only, forward-secret AEAD cipher suites, no
+    // renegotiation, compression or session tickets. May be called again, from any thread, to
+    // replace the certificate (renewal). invalid_argument, with OpenSSL's reason, for a
+    // certificate or key that cannot be used.
+    [[nodiscard]] Result<void> use_tls(std::string_view certificate_chain_pem,
+                                       ByteView private_key_pem);
+    [[nodiscard]] bool tls() const noexcept;
 
     [[nodiscard]] ServerStats stats() const noexcept;
     [[nodiscard]] const ServerLimits& limits() const noexcept;

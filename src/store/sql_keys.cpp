@@ -23,7 +23,32 @@ Result<void> SqlSealedKeyRepository::insert(const Record& r) {
 Result<std::optional<crypto::SealedKeyRepository::Record>> SqlSealedKeyRepository::find(
     std::string_view id) {
     auto row = SELO_TRY(db_.query_one(
-        "SELECT id, type, public_key, sealed_private_key FROM keys WHERE id = ?", {std::string(id)}));
+        "SELECT id, type, public_key, sealed_private_key FROM keys WHERE id = ? AND backend = 'software'",
+        {std::string(id)}));
+    if (!row) {
+        return std::optional<Record>{};
+    }
+    return std::optional<Record>(Record{row->text(0), row->text(1), row->blob(2), row->blob(3)});
+}
+
+// ---- keys in a PKCS#11 token -------------------------------------------------------------------
+
+Result<void> SqlTokenKeyRepository::insert(const Record& r) {
+    auto rc = db_.execute(
+        "INSERT INTO keys (id, type, public_key, sealed_private_key, created_at, backend, "
+        "token_object_id) VALUES (?,?,?,?,?,'pkcs11',?)",
+        {r.id, r.type, r.public_key_der, Bytes{}, secs(clock_.now()), r.object_id});
+    if (!rc) {
+        return std::unexpected(rc.error().context(fmt::format("storing key '{}'", r.id)));
+    }
+    return {};
+}
+
+Result<std::optional<crypto::TokenKeyRepository::Record>> SqlTokenKeyRepository::find(
+    std::string_view id) {
+    auto row = SELO_TRY(db_.query_one(
+        "SELECT id, type, public_key, token_object_id FROM keys WHERE id = ? AND backend = 'pkcs11'",
+        {std::string(id)}));
     if (!row) {
         return std::optional<Record>{};
     }

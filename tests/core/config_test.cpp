@@ -45,5 +45,38 @@ TEST(Config, RefusesWrongTypesAndSyntax) {
     EXPECT_FALSE(parse_config("[cloudsign]\nsad_lifetime_seconds = 3600\n", "t").has_value());
 }
 
+TEST(Config, KeysAndTlsSettingsRoundTripAndAreChecked) {
+    Config c;
+    c.server.tls = true;
+    c.server.tls_names = {"selo.example.mo", "10.0.0.5"};
+    c.keys.backend = "pkcs11";
+    c.keys.pkcs11_module = "/usr/lib/softhsm/libsofthsm2.so";
+    c.keys.pkcs11_token_label = "selo";
+    c.keys.pkcs11_pin_source = "file:token.pin";
+    auto parsed = parse_config(render_config(c), "test");
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+    EXPECT_TRUE(parsed->server.tls);
+    EXPECT_EQ(parsed->server.tls_names, c.server.tls_names);
+    EXPECT_EQ(parsed->keys.backend, "pkcs11");
+    EXPECT_EQ(parsed->keys.pkcs11_token_label, "selo");
+    EXPECT_EQ(parsed->keys.pkcs11_pin_source, "file:token.pin");
+
+    // A PKCS#11 store needs its module, token and PIN source; the PIN comes from a file or the
+    // environment, never from the configuration itself.
+    auto incomplete = parse_config("[keys]\nbackend = \"pkcs11\"\npkcs11_module = \"m.so\"\n", "t");
+    ASSERT_FALSE(incomplete.has_value());
+    EXPECT_NE(incomplete.error().message.find("pkcs11_token_label"), std::string::npos);
+    EXPECT_FALSE(parse_config("[keys]\nbackend = \"pkcs11\"\npkcs11_module = \"m.so\"\n"
+                              "pkcs11_token_label = \"t\"\npkcs11_pin_source = \"1234\"\n", "t"));
+    EXPECT_FALSE(parse_config("[keys]\nbackend = \"kms\"\n", "t"));
+
+    // Certificate and key files go together, and turn TLS on.
+    EXPECT_FALSE(parse_config("[server]\ntls_certificate_file = \"a.pem\"\n", "t"));
+    auto files = parse_config("[server]\ntls_certificate_file = \"a.pem\"\ntls_key_file = \"a.key\"\n", "t");
+    ASSERT_TRUE(files.has_value()) << files.error().message;
+    EXPECT_TRUE(files->server.tls);
+    EXPECT_FALSE(parse_config("[server]\ntls = \"yes\"\n", "t"));
+}
+
 }  // namespace
 }  // namespace selo

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 
@@ -39,8 +40,19 @@ std::string SeloInstance::start(bool nss) {
     }
     dir_ = std::make_unique<TempDir>();
     port_ = free_port();
-    base_ = "http://127.0.0.1:" + std::to_string(port_);
-    auto init = selo("init --data " + shell_quote(data().string()) + " --public-url " + base_);
+    base_ = (tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+    std::string keys;
+    if (key_backend == KeyBackend::pkcs11) {
+        if (std::string error = ensure_test_token(); !error.empty()) {
+            return error;
+        }
+        // SoftHsm set SOFTHSM2_CONF for this process; the selo children inherit it and this.
+        ::setenv("SELO_TEST_TOKEN_PIN", std::string(kTestTokenPin).c_str(), 1);
+        keys = " --key-backend pkcs11 --pkcs11-module " +
+               shell_quote(SoftHsm::instance().module().string()) + " --pkcs11-token-label " +
+               shell_quote(std::string(kTestTokenLabel)) + " --pkcs11-pin-source env:SELO_TEST_TOKEN_PIN";
+    }
+    auto init = selo("init --data " + shell_quote(data().string()) + " --public-url " + base_ + keys);
     if (init.exit_code != 0) {
         return "selo init failed: " + init.output;
     }
@@ -49,7 +61,7 @@ std::string SeloInstance::start(bool nss) {
     }
     server_ = std::make_unique<ServerProcess>();
     std::string error;
-    if (!server_->start(binary(), data(), port_, dir() / "server.log", error)) {
+    if (!server_->start(binary(), data(), port_, dir() / "server.log", error, tls)) {
         server_.reset();
         return error;
     }
@@ -57,9 +69,10 @@ std::string SeloInstance::start(bool nss) {
         // An NSS database trusting only Selo's root, fetched from the server like a relying party.
         const std::string d = dir().string();
         auto r = run("mkdir -p " + d + "/nss && certutil -N -d sql:" + d + "/nss --empty-password" +
-                     " && curl -sf -o " + d + "/root.der " + base_ + "/ca/root.crt" +
-                     " && curl -sf -o " + d + "/np.der " + base_ + "/ca/natural-persons.crt" +
+                     " && curl -sf" + (tls ? "k" : "") + " -o " + d + "/root.der " + base_ + "/ca/root.crt" +
                      " && openssl x509 -inform DER -in " + d + "/root.der -out " + d + "/root.pem" +
+                     " && curl -sf" + (tls ? " --cacert " + d + "/root.pem" : "") + " -o " + d +
+                     "/np.der " + base_ + "/ca/natural-persons.crt" +
                      " && openssl x509 -inform DER -in " + d + "/np.der -out " + d + "/np.pem" +
                      " && certutil -A -d sql:" + d + "/nss -n selo-root -t CT,C,C -i " + d + "/root.pem");
         if (r.exit_code != 0) {
@@ -133,6 +146,9 @@ Reply SeloInstance::request(const std::string& method, const std::string& path, 
     auto hdrs = dir() / ("hdr" + std::to_string(n));
     std::string cmd = "curl -s -o " + resp.string() + " -D " + hdrs.string() + " -w '%{http_code}' -X " +
                       method + " " + shell_quote(base_ + path);
+    if (tls) {
+        cmd += " --cacert " + shell_quote(root_pem().string());
+    }
     if (!body.empty() || method == "POST" || method == "PUT") {
         write_file(req, body);
         cmd += " --data-binary @" + req.string();

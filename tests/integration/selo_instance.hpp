@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "support/softhsm.hpp"
 #include "support/test_support.hpp"
 
 namespace selo::test {
@@ -46,6 +47,15 @@ public:
 
     // Extra settings appended to selo.toml before the server starts (set before start()).
     std::string extra_config;
+    // Where the CA keys live (set before start()): with pkcs11, `selo init --key-backend pkcs11`
+    // on the process's private SoftHSM2 token, its PIN from the environment.
+    KeyBackend key_backend = KeyBackend::software;
+    // HTTPS (set before start()): the public URL is https://127.0.0.1:PORT, so the server
+    // serves a certificate from its infrastructure CA; root.pem (fetched once without checking,
+    // as a relying party gets a root out of band) is what curl and clients then trust.
+    bool tls = false;
+    // The root CA certificate (PEM), after start().
+    [[nodiscard]] std::filesystem::path root_pem() const { return dir() / "root.pem"; }
 
     [[nodiscard]] const std::filesystem::path& dir() const { return dir_->path(); }
     [[nodiscard]] std::filesystem::path data() const { return dir() / "data"; }

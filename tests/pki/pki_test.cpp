@@ -9,12 +9,14 @@
 #include "pki/authority.hpp"
 #include "pki/lint.hpp"
 #include "pki/memory_repositories.hpp"
+#include "support/key_stores.hpp"
 #include "support/test_support.hpp"
 
 namespace selo::pki {
 namespace {
 
-class PkiTest : public ::testing::Test {
+// Every test runs once per key store (software, PKCS#11 on SoftHSM2).
+class PkiTest : public ::testing::TestWithParam<test::KeyBackend> {
 protected:
     void SetUp() override {
         auto r = ensure_hierarchy({"MO", "Selo Test Services", "http://ca.example.mo",
@@ -45,24 +47,31 @@ protected:
 
     FakeClock clock{from_unix_seconds(1'800'000'000)};
     SystemRng rng;
-    test::MemoryKeys key_repo;
-    crypto::MasterKey master = crypto::MasterKey::from_bytes(Bytes(32, 7));
-    crypto::SoftwareKeyStore keys{key_repo, master, rng};
+    std::unique_ptr<test::TestKeyStore> key_store = test::TestKeyStore::make(GetParam(), rng);
+    crypto::KeyStore& keys = key_store->store();
     test::MemoryCas cas;
     test::MemoryCertificates certs;
     std::optional<CertificateAuthority> ca;
     std::optional<Certificate> root;
 };
 
-TEST_F(PkiTest, HierarchyIsRecordedAndCaKeysAreSealed) {
+TEST_P(PkiTest, HierarchyIsRecordedAndCaKeysAreSealed) {
     EXPECT_EQ(cas.cas.size(), 4u);
     EXPECT_EQ(certs.certs.size(), 4u);
-    EXPECT_EQ(key_repo.records.size(), 4u);
+    EXPECT_EQ(key_store->key_count(), 4u);
+    if (auto* token = key_store->pkcs11()) {
+        // The CA keys were generated in the token and cannot be taken out of it.
+        for (const auto& [name, rec] : cas.cas) {
+            auto p = token->protection(rec.key_id);
+            ASSERT_TRUE(p.has_value()) << name << ": " << p.error().message;
+            EXPECT_TRUE(p->local && p->sensitive && p->never_extractable && !p->extractable) << name;
+        }
+    }
     EXPECT_EQ(root->subject(), root->issuer());
     EXPECT_EQ(ca->certificate().issuer(), root->subject());
 }
 
-TEST_F(PkiTest, NaturalPersonCertificateHasTheProfileContent) {
+TEST_P(PkiTest, NaturalPersonCertificateHasTheProfileContent) {
     auto cert = issue_person();
     EXPECT_EQ(cert.subject(), "CN=陳大文,serialNumber=IDCMO-5215299(8),SN=CHAN,GN=Tai Man,C=MO");
     // Positive, 16 octets, and recorded durably under its issuer.
@@ -73,7 +82,7 @@ TEST_F(PkiTest, NaturalPersonCertificateHasTheProfileContent) {
                     .empty());
 }
 
-TEST_F(PkiTest, SerialsAreDistinct) {
+TEST_P(PkiTest, SerialsAreDistinct) {
     std::set<std::string> serials;
     for (int i = 0; i < 20; ++i) {
         serials.insert(issue_person().serial_hex());
@@ -82,7 +91,7 @@ TEST_F(PkiTest, SerialsAreDistinct) {
 }
 
 // Independent checks with the openssl CLI.
-TEST_F(PkiTest, OpensslVerifiesTheChainAndSeesTheEncodings) {
+TEST_P(PkiTest, OpensslVerifiesTheChainAndSeesTheEncodings) {
     if (!test::have_tool("openssl")) {
         GTEST_SKIP();
     }
@@ -123,7 +132,7 @@ TEST_F(PkiTest, OpensslVerifiesTheChainAndSeesTheEncodings) {
     EXPECT_NE(asn1.output.find("PRINTABLESTRING   :IDCMO-5215299(8)"), std::string::npos);
 }
 
-TEST_F(PkiTest, InfrastructureProfilesCarryTheirExtensions) {
+TEST_P(PkiTest, InfrastructureProfilesCarryTheirExtensions) {
     if (!test::have_tool("openssl")) {
         GTEST_SKIP();
     }
@@ -165,7 +174,7 @@ TEST_F(PkiTest, InfrastructureProfilesCarryTheirExtensions) {
     EXPECT_NE(l.find("TLS Web Server Authentication"), std::string::npos) << l;
 }
 
-TEST_F(PkiTest, EnsureHierarchyLeavesExistingCasAndAddsNewOnes) {
+TEST_P(PkiTest, EnsureHierarchyLeavesExistingCasAndAddsNewOnes) {
     auto before = cas.cas.at(std::string(kRootCaName)).certificate_der;
     auto authorities = default_authorities("Selo Test Services");
     authorities.push_back({"hospitals", "issuing", std::string(kInstitutionsCaName), "Hospitals CA",
@@ -178,6 +187,8 @@ TEST_F(PkiTest, EnsureHierarchyLeavesExistingCasAndAddsNewOnes) {
     auto inst = Certificate::from_der(cas.cas.at(std::string(kInstitutionsCaName)).certificate_der).value();
     EXPECT_EQ(h.issuer(), inst.subject());
 }
+
+INSTANTIATE_TEST_SUITE_P(KeyStores, PkiTest, test::all_key_backends(), test::key_backend_name);
 
 TEST(DistinguishedName, RefusesBadValues) {
     EXPECT_FALSE(DistinguishedName().add(NID_countryName, "mo").to_x509_name().has_value());

@@ -182,7 +182,7 @@ std::uint16_t free_port() {
 
 bool ServerProcess::start(const std::filesystem::path& binary, const std::filesystem::path& data_dir,
                           std::uint16_t port, const std::filesystem::path& log_file,
-                          std::string& error) {
+                          std::string& error, bool tls) {
     std::string listen = "127.0.0.1:" + std::to_string(port);
     std::string bin = binary.string();
     std::string data = data_dir.string();
@@ -202,7 +202,8 @@ bool ServerProcess::start(const std::filesystem::path& binary, const std::filesy
     pid_ = pid;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
-        auto r = run("curl -sf -o /dev/null http://" + listen + "/healthz");
+        auto r = run(std::string(tls ? "curl -sfk -o /dev/null https://" : "curl -sf -o /dev/null http://") +
+                     listen + "/healthz");
         if (r.exit_code == 0) {
             return true;
         }

@@ -119,9 +119,11 @@ public:
     ServerProcess& operator=(const ServerProcess&) = delete;
 
     // Starts `binary serve --data DIR --listen 127.0.0.1:PORT` with output to `log_file`.
-    // Returns false (with the log in `error`) when it does not become healthy in time.
+    // Returns false (with the log in `error`) when it does not become healthy in time. With
+    // `tls`, /healthz is polled over https (any certificate: this only waits for readiness).
     bool start(const std::filesystem::path& binary, const std::filesystem::path& data_dir,
-               std::uint16_t port, const std::filesystem::path& log_file, std::string& error);
+               std::uint16_t port, const std::filesystem::path& log_file, std::string& error,
+               bool tls = false);
     // SIGTERM and wait; returns the exit status (or -1).
     int stop();
     [[nodiscard]] bool running() const noexcept { return pid_ > 0; }

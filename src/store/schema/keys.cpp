@@ -14,6 +14,13 @@ CREATE TABLE keys (
     created_at INTEGER NOT NULL
 );
 )sql",
+        // Keys held outside the database: in a PKCS#11 token (found by CKA_ID), or offline (a
+        // root CA whose key is in another data directory; only its public key is known here).
+        R"sql(
+ALTER TABLE keys ADD COLUMN backend TEXT NOT NULL DEFAULT 'software'
+    CHECK (backend IN ('software', 'pkcs11', 'offline'));
+ALTER TABLE keys ADD COLUMN token_object_id BLOB;
+)sql",
     };
     return migrations;
 }
