@@ -70,6 +70,19 @@ struct CaArgs {
     std::string status;  // list: only this status
     std::size_t limit = 1000;
     bool json = false;
+    // issue / renew
+    std::string profile;
+    std::filesystem::path csr;       // the subject's PKCS#10 request
+    bool generate_key = false;       // or a key made here, written to key_out
+    std::string key_type = "ec-p256";
+    std::filesystem::path key_out;
+    std::string account;             // issue: the registered account (id or username)
+    std::string common_name;         // infrastructure profiles
+    std::string organization;        // legal-person profiles
+    std::string organization_identifier;  // legal-person profiles: NTRMO-...
+    std::vector<std::string> dns_names;
+    std::vector<std::string> ip_addresses;
+    std::filesystem::path out;       // certificate file (PEM); empty: standard output
 };
 int run_ca(const CaArgs& args);
 

@@ -130,11 +130,35 @@ int main(int argc, char** argv) {
              {"show", "Print a certificate (PEM, or JSON with --json)"},
              {"revoke", "Revoke a certificate with an RFC 5280 reason (final)"},
              {"suspend", "Suspend a certificate (certificateHold)"},
-             {"resume", "Lift a suspension"}}) {
+             {"resume", "Lift a suspension"},
+             {"issue", "Issue a certificate to a registered subject, from a CSR or a key made here"},
+             {"renew", "Issue a new certificate with the same subject and profile, for a new key"}}) {
         auto* c = ca_cmd->add_subcommand(action, help);
         c->add_option("--data", ca.data, "Data directory")->capture_default_str();
         c->add_option("--ca", ca.ca, "CA name (default: the CA that issued --serial; list: all)");
         c->add_flag("--json", ca.json, "Print JSON");
+        const bool issuing = std::string_view(action) == "issue" || std::string_view(action) == "renew";
+        if (issuing) {
+            c->add_option("--csr", ca.csr, "PKCS#10 request (PEM or DER) holding the subject's key")
+                ->check(CLI::ExistingFile);
+            c->add_flag("--generate-key", ca.generate_key, "Make the key pair here (see --key-out)");
+            c->add_option("--key-type", ca.key_type, "With --generate-key: ec-p256, ec-p384, rsa-2048, rsa-3072")
+                ->capture_default_str();
+            c->add_option("--key-out", ca.key_out, "With --generate-key: file for the private key (PKCS#8 PEM, mode 0600)");
+            c->add_option("-o,--out", ca.out, "Certificate file (PEM; default: standard output)");
+        }
+        if (std::string_view(action) == "issue") {
+            c->add_option("--profile", ca.profile, "Certificate profile, e.g. natural-person-signing")->required();
+            c->add_option("--account", ca.account, "Registered account (id or username): natural persons");
+            c->add_option("--common-name", ca.common_name, "CN: infrastructure profiles (TSA, TLS server)");
+            c->add_option("--organization", ca.organization, "O: legal-person profiles");
+            c->add_option("--organization-identifier", ca.organization_identifier,
+                          "organizationIdentifier (NTRMO-...): legal-person profiles");
+            c->add_option("--dns", ca.dns_names, "subjectAltName dNSName (TLS server), repeatable");
+            c->add_option("--ip", ca.ip_addresses, "subjectAltName iPAddress (TLS server), repeatable");
+            ca_cmds.push_back(c);
+            continue;
+        }
         if (std::string_view(action) == "list") {
             c->add_option("--status", ca.status, "Only certificates with this status: valid, revoked, suspended");
             c->add_option("--serial", ca.serial, "Only this serial (hex)");

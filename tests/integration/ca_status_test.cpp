@@ -218,5 +218,55 @@ TEST_F(CaStatusOverHttp, HandBuiltGetRequestsWorkWithCachingHeaders) {
     EXPECT_NE(empty.output.find("malformedrequest (1)"), std::string::npos) << empty.output;
 }
 
+TEST_F(CaStatusOverHttp, OfficerApiChangesStatusAndTheRepositoryShowsIt) {
+    selo->enrol("張三", "CHEUNG Sam", "5300003(3)", "c@example.mo", "485714");
+    std::string c = save_certificate("IDCMO-5300003(3)", "c.pem");
+    ASSERT_FALSE(c.empty());
+    Holder officer = selo->enrol("梁文華", "LEUNG Man Wa", "S-0001", "leung@selo.example.mo", "",
+                                 {"ca-officer"}, "staff-card");
+    Holder citizen = selo->enrol("陳小明", "CHAN Siu Ming", "5300004(4)", "ming@example.mo", "");
+    std::string token = selo->api_login(officer);
+    std::string citizen_token = selo->api_login(citizen);
+    const std::string auth = "Authorization: Bearer " + token;
+
+    // The repository answers anyone: status and the DER, which openssl reads.
+    auto got = selo->get("/api/v1/certificates/" + c);
+    ASSERT_EQ(got.status, 200) << got.raw;
+    EXPECT_EQ(got.body.at("status").as_string(), "valid");
+    write_file(selo->dir() / "c.der", base64_decode(std::string(got.body.at("der").as_string())).value());
+    auto same = run(in_dir("openssl x509 -inform DER -in c.der -noout -serial"));
+    std::string upper = c;
+    std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+    EXPECT_NE(same.output.find("serial=" + upper), std::string::npos) << same.output;
+    EXPECT_EQ(selo->get("/api/v1/certificates/00ff00ff").status, 404);
+    EXPECT_EQ(selo->get("/api/v1/certificates/not-hex").status, 400);
+
+    // Only officers change statuses.
+    EXPECT_EQ(selo->post("/api/v1/certificates/" + c + "/suspend", "{}").status, 401);
+    EXPECT_EQ(selo->post("/api/v1/certificates/" + c + "/suspend", "{}", {"Authorization: Bearer " + citizen_token}).status, 403);
+    auto held = selo->post("/api/v1/certificates/" + c + "/suspend", R"({"comment":"holder called"})", {auth});
+    ASSERT_EQ(held.status, 200) << held.raw;
+    EXPECT_EQ(held.body.at("status").as_string(), "suspended");
+    EXPECT_NE(ocsp("-cert c.pem -no_nonce").find("c.pem: revoked"), std::string::npos);
+    EXPECT_EQ(selo->post("/api/v1/certificates/" + c + "/suspend", "{}", {auth}).status, 409);
+    ASSERT_EQ(selo->post("/api/v1/certificates/" + c + "/resume", "{}", {auth}).status, 200);
+    EXPECT_NE(ocsp("-cert c.pem -no_nonce").find("c.pem: good"), std::string::npos);
+    auto bad = selo->post("/api/v1/certificates/" + c + "/revoke", R"({"reason":"bored"})", {auth});
+    EXPECT_EQ(bad.status, 422) << bad.raw;
+    auto revoked = selo->post("/api/v1/certificates/" + c + "/revoke",
+                              R"({"reason":"cessationOfOperation","comment":"court order"})", {auth});
+    ASSERT_EQ(revoked.status, 200) << revoked.raw;
+    EXPECT_EQ(revoked.body.at("reason").as_string(), "cessationOfOperation");
+    auto out = ocsp("-cert c.pem");
+    EXPECT_NE(out.find("Reason: cessationOfOperation"), std::string::npos) << out;
+    auto listed = selo->get("/api/v1/certificates?status=revoked&ca=natural-persons", {auth});
+    ASSERT_EQ(listed.status, 200) << listed.raw;
+    bool found = false;
+    for (const auto& v : listed.body.at("certificates").as_array()) {
+        found = found || v.at("serial").as_string() == c;
+    }
+    EXPECT_TRUE(found) << listed.raw;
+}
+
 }  // namespace
 }  // namespace selo::test
