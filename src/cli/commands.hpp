@@ -86,6 +86,14 @@ struct CaArgs {
 };
 int run_ca(const CaArgs& args);
 
+// `selo lint [--issuer CA] [--profile P] FILE...`: exit 0 clean, 1 findings, 2 unreadable input.
+struct LintArgs {
+    std::vector<std::filesystem::path> files;
+    std::filesystem::path issuer;  // the CA certificate (certificates: AKI, issuer DN; CRLs: signer)
+    std::string profile;           // default: recognised from the certificate's policies
+};
+int run_lint(const LintArgs& args);
+
 // Prints "selo: <message>" to standard error.
 void print_error(std::string_view message);
 

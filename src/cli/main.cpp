@@ -179,6 +179,15 @@ int main(int argc, char** argv) {
         ca_cmds.push_back(c);
     }
 
+    LintArgs lint;
+    auto* lint_cmd = app.add_subcommand(
+        "lint", "Check certificates and CRLs (PEM or DER) against Selo's profiles and RFC 5280, as the "
+                "CA does before signing; exit status 1 when anything is found");
+    lint_cmd->add_option("--issuer", lint.issuer, "The issuing CA's certificate (PEM or DER)")
+        ->check(CLI::ExistingFile);
+    lint_cmd->add_option("--profile", lint.profile, "Check against this profile (default: recognised)");
+    lint_cmd->add_option("files", lint.files, "Certificates and CRLs")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -200,6 +209,9 @@ int main(int argc, char** argv) {
     }
     if (*create_cmd) {
         return run_account_create(acc);
+    }
+    if (*lint_cmd) {
+        return run_lint(lint);
     }
     for (auto* c : ca_cmds) {
         if (*c) {

@@ -68,6 +68,8 @@ protected:
                             "certtool --verify --load-ca-certificate root.pem --infile chain.pem"));
         EXPECT_EQ(g.exit_code, 0) << cert << ": " << g.output;
         EXPECT_NE(g.output.find("Chain verification output: Verified"), std::string::npos) << g.output;
+        auto l = run(in_dir(shell_quote(SeloInstance::binary().string()) + " lint --issuer " + issuer + ".pem " + cert));
+        EXPECT_EQ(l.exit_code, 0) << cert << ": " << l.output;
     }
     static SeloInstance* selo;
     static Holder* holder;
