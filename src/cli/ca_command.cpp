@@ -313,12 +313,33 @@ int run_issue(Runtime& rt, const CaArgs& args) {
         }
         subject = *dn;
     }
+    std::optional<pki::Certificate> issued;
+    if (args.count > 1 && (args.csr.empty() || !args.out.empty() || args.json)) {
+        print_error("--count needs --csr and prints serials only (no -o, no --json)");
+        return 2;
+    }
     auto key = subject_key(args, notes);
     if (!key) {
         print_error(key.error().message);
         return 1;
     }
-    std::optional<pki::Certificate> issued;
+    // Several certificates: each serial is printed only after its certificate is committed, so
+    // what was printed is what was acknowledged.
+    for (unsigned i = 1; i < args.count; ++i) {
+        auto one = rt.database().transaction([&]() -> Result<void> {
+            auto c = SELO_TRY(ca->issue({profile_name, *subject, key->get(), std::nullopt, args.dns_names, args.ip_addresses}));
+            SELO_TRY_VOID(rt.audit().record({officer_id(), "certificate.issue",
+                                             fmt::format("{}/{}", ca->name(), c.serial_hex()),
+                                             fmt::format("{} by {}, key from a CSR", profile_name, ca->name())}));
+            issued = std::move(c);
+            return {};
+        });
+        if (!one) {
+            print_error(one.error().message);
+            return 1;
+        }
+        std::cout << issued->serial_hex() << std::endl;
+    }
     auto r = rt.database().transaction([&]() -> Result<void> {
         issued = SELO_TRY(ca->issue({profile_name, *subject, key->get(), std::nullopt, args.dns_names, args.ip_addresses}));
         std::string detail = fmt::format("{} by {}", profile_name, ca->name());
@@ -335,6 +356,10 @@ int run_issue(Runtime& rt, const CaArgs& args) {
         }
         print_error(r.error().message);
         return 1;
+    }
+    if (args.count > 1) {
+        std::cout << issued->serial_hex() << std::endl;
+        return 0;
     }
     return print_issued(args, *issued, notes);
 }

@@ -83,6 +83,7 @@ struct CaArgs {
     std::vector<std::string> dns_names;
     std::vector<std::string> ip_addresses;
     std::filesystem::path out;       // certificate file (PEM); empty: standard output
+    unsigned count = 1;              // issue: this many certificates for the CSR's key (load tests)
 };
 int run_ca(const CaArgs& args);
 

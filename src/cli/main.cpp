@@ -156,6 +156,9 @@ int main(int argc, char** argv) {
                           "organizationIdentifier (NTRMO-...): legal-person profiles");
             c->add_option("--dns", ca.dns_names, "subjectAltName dNSName (TLS server), repeatable");
             c->add_option("--ip", ca.ip_addresses, "subjectAltName iPAddress (TLS server), repeatable");
+            c->add_option("--count", ca.count,
+                          "With --csr: issue this many certificates, printing each serial once it is durable")
+                ->check(CLI::Range(1u, 1000000u));
             ca_cmds.push_back(c);
             continue;
         }
