@@ -15,6 +15,10 @@
 #include "pki/ocsp.hpp"
 #include "pki/repository.hpp"
 
+namespace selo::sepbox {
+class SepboxService;
+}
+
 namespace selo::api {
 
 struct ApiContext {
@@ -25,6 +29,7 @@ struct ApiContext {
     ApiRegistry& registry;  // every /api/v1 route goes through it
     pki::OcspResponder* ocsp = nullptr;  // null: no /ocsp routes
     pki::CrlPublisher* crls = nullptr;   // null: no /crl routes
+    sepbox::SepboxService* sepbox = nullptr;  // null: the /api/v1/sepbox routes answer 503
     // The CAs and their certificates, for /api/v1/certificates; null: no such routes.
     std::map<std::string, pki::CertificateAuthority, std::less<>>* authorities = nullptr;
     pki::CertificateRepository* certificates = nullptr;

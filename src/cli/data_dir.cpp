@@ -224,8 +224,8 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
       clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
       crl_repo_(*db_), responders_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
-      audit_(*db_, clock),
-      keys_(sealed_keys_, master_, rng) {}
+      audit_(*db_, clock), failures_(*db_), api_clients_(*db_),
+      keys_(sealed_keys_, master_, rng), sepbox_repo_(*db_) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
     if (!is_data_directory(dir)) {
@@ -299,8 +299,16 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         name = rec->parent.value_or("");
     }
 
+    const auto& ac = rt->config_.accounts;
+    account::AccountServiceOptions account_opts;
+    account_opts.lockout = {ac.lockout_threshold, std::chrono::seconds(ac.lockout_first_seconds),
+                            std::chrono::seconds(ac.lockout_longest_seconds)};
+    if (!ac.common_passwords.empty()) {
+        account_opts.password_policy = SELO_TRY(account::PasswordPolicy::load(ac.common_passwords));
+    }
     rt->accounts_ = std::make_unique<account::AccountService>(
-        rt->account_repo_, rt->sessions_, rt->audit_, rt->master_, clock, rng);
+        rt->account_repo_, rt->sessions_, rt->audit_, rt->master_, clock, rng,
+        std::move(account_opts), &rt->failures_, &rt->api_clients_);
     const auto& cs = rt->config_.cloudsign;
     cloudsign::CloudSignOptions opts;
     opts.sad_lifetime = std::chrono::seconds(cs.sad_lifetime_seconds);
@@ -311,7 +319,39 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
         *rt->accounts_, rt->credentials_, rt->activations_, *signing_ca,
         std::move(chain), rt->master_, clock, rng, opts);
+    SELO_TRY_VOID(rt->open_sepbox());
     return rt;
+}
+
+Result<void> Runtime::open_sepbox() {
+    const auto& sc = config_.sepbox;
+    auto* seal_ca = SELO_TRY(authority(sc.seal_ca));
+    std::vector<pki::Certificate> chain;
+    for (std::string name = seal_ca->name(); !name.empty();) {
+        auto rec = SELO_TRY(cas_.find(name));
+        if (!rec) {
+            return fail(ErrorCode::internal, "CA '{}' is missing from the database", name);
+        }
+        chain.push_back(SELO_TRY(pki::Certificate::from_der(rec->certificate_der)));
+        name = rec->parent.value_or("");
+    }
+    sepbox::SealOptions seal;
+    seal.country = config_.pki.country;
+    seal.organization = config_.pki.organization;
+    sepbox_seal_ = std::make_unique<sepbox::Seal>(keys_, *seal_ca, std::move(chain), sepbox_repo_,
+                                                  clock_, rng_, seal);
+    // The TSA and the transparency log plug in here when they exist (null: not configured).
+    sepbox_evidence_ = std::make_unique<sepbox::EvidenceMaker>(*sepbox_seal_, nullptr, nullptr,
+                                                               config_.server.public_url);
+    sepbox::SepboxOptions opts;
+    opts.max_message_bytes = sc.max_message_bytes;
+    opts.max_attachments = sc.max_attachments;
+    opts.max_recipients = sc.max_recipients;
+    opts.public_url = config_.server.public_url;
+    opts.system_sender_name = config_.pki.organization;
+    sepbox_ = std::make_unique<sepbox::SepboxService>(sepbox_repo_, account_repo_, audit_,
+                                                      *sepbox_evidence_, master_, clock_, rng_, opts);
+    return {};
 }
 
 }  // namespace selo::cli
