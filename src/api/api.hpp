@@ -2,6 +2,7 @@
 // The HTTP surface: one file per service turns routes into domain calls. Handlers decode,
 // authorise, call the domain, render; errors become each protocol's own error shape here.
 
+#include <map>
 #include <string>
 
 #include "api/v1.hpp"
@@ -9,6 +10,7 @@
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "http/router.hpp"
+#include "pki/authority.hpp"
 #include "pki/crl.hpp"
 #include "pki/ocsp.hpp"
 #include "pki/repository.hpp"
@@ -28,12 +30,17 @@ struct ApiContext {
     pki::OcspResponder* ocsp = nullptr;  // null: no /ocsp routes
     pki::CrlPublisher* crls = nullptr;   // null: no /crl routes
     sepbox::SepboxService* sepbox = nullptr;  // null: the /api/v1/sepbox routes answer 503
+    // The CAs and their certificates, for /api/v1/certificates; null: no such routes.
+    std::map<std::string, pki::CertificateAuthority, std::less<>>* authorities = nullptr;
+    pki::CertificateRepository* certificates = nullptr;
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).
 void add_ca_routes(http::Router& router, ApiContext& ctx);
 // POST /ocsp, GET /ocsp/{base64} (RFC 6960 Appendix A, RFC 5019 §5-6), GET /crl/{ca}.crl.
 void add_status_routes(http::Router& router, ApiContext& ctx);
+// /api/v1/certificates: listing, status and DER, and the officer's revoke/suspend/resume.
+void add_certificate_routes(http::Router& router, ApiContext& ctx);
 // POST /csc/v2/... (Cloud Signature Consortium API v2).
 void add_csc_routes(http::Router& router, ApiContext& ctx);
 // /api/v1/auth/login, /logout, /me, /openapi.json.

@@ -9,8 +9,15 @@
 #include <ctime>
 #include <iostream>
 
+#include <fcntl.h>
+#include <openssl/pem.h>
+
+#include <fstream>
+
 #include "cli/commands.hpp"
 #include "cli/data_dir.hpp"
+#include "crypto/keys.hpp"
+#include "pki/csr.hpp"
 #include "pki/revocation.hpp"
 
 namespace selo::cli {
@@ -88,6 +95,275 @@ std::string officer_id() {
     return fmt::format("cli:{}", user != nullptr && *user != '\0' ? user : std::to_string(::getuid()));
 }
 
+Result<Bytes> read_whole(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+        return fail(ErrorCode::not_found, "cannot read {}", p.string());
+    }
+    std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return to_bytes(s);
+}
+
+// The private key of --generate-key, written once (O_EXCL) and readable by its owner only.
+Result<void> write_private_key(const std::filesystem::path& p, EVP_PKEY* key) {
+    int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return fail(ErrorCode::conflict, "cannot create {} (it must not exist yet)", p.string());
+    }
+    FILE* f = ::fdopen(fd, "w");
+    bool ok = f != nullptr && ::PEM_write_PKCS8PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    ok = f != nullptr && std::fflush(f) == 0 && ::fsync(fd) == 0 && ok;
+    if (f != nullptr) {
+        std::fclose(f);
+    } else {
+        ::close(fd);
+    }
+    if (!ok) {
+        ::unlink(p.c_str());
+        return fail(ErrorCode::internal, "cannot write {}", p.string());
+    }
+    return {};
+}
+
+// The subject's key: from the CSR (proof of possession checked) or made here.
+Result<crypto::EvpPkeyPtr> subject_key(const CaArgs& args, std::vector<std::string>& notes) {
+    if (args.csr.empty() == !args.generate_key) {
+        return fail(ErrorCode::invalid_argument, "give exactly one of --csr FILE and --generate-key");
+    }
+    if (!args.csr.empty()) {
+        auto data = SELO_TRY(read_whole(args.csr));
+        auto accepted = SELO_TRY(pki::accept_csr(data));
+        notes = accepted.ignored;
+        return std::move(accepted.public_key);
+    }
+    if (args.key_out.empty()) {
+        return fail(ErrorCode::invalid_argument, "--generate-key needs --key-out FILE for the private key");
+    }
+    auto type = SELO_TRY(crypto::key_type_from_name(args.key_type));
+    auto key = SELO_TRY(crypto::generate_key(type));
+    SELO_TRY_VOID(write_private_key(args.key_out, key.get()));
+    return key;
+}
+
+// The subject from the registration record: the account's identity for natural persons, the
+// officer's entries (checked against the profile's rules by lint) for the others.
+Result<pki::DistinguishedName> registered_subject(Runtime& rt, const CaArgs& args,
+                                                  const pki::CertificateProfile& profile) {
+    pki::DistinguishedName dn;
+    const Config& cfg = rt.config();
+    switch (profile.subject) {
+    case pki::SubjectKind::natural_person: {
+        if (args.account.empty()) {
+            return fail(ErrorCode::invalid_argument, "profile {} needs --account (the registered holder)", profile.name);
+        }
+        auto acc = SELO_TRY(rt.account_records().find_by_id(args.account));
+        if (!acc) {
+            acc = SELO_TRY(rt.account_records().find_by_username(args.account));
+        }
+        if (!acc) {
+            return fail(ErrorCode::not_found, "no account '{}'", args.account);
+        }
+        const account::Person& p = acc->person;
+        if (p.id_type == account::IdentityDocument::staff_card) {
+            return fail(ErrorCode::invalid_argument,
+                        "a natural person's certificate names an identity card or passport, not a staff card");
+        }
+        // ETSI EN 319 412-1 §5.1.3: serialNumber = IDC/PAS + country + "-" + identifier.
+        dn.add(NID_countryName, p.id_country)
+            .add(NID_givenName, p.given_name)
+            .add(NID_surname, p.surname)
+            .add(NID_serialNumber, fmt::format("{}{}-{}", account::etsi_identity_type(p.id_type),
+                                               p.id_country, p.id_number))
+            .add(NID_commonName, p.name);
+        return dn;
+    }
+    case pki::SubjectKind::legal_person: {
+        if (args.organization.empty() || args.organization_identifier.empty()) {
+            return fail(ErrorCode::invalid_argument,
+                        "profile {} needs --organization and --organization-identifier (NTRMO-...)", profile.name);
+        }
+        if (!args.organization_identifier.starts_with("NTR") || args.organization_identifier.size() < 7 ||
+            args.organization_identifier[5] != '-') {
+            return fail(ErrorCode::invalid_argument,
+                        "--organization-identifier must be NTR + country + '-' + registration number "
+                        "(ETSI EN 319 412-1 §5.1.4), e.g. NTRMO-12345");
+        }
+        dn.add(NID_countryName, cfg.pki.country)
+            .add(NID_organizationName, args.organization)
+            .add(NID_organizationIdentifier, args.organization_identifier)
+            .add(NID_commonName, args.common_name.empty() ? args.organization : args.common_name);
+        return dn;
+    }
+    default:
+        if (args.common_name.empty()) {
+            return fail(ErrorCode::invalid_argument, "profile {} needs --common-name", profile.name);
+        }
+        dn.add(NID_countryName, cfg.pki.country)
+            .add(NID_organizationName, cfg.pki.organization)
+            .add(NID_commonName, args.common_name);
+        return dn;
+    }
+}
+
+// The same subject again, attribute by attribute (renewal keeps it).
+Result<pki::DistinguishedName> subject_of(const pki::Certificate& cert) {
+    pki::DistinguishedName dn;
+    X509_NAME* name = ::X509_get_subject_name(cert.x509());
+    for (int i = 0; i < ::X509_NAME_entry_count(name); ++i) {
+        X509_NAME_ENTRY* e = ::X509_NAME_get_entry(name, i);
+        unsigned char* utf8 = nullptr;
+        int len = ::ASN1_STRING_to_UTF8(&utf8, ::X509_NAME_ENTRY_get_data(e));
+        if (len < 0) {
+            return fail(ErrorCode::internal, "cannot read the subject");
+        }
+        dn.add(::OBJ_obj2nid(::X509_NAME_ENTRY_get_object(e)), std::string(reinterpret_cast<char*>(utf8), len));
+        ::OPENSSL_free(utf8);
+    }
+    return dn;
+}
+
+int print_issued(const CaArgs& args, const pki::Certificate& cert, const std::vector<std::string>& notes) {
+    for (const auto& n : notes) {
+        std::cerr << "selo: note: ignored from the CSR: " << n << "\n";
+    }
+    if (!args.out.empty()) {
+        std::ofstream f(args.out, std::ios::binary | std::ios::trunc);
+        f << cert.pem();
+        if (!f.flush()) {
+            print_error(fmt::format("cannot write {}", args.out.string()));
+            return 1;
+        }
+    } else if (!args.json) {
+        std::cout << cert.pem();
+    }
+    if (args.json) {
+        boost::json::object o{{"serial", cert.serial_hex()}, {"subject", cert.subject()}, {"pem", cert.pem()}};
+        std::cout << boost::json::serialize(o) << std::endl;
+    } else {
+        std::cerr << "issued " << cert.serial_hex() << " to " << cert.subject() << "\n";
+    }
+    return 0;
+}
+
+int run_issue(Runtime& rt, const CaArgs& args) {
+    std::vector<std::string> notes;
+    pki::CertificateAuthority* ca = nullptr;
+    std::string profile_name = args.profile;
+    std::optional<pki::DistinguishedName> subject;
+    std::optional<pki::CertificateRecord> old;
+    if (args.action == "renew") {
+        if (args.serial.empty()) {
+            print_error("--serial is required");
+            return 2;
+        }
+        auto found = authority_for(rt, args.ca, lower(args.serial));
+        if (!found) {
+            print_error(found.error().message);
+            return 1;
+        }
+        ca = *found;
+        auto rec = rt.certificates().find(ca->name(), lower(args.serial));
+        if (!rec || !*rec) {
+            print_error(rec ? "no such certificate" : rec.error().message);
+            return 1;
+        }
+        if ((*rec)->status == pki::kStatusRevoked) {
+            print_error("a revoked certificate is not renewed; issue a new one after checking the registration");
+            return 1;
+        }
+        auto cert = pki::Certificate::from_der((*rec)->der);
+        auto dn = cert ? subject_of(*cert) : Result<pki::DistinguishedName>(std::unexpected(cert.error()));
+        if (!dn) {
+            print_error(dn.error().message);
+            return 1;
+        }
+        subject = *dn;
+        profile_name = (*rec)->profile;
+        old = **rec;
+    } else {
+        auto profile = pki::find_profile(profile_name);
+        if (!profile) {
+            print_error(profile.error().message);
+            return 2;
+        }
+        if (!args.ca.empty()) {
+            auto a = rt.authority(args.ca);
+            if (!a) {
+                print_error(a.error().message);
+                return 1;
+            }
+            ca = *a;
+        } else {
+            for (auto& [name, a] : rt.authorities()) {
+                const auto& ps = a.profiles();
+                if (name != pki::kRootCaName && std::find(ps.begin(), ps.end(), profile_name) != ps.end()) {
+                    ca = &a;
+                    break;
+                }
+            }
+            if (ca == nullptr) {
+                print_error(fmt::format("no CA issues {} certificates", profile_name));
+                return 1;
+            }
+        }
+        auto dn = registered_subject(rt, args, **profile);
+        if (!dn) {
+            print_error(dn.error().message);
+            return 1;
+        }
+        subject = *dn;
+    }
+    std::optional<pki::Certificate> issued;
+    if (args.count > 1 && (args.csr.empty() || !args.out.empty() || args.json)) {
+        print_error("--count needs --csr and prints serials only (no -o, no --json)");
+        return 2;
+    }
+    auto key = subject_key(args, notes);
+    if (!key) {
+        print_error(key.error().message);
+        return 1;
+    }
+    // Several certificates: each serial is printed only after its certificate is committed, so
+    // what was printed is what was acknowledged.
+    for (unsigned i = 1; i < args.count; ++i) {
+        auto one = rt.database().transaction([&]() -> Result<void> {
+            auto c = SELO_TRY(ca->issue({profile_name, *subject, key->get(), std::nullopt, args.dns_names, args.ip_addresses}));
+            SELO_TRY_VOID(rt.audit().record({officer_id(), "certificate.issue",
+                                             fmt::format("{}/{}", ca->name(), c.serial_hex()),
+                                             fmt::format("{} by {}, key from a CSR", profile_name, ca->name())}));
+            issued = std::move(c);
+            return {};
+        });
+        if (!one) {
+            print_error(one.error().message);
+            return 1;
+        }
+        std::cout << issued->serial_hex() << std::endl;
+    }
+    auto r = rt.database().transaction([&]() -> Result<void> {
+        issued = SELO_TRY(ca->issue({profile_name, *subject, key->get(), std::nullopt, args.dns_names, args.ip_addresses}));
+        std::string detail = fmt::format("{} by {}", profile_name, ca->name());
+        if (old) {
+            detail += ", renewing " + old->serial_hex;
+        }
+        detail += args.csr.empty() ? ", key generated by the CA" : ", key from a CSR";
+        return rt.audit().record({officer_id(), args.action == "renew" ? "certificate.renew" : "certificate.issue",
+                                  fmt::format("{}/{}", ca->name(), issued->serial_hex()), detail});
+    });
+    if (!r) {
+        if (!args.key_out.empty()) {
+            ::unlink(args.key_out.c_str());  // no certificate: the key is of no use
+        }
+        print_error(r.error().message);
+        return 1;
+    }
+    if (args.count > 1) {
+        std::cout << issued->serial_hex() << std::endl;
+        return 0;
+    }
+    return print_issued(args, *issued, notes);
+}
+
 }  // namespace
 
 int run_ca(const CaArgs& args) {
@@ -118,6 +394,9 @@ int run_ca(const CaArgs& args) {
         return 1;
     }
     Runtime& rt = **rt_result;
+    if (args.action == "issue" || args.action == "renew") {
+        return run_issue(rt, args);
+    }
 
     if (args.action == "list") {
         auto rows = rt.certificates().list({args.ca, args.status, serial, args.limit});

@@ -77,8 +77,30 @@ struct CaArgs {
     std::string status;  // list: only this status
     std::size_t limit = 1000;
     bool json = false;
+    // issue / renew
+    std::string profile;
+    std::filesystem::path csr;       // the subject's PKCS#10 request
+    bool generate_key = false;       // or a key made here, written to key_out
+    std::string key_type = "ec-p256";
+    std::filesystem::path key_out;
+    std::string account;             // issue: the registered account (id or username)
+    std::string common_name;         // infrastructure profiles
+    std::string organization;        // legal-person profiles
+    std::string organization_identifier;  // legal-person profiles: NTRMO-...
+    std::vector<std::string> dns_names;
+    std::vector<std::string> ip_addresses;
+    std::filesystem::path out;       // certificate file (PEM); empty: standard output
+    unsigned count = 1;              // issue: this many certificates for the CSR's key (load tests)
 };
 int run_ca(const CaArgs& args);
+
+// `selo lint [--issuer CA] [--profile P] FILE...`: exit 0 clean, 1 findings, 2 unreadable input.
+struct LintArgs {
+    std::vector<std::filesystem::path> files;
+    std::filesystem::path issuer;  // the CA certificate (certificates: AKI, issuer DN; CRLs: signer)
+    std::string profile;           // default: recognised from the certificate's policies
+};
+int run_lint(const LintArgs& args);
 
 // Prints "selo: <message>" to standard error.
 void print_error(std::string_view message);

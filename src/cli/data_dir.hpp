@@ -63,6 +63,7 @@ public:
     // A CA of the hierarchy by name; not_found for one the configuration does not list.
     Result<pki::CertificateAuthority*> authority(std::string_view name);
     account::AccountService& accounts() noexcept { return *accounts_; }
+    account::AccountRepository& account_records() noexcept { return account_repo_; }
     cloudsign::CloudSignService& cloudsign() noexcept { return *cloudsign_; }
     AuditTrail& audit() noexcept { return audit_; }
     // Every CA of the hierarchy, by name.

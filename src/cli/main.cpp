@@ -149,11 +149,38 @@ int main(int argc, char** argv) {
              {"show", "Print a certificate (PEM, or JSON with --json)"},
              {"revoke", "Revoke a certificate with an RFC 5280 reason (final)"},
              {"suspend", "Suspend a certificate (certificateHold)"},
-             {"resume", "Lift a suspension"}}) {
+             {"resume", "Lift a suspension"},
+             {"issue", "Issue a certificate to a registered subject, from a CSR or a key made here"},
+             {"renew", "Issue a new certificate with the same subject and profile, for a new key"}}) {
         auto* c = ca_cmd->add_subcommand(action, help);
         c->add_option("--data", ca.data, "Data directory")->capture_default_str();
         c->add_option("--ca", ca.ca, "CA name (default: the CA that issued --serial; list: all)");
         c->add_flag("--json", ca.json, "Print JSON");
+        const bool issuing = std::string_view(action) == "issue" || std::string_view(action) == "renew";
+        if (issuing) {
+            c->add_option("--csr", ca.csr, "PKCS#10 request (PEM or DER) holding the subject's key")
+                ->check(CLI::ExistingFile);
+            c->add_flag("--generate-key", ca.generate_key, "Make the key pair here (see --key-out)");
+            c->add_option("--key-type", ca.key_type, "With --generate-key: ec-p256, ec-p384, rsa-2048, rsa-3072")
+                ->capture_default_str();
+            c->add_option("--key-out", ca.key_out, "With --generate-key: file for the private key (PKCS#8 PEM, mode 0600)");
+            c->add_option("-o,--out", ca.out, "Certificate file (PEM; default: standard output)");
+        }
+        if (std::string_view(action) == "issue") {
+            c->add_option("--profile", ca.profile, "Certificate profile, e.g. natural-person-signing")->required();
+            c->add_option("--account", ca.account, "Registered account (id or username): natural persons");
+            c->add_option("--common-name", ca.common_name, "CN: infrastructure profiles (TSA, TLS server)");
+            c->add_option("--organization", ca.organization, "O: legal-person profiles");
+            c->add_option("--organization-identifier", ca.organization_identifier,
+                          "organizationIdentifier (NTRMO-...): legal-person profiles");
+            c->add_option("--dns", ca.dns_names, "subjectAltName dNSName (TLS server), repeatable");
+            c->add_option("--ip", ca.ip_addresses, "subjectAltName iPAddress (TLS server), repeatable");
+            c->add_option("--count", ca.count,
+                          "With --csr: issue this many certificates, printing each serial once it is durable")
+                ->check(CLI::Range(1u, 1000000u));
+            ca_cmds.push_back(c);
+            continue;
+        }
         if (std::string_view(action) == "list") {
             c->add_option("--status", ca.status, "Only certificates with this status: valid, revoked, suspended");
             c->add_option("--serial", ca.serial, "Only this serial (hex)");
@@ -173,6 +200,15 @@ int main(int argc, char** argv) {
         }
         ca_cmds.push_back(c);
     }
+
+    LintArgs lint;
+    auto* lint_cmd = app.add_subcommand(
+        "lint", "Check certificates and CRLs (PEM or DER) against Selo's profiles and RFC 5280, as the "
+                "CA does before signing; exit status 1 when anything is found");
+    lint_cmd->add_option("--issuer", lint.issuer, "The issuing CA's certificate (PEM or DER)")
+        ->check(CLI::ExistingFile);
+    lint_cmd->add_option("--profile", lint.profile, "Check against this profile (default: recognised)");
+    lint_cmd->add_option("files", lint.files, "Certificates and CRLs")->required();
 
     try {
         app.parse(argc, argv);
@@ -195,6 +231,9 @@ int main(int argc, char** argv) {
     }
     if (*create_cmd) {
         return run_account_create(acc);
+    }
+    if (*lint_cmd) {
+        return run_lint(lint);
     }
     for (auto* c : ca_cmds) {
         if (*c) {

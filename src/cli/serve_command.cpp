@@ -111,6 +111,8 @@ int run_serve(const ServeArgs& args) {
     api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock, registry};
     ctx.ocsp = &(*rt)->ocsp();
     ctx.crls = &(*rt)->crls();
+    ctx.authorities = &(*rt)->authorities();
+    ctx.certificates = &(*rt)->certificates();
     // Responder certificates and CRLs exist before the first relying party asks.
     if (auto r = (*rt)->ocsp().prepare(); !r) {
         print_error(r.error().message);

@@ -147,11 +147,15 @@ Result<EvpPkeyPtr> lint_key_like(EVP_PKEY* ca_key) {
 }
 
 Result<Certificate> lint_and_sign(X509* cert, EVP_PKEY* ca_key, const CertificateProfile& prof,
-                                  const Certificate* issuer) {
+                                  const Certificate* issuer, EVP_PKEY* lint_key_in = nullptr) {
     // Sign with the throwaway key first; signing again with the CA key below replaces only the
     // signature, since both keys have the same algorithm and digest.
-    auto lint_key = SELO_TRY(lint_key_like(ca_key));
-    if (::X509_sign(cert, lint_key.get(), ca_digest(ca_key)) <= 0) {
+    EvpPkeyPtr made;
+    if (lint_key_in == nullptr) {
+        made = SELO_TRY(lint_key_like(ca_key));
+        lint_key_in = made.get();
+    }
+    if (::X509_sign(cert, lint_key_in, ca_digest(ca_key)) <= 0) {
         return openssl_fail("signing lint copy");
     }
     auto parsed = SELO_TRY(Certificate::from_x509(cert));
@@ -205,8 +209,13 @@ Result<CertificateAuthority> CertificateAuthority::load(const CaRecord& record, 
     for (const auto& p : profiles) {
         SELO_TRY(find_profile(p));
     }
-    return CertificateAuthority(record.name, record.key_id, std::move(cert), std::move(context),
-                                std::move(profiles));
+    CertificateAuthority ca(record.name, record.key_id, std::move(cert), std::move(context),
+                            std::move(profiles));
+    auto key = SELO_TRY(ca.ctx_.keys.signing_key(ca.key_id_));
+    auto lint_key = SELO_TRY(lint_key_like(key.get()));
+    ca.ca_key_ = std::shared_ptr<EVP_PKEY>(key.release(), ::EVP_PKEY_free);
+    ca.lint_key_ = std::shared_ptr<EVP_PKEY>(lint_key.release(), ::EVP_PKEY_free);
+    return ca;
 }
 
 std::string CertificateAuthority::certificate_url() const {
@@ -253,7 +262,6 @@ Result<Certificate> CertificateAuthority::issue_with(const CertificateProfile& p
         return fail(ErrorCode::invalid_argument, "issuance request has no public key");
     }
     auto subject = SELO_TRY(request.subject.to_x509_name());
-    auto ca_key = SELO_TRY(ctx_.keys.signing_key(key_id_));
     // Backdate slightly so that a relying party whose clock lags a little still accepts it.
     TimePoint now = whole_seconds(ctx_.clock.now());
     TimePoint not_before = now - std::chrono::minutes(5);
@@ -272,7 +280,7 @@ Result<Certificate> CertificateAuthority::issue_with(const CertificateProfile& p
     for (int attempt = 0; attempt < 4; ++attempt) {
         auto serial = random_serial(ctx_.rng);
         auto tbs = SELO_TRY(build_certificate(in, serial.get()));
-        auto cert = SELO_TRY(lint_and_sign(tbs.get(), ca_key.get(), prof, &certificate_));
+        auto cert = SELO_TRY(lint_and_sign(tbs.get(), ca_key_.get(), prof, &certificate_, lint_key_.get()));
         CertificateRecord rec{name_,          cert.serial_hex(), cert.subject(),
                               prof.name,      cert.not_before(), cert.not_after(),
                               cert.der(),     ctx_.clock.now(),  "valid", std::nullopt,

@@ -3,6 +3,7 @@
 // the CA key from the key store, and records it durably before anyone hears of it.
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -96,6 +97,11 @@ private:
                          std::vector<std::string> profiles)
         : name_(std::move(name)), key_id_(std::move(key_id)), certificate_(std::move(cert)),
           ctx_(std::move(ctx)), profiles_(std::move(profiles)) {}
+    // The CA key handle from the key store, and the throwaway key that signs lint copies (same
+    // algorithm), both obtained once at load: signing with an EVP_PKEY from several threads at
+    // once is safe in OpenSSL 3.
+    std::shared_ptr<EVP_PKEY> ca_key_;
+    std::shared_ptr<EVP_PKEY> lint_key_;
 
     std::string name_;
     std::string key_id_;

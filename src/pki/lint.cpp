@@ -3,6 +3,8 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
+
 #include "crypto/keys.hpp"
 #include "pki/name.hpp"
 
@@ -208,6 +210,56 @@ std::vector<LintFinding> lint_certificate(const Certificate& cert, const Certifi
     }
     crypto::clear_errors();
     return out;
+}
+
+const CertificateProfile* recognise_profile(const Certificate& cert) {
+    X509* x = cert.x509();
+    auto by_name = [](std::string_view name) -> const CertificateProfile* {
+        auto p = find_profile(name);
+        return p ? *p : nullptr;
+    };
+    BASIC_CONSTRAINTS* bc = static_cast<BASIC_CONSTRAINTS*>(
+        ::X509_get_ext_d2i(x, NID_basic_constraints, nullptr, nullptr));
+    bool is_ca = bc != nullptr && bc->ca != 0;
+    ::BASIC_CONSTRAINTS_free(bc);
+    if (is_ca) {
+        bool self_issued = name_der(::X509_get_issuer_name(x)) == name_der(::X509_get_subject_name(x));
+        return by_name(self_issued ? kProfileRootCa : kProfileIssuingCa);
+    }
+    auto* policies = static_cast<CERTIFICATEPOLICIES*>(
+        ::X509_get_ext_d2i(x, NID_certificate_policies, nullptr, nullptr));
+    std::vector<std::string> oids;
+    for (int i = 0; policies != nullptr && i < sk_POLICYINFO_num(policies); ++i) {
+        oids.push_back(crypto::oid_text(sk_POLICYINFO_value(policies, i)->policyid));
+    }
+    ::CERTIFICATEPOLICIES_free(policies);
+    auto has = [&](std::string_view oid) { return std::find(oids.begin(), oids.end(), oid) != oids.end(); };
+    crypto::clear_errors();
+    if (has(kPolicyNaturalPersonSigning)) {
+        return by_name(kProfileNaturalPersonSigning);
+    }
+    if (has(kPolicyNaturalPersonAuthentication)) {
+        return by_name(kProfileNaturalPersonAuthentication);
+    }
+    if (has(kPolicyLegalPersonSeal)) {
+        return by_name(kProfileLegalPersonSeal);
+    }
+    if (has(kPolicyGovernmentEntitySigning)) {
+        return by_name(kProfileGovernmentEntitySigning);
+    }
+    if (has(kPolicyInfrastructure)) {
+        std::uint32_t xku = ::X509_get_extended_key_usage(x);
+        if ((xku & XKU_OCSP_SIGN) != 0) {
+            return by_name(kProfileOcspResponder);
+        }
+        if ((xku & XKU_TIMESTAMP) != 0) {
+            return by_name(kProfileTsa);
+        }
+        if ((xku & XKU_SSL_SERVER) != 0) {
+            return by_name(kProfileTlsServer);
+        }
+    }
+    return nullptr;
 }
 
 std::string describe(const std::vector<LintFinding>& findings) {

@@ -27,6 +27,11 @@ struct LintFinding {
                                                         const CertificateProfile& profile,
                                                         const Certificate* issuer);
 
+// The profile a certificate was issued under, recognised by Selo's policy OIDs (and the
+// extended key usage among the infrastructure profiles, basicConstraints for CAs); null when
+// none matches.
+[[nodiscard]] const CertificateProfile* recognise_profile(const Certificate& cert);
+
 // Checks a to-be-signed CRL (RFC 5280 §5): version 2, issuer byte-identical to the CA's
 // subject, authorityKeyIdentifier and cRLNumber, times and their encodings, entry serials and
 // reasons. `issuer` is the CA that signs it; null when unknown (`selo lint` on a lone CRL).

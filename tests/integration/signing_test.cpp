@@ -363,6 +363,43 @@ TEST_F(SigningEndToEnd, SeloSignSignsLocallyWithOnlyTheHashSent) {
     }
 }
 
+// The signer's certificate names Selo's OCSP responder: pdfsig (NSS) asks it, and trusts the
+// signature until an officer revokes the certificate from the CLI while the server runs.
+TEST_F(SigningEndToEnd, PdfsigAsksSelosOcspResponderTrustedThenRevoked) {
+    fs::path pdf = fs::path(SELO_TEST_DATA) / "pdf" / "classic.pdf";
+    ASSERT_TRUE(fs::exists(pdf));
+    Holder c = enrol("何美玲", "HO Mei Ling", "7100001(1)", "ho.meiling@example.mo", "246813");
+    fs::path out = selo->dir() / "ocsp-signed.pdf";
+    auto r = run(shell_quote(SeloInstance::binary().string()) + " sign --server " + selo->base() +
+                 " --user " + c.username + " --password " + shell_quote(c.password) + " --pin " +
+                 c.pin + " --otp " + otp(c) + " " + shell_quote(pdf.string()) + " -o " +
+                 shell_quote(out.string()));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto before = pdfsig(out, selo->dir() / "nss");
+    ASSERT_EQ(before.size(), 1u);
+    EXPECT_EQ(before[0].certificate, "Certificate is Trusted.");
+
+    auto list = selo->selo("ca list --data " + shell_quote(selo->data().string()) +
+                               " --ca natural-persons --status valid --json",
+                           true);
+    ASSERT_EQ(list.exit_code, 0) << list.output;
+    std::string serial;
+    json::value listed = json::parse(list.output);
+    for (const auto& v : listed.as_array()) {
+        if (std::string(v.at("subject").as_string()).find("IDCMO-7100001(1)") != std::string::npos) {
+            serial = std::string(v.at("serial").as_string());
+        }
+    }
+    ASSERT_FALSE(serial.empty()) << list.output;
+    auto revoke = selo->selo("ca revoke --data " + shell_quote(selo->data().string()) + " --serial " +
+                             serial + " --reason keyCompromise --comment 'lost phone'");
+    ASSERT_EQ(revoke.exit_code, 0) << revoke.output;
+    auto after = pdfsig(out, selo->dir() / "nss");
+    ASSERT_EQ(after.size(), 1u);
+    EXPECT_EQ(after[0].certificate, "Certificate has been Revoked.");
+    EXPECT_EQ(after[0].validation, "Signature is Valid.") << "the signature itself is intact";
+}
+
 TEST_F(SigningEndToEnd, SeloSignLeavesNoOutputWhenRefused) {
     Holder c = enrol("李小龍", "LEE Siu Lung", "1111111(1)", "lee@example.mo", "975310");
     auto pdf = input_pdfs().front();

@@ -1,0 +1,184 @@
+// `selo ca issue` and `selo ca renew` while the server runs: keys from CSRs made with openssl
+// (proof of possession checked, odd requests handled deliberately) or made by Selo, subjects
+// from the registration record, and every profile's certificate accepted by openssl verify
+// -x509_strict and GnuTLS certtool --verify with its chain (trusting only the root).
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <sys/stat.h>
+
+#include "integration/selo_instance.hpp"
+#include "support/test_support.hpp"
+
+namespace selo::test {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+class CaIssue : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        for (const char* tool : {"openssl", "curl", "certtool"}) {
+            if (!have_tool(tool)) {
+                skip_reason = new std::string(std::string(tool) + " is not installed");
+                return;
+            }
+        }
+        selo = new SeloInstance();
+        std::string error = selo->start(false);
+        if (!error.empty()) {
+            skip_reason = new std::string(error);
+            ADD_FAILURE() << error;
+            return;
+        }
+        holder = new Holder(selo->enrol("陳大文", "CHAN Tai Man", "5400001(1)", "chan@example.mo", ""));
+        for (const char* ca : {"root", "natural-persons", "institutions", "infrastructure"}) {
+            auto r = run("curl -sf " + selo->base() + "/ca/" + ca + ".crt | openssl x509 -inform DER -out " +
+                         (selo->dir() / (std::string(ca) + ".pem")).string());
+            if (r.exit_code != 0) {
+                ADD_FAILURE() << r.output;
+            }
+        }
+    }
+    static void TearDownTestSuite() {
+        delete selo;
+        selo = nullptr;
+        delete holder;
+        holder = nullptr;
+    }
+    void SetUp() override {
+        if (skip_reason != nullptr) {
+            GTEST_SKIP() << *skip_reason;
+        }
+    }
+    static std::string in_dir(const std::string& cmd) {
+        return "cd " + shell_quote(selo->dir().string()) + " && " + cmd;
+    }
+    static CommandResult ca(const std::string& args) {
+        return selo->selo("ca " + args + " --data " + shell_quote(selo->data().string()));
+    }
+    // openssl verify -x509_strict and certtool --verify-chain with the issuing CA and the root.
+    static void expect_chain_ok(const std::string& cert, const std::string& issuer) {
+        auto v = run(in_dir("openssl verify -x509_strict -CAfile root.pem -untrusted " + issuer + ".pem " + cert));
+        EXPECT_EQ(v.exit_code, 0) << cert << ": " << v.output;
+        auto g = run(in_dir("cat " + cert + " " + issuer + ".pem root.pem > chain.pem && "
+                            "certtool --verify --load-ca-certificate root.pem --infile chain.pem"));
+        EXPECT_EQ(g.exit_code, 0) << cert << ": " << g.output;
+        EXPECT_NE(g.output.find("Chain verification output: Verified"), std::string::npos) << g.output;
+        auto l = run(in_dir(shell_quote(SeloInstance::binary().string()) + " lint --issuer " + issuer + ".pem " + cert));
+        EXPECT_EQ(l.exit_code, 0) << cert << ": " << l.output;
+    }
+    static SeloInstance* selo;
+    static Holder* holder;
+    static std::string* skip_reason;
+};
+SeloInstance* CaIssue::selo = nullptr;
+Holder* CaIssue::holder = nullptr;
+std::string* CaIssue::skip_reason = nullptr;
+
+TEST_F(CaIssue, CsrGivesTheKeyAndTheRegistrationGivesTheSubject) {
+    // A CSR with a wrong subject, no CN and a non-critical extension request: the registered
+    // subject is used, and what was ignored is said.
+    auto csr = run(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout csr.key "
+                          "-subj '/O=Évil Corp/serialNumber=IDCMO-0000000(0)' -addext 'subjectAltName=DNS:evil.example' "
+                          "-out person.csr"));
+    ASSERT_EQ(csr.exit_code, 0) << csr.output;
+    auto r = ca("issue --profile natural-person-signing --account " + holder->username + " --csr " +
+                shell_quote((selo->dir() / "person.csr").string()) + " -o " +
+                shell_quote((selo->dir() / "person.pem").string()));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("ignored from the CSR: subject"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("requested extension"), std::string::npos) << r.output;
+    auto text = run(in_dir("openssl x509 -in person.pem -noout -subject -nameopt utf8,sep_comma_plus -text"));
+    EXPECT_NE(text.output.find("serialNumber=IDCMO-5400001(1)"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("CN=陳大文"), std::string::npos) << text.output;
+    EXPECT_EQ(text.output.find("evil"), std::string::npos) << text.output;
+    // The certificate holds the CSR's key.
+    auto k1 = run(in_dir("openssl x509 -in person.pem -noout -pubkey"));
+    auto k2 = run(in_dir("openssl pkey -in csr.key -pubout"));
+    EXPECT_EQ(k1.output, k2.output);
+    expect_chain_ok("person.pem", "natural-persons");
+
+    // Refused with a reason: a critical extension request, a broken proof of possession, a
+    // weak key, and no registered holder.
+    ASSERT_EQ(run(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout c.key "
+                         "-subj '/CN=x' -addext 'basicConstraints=critical,CA:TRUE' -out critical.csr")).exit_code, 0);
+    auto crit = ca("issue --profile natural-person-signing --account " + holder->username + " --csr " +
+                   shell_quote((selo->dir() / "critical.csr").string()));
+    EXPECT_EQ(crit.exit_code, 1);
+    EXPECT_NE(crit.output.find("critical extension"), std::string::npos) << crit.output;
+    // Flip a bit of the signature (the DER's last byte).
+    ASSERT_EQ(run(in_dir("openssl req -in person.csr -outform DER -out p.der && "
+                         "python3 -c \"import sys; b=bytearray(open('p.der','rb').read()); b[-1]^=1; "
+                         "open('bad.der','wb').write(b)\"")).exit_code, 0);
+    auto pop = ca("issue --profile natural-person-signing --account " + holder->username + " --csr " +
+                  shell_quote((selo->dir() / "bad.der").string()));
+    EXPECT_EQ(pop.exit_code, 1);
+    EXPECT_NE(pop.output.find("proof of possession"), std::string::npos) << pop.output;
+    ASSERT_EQ(run(in_dir("openssl req -new -newkey rsa:1024 -nodes -keyout w.key -subj '/CN=x' -out weak.csr")).exit_code, 0);
+    auto weak = ca("issue --profile natural-person-signing --account " + holder->username + " --csr " +
+                   shell_quote((selo->dir() / "weak.csr").string()));
+    EXPECT_EQ(weak.exit_code, 1);
+    EXPECT_NE(weak.output.find("2048"), std::string::npos) << weak.output;
+    auto nobody = ca("issue --profile natural-person-signing --account nobody --csr " +
+                     shell_quote((selo->dir() / "person.csr").string()));
+    EXPECT_EQ(nobody.exit_code, 1);
+    EXPECT_NE(nobody.output.find("no account"), std::string::npos) << nobody.output;
+}
+
+TEST_F(CaIssue, EveryProfileVerifiesWithItsChainAndRenewalKeepsTheSubject) {
+    struct Case {
+        std::string profile, issuer, extra;
+    };
+    std::vector<Case> cases = {
+        {"natural-person-signing", "natural-persons", "--account " + holder->username},
+        {"natural-person-authentication", "natural-persons", "--account " + holder->username},
+        {"legal-person-seal", "institutions", "--organization 'Companhia de Teste, Lda.' --organization-identifier NTRMO-12345"},
+        {"government-entity-signing", "institutions", "--organization 'Direcção dos Serviços de Teste' --organization-identifier NTRMO-00001"},
+        {"tsa", "infrastructure", "--common-name 'Selo Time-Stamping Unit 1'"},
+        {"tls-server", "infrastructure", "--common-name selo.example.mo --dns selo.example.mo --ip 127.0.0.1"},
+    };
+    for (const auto& c : cases) {
+        std::string key = c.profile + ".key";
+        auto r = ca("issue --profile " + c.profile + " " + c.extra + " --generate-key --key-out " +
+                    shell_quote((selo->dir() / key).string()) + " -o " +
+                    shell_quote((selo->dir() / (c.profile + ".pem")).string()));
+        ASSERT_EQ(r.exit_code, 0) << c.profile << ": " << r.output;
+        struct stat st {};
+        ASSERT_EQ(::stat((selo->dir() / key).c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, 0600u) << key;
+        auto match = run(in_dir("openssl x509 -in " + c.profile + ".pem -noout -pubkey > a.pub && "
+                                "openssl pkey -in " + key + " -pubout > b.pub && cmp a.pub b.pub"));
+        EXPECT_EQ(match.exit_code, 0) << c.profile;
+        expect_chain_ok(c.profile + ".pem", c.issuer);
+    }
+    // A legal-person certificate needs its organizationIdentifier in the ETSI form.
+    auto bad = ca("issue --profile legal-person-seal --organization X --organization-identifier 12345 "
+                  "--generate-key --key-out " + shell_quote((selo->dir() / "x.key").string()));
+    EXPECT_EQ(bad.exit_code, 1);
+    EXPECT_NE(bad.output.find("NTR"), std::string::npos) << bad.output;
+    EXPECT_FALSE(fs::exists(selo->dir() / "x.key"));
+
+    // Renewal: new key and serial, same subject and profile.
+    auto serial = run(in_dir("openssl x509 -in legal-person-seal.pem -noout -serial | cut -d= -f2"));
+    std::string old_serial = serial.output.substr(0, serial.output.find('\n'));
+    auto r = ca("renew --serial " + old_serial + " --generate-key --key-out " +
+                shell_quote((selo->dir() / "renewed.key").string()) + " -o " +
+                shell_quote((selo->dir() / "renewed.pem").string()));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    auto s1 = run(in_dir("openssl x509 -in legal-person-seal.pem -noout -subject -nameopt RFC2253"));
+    auto s2 = run(in_dir("openssl x509 -in renewed.pem -noout -subject -nameopt RFC2253"));
+    EXPECT_EQ(s1.output, s2.output);
+    auto sn = run(in_dir("openssl x509 -in renewed.pem -noout -serial"));
+    EXPECT_EQ(sn.output.find(old_serial), std::string::npos);
+    expect_chain_ok("renewed.pem", "institutions");
+    // Issuance and renewal are in the audit trail (the API lists the new certificate).
+    auto list = selo->selo("ca list --json --data " + shell_quote(selo->data().string()), true);
+    EXPECT_NE(list.output.find("legal-person-seal"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace selo::test
