@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -273,6 +274,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
                         a.role == "root" ? std::vector<std::string>{std::string(pki::kProfileIssuingCa)}
                                          : a.profiles)));
     }
+    // SEPBox first: services built below may post through it (SystemPost).
+    SELO_TRY_VOID(rt->open_sepbox());
     auto* signing_ca = SELO_TRY(rt->authority(rt->config_.cloudsign.signing_ca));
     // The chain a relying party needs: every CA from the signing CA up to the root.
     std::vector<pki::Certificate> chain;
@@ -297,13 +300,21 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
         *rt->accounts_, rt->credentials_, rt->activations_, *signing_ca,
         std::move(chain), rt->master_, clock, rng, opts);
-    SELO_TRY_VOID(rt->open_sepbox());
     return rt;
 }
 
 Result<void> Runtime::open_sepbox() {
     const auto& sc = config_.sepbox;
-    auto* seal_ca = SELO_TRY(authority(sc.seal_ca));
+    auto seal_ca_found = authority(sc.seal_ca);
+    if (!seal_ca_found ||
+        std::find((*seal_ca_found)->profiles().begin(), (*seal_ca_found)->profiles().end(),
+                  pki::kProfileLegalPersonSeal) == (*seal_ca_found)->profiles().end()) {
+        return fail(ErrorCode::invalid_argument,
+                    "the SEPBox seal needs a CA that issues {} certificates: [sepbox] seal_ca = '{}' "
+                    "in {} names none",
+                    pki::kProfileLegalPersonSeal, sc.seal_ca, (dir_ / kConfigFile).string());
+    }
+    auto* seal_ca = *seal_ca_found;
     std::vector<pki::Certificate> chain;
     for (std::string name = seal_ca->name(); !name.empty();) {
         auto rec = SELO_TRY(cas_.find(name));
