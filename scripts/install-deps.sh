@@ -14,6 +14,8 @@ build_pkgs=(
   libfmt-dev
   libtomlplusplus-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # Runtime data: the common-password list the password policy refuses (password.lst).
+  john-data
 )
 # Independent peers the tests check Selo's output with, and what generates the fixtures.
 test_pkgs=(

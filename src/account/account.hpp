@@ -49,10 +49,16 @@ struct Account {
     std::optional<std::uint64_t> totp_last_step;
     std::vector<Role> roles;
     TimePoint created_at;
+    // The initial password is one-time: until it is changed, /api/v1 serves only the routes
+    // needed to change it.
+    bool must_change_password = false;
 
     [[nodiscard]] bool has_role(Role r) const noexcept {
         return std::find(roles.begin(), roles.end(), r) != roles.end();
     }
+    // False until an authenticator app is paired (counter enrolment pairs it at activation; a
+    // clerk voids it when the phone is lost).
+    [[nodiscard]] bool has_authenticator() const noexcept { return !totp_secret_sealed.empty(); }
 };
 
 // A signed-in session, found by the digest of its bearer token (the token is never stored).
@@ -87,6 +93,12 @@ public:
     // Records `step` as the last accepted TOTP step if it is later than the stored one, in one
     // atomic statement, so two nodes can never both accept the same code. False: replay.
     virtual Result<bool> claim_totp_step(std::string_view account_id, std::uint64_t step) = 0;
+    // Replaces the password verifier and the must-change flag.
+    virtual Result<void> set_password(std::string_view account_id, std::string_view password_hash,
+                                      bool must_change) = 0;
+    // Replaces the authenticator secret (empty: none paired) and its last accepted step.
+    virtual Result<void> set_authenticator(std::string_view account_id, ByteView sealed_secret,
+                                           std::optional<std::uint64_t> last_step) = 0;
 };
 
 }  // namespace selo::account

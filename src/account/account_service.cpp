@@ -315,9 +315,10 @@ Result<Person> normalise_person(Person p) {
 
 AccountService::AccountService(AccountRepository& repo, SessionRepository& sessions,
                                AuditTrail& audit, const crypto::MasterKey& master,
-                               const Clock& clock, Rng& rng, AccountServiceOptions options)
-    : repo_(repo), sessions_(sessions), audit_(audit), clock_(clock), rng_(rng),
-      options_(std::move(options)) {
+                               const Clock& clock, Rng& rng, AccountServiceOptions options,
+                               FailureRepository* failures, ApiClientRepository* clients)
+    : repo_(repo), sessions_(sessions), failures_(failures ? *failures : memory_failures_),
+      clients_(clients), audit_(audit), clock_(clock), rng_(rng), options_(std::move(options)) {
     auto k = master.derive("selo/otp-secret/v1");
     if (!k) {
         std::abort();
@@ -349,7 +350,8 @@ Result<std::string> AccountService::choose_username(const Person& person) {
     return fmt::format("{}{}", base, rng_.uniform(1'000'000'000));
 }
 
-Result<NewAccount> AccountService::open(const Person& input, std::vector<Role> roles) {
+Result<NewAccount> AccountService::open(const Person& input, std::vector<Role> roles,
+                                        OpenOptions how) {
     Person person = SELO_TRY(normalise_person(input));
     if (roles.empty()) {
         return fail(ErrorCode::invalid_argument, "an account needs at least one role");
@@ -370,10 +372,14 @@ Result<NewAccount> AccountService::open(const Person& input, std::vector<Role> r
     out.initial_password = generate_password(rng_);
     a.password_hash =
         SELO_TRY(crypto::argon2id_hash_password(out.initial_password, options_.password_kdf, rng_));
-    out.totp_secret = rng_.bytes(20);  // RFC 4226 §4 R6: 160 bits recommended
-    std::string aad = "selo/otp-secret/v1/" + a.id;
-    a.totp_secret_sealed = SELO_TRY(crypto::aead_seal(otp_key_.view(), out.totp_secret, as_bytes(aad), rng_));
-    out.otpauth_uri = otp::otpauth_uri(options_.otp_issuer, a.username, out.totp_secret);
+    a.must_change_password = how.must_change_password;
+    if (how.with_authenticator) {
+        out.totp_secret = rng_.bytes(20);  // RFC 4226 §4 R6: 160 bits recommended
+        std::string aad = "selo/otp-secret/v1/" + a.id;
+        a.totp_secret_sealed =
+            SELO_TRY(crypto::aead_seal(otp_key_.view(), out.totp_secret, as_bytes(aad), rng_));
+        out.otpauth_uri = otp::otpauth_uri(options_.otp_issuer, a.username, out.totp_secret);
+    }
     // The repository's unique constraints settle races between two clerks enrolling the same
     // document at once.
     SELO_TRY_VOID(repo_.insert(a));
@@ -387,15 +393,201 @@ Result<Account> AccountService::authenticate(std::string_view username, std::str
         audit({"anonymous", "auth.password.failure", std::string(username), "unknown username"});
         return fail(ErrorCode::unauthorized, "unknown username or wrong password");
     }
+    const std::string subject = "password:" + found->id;
+    SELO_TRY_VOID(check_lock(subject, "the password"));
     bool ok = SELO_TRY(crypto::argon2id_verify_password(password, found->password_hash));
     if (!ok) {
-        audit({found->id, "auth.password.failure", found->id, "wrong password"});
+        record_failure(subject, "the password", found->id, "auth.password.failure", "wrong password");
         return fail(ErrorCode::unauthorized, "unknown username or wrong password");
     }
+    record_success(subject);
     return std::move(*found);
 }
 
+Result<void> AccountService::check_lock(std::string_view subject, std::string_view what) {
+    auto state = SELO_TRY(failures_.find(subject));
+    if (state.locked_until && clock_.now() < *state.locked_until) {
+        auto wait = std::chrono::ceil<std::chrono::seconds>(*state.locked_until - clock_.now());
+        return fail(ErrorCode::forbidden,
+                    "{} is locked after {} failed attempts in a row: try again after {} (in {} "
+                    "seconds)",
+                    what, state.failures, iso8601(*state.locked_until), wait.count());
+    }
+    return {};
+}
+
+void AccountService::record_failure(std::string_view subject, std::string_view what,
+                                    std::string_view actor, std::string_view action,
+                                    std::string_view detail) {
+    auto state = failures_.record_failure(subject, clock_.now(), options_.lockout);
+    audit({std::string(actor), std::string(action), std::string(subject),
+           fmt::format("{} (failure {} in a row)", detail, state ? state->failures : 0)});
+    if (!state) {
+        log::error("lockout: cannot count a failure of {}: {}", subject, state.error().message);
+        return;
+    }
+    if (state->locked_until) {
+        audit({std::string(actor), "auth.lockout", std::string(subject),
+               fmt::format("{} locked until {} after {} failures", what,
+                           iso8601(*state->locked_until), state->failures)});
+    }
+}
+
+void AccountService::record_success(std::string_view subject) {
+    if (auto r = failures_.clear(subject); !r) {
+        log::error("lockout: cannot reset {}: {}", subject, r.error().message);
+    }
+}
+
+std::optional<std::chrono::seconds> AccountService::retry_after(std::string_view subject) {
+    auto state = failures_.find(subject);
+    if (!state || !state->locked_until || clock_.now() >= *state->locked_until) {
+        return std::nullopt;
+    }
+    return std::chrono::ceil<std::chrono::seconds>(*state->locked_until - clock_.now());
+}
+
+std::optional<std::chrono::seconds> AccountService::sign_in_retry_after(std::string_view username) {
+    auto found = repo_.find_by_username(username);
+    if (!found || !*found) {
+        return std::nullopt;
+    }
+    auto a = retry_after("password:" + (*found)->id);
+    auto b = retry_after("otp:" + (*found)->id);
+    if (a && b) {
+        return std::max(*a, *b);
+    }
+    return a ? a : b;
+}
+
+Result<void> AccountService::change_password(const Account& account, std::string_view current,
+                                             std::string_view replacement) {
+    const std::string subject = "password:" + account.id;
+    SELO_TRY_VOID(check_lock(subject, "the password"));
+    auto fresh = SELO_TRY(find(account.id));
+    if (!SELO_TRY(crypto::argon2id_verify_password(current, fresh.password_hash))) {
+        record_failure(subject, "the password", account.id, "auth.password.failure",
+                       "wrong current password when changing it");
+        return fail(ErrorCode::unauthorized, "the current password is wrong");
+    }
+    record_success(subject);
+    if (current == replacement) {
+        return fail(ErrorCode::invalid_argument, "the new password must differ from the current one");
+    }
+    SELO_TRY_VOID(options_.password_policy.check(replacement, fresh.username, fresh.person.id_number));
+    auto hash = SELO_TRY(crypto::argon2id_hash_password(replacement, options_.password_kdf, rng_));
+    SELO_TRY_VOID(repo_.set_password(account.id, hash, false));
+    audit({account.id, "auth.password.change", account.id,
+           fresh.must_change_password ? "initial password replaced" : "password changed"});
+    return {};
+}
+
+Result<Bytes> AccountService::seal_for(std::string_view account_id, std::string_view purpose,
+                                       ByteView secret) {
+    std::string aad = fmt::format("selo/{}/v1/{}", purpose, account_id);
+    return crypto::aead_seal(otp_key_.view(), secret, as_bytes(aad), rng_);
+}
+
+Result<SecretBytes> AccountService::unseal_for(std::string_view account_id,
+                                               std::string_view purpose, ByteView sealed) {
+    std::string aad = fmt::format("selo/{}/v1/{}", purpose, account_id);
+    auto out = crypto::aead_open(otp_key_.view(), sealed, as_bytes(aad));
+    if (!out) {
+        return fail(ErrorCode::internal, "a {} secret of account {} cannot be unsealed", purpose,
+                    account_id);
+    }
+    return std::move(*out);
+}
+
+Result<void> AccountService::set_authenticator(std::string_view account_id, ByteView secret,
+                                               std::optional<std::uint64_t> last_step) {
+    Bytes sealed;
+    if (!secret.empty()) {
+        sealed = SELO_TRY(seal_for(account_id, "otp-secret", secret));
+    }
+    SELO_TRY_VOID(repo_.set_authenticator(account_id, sealed, last_step));
+    audit({std::string(account_id), secret.empty() ? "auth.authenticator.void" : "auth.authenticator.pair",
+           std::string(account_id), secret.empty() ? "authenticator app unpaired" : "authenticator app paired"});
+    return {};
+}
+
+std::string AccountService::otpauth_uri(const Account& account, ByteView secret) const {
+    return otp::otpauth_uri(options_.otp_issuer, account.username, secret);
+}
+
+Result<std::uint64_t> AccountService::verify_pairing_otp(const Account& account, ByteView secret,
+                                                         std::string_view code) {
+    const std::string subject = "otp:" + account.id;
+    SELO_TRY_VOID(check_lock(subject, "the one-time password"));
+    auto step = otp::verify_totp(secret, code, clock_.now(), std::nullopt);
+    if (!step) {
+        record_failure(subject, "the one-time password", account.id, "auth.otp.failure",
+                       "pairing: " + step.error().message);
+        return std::unexpected(step.error());
+    }
+    record_success(subject);
+    return *step;
+}
+
+Result<IssuedApiClient> AccountService::issue_api_client(const Account& administrator,
+                                                         std::string_view account_id) {
+    if (clients_ == nullptr) {
+        return fail(ErrorCode::unsupported, "API clients are not available here");
+    }
+    auto target = SELO_TRY(find(account_id));
+    IssuedApiClient out;
+    out.client.client_id = "cli_" + hex_encode(rng_.bytes(12));
+    out.client.account_id = target.id;
+    out.client_secret = base64url_encode(rng_.bytes(32));
+    out.client.secret_hash =
+        SELO_TRY(crypto::argon2id_hash_password(out.client_secret, options_.password_kdf, rng_));
+    out.client.created_by = administrator.id;
+    out.client.created_at = clock_.now();
+    SELO_TRY_VOID(clients_->insert(out.client));
+    audit({administrator.id, "api_client.issue", out.client.client_id,
+           fmt::format("for account {} ({})", target.id, target.username)});
+    return out;
+}
+
+Result<Account> AccountService::authenticate_client(std::string_view client_id,
+                                                    std::string_view client_secret) {
+    if (clients_ == nullptr || client_id.size() > 64 || client_secret.size() > 256) {
+        return fail(ErrorCode::unauthorized, "unknown client or wrong secret");
+    }
+    auto client = SELO_TRY(clients_->find(client_id));
+    if (!client || client->revoked_at) {
+        (void)crypto::argon2id_verify_password(client_secret, dummy_hash_);
+        audit({"anonymous", "auth.client.failure", std::string(client_id),
+               client ? "revoked client" : "unknown client"});
+        return fail(ErrorCode::unauthorized, "unknown client or wrong secret");
+    }
+    const std::string subject = "client:" + client->client_id;
+    SELO_TRY_VOID(check_lock(subject, "this client"));
+    if (!SELO_TRY(crypto::argon2id_verify_password(client_secret, client->secret_hash))) {
+        record_failure(subject, "this client", client->account_id, "auth.client.failure",
+                       "wrong client secret");
+        return fail(ErrorCode::unauthorized, "unknown client or wrong secret");
+    }
+    record_success(subject);
+    return find(client->account_id);
+}
+
+Result<void> AccountService::revoke_api_client(const Account& administrator,
+                                               std::string_view client_id) {
+    if (clients_ == nullptr || !SELO_TRY(clients_->revoke(client_id, clock_.now()))) {
+        return fail(ErrorCode::not_found, "no active API client {}", client_id);
+    }
+    audit({administrator.id, "api_client.revoke", std::string(client_id), "revoked"});
+    return {};
+}
+
 Result<void> AccountService::verify_otp(const Account& account, std::string_view code) {
+    if (!account.has_authenticator()) {
+        return fail(ErrorCode::unauthorized,
+                    "no authenticator app is paired with this account yet (activate eSignCloud)");
+    }
+    const std::string subject = "otp:" + account.id;
+    SELO_TRY_VOID(check_lock(subject, "the one-time password"));
     std::string aad = "selo/otp-secret/v1/" + account.id;
     auto secret = crypto::aead_open(otp_key_.view(), account.totp_secret_sealed, as_bytes(aad));
     if (!secret) {
@@ -405,9 +597,11 @@ Result<void> AccountService::verify_otp(const Account& account, std::string_view
     std::optional<std::uint64_t> last = fresh ? fresh->totp_last_step : account.totp_last_step;
     auto step = otp::verify_totp(secret->view(), code, clock_.now(), last);
     if (!step) {
-        audit({account.id, "auth.otp.failure", account.id, step.error().message});
+        record_failure(subject, "the one-time password", account.id, "auth.otp.failure",
+                       step.error().message);
         return std::unexpected(step.error());
     }
+    record_success(subject);
     if (!SELO_TRY(repo_.claim_totp_step(account.id, *step))) {
         audit({account.id, "auth.otp.failure", account.id, "replayed code"});
         return fail(ErrorCode::unauthorized, "the one-time password has already been used");

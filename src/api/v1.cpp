@@ -91,7 +91,9 @@ std::expected<account::Principal, http::Response> authenticate_request(
         }
         return std::unexpected(http::problem_response(principal.error()));
     }
-    if (!principal->second_factor) {
+    // A session opened with the password alone is enough only for an account with no
+    // authenticator paired yet (a citizen enrolled at the counter, before activation).
+    if (!principal->second_factor && principal->account.has_authenticator()) {
         return std::unexpected(problem(
             http::Status::unauthorized,
             "this session was opened with a password alone; /api/v1 needs password and OTP"));
@@ -114,6 +116,15 @@ void ApiRegistry::add(http::Router& router, http::Verb method, std::string path,
                     return std::move(p.error());
                 }
                 principal = std::move(*p);
+                if (principal->account.must_change_password && !access.before_password_change) {
+                    http::Problem pr;
+                    pr.status = http::Status::forbidden;
+                    pr.type = std::string(kPasswordChangeRequired);
+                    pr.title = "Password change required";
+                    pr.detail = "the initial password is one-time: change it first with POST "
+                                "/api/v1/auth/password";
+                    return http::problem_response(pr);
+                }
                 if (access.kind == Access::Kind::roles &&
                     std::none_of(access.roles.begin(), access.roles.end(),
                                  [&](account::Role r) { return principal->account.has_role(r); })) {
@@ -213,6 +224,9 @@ json::object ApiRegistry::openapi(std::string_view server_url) const {
                 roles.emplace_back(std::string(account::role_name(r)));
             }
             o["x-roles"] = std::move(roles);
+            if (op.access.before_password_change) {
+                o["x-before-password-change"] = true;
+            }
         }
         json::object* item = nullptr;
         if (auto* existing = paths.if_contains(op.path)) {

@@ -21,11 +21,21 @@ struct Access {
     enum class Kind { public_route, signed_in, roles };
     Kind kind = Kind::signed_in;
     std::vector<account::Role> roles;
+    // Served while the account still has its one-time initial password (change it, me, logout);
+    // every other route answers 403 with kPasswordChangeRequired until then.
+    bool before_password_change = false;
 
     static Access anyone() { return {Kind::public_route, {}}; }
     static Access any_account() { return {Kind::signed_in, {}}; }
     static Access only(std::vector<account::Role> r) { return {Kind::roles, std::move(r)}; }
+    [[nodiscard]] Access allowing_initial_password() && {
+        before_password_change = true;
+        return std::move(*this);
+    }
 };
+
+// The problem type (RFC 9457 §3.1.1) of a 403 for an account that must change its password.
+inline constexpr std::string_view kPasswordChangeRequired = "urn:selo:problem:password-change-required";
 
 struct ApiRequest {
     const http::Request& http;

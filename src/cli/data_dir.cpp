@@ -223,8 +223,9 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
                  std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng)
     : dir_(dir), config_(std::move(config)), master_(std::move(master)), db_(std::move(db)),
       clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
+      crl_repo_(*db_), responders_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
-      audit_(*db_, clock),
+      audit_(*db_, clock), failures_(*db_), api_clients_(*db_),
       keys_(sealed_keys_, master_, rng), sepbox_repo_(*db_) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
@@ -267,15 +268,28 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
                         "the master key they were sealed with",
                         (dir / rt->config_.keys.master_key_file).string(), a.name);
         }
+        store::Database* db = rt->db_.get();
+        pki::CaContext ca_context{rt->keys_, rt->certificates_, clock, rng,
+                                  rt->config_.server.public_url, &rt->audit_,
+                                  [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); }};
         rt->authorities_.emplace(
             a.name, SELO_TRY(pki::CertificateAuthority::load(
-                        *rec, pki::CaContext{rt->keys_, rt->certificates_, clock, rng,
-                                             rt->config_.server.public_url},
+                        *rec, std::move(ca_context),
                         a.role == "root" ? std::vector<std::string>{std::string(pki::kProfileIssuingCa)}
                                          : a.profiles)));
     }
     // SEPBox first: services built below may post through it (SystemPost).
     SELO_TRY_VOID(rt->open_sepbox());
+    // Status publication: responses are valid for a day and re-signed at half-time; the same
+    // for CRLs (RFC 5019 §2.2.4, RFC 5280 §5.1.2.5).
+    rt->ocsp_ = std::make_unique<pki::OcspResponder>(rt->certificates_, rt->responders_, rt->keys_,
+                                                     clock, rng, pki::OcspOptions{});
+    rt->crl_publisher_ = std::make_unique<pki::CrlPublisher>(
+        rt->certificates_, rt->crl_repo_, rt->keys_, clock, std::chrono::hours(24));
+    for (auto& [name, ca] : rt->authorities_) {
+        SELO_TRY_VOID(rt->ocsp_->add(ca));
+        rt->crl_publisher_->add(ca);
+    }
     auto* signing_ca = SELO_TRY(rt->authority(rt->config_.cloudsign.signing_ca));
     // The chain a relying party needs: every CA from the signing CA up to the root.
     std::vector<pki::Certificate> chain;
@@ -288,8 +302,16 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         name = rec->parent.value_or("");
     }
 
+    const auto& ac = rt->config_.accounts;
+    account::AccountServiceOptions account_opts;
+    account_opts.lockout = {ac.lockout_threshold, std::chrono::seconds(ac.lockout_first_seconds),
+                            std::chrono::seconds(ac.lockout_longest_seconds)};
+    if (!ac.common_passwords.empty()) {
+        account_opts.password_policy = SELO_TRY(account::PasswordPolicy::load(ac.common_passwords));
+    }
     rt->accounts_ = std::make_unique<account::AccountService>(
-        rt->account_repo_, rt->sessions_, rt->audit_, rt->master_, clock, rng);
+        rt->account_repo_, rt->sessions_, rt->audit_, rt->master_, clock, rng,
+        std::move(account_opts), &rt->failures_, &rt->api_clients_);
     const auto& cs = rt->config_.cloudsign;
     cloudsign::CloudSignOptions opts;
     opts.sad_lifetime = std::chrono::seconds(cs.sad_lifetime_seconds);

@@ -17,6 +17,8 @@
 #include "pki/authority.hpp"
 #include "sepbox/evidence.hpp"
 #include "sepbox/service.hpp"
+#include "pki/crl.hpp"
+#include "pki/ocsp.hpp"
 #include "store/database.hpp"
 #include "store/repositories.hpp"
 
@@ -64,6 +66,11 @@ public:
     sepbox::SepboxService& sepbox() noexcept { return *sepbox_; }
     SystemPost& system_post() noexcept { return *sepbox_; }
     sepbox::SepboxRepository& sepbox_repository() noexcept { return sepbox_repo_; }
+    // Every CA of the hierarchy, by name.
+    std::map<std::string, pki::CertificateAuthority, std::less<>>& authorities() noexcept { return authorities_; }
+    // Certificate status publication for every CA: OCSP answers and CRLs.
+    pki::OcspResponder& ocsp() noexcept { return *ocsp_; }
+    pki::CrlPublisher& crls() noexcept { return *crl_publisher_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
@@ -80,11 +87,15 @@ private:
     store::SqlSealedKeyRepository sealed_keys_;
     store::SqlCaRepository cas_;
     store::SqlCertificateRepository certificates_;
+    store::SqlCrlRepository crl_repo_;
+    store::SqlResponderRepository responders_;
     store::SqlAccountRepository account_repo_;
     store::SqlCredentialRepository credentials_;
     store::SqlSessionRepository sessions_;
     store::SqlActivationRepository activations_;
     store::SqlAuditTrail audit_;
+    store::SqlFailureRepository failures_;
+    store::SqlApiClientRepository api_clients_;
     crypto::SoftwareKeyStore keys_;
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
@@ -93,6 +104,8 @@ private:
     std::unique_ptr<sepbox::Seal> sepbox_seal_;
     std::unique_ptr<sepbox::EvidenceMaker> sepbox_evidence_;
     std::unique_ptr<sepbox::SepboxService> sepbox_;
+    std::unique_ptr<pki::OcspResponder> ocsp_;
+    std::unique_ptr<pki::CrlPublisher> crl_publisher_;
 };
 
 }  // namespace selo::cli

@@ -219,16 +219,32 @@ Result<Activation> CloudSignService::authorize(const AuthorizeRequest& r) {
         }
         return std::unexpected(otp.error());
     }
-    if (r.pin.empty() || r.pin.size() > 64) {
+    // Counted per credential in the database: 5 wrong PINs in a row lock it, with back-off.
+    const std::string pin_subject = "pin:" + c.id;
+    if (auto locked = accounts_.check_lock(pin_subject, "The PIN"); !locked) {
+        return std::unexpected(locked.error());
+    }
+    auto wrong_pin = [&]() -> std::unexpected<Error> {
+        accounts_.record_failure(pin_subject, "The PIN", r.account_id, "credential.authorize.failure",
+                                 "wrong PIN");
+        if (auto wait = accounts_.retry_after(pin_subject)) {
+            return fail(ErrorCode::unauthorized,
+                        "The PIN is invalid; the PIN is now locked after too many failed attempts: "
+                        "try again in {} seconds",
+                        wait->count());
+        }
         return fail(ErrorCode::unauthorized, "The PIN is invalid");
+    };
+    if (r.pin.empty() || r.pin.size() > 64) {
+        return wrong_pin();
     }
     auto pin_key = SELO_TRY(crypto::argon2id_raw(r.pin, c.pin_salt, c.pin_kdf, kPinKeyBytes));
     auto kek = SELO_TRY(credential_kek(c, pin_key.view()));
     std::string aad = "selo/credential/v1/" + c.id;
     if (auto opened = crypto::aead_open(kek.view(), c.sealed_private_key, as_bytes(aad)); !opened) {
-        accounts_.audit({r.account_id, "credential.authorize.failure", c.id, "wrong PIN"});
-        return fail(ErrorCode::unauthorized, "The PIN is invalid");
+        return wrong_pin();
     }
+    accounts_.record_success(pin_subject);
 
     Bytes sad = rng_.bytes(kSadBytes);
     auto key = SELO_TRY(sad_key(sad));

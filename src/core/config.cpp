@@ -154,6 +154,28 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     SELO_TRY_VOID(r.get(cs, "cloudsign", "pin_kdf_iterations", c.cloudsign.pin_kdf.iterations));
     SELO_TRY_VOID(r.get(cs, "cloudsign", "pin_kdf_parallelism", c.cloudsign.pin_kdf.parallelism));
     SELO_TRY_VOID(r.get(cs, "cloudsign", "signing_ca", c.cloudsign.signing_ca));
+    const auto& acc = section_of(root, "accounts");
+    SELO_TRY_VOID(r.get(acc, "accounts", "common_passwords", c.accounts.common_passwords));
+    SELO_TRY_VOID(r.get(acc, "accounts", "lockout_threshold", c.accounts.lockout_threshold));
+    SELO_TRY_VOID(r.get(acc, "accounts", "lockout_first_seconds", c.accounts.lockout_first_seconds));
+    SELO_TRY_VOID(r.get(acc, "accounts", "lockout_longest_seconds", c.accounts.lockout_longest_seconds));
+    SELO_TRY_VOID(r.get(acc, "accounts", "slip_window_seconds", c.accounts.slip_window_seconds));
+    SELO_TRY_VOID(r.get(acc, "accounts", "activation_code_days", c.accounts.activation_code_days));
+    SELO_TRY_VOID(r.get(acc, "accounts", "activation_code_attempts", c.accounts.activation_code_attempts));
+    if (c.accounts.lockout_threshold == 0 || c.accounts.lockout_first_seconds == 0 ||
+        c.accounts.lockout_longest_seconds < c.accounts.lockout_first_seconds) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [accounts] lockout_threshold and lockout_first_seconds must be at least 1, "
+                    "lockout_longest_seconds at least lockout_first_seconds",
+                    source_name);
+    }
+    if (c.accounts.slip_window_seconds == 0 || c.accounts.activation_code_days == 0 ||
+        c.accounts.activation_code_attempts == 0) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [accounts] slip_window_seconds, activation_code_days and "
+                    "activation_code_attempts must be at least 1",
+                    source_name);
+    }
     const auto& pki = section_of(root, "pki");
     SELO_TRY_VOID(r.get(pki, "pki", "country", c.pki.country));
     SELO_TRY_VOID(r.get(pki, "pki", "organization", c.pki.organization));

@@ -43,10 +43,11 @@ Result<void> SqlAccountRepository::insert_row(const account::Account& a) {
     auto rc = db_.execute(
         "INSERT INTO accounts (id, username, name, latin_name, given_name, surname, id_type, "
         "id_country, id_number, email, password_hash, totp_secret_sealed, totp_last_step, "
-        "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "created_at, must_change_password) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         {a.id, a.username, p.name, p.latin_name, p.given_name, p.surname,
          std::string(account::identity_document_name(p.id_type)), p.id_country, p.id_number,
-         p.email, a.password_hash, a.totp_secret_sealed, last, secs(a.created_at)});
+         p.email, a.password_hash, a.totp_secret_sealed, last, secs(a.created_at),
+         static_cast<std::int64_t>(a.must_change_password ? 1 : 0)});
     if (!rc) {
         if (rc.error().code == ErrorCode::conflict) {
             return fail(ErrorCode::conflict, "this identity document or username is already registered");
@@ -60,8 +61,8 @@ Result<std::optional<account::Account>> SqlAccountRepository::find_where(std::st
                                                                          std::string_view value) {
     std::string sql = fmt::format(
         "SELECT id, username, name, latin_name, given_name, surname, id_type, id_country, "
-        "id_number, email, password_hash, totp_secret_sealed, totp_last_step, created_at "
-        "FROM accounts WHERE {} = ?",
+        "id_number, email, password_hash, totp_secret_sealed, totp_last_step, created_at, "
+        "must_change_password FROM accounts WHERE {} = ?",
         column);
     auto row = SELO_TRY(db_.query_one(sql, {std::string(value)}));
     if (!row) {
@@ -85,6 +86,7 @@ Result<std::optional<account::Account>> SqlAccountRepository::find_where(std::st
         a.totp_last_step = static_cast<std::uint64_t>(*s);
     }
     a.created_at = at(r.integer(13));
+    a.must_change_password = r.integer(14) != 0;
     a.roles = SELO_TRY(roles_of(db_, a.id));
     return std::optional<account::Account>(std::move(a));
 }
@@ -120,6 +122,136 @@ Result<bool> SqlAccountRepository::claim_totp_step(std::string_view account_id, 
         "(totp_last_step IS NULL OR totp_last_step < ?)",
         {static_cast<std::int64_t>(step), std::string(account_id), static_cast<std::int64_t>(step)}));
     return changed == 1;
+}
+
+Result<void> SqlAccountRepository::set_password(std::string_view account_id,
+                                                std::string_view password_hash, bool must_change) {
+    auto n = SELO_TRY(db_.execute(
+        "UPDATE accounts SET password_hash = ?, must_change_password = ? WHERE id = ?",
+        {std::string(password_hash), static_cast<std::int64_t>(must_change ? 1 : 0),
+         std::string(account_id)}));
+    if (n != 1) {
+        return fail(ErrorCode::not_found, "no account {}", account_id);
+    }
+    return {};
+}
+
+Result<void> SqlAccountRepository::set_authenticator(std::string_view account_id,
+                                                     ByteView sealed_secret,
+                                                     std::optional<std::uint64_t> last_step) {
+    Value last = Null{};
+    if (last_step) {
+        last = static_cast<std::int64_t>(*last_step);
+    }
+    auto n = SELO_TRY(db_.execute(
+        "UPDATE accounts SET totp_secret_sealed = ?, totp_last_step = ? WHERE id = ?",
+        {blob(sealed_secret), last, std::string(account_id)}));
+    if (n != 1) {
+        return fail(ErrorCode::not_found, "no account {}", account_id);
+    }
+    return {};
+}
+
+// ---- lockout counts ----------------------------------------------------------------------------
+
+Result<account::FailureState> SqlFailureRepository::find(std::string_view subject) {
+    auto row = SELO_TRY(db_.query_one(
+        "SELECT failures, locked_until FROM auth_failures WHERE subject = ?", {std::string(subject)}));
+    account::FailureState s;
+    if (row) {
+        s.failures = static_cast<unsigned>(row->integer(0));
+        if (auto l = row->optional_integer(1)) {
+            s.locked_until = at(*l);
+        }
+    }
+    return s;
+}
+
+Result<account::FailureState> SqlFailureRepository::record_failure(
+    std::string_view subject, TimePoint now, const account::LockoutPolicy& policy) {
+    account::FailureState s;
+    // One write transaction (BEGIN IMMEDIATE): read, count, write; concurrent failures on other
+    // processes or nodes queue behind it, so none is lost.
+    SELO_TRY_VOID(db_.transaction([&]() -> Result<void> {
+        s = SELO_TRY(find(subject));
+        ++s.failures;
+        if (auto d = account::lock_duration(policy, s.failures)) {
+            s.locked_until = now + *d;
+        }
+        Value locked = Null{};
+        if (s.locked_until) {
+            locked = secs(*s.locked_until);
+        }
+        SELO_TRY(db_.execute(
+            "INSERT INTO auth_failures (subject, failures, locked_until, last_failure_at) "
+            "VALUES (?,?,?,?) ON CONFLICT (subject) DO UPDATE SET failures = excluded.failures, "
+            "locked_until = excluded.locked_until, last_failure_at = excluded.last_failure_at",
+            {std::string(subject), static_cast<std::int64_t>(s.failures), locked, secs(now)}));
+        return {};
+    }));
+    return s;
+}
+
+Result<void> SqlFailureRepository::clear(std::string_view subject) {
+    SELO_TRY(db_.execute("DELETE FROM auth_failures WHERE subject = ?", {std::string(subject)}));
+    return {};
+}
+
+// ---- API clients -------------------------------------------------------------------------------
+
+namespace {
+account::ApiClient client_from_row(const Row& r) {
+    account::ApiClient c;
+    c.client_id = r.text(0);
+    c.account_id = r.text(1);
+    c.secret_hash = r.text(2);
+    c.created_by = r.text(3);
+    c.created_at = at(r.integer(4));
+    if (auto v = r.optional_integer(5)) {
+        c.revoked_at = at(*v);
+    }
+    return c;
+}
+constexpr std::string_view kClientColumns =
+    "client_id, account_id, secret_hash, created_by, created_at, revoked_at";
+}  // namespace
+
+Result<void> SqlApiClientRepository::insert(const account::ApiClient& c) {
+    SELO_TRY(db_.execute(
+        "INSERT INTO api_clients (client_id, account_id, secret_hash, created_by, created_at) "
+        "VALUES (?,?,?,?,?)",
+        {c.client_id, c.account_id, c.secret_hash, c.created_by, secs(c.created_at)}));
+    return {};
+}
+
+Result<std::optional<account::ApiClient>> SqlApiClientRepository::find(std::string_view client_id) {
+    auto row = SELO_TRY(db_.query_one(
+        fmt::format("SELECT {} FROM api_clients WHERE client_id = ?", kClientColumns),
+        {std::string(client_id)}));
+    if (!row) {
+        return std::optional<account::ApiClient>{};
+    }
+    return std::optional<account::ApiClient>(client_from_row(*row));
+}
+
+Result<std::vector<account::ApiClient>> SqlApiClientRepository::list_for_account(
+    std::string_view account_id) {
+    auto rows = SELO_TRY(db_.query(
+        fmt::format("SELECT {} FROM api_clients WHERE account_id = ? ORDER BY created_at, client_id",
+                    kClientColumns),
+        {std::string(account_id)}));
+    std::vector<account::ApiClient> out;
+    for (const auto& r : rows) {
+        out.push_back(client_from_row(r));
+    }
+    return out;
+}
+
+Result<bool> SqlApiClientRepository::revoke(std::string_view client_id, TimePoint when) {
+    auto n = SELO_TRY(db_.execute(
+        "UPDATE api_clients SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+        {secs(when), std::string(client_id)}));
+    return n == 1;
 }
 
 // ---- sessions ------------------------------------------------------------------------------

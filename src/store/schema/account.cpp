@@ -39,6 +39,27 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_expiry ON sessions(expires_at);
 )sql",
+        // Sign-in hardening: one-time initial passwords, lockout counts, API clients.
+        R"sql(
+ALTER TABLE accounts ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE auth_failures (
+    subject TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    locked_until INTEGER,
+    last_failure_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_clients (
+    client_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    secret_hash TEXT NOT NULL,
+    created_by TEXT NOT NULL REFERENCES accounts(id),
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX api_clients_by_account ON api_clients(account_id);
+)sql",
     };
     return migrations;
 }
