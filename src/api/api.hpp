@@ -25,9 +25,9 @@ struct ApiContext {
     cloudsign::CloudSignService& cloudsign;
     const Clock& clock;
     ApiRegistry& registry;  // every /api/v1 route goes through it
-    sepbox::SepboxService* sepbox = nullptr;  // null: the /api/v1/sepbox routes answer 503
     pki::OcspResponder* ocsp = nullptr;  // null: no /ocsp routes
     pki::CrlPublisher* crls = nullptr;   // null: no /crl routes
+    sepbox::SepboxService* sepbox = nullptr;  // null: the /api/v1/sepbox routes answer 503
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).

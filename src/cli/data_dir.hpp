@@ -15,10 +15,10 @@
 #include "crypto/key_store.hpp"
 #include "crypto/master_key.hpp"
 #include "pki/authority.hpp"
-#include "sepbox/evidence.hpp"
-#include "sepbox/service.hpp"
 #include "pki/crl.hpp"
 #include "pki/ocsp.hpp"
+#include "sepbox/evidence.hpp"
+#include "sepbox/service.hpp"
 #include "store/database.hpp"
 #include "store/repositories.hpp"
 
@@ -62,15 +62,15 @@ public:
     account::AccountService& accounts() noexcept { return *accounts_; }
     cloudsign::CloudSignService& cloudsign() noexcept { return *cloudsign_; }
     AuditTrail& audit() noexcept { return audit_; }
-    // SEPBox, also the SystemPost through which services post Selo's own messages.
-    sepbox::SepboxService& sepbox() noexcept { return *sepbox_; }
-    SystemPost& system_post() noexcept { return *sepbox_; }
-    sepbox::SepboxRepository& sepbox_repository() noexcept { return sepbox_repo_; }
     // Every CA of the hierarchy, by name.
     std::map<std::string, pki::CertificateAuthority, std::less<>>& authorities() noexcept { return authorities_; }
     // Certificate status publication for every CA: OCSP answers and CRLs.
     pki::OcspResponder& ocsp() noexcept { return *ocsp_; }
     pki::CrlPublisher& crls() noexcept { return *crl_publisher_; }
+    // SEPBox, also the SystemPost through which services post Selo's own messages.
+    sepbox::SepboxService& sepbox() noexcept { return *sepbox_; }
+    SystemPost& system_post() noexcept { return *sepbox_; }
+    sepbox::SepboxRepository& sepbox_repository() noexcept { return sepbox_repo_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
@@ -100,12 +100,12 @@ private:
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
     std::unique_ptr<cloudsign::CloudSignService> cloudsign_;
+    std::unique_ptr<pki::OcspResponder> ocsp_;
+    std::unique_ptr<pki::CrlPublisher> crl_publisher_;
     store::SqlSepboxRepository sepbox_repo_;
     std::unique_ptr<sepbox::Seal> sepbox_seal_;
     std::unique_ptr<sepbox::EvidenceMaker> sepbox_evidence_;
     std::unique_ptr<sepbox::SepboxService> sepbox_;
-    std::unique_ptr<pki::OcspResponder> ocsp_;
-    std::unique_ptr<pki::CrlPublisher> crl_publisher_;
 };
 
 }  // namespace selo::cli

@@ -104,7 +104,6 @@ int run_serve(const ServeArgs& args) {
     http::Router router;
     api::ApiRegistry registry((*rt)->accounts());
     api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock, registry};
-    ctx.sepbox = &(*rt)->sepbox();
     ctx.ocsp = &(*rt)->ocsp();
     ctx.crls = &(*rt)->crls();
     // Responder certificates and CRLs exist before the first relying party asks.
@@ -116,6 +115,7 @@ int run_serve(const ServeArgs& args) {
         print_error(r.error().message);
         return 1;
     }
+    ctx.sepbox = &(*rt)->sepbox();
     api::add_all_routes(router, ctx);
     auto limits = http::server_limits(config.http, config.server);
     if (!limits) {

@@ -77,6 +77,18 @@ struct PkiConfig {
     std::vector<AuthorityConfig> authorities;
 };
 
+// People and sign-in ([accounts]); not written by `selo init`, the defaults apply.
+struct AccountsConfig {
+    // Common and breached-style passwords refused by the password policy (Debian john-data).
+    std::string common_passwords = "/usr/share/john/password.lst";
+    unsigned lockout_threshold = 5;          // consecutive failures before a lock
+    unsigned lockout_first_seconds = 60;     // doubled by each further failure
+    unsigned lockout_longest_seconds = 86400;
+    unsigned slip_window_seconds = 900;      // the enrolment slip can be fetched once, within this
+    unsigned activation_code_days = 30;      // lifetime of an eSignCloud activation code
+    unsigned activation_code_attempts = 5;   // wrong entries before the code is void
+};
+
 // SEPBox limits ([sepbox]).
 struct SepboxConfig {
     std::uint64_t max_message_bytes = 30ull * 1024 * 1024;  // subject, bodies and attachments
@@ -93,18 +105,6 @@ struct SmtpConfig {
     std::string from = "sepbox@selo.invalid";
     std::string helo_name = "selo.invalid";
     unsigned timeout_seconds = 30;
-};
-
-// People and sign-in ([accounts]); not written by `selo init`, the defaults apply.
-struct AccountsConfig {
-    // Common and breached-style passwords refused by the password policy (Debian john-data).
-    std::string common_passwords = "/usr/share/john/password.lst";
-    unsigned lockout_threshold = 5;          // consecutive failures before a lock
-    unsigned lockout_first_seconds = 60;     // doubled by each further failure
-    unsigned lockout_longest_seconds = 86400;
-    unsigned slip_window_seconds = 900;      // the enrolment slip can be fetched once, within this
-    unsigned activation_code_days = 30;      // lifetime of an eSignCloud activation code
-    unsigned activation_code_attempts = 5;   // wrong entries before the code is void
 };
 
 struct Config {
