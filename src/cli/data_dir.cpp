@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -291,6 +292,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
                         a.role == "root" ? std::vector<std::string>{std::string(pki::kProfileIssuingCa)}
                                          : a.profiles)));
     }
+    // SEPBox first: services built below may post through it (SystemPost).
+    SELO_TRY_VOID(rt->open_sepbox());
     // Status publication: responses are valid for a day and re-signed at half-time; the same
     // for CRLs (RFC 5019 §2.2.4, RFC 5280 §5.1.2.5).
     rt->ocsp_ = std::make_unique<pki::OcspResponder>(rt->certificates_, rt->responders_, rt->keys(),
@@ -333,13 +336,21 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
         *rt->accounts_, rt->credentials_, rt->activations_, *signing_ca,
         std::move(chain), rt->master_, clock, rng, opts);
-    SELO_TRY_VOID(rt->open_sepbox());
     return rt;
 }
 
 Result<void> Runtime::open_sepbox() {
     const auto& sc = config_.sepbox;
-    auto* seal_ca = SELO_TRY(authority(sc.seal_ca));
+    auto seal_ca_found = authority(sc.seal_ca);
+    if (!seal_ca_found ||
+        std::find((*seal_ca_found)->profiles().begin(), (*seal_ca_found)->profiles().end(),
+                  pki::kProfileLegalPersonSeal) == (*seal_ca_found)->profiles().end()) {
+        return fail(ErrorCode::invalid_argument,
+                    "the SEPBox seal needs a CA that issues {} certificates: [sepbox] seal_ca = '{}' "
+                    "in {} names none",
+                    pki::kProfileLegalPersonSeal, sc.seal_ca, (dir_ / kConfigFile).string());
+    }
+    auto* seal_ca = *seal_ca_found;
     std::vector<pki::Certificate> chain;
     for (std::string name = seal_ca->name(); !name.empty();) {
         auto rec = SELO_TRY(cas_.find(name));

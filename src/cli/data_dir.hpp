@@ -73,6 +73,7 @@ public:
     pki::CrlPublisher& crls() noexcept { return *crl_publisher_; }
     // SEPBox, also the SystemPost through which services post Selo's own messages.
     sepbox::SepboxService& sepbox() noexcept { return *sepbox_; }
+    SystemPost& system_post() noexcept { return *sepbox_; }
     sepbox::SepboxRepository& sepbox_repository() noexcept { return sepbox_repo_; }
     const Clock& clock() const noexcept { return clock_; }
 

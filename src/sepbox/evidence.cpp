@@ -178,8 +178,18 @@ Result<pki::Certificate> Seal::certificate() {
 }
 
 Result<Bytes> Seal::sign(ByteView content) {
-    std::lock_guard lock(mutex_);
-    SELO_TRY_VOID(ensure_locked());
+    // Take references under the lock, sign outside it: signing threads do not queue up.
+    std::optional<pki::Certificate> cert;
+    crypto::EvpPkeyPtr key;
+    {
+        std::lock_guard lock(mutex_);
+        SELO_TRY_VOID(ensure_locked());
+        cert = current_->certificate;
+        if (::EVP_PKEY_up_ref(current_->key.get()) != 1) {
+            return crypto::openssl_fail("referencing the seal key");
+        }
+        key.reset(current_->key.get());
+    }
     crypto::clear_errors();
     crypto::X509StackPtr certs(sk_X509_new_null());
     if (!certs) {
@@ -196,8 +206,8 @@ Result<Bytes> Seal::sign(ByteView content) {
     }
     // RFC 5652 §5: encapsulated id-data content, signed attributes (content type, message digest,
     // signing time), the seal certificate and its issuers in `certificates`.
-    crypto::CmsContentInfoPtr cms(::CMS_sign(current_->certificate.x509(), current_->key.get(),
-                                             certs.get(), in.get(), CMS_BINARY | CMS_NOSMIMECAP));
+    crypto::CmsContentInfoPtr cms(
+        ::CMS_sign(cert->x509(), key.get(), certs.get(), in.get(), CMS_BINARY | CMS_NOSMIMECAP));
     if (!cms) {
         return crypto::openssl_fail("signing the evidence");
     }

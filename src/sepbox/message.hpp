@@ -135,9 +135,13 @@ public:
     virtual Result<std::optional<StoredMessage>> find_message(std::string_view id) = 0;
     // The sealed content of one part.
     virtual Result<std::optional<Bytes>> part_content(std::string_view message_id, int position) = 0;
-    // A mailbox's messages matching the filter, newest first, with the subject part's content.
+    // A mailbox's messages matching the filter, newest first, with the subject part's content:
+    // `limit` of them (0: all) after skipping `offset`.
     virtual Result<std::vector<StoredMessage>> list_messages(std::string_view recipient_id,
-                                                             const ListFilter& filter) = 0;
+                                                             const ListFilter& filter,
+                                                             std::size_t limit = 0,
+                                                             std::size_t offset = 0) = 0;
+    virtual Result<std::size_t> count_messages(std::string_view recipient_id, const ListFilter& filter) = 0;
 
     // First opening: sets handed_over_at (and read_at) when not set yet; false when it was.
     virtual Result<bool> mark_handed_over(std::string_view id, TimePoint at) = 0;

@@ -258,6 +258,13 @@ Result<std::vector<RecipientResult>> SepboxService::submit(const Submission& in)
         return fail(ErrorCode::too_large, "the message is {} bytes; at most {} bytes are accepted",
                     total, options_.max_message_bytes);
     }
+    // Every recipient gets their own encrypted copy: bound what one call may write.
+    if (total * s.recipients.size() > options_.max_submission_bytes) {
+        return fail(ErrorCode::too_large,
+                    "{} recipients × {} bytes is more than {} bytes in one submission: send it in "
+                    "smaller batches",
+                    s.recipients.size(), total, options_.max_submission_bytes);
+    }
     std::string name = SELO_TRY(sender_name(s.sender_id));
     // Issue or renew the seal outside the transaction (its key must not roll back with a message).
     SELO_TRY_VOID(evidence_.seal().ensure_current());
@@ -498,15 +505,26 @@ Result<MessagePage> SepboxService::list(std::string_view account_id, const ListQ
     if (q.page == 0 || q.per_page == 0 || q.per_page > 100) {
         return fail(ErrorCode::invalid_argument, "'page' starts at 1 and 'per_page' is 1 to 100");
     }
+    if (q.search.size() > 200 || !utf8_length(q.search)) {
+        return fail(ErrorCode::invalid_argument, "'q' must be UTF-8 text of at most 200 bytes");
+    }
     MessagePage page;
     auto box = SELO_TRY(repo_.find_mailbox(account_id));
     if (!box) {
         return page;  // no mail yet
     }
     auto box_key = SELO_TRY(mailbox_key(account_id, false));
-    auto rows = SELO_TRY(repo_.list_messages(account_id, q.filter));
-    std::string needle = lower_ascii(q.search);
+    // Subjects are encrypted: a search reads the whole (filtered) mailbox; a plain listing reads
+    // one page.
     const std::size_t first = (q.page - 1) * q.per_page;
+    const bool searching = !q.search.empty();
+    auto rows = searching ? SELO_TRY(repo_.list_messages(account_id, q.filter))
+                          : SELO_TRY(repo_.list_messages(account_id, q.filter, q.per_page, first));
+    if (!searching) {
+        page.total = SELO_TRY(repo_.count_messages(account_id, q.filter));
+    }
+    std::string needle = lower_ascii(q.search);
+    std::size_t matched = 0;
     for (auto& row : rows) {
         auto key = crypto::aead_open(box_key.view(), row.sealed_key,
                                      as_bytes(fmt::format("selo/sepbox/message-key/v1/{}", row.id)));
@@ -515,14 +533,21 @@ Result<MessagePage> SepboxService::list(std::string_view account_id, const ListQ
         }
         Plain m{std::move(row), std::move(*key)};
         auto v = SELO_TRY(view(m, false));
-        if (!needle.empty() && lower_ascii(v.subject).find(needle) == std::string::npos &&
+        if (!searching) {
+            page.messages.push_back(std::move(v));
+            continue;
+        }
+        if (lower_ascii(v.subject).find(needle) == std::string::npos &&
             lower_ascii(v.sender_name).find(needle) == std::string::npos) {
             continue;
         }
-        if (page.total >= first && page.messages.size() < q.per_page) {
+        if (matched >= first && page.messages.size() < q.per_page) {
             page.messages.push_back(std::move(v));
         }
-        ++page.total;
+        ++matched;
+    }
+    if (searching) {
+        page.total = matched;
     }
     return page;
 }

@@ -24,6 +24,8 @@ struct SepboxOptions {
     std::uint64_t max_message_bytes = 30ull * 1024 * 1024;  // subject, bodies and attachments
     unsigned max_attachments = 20;
     unsigned max_recipients = 1000;  // per bulk submission
+    // recipients × message size: one submission is one transaction, which other writers wait for.
+    std::uint64_t max_submission_bytes = 512ull * 1024 * 1024;
     std::size_t max_subject_chars = 300;
     // Where the notice e-mail points recipients to (the portal).
     std::string public_url = "http://127.0.0.1:8080";

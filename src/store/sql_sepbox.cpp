@@ -170,11 +170,10 @@ Result<std::optional<Bytes>> SqlSepboxRepository::part_content(std::string_view 
     return std::optional<Bytes>(row->blob(0));
 }
 
-Result<std::vector<sepbox::StoredMessage>> SqlSepboxRepository::list_messages(
-    std::string_view recipient_id, const sepbox::ListFilter& f) {
-    std::string sql = fmt::format("SELECT {} FROM sepbox_messages WHERE recipient_id = ? AND archived_at IS {}",
-                                  kMessageColumns, f.archived ? "NOT NULL" : "NULL");
-    std::vector<Value> params{std::string(recipient_id)};
+namespace {
+std::string mailbox_where(const sepbox::ListFilter& f, std::string_view recipient_id, std::vector<Value>& params) {
+    std::string sql = fmt::format(" WHERE recipient_id = ? AND archived_at IS {}", f.archived ? "NOT NULL" : "NULL");
+    params.emplace_back(std::string(recipient_id));
     if (f.category) {
         sql += " AND category = ?";
         params.emplace_back(std::string(sepbox::category_name(*f.category)));
@@ -182,7 +181,20 @@ Result<std::vector<sepbox::StoredMessage>> SqlSepboxRepository::list_messages(
     if (f.unread_only) {
         sql += " AND read_at IS NULL";
     }
-    sql += " ORDER BY received_at DESC, rowid DESC";
+    return sql;
+}
+}  // namespace
+
+Result<std::vector<sepbox::StoredMessage>> SqlSepboxRepository::list_messages(
+    std::string_view recipient_id, const sepbox::ListFilter& f, std::size_t limit, std::size_t offset) {
+    std::vector<Value> params;
+    std::string sql = fmt::format("SELECT {} FROM sepbox_messages", kMessageColumns) +
+                      mailbox_where(f, recipient_id, params) + " ORDER BY received_at DESC, rowid DESC";
+    if (limit > 0) {
+        sql += " LIMIT ? OFFSET ?";
+        params.emplace_back(static_cast<std::int64_t>(limit));
+        params.emplace_back(static_cast<std::int64_t>(offset));
+    }
     auto rows = SELO_TRY(db_.query(sql, params));
     std::vector<sepbox::StoredMessage> out;
     out.reserve(rows.size());
@@ -192,6 +204,14 @@ Result<std::vector<sepbox::StoredMessage>> SqlSepboxRepository::list_messages(
         out.push_back(std::move(m));
     }
     return out;
+}
+
+Result<std::size_t> SqlSepboxRepository::count_messages(std::string_view recipient_id,
+                                                        const sepbox::ListFilter& f) {
+    std::vector<Value> params;
+    auto row = SELO_TRY(db_.query_one("SELECT COUNT(*) FROM sepbox_messages" + mailbox_where(f, recipient_id, params),
+                                      params));
+    return static_cast<std::size_t>(row ? row->integer(0) : 0);
 }
 
 Result<bool> SqlSepboxRepository::mark_handed_over(std::string_view id, TimePoint t) {

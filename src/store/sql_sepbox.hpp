@@ -17,7 +17,9 @@ public:
     Result<std::optional<sepbox::StoredMessage>> find_message(std::string_view id) override;
     Result<std::optional<Bytes>> part_content(std::string_view message_id, int position) override;
     Result<std::vector<sepbox::StoredMessage>> list_messages(std::string_view recipient_id,
-                                                             const sepbox::ListFilter& filter) override;
+                                                             const sepbox::ListFilter& filter,
+                                                             std::size_t limit, std::size_t offset) override;
+    Result<std::size_t> count_messages(std::string_view recipient_id, const sepbox::ListFilter& filter) override;
     Result<bool> mark_handed_over(std::string_view id, TimePoint at) override;
     Result<void> set_read(std::string_view id, std::optional<TimePoint> at) override;
     Result<void> set_archived(std::string_view id, std::optional<TimePoint> at) override;

@@ -122,6 +122,26 @@ TEST(Time, Rfc3339) {
     }
 }
 
+TEST(SepboxConfig, SectionsAreReadAndCheckedAndInitWritesThemAsComments) {
+    auto c = parse_config("[sepbox]\nmax_message_bytes = 1000\nmax_recipients = 5\n"
+                          "[smtp]\nhost = \"mail.example.mo\"\nport = 587\nfrom = \"a@b.mo\"\n",
+                          "test").value();
+    EXPECT_EQ(c.sepbox.max_message_bytes, 1000u);
+    EXPECT_EQ(c.sepbox.max_recipients, 5u);
+    EXPECT_EQ(c.smtp.host, "mail.example.mo");
+    EXPECT_EQ(c.smtp.port, 587u);
+    EXPECT_FALSE(parse_config("[sepbox]\nmax_mesage_bytes = 1\n", "test").has_value()) << "typo refused";
+    EXPECT_FALSE(parse_config("[smtp]\nport = 70000\n", "test").has_value());
+    EXPECT_FALSE(parse_config("[smtp]\nfrom = \"nobody\"\n", "test").has_value());
+    EXPECT_FALSE(parse_config("[sepbox]\nmax_message_bytes = 0\n", "test").has_value());
+    Config defaults;
+    std::string rendered = render_config(defaults);
+    EXPECT_NE(rendered.find("# [smtp]"), std::string::npos);
+    auto again = parse_config(rendered + "\n[smtp]\nhost = \"relay\"\n", "rendered").value();
+    EXPECT_EQ(again.smtp.host, "relay");
+    EXPECT_EQ(again.sepbox.max_message_bytes, defaults.sepbox.max_message_bytes);
+}
+
 // ---- the service over a real data directory ---------------------------------------------------
 
 class Sepbox : public ::testing::Test {
