@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace selo::cli {
 
 struct InitArgs {
@@ -64,6 +68,24 @@ struct SignArgs {
     bool allow_http = false;        // plain http to a host other than this machine
 };
 int run_sign(const SignArgs& args);
+
+// `selo ca ceremony init-root | csr | sign | import` (cli/ceremony_command.cpp).
+struct CeremonyArgs {
+    InitArgs init;  // init-root: the offline directory's settings
+    std::filesystem::path data;
+    std::string ca;
+    std::filesystem::path csr;
+    std::filesystem::path root;
+    std::vector<std::filesystem::path> certificates;
+    std::filesystem::path output;
+    CLI::App* init_root = nullptr;
+    CLI::App* csr_cmd = nullptr;
+    CLI::App* sign_cmd = nullptr;
+    CLI::App* import_cmd = nullptr;
+};
+// Adds `ca` and its `ceremony` subcommands to `app`; returns the `ca` subcommand.
+CLI::App* add_ca_commands(CLI::App& app, CeremonyArgs& args, const std::filesystem::path& default_data);
+int run_ca_ceremony(const CeremonyArgs& args);
 
 // Prints "selo: <message>" to standard error.
 void print_error(std::string_view message);

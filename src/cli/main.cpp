@@ -139,6 +139,9 @@ int main(int argc, char** argv) {
     sign_cmd->add_option("input", sign.input, "PDF to sign")->required()->check(CLI::ExistingFile);
     sign_cmd->add_option("-o,--output", sign.output, "Signed PDF to write")->required();
 
+    CeremonyArgs ceremony;
+    auto* ca_cmd = add_ca_commands(app, ceremony, default_data_dir());
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -160,6 +163,9 @@ int main(int argc, char** argv) {
     }
     if (*create_cmd) {
         return run_account_create(acc);
+    }
+    if (*ca_cmd) {
+        return run_ca_ceremony(ceremony);
     }
     if (*sign_cmd) {
         if (sign.user.empty() || sign.password.empty()) {
