@@ -272,6 +272,19 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
 
     // CAs added to the configuration since the last start are created now.
     auto spec = SELO_TRY(hierarchy_of(rt->config_));
+    for (const auto& a : spec.authorities) {
+        if (a.role != "issuing" || SELO_TRY(rt->cas_.find(a.name))) {
+            continue;
+        }
+        auto parent = SELO_TRY(rt->cas_.find(a.parent));
+        if (parent && SELO_TRY(key_is_offline(*rt->db_, parent->key_id))) {
+            return fail(ErrorCode::invalid_argument,
+                        "CA '{}' is new in {} but its parent '{}' is an offline root, which "
+                        "cannot certify it here; adding CAs under an offline root is not supported "
+                        "yet (remove it from the configuration)",
+                        a.name, (dir / kConfigFile).string(), a.parent);
+        }
+    }
     SELO_TRY_VOID(rt->db_->transaction([&]() -> Result<void> {
         return pki::ensure_hierarchy(spec, rt->keys(), rt->cas_, rt->certificates_, clock, rng);
     }));

@@ -6,6 +6,8 @@
 
 #include <boost/json.hpp>
 
+#include <fstream>
+
 #include "core/bytes.hpp"
 #include "integration/selo_instance.hpp"
 #include "support/test_support.hpp"
@@ -169,6 +171,16 @@ TEST_P(RootKeyCeremony, OfflineRootCertifiesTheOnlineCasAndTheServerChainsToIt) 
                        " --infile " + d + "/citizen-chain.pem");
     EXPECT_EQ(trusted.exit_code, 0) << trusted.output;
     EXPECT_TRUE(contains(trusted.output, "Chain verification output: Verified")) << trusted.output;
+
+    // A CA added to the configuration under the offline root is refused with a clear reason.
+    s.stop();
+    std::ofstream(s.data() / "selo.toml", std::ios::app)
+        << "\n[[pki.authority]]\nname = \"extra\"\nrole = \"issuing\"\nparent = \"root\"\n"
+           "common_name = \"Selo Trust Services Extra CA\"\nkey = \"ec-p384\"\nprofiles = [\"tls-server\"]\n";
+    auto extra = s.selo("ca ceremony csr --data " + shell_quote(s.data().string()) +
+                        " --ca natural-persons -o " + d + "/again.csr");
+    EXPECT_EQ(extra.exit_code, 1) << extra.output;
+    EXPECT_TRUE(contains(extra.output, "its parent 'root' is an offline root")) << extra.output;
 }
 
 INSTANTIATE_TEST_SUITE_P(KeyStores, RootKeyCeremony, all_key_backends(), key_backend_name);
