@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace selo::cli {
 
 struct InitArgs {
@@ -101,6 +105,23 @@ struct LintArgs {
     std::string profile;           // default: recognised from the certificate's policies
 };
 int run_lint(const LintArgs& args);
+// `selo ca ceremony init-root | csr | sign | import` (cli/ceremony_command.cpp).
+struct CeremonyArgs {
+    InitArgs init;  // init-root: the offline directory's settings
+    std::filesystem::path data;
+    std::string ca;
+    std::filesystem::path csr;
+    std::filesystem::path root;
+    std::vector<std::filesystem::path> certificates;
+    std::filesystem::path output;
+    CLI::App* init_root = nullptr;
+    CLI::App* csr_cmd = nullptr;
+    CLI::App* sign_cmd = nullptr;
+    CLI::App* import_cmd = nullptr;
+};
+// Adds the `ceremony` subcommands to the `ca` command; returns the `ceremony` subcommand.
+CLI::App* add_ceremony_commands(CLI::App& ca, CeremonyArgs& args, const std::filesystem::path& default_data);
+int run_ca_ceremony(const CeremonyArgs& args);
 
 // Prints "selo: <message>" to standard error.
 void print_error(std::string_view message);

@@ -12,6 +12,7 @@
 #include <boost/url/parse.hpp>
 #include <signal.h>
 
+#include "cli/ceremony.hpp"
 #include "core/log.hpp"
 #include "store/sqlite/sqlite_database.hpp"
 
@@ -145,9 +146,13 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
     config.keys.pkcs11_module = options.keys.pkcs11_module;
     config.keys.pkcs11_token_label = options.keys.pkcs11_token_label;
     config.keys.pkcs11_pin_source = options.keys.pkcs11_pin_source;
+    config.pki.offline_root = options.offline_root;
     // The same checks as loading the configuration later, before anything is written.
     SELO_TRY(parse_config(render_config(config), "the new configuration"));
     for (const auto& a : pki::default_authorities(config.pki.organization)) {
+        if (options.offline_root && a.role != "root") {
+            continue;
+        }
         AuthorityConfig ac{a.name, a.role, a.parent, a.common_name,
                            std::string(crypto::key_type_name(a.key)), a.profiles};
         config.pki.authorities.push_back(std::move(ac));
@@ -242,6 +247,13 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
                     dir.string(), kConfigFile, dir.string());
     }
     auto config = SELO_TRY(load_config(dir / kConfigFile));
+    if (config.pki.offline_root) {
+        return fail(ErrorCode::forbidden,
+                    "{} holds an offline root CA (made by `selo ca ceremony init-root`): it only "
+                    "signs issuing-CA requests with `selo ca ceremony sign` and is never served "
+                    "or used online",
+                    dir.string());
+    }
     auto master = SELO_TRY(crypto::MasterKey::load(dir / config.keys.master_key_file));
     const fs::path db_file = dir / config.database.path;
     struct stat st {};
@@ -262,6 +274,19 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
 
     // CAs added to the configuration since the last start are created now.
     auto spec = SELO_TRY(hierarchy_of(rt->config_));
+    for (const auto& a : spec.authorities) {
+        if (a.role != "issuing" || SELO_TRY(rt->cas_.find(a.name))) {
+            continue;
+        }
+        auto parent = SELO_TRY(rt->cas_.find(a.parent));
+        if (parent && SELO_TRY(key_is_offline(*rt->db_, parent->key_id))) {
+            return fail(ErrorCode::invalid_argument,
+                        "CA '{}' is new in {} but its parent '{}' is an offline root, which "
+                        "cannot certify it here; adding CAs under an offline root is not supported "
+                        "yet (remove it from the configuration)",
+                        a.name, (dir / kConfigFile).string(), a.parent);
+        }
+    }
     SELO_TRY_VOID(rt->db_->transaction([&]() -> Result<void> {
         return pki::ensure_hierarchy(spec, rt->keys(), rt->cas_, rt->certificates_, clock, rng);
     }));
@@ -269,6 +294,11 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         auto rec = SELO_TRY(rt->cas_.find(a.name));
         if (!rec) {
             return fail(ErrorCode::internal, "CA '{}' is missing from the database", a.name);
+        }
+        // A root whose key is offline (after `selo ca ceremony import`) only has its
+        // certificate here: it is published and chained to, but it signs nothing online.
+        if (SELO_TRY(key_is_offline(*rt->db_, rec->key_id))) {
+            continue;
         }
         // Fail at start-up, not at first use, when the master key (or the token) is not this
         // directory's.

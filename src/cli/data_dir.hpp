@@ -33,6 +33,8 @@ struct InitOptions {
     std::string organization = "Selo Trust Services";
     std::string country = "MO";
     KeysConfig keys;  // [keys]: the software store, or a PKCS#11 token
+    // `selo ca ceremony init-root`: only the root CA, and [pki] offline_root = true.
+    bool offline_root = false;
 };
 
 // Creates a data directory: configuration, master key (0600), SQLite database (WAL), and the

@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
     sign_cmd->add_option("input", sign.input, "PDF to sign")->required()->check(CLI::ExistingFile);
     sign_cmd->add_option("-o,--output", sign.output, "Signed PDF to write")->required();
 
-    auto* ca_cmd = app.add_subcommand("ca", "CA officer: list certificates, revoke, suspend, resume");
+    auto* ca_cmd = app.add_subcommand("ca", "CA officer: issue, list, revoke, suspend, resume and renew certificates; the root key ceremony");
     ca_cmd->require_subcommand(1);
     CaArgs ca;
     ca.data = default_data_dir();
@@ -210,6 +210,9 @@ int main(int argc, char** argv) {
     lint_cmd->add_option("--profile", lint.profile, "Check against this profile (default: recognised)");
     lint_cmd->add_option("files", lint.files, "Certificates and CRLs")->required();
 
+    CeremonyArgs ceremony;
+    auto* ceremony_cmd = add_ceremony_commands(*ca_cmd, ceremony, default_data_dir());
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -231,6 +234,9 @@ int main(int argc, char** argv) {
     }
     if (*create_cmd) {
         return run_account_create(acc);
+    }
+    if (*ceremony_cmd) {
+        return run_ca_ceremony(ceremony);
     }
     if (*lint_cmd) {
         return run_lint(lint);

@@ -193,6 +193,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     const auto& pki = section_of(root, "pki");
     SELO_TRY_VOID(r.get(pki, "pki", "country", c.pki.country));
     SELO_TRY_VOID(r.get(pki, "pki", "organization", c.pki.organization));
+    SELO_TRY_VOID(r.get(pki, "pki", "offline_root", c.pki.offline_root));
     r.mark("pki.authority");
     if (const toml::node* list = pki.get("authority")) {
         const toml::array* arr = list->as_array();
@@ -477,7 +478,10 @@ organization = {}
         c.cloudsign.certificate_validity_days, c.cloudsign.pin_kdf.memory_kib,
         c.cloudsign.pin_kdf.iterations, c.cloudsign.pin_kdf.parallelism,
         q(c.cloudsign.signing_ca), q(c.pki.country), q(c.pki.organization)) +
-        render_sepbox(c, q) + render_authorities(c.pki.authorities, q);
+        (c.pki.offline_root ? "# Offline root (selo ca ceremony): never served.\noffline_root = true\n"
+                            : "") +
+        render_sepbox(c, q) +
+        render_authorities(c.pki.authorities, q);
 }
 
 }  // namespace selo

@@ -87,6 +87,9 @@ struct AuthorityConfig {
 struct PkiConfig {
     std::string country = "MO";
     std::string organization = "Selo Trust Services";
+    // An offline root's data directory (`selo ca ceremony init-root`): it holds only the root
+    // CA, signs ceremony CSRs, and `selo serve` refuses it.
+    bool offline_root = false;
     // Parents before children. Empty: the default hierarchy.
     std::vector<AuthorityConfig> authorities;
 };

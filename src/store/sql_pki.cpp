@@ -51,6 +51,18 @@ Result<std::vector<pki::CaRecord>> SqlCaRepository::list() {
     return out;
 }
 
+Result<void> SqlCaRepository::replace_certificate(std::string_view name, std::string_view key_id,
+                                                 ByteView certificate_der) {
+    auto changed = SELO_TRY(db_.execute(
+        "UPDATE certificate_authorities SET key_id = ?, certificate = ? WHERE name = ?",
+        {std::string(key_id), Bytes(certificate_der.begin(), certificate_der.end()),
+         std::string(name)}));
+    if (changed != 1) {
+        return fail(ErrorCode::not_found, "no CA named '{}'", name);
+    }
+    return {};
+}
+
 // ---- certificates ------------------------------------------------------------------------------
 
 Result<void> SqlCertificateRepository::insert(const pki::CertificateRecord& c) {

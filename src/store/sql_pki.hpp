@@ -12,6 +12,10 @@ public:
     Result<void> insert(const pki::CaRecord& ca) override;
     Result<std::optional<pki::CaRecord>> find(std::string_view name) override;
     Result<std::vector<pki::CaRecord>> list() override;
+    // The root key ceremony: a CA re-certified (same name, maybe another key id); not_found when
+    // there is no such CA.
+    Result<void> replace_certificate(std::string_view name, std::string_view key_id,
+                                     ByteView certificate_der);
 
 private:
     Database& db_;

@@ -23,6 +23,19 @@ TEST(Config, DefaultsRoundTripThroughRenderedToml) {
     EXPECT_EQ(parsed->cloudsign.sad_lifetime_seconds, 300u);
 }
 
+TEST(Config, OfflineRootFlagRoundTrips) {
+    Config c;
+    auto plain = parse_config(render_config(c), "test");
+    ASSERT_TRUE(plain.has_value()) << plain.error().message;
+    EXPECT_FALSE(plain->pki.offline_root);
+    c.pki.offline_root = true;
+    c.pki.authorities = {{"root", "root", "", "Root CA", "ec-p384", {}}};
+    auto parsed = parse_config(render_config(c), "test");
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+    EXPECT_TRUE(parsed->pki.offline_root);
+    EXPECT_FALSE(parse_config("[pki]\noffline_root = \"yes\"\n", "test").has_value());
+}
+
 TEST(Config, RefusesUnknownKeys) {
     auto parsed = parse_config("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n", "test");
     ASSERT_FALSE(parsed.has_value());

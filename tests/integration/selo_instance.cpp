@@ -59,6 +59,11 @@ std::string SeloInstance::start(bool nss) {
     if (!extra_config.empty()) {
         std::ofstream(data() / "selo.toml", std::ios::app) << "\n" << extra_config << "\n";
     }
+    if (before_serve) {
+        if (std::string error = before_serve(); !error.empty()) {
+            return error;
+        }
+    }
     server_ = std::make_unique<ServerProcess>();
     std::string error;
     if (!server_->start(binary(), data(), port_, dir() / "server.log", error, tls)) {

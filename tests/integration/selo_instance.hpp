@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ public:
     void stop();
     ~SeloInstance() { stop(); }
 
+    // Run after `selo init` (and extra_config) and before the server starts, e.g. a root key
+    // ceremony on data(); returns "" or the reason start() fails (set before start()).
+    std::function<std::string()> before_serve;
     // Extra settings appended to selo.toml before the server starts (set before start()).
     std::string extra_config;
     // Where the CA keys live (set before start()): with pkcs11, `selo init --key-backend pkcs11`

@@ -76,6 +76,27 @@ TEST_F(StoreTest, IssuedCertificatesAndAuditAreAppendOnly) {
     EXPECT_FALSE(db->execute("DELETE FROM audit_log").has_value());
 }
 
+TEST_F(StoreTest, ACaCertificateIsReplacedInPlace) {
+    for (const char* id : {"ca/root/1", "ca/root/offline/ab"}) {
+        ASSERT_TRUE(db->execute("INSERT INTO keys (id, type, public_key, sealed_private_key, created_at) "
+                                "VALUES (?, 'ec-p384', x'01', x'', 1)",
+                                {std::string(id)})
+                        .has_value());
+    }
+    SqlCaRepository cas(*db);
+    ASSERT_TRUE(cas.insert({"root", "root", std::nullopt, "ca/root/1", Bytes{1}, from_unix_seconds(1)}).has_value());
+    auto replaced = cas.replace_certificate("root", "ca/root/offline/ab", Bytes{2, 3});
+    ASSERT_TRUE(replaced.has_value()) << replaced.error().message;
+    auto rec = cas.find("root").value();
+    ASSERT_TRUE(rec.has_value());
+    EXPECT_EQ(rec->key_id, "ca/root/offline/ab");
+    EXPECT_EQ(rec->certificate_der, (Bytes{2, 3}));
+    EXPECT_EQ(rec->created_at, from_unix_seconds(1));
+    auto missing = cas.replace_certificate("nobody", "ca/root/1", Bytes{4});
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error().code, ErrorCode::not_found);
+}
+
 TEST_F(StoreTest, ActivationClaimsAreAllOrNothingAndSingleUse) {
     ASSERT_TRUE(db->execute(
         "INSERT INTO accounts (id, username, name, latin_name, given_name, surname, id_type, "
