@@ -224,7 +224,7 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
       clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
       audit_(*db_, clock),
-      keys_(sealed_keys_, master_, rng) {}
+      keys_(sealed_keys_, master_, rng), tsa_units_(*db_) {}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
     if (!is_data_directory(dir)) {
@@ -297,7 +297,41 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
         *rt->accounts_, rt->credentials_, rt->activations_, *signing_ca,
         std::move(chain), rt->master_, clock, rng, opts);
+    SELO_TRY_VOID(rt->open_time_stamping());
     return rt;
+}
+
+Result<void> Runtime::open_time_stamping() {
+    const TsaConfig& tc = config_.tsa;
+    auto* issuer = SELO_TRY(authority(tc.issuer));
+    auto key_type = SELO_TRY(crypto::key_type_from_name(tc.key));
+    tsa::UnitSpec spec{"tsa", config_.pki.country, config_.pki.organization,
+                       config_.pki.organization + " Time-Stamping Unit", key_type};
+    std::optional<tsa::Unit> unit;
+    SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
+        unit = SELO_TRY(tsa::ensure_unit(spec, tsa_units_, keys_, *issuer, clock_));
+        return {};
+    }));
+    // The chain relying parties need besides the unit's own certificate: issuer up to the root.
+    tsa_chain_.clear();
+    for (std::string name = issuer->name(); !name.empty();) {
+        auto rec = SELO_TRY(cas_.find(name));
+        if (!rec) {
+            return fail(ErrorCode::internal, "CA '{}' is missing from the database", name);
+        }
+        tsa_chain_.push_back(SELO_TRY(pki::Certificate::from_der(rec->certificate_der)));
+        name = rec->parent.value_or("");
+    }
+    tsa::TsaOptions opts;
+    opts.default_policy = tc.policy;
+    opts.accepted_policies = tc.accepted_policies;
+    opts.accuracy = std::chrono::milliseconds(tc.accuracy_ms);
+    // certReq: the unit's certificate and its issuer; the root is the relying party's anchor.
+    opts.chain = {tsa_chain_.front()};
+    tsa_.emplace(SELO_TRY(tsa::TimeStampAuthority::create(std::move(unit->certificate),
+                                                          std::move(unit->key), std::move(opts),
+                                                          clock_, rng_, nullptr)));
+    return {};
 }
 
 }  // namespace selo::cli

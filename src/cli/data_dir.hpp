@@ -17,6 +17,7 @@
 #include "pki/authority.hpp"
 #include "store/database.hpp"
 #include "store/repositories.hpp"
+#include "tsa/authority.hpp"
 
 namespace selo::cli {
 
@@ -58,9 +59,13 @@ public:
     account::AccountService& accounts() noexcept { return *accounts_; }
     cloudsign::CloudSignService& cloudsign() noexcept { return *cloudsign_; }
     AuditTrail& audit() noexcept { return audit_; }
+    // The RFC 3161 time-stamping authority ([tsa]); its certificate chain up to the root.
+    tsa::TimeStampAuthority& time_stamp_authority() noexcept { return *tsa_; }
+    const std::vector<pki::Certificate>& tsa_chain() const noexcept { return tsa_chain_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
+    Result<void> open_time_stamping();
     Runtime(const std::filesystem::path& dir, Config config, crypto::MasterKey master,
             std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng);
 
@@ -82,6 +87,9 @@ private:
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
     std::unique_ptr<cloudsign::CloudSignService> cloudsign_;
+    store::SqlTsaUnitRepository tsa_units_;
+    std::optional<tsa::TimeStampAuthority> tsa_;
+    std::vector<pki::Certificate> tsa_chain_;
 };
 
 }  // namespace selo::cli

@@ -102,6 +102,7 @@ int run_serve(const ServeArgs& args) {
     http::Router router;
     api::ApiRegistry registry((*rt)->accounts());
     api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock, registry};
+    ctx.tsa = &(*rt)->time_stamp_authority();
     api::add_all_routes(router, ctx);
     auto limits = http::server_limits(config.http, config.server);
     if (!limits) {

@@ -198,6 +198,12 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
             c.pki.authorities.push_back(std::move(a));
         }
     }
+    const auto& tsa = section_of(root, "tsa");
+    SELO_TRY_VOID(r.get(tsa, "tsa", "policy", c.tsa.policy));
+    SELO_TRY_VOID(r.get_strings(tsa, "tsa", "accepted_policies", c.tsa.accepted_policies));
+    SELO_TRY_VOID(r.get(tsa, "tsa", "accuracy_ms", c.tsa.accuracy_ms));
+    SELO_TRY_VOID(r.get(tsa, "tsa", "key", c.tsa.key));
+    SELO_TRY_VOID(r.get(tsa, "tsa", "issuer", c.tsa.issuer));
     SELO_TRY_VOID(r.check_unknown(root));
 
     if (c.database.backend != "sqlite") {
@@ -224,6 +230,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (c.pki.country.size() != 2) {
         return fail(ErrorCode::invalid_argument, "{}: [pki] country must be a 2-letter ISO 3166 code",
                     source_name);
+    }
+    if (c.tsa.accuracy_ms > 60 * 60 * 1000) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [tsa] accuracy_ms must be at most 3600000 (one hour)", source_name);
     }
     return c;
 }
@@ -259,6 +269,22 @@ std::string render_authorities(const std::vector<AuthorityConfig>& list, Quote q
                            q(a.key), profiles);
     }
     return out;
+}
+template <typename Quote>
+std::string render_tsa(const TsaConfig& t, Quote q) {
+    std::string accepted;
+    for (const auto& p : t.accepted_policies) {
+        accepted += (accepted.empty() ? "" : ", ") + q(p);
+    }
+    return fmt::format(
+        "\n[tsa]\n"
+        "# RFC 3161 time-stamping (POST /tsa). Tokens carry this policy; a request may name it or\n"
+        "# one of accepted_policies, any other policy is refused (unacceptedPolicy).\n"
+        "policy = {}\naccepted_policies = [{}]\n"
+        "# TSTInfo.accuracy in milliseconds (0: not stated).\naccuracy_ms = {}\n"
+        "# The time-stamping unit's key type, and the CA that certifies it (profile \"tsa\").\n"
+        "key = {}\nissuer = {}\n",
+        q(t.policy), accepted, t.accuracy_ms, q(t.key), q(t.issuer));
 }
 }  // namespace
 
@@ -330,7 +356,7 @@ organization = {}
         c.cloudsign.certificate_validity_days, c.cloudsign.pin_kdf.memory_kib,
         c.cloudsign.pin_kdf.iterations, c.cloudsign.pin_kdf.parallelism,
         q(c.cloudsign.signing_ca), q(c.pki.country), q(c.pki.organization)) +
-        render_authorities(c.pki.authorities, q);
+        render_tsa(c.tsa, q) + render_authorities(c.pki.authorities, q);
 }
 
 }  // namespace selo

@@ -77,6 +77,17 @@ struct PkiConfig {
     std::vector<AuthorityConfig> authorities;
 };
 
+// The time-stamping authority (POST /tsa, RFC 3161) and the CSC signatures/timestamp method.
+struct TsaConfig {
+    // TSA policy of issued tokens (TSTInfo.policy); requests naming another policy than this
+    // one or one of accepted_policies are refused with unacceptedPolicy.
+    std::string policy = "2.25.213343623855697146825054647424244362817.2.1";
+    std::vector<std::string> accepted_policies;
+    unsigned accuracy_ms = 1000;  // TSTInfo.accuracy; 0: not stated
+    std::string key = "ec-p256";  // key type of the time-stamping unit
+    std::string issuer = "infrastructure";  // the CA that certifies it (profile "tsa")
+};
+
 struct Config {
     ServerConfig server;
     HttpLimits http;
@@ -84,6 +95,7 @@ struct Config {
     KeysConfig keys;
     CloudSignConfig cloudsign;
     PkiConfig pki;
+    TsaConfig tsa;
 };
 
 // Parses a TOML configuration; unknown keys are refused so that typos do not pass silently.

@@ -7,3 +7,4 @@
 #include "store/sql_cloudsign.hpp"
 #include "store/sql_keys.hpp"
 #include "store/sql_pki.hpp"
+#include "store/sql_tsa.hpp"
