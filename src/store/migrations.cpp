@@ -12,6 +12,7 @@ const std::vector<SchemaPart>& schema_parts() {
         {"account", schema::account()},
         {"cloudsign", schema::cloudsign()},
         {"tsa", schema::tsa()},
+        {"translog", schema::translog()},
     };
     return parts;
 }
