@@ -10,6 +10,7 @@
 #include "core/config.hpp"
 #include "http/router.hpp"
 #include "pki/repository.hpp"
+#include "translog/log.hpp"
 #include "tsa/authority.hpp"
 
 namespace selo::api {
@@ -21,6 +22,7 @@ struct ApiContext {
     const Clock& clock;
     ApiRegistry& registry;  // every /api/v1 route goes through it
     tsa::TimeStampAuthority* tsa = nullptr;  // POST /tsa and CSC signatures/timestamp; null: off
+    translog::TransparencyLog* log = nullptr;  // /api/v1/log; null: off
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).
@@ -31,6 +33,8 @@ void add_csc_routes(http::Router& router, ApiContext& ctx);
 void add_auth_routes(http::Router& router, ApiContext& ctx);
 // POST /tsa (RFC 3161 over HTTP), when ctx.tsa is set.
 void add_tsa_routes(http::Router& router, ApiContext& ctx);
+// /api/v1/log/... (the transparency log), when ctx.log is set.
+void add_log_routes(http::Router& router, ApiContext& ctx);
 // GET /healthz, GET /logo.png.
 void add_operations_routes(http::Router& router, ApiContext& ctx);
 

@@ -163,7 +163,10 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         SELO_TRY_VOID(store::migrate(*db));
         store::SqlSealedKeyRepository sealed(*db, clock);
         store::SqlCaRepository cas(*db);
-        store::SqlCertificateRepository certs(*db);
+        store::SqlCertificateRepository plain_certs(*db);
+        store::SqlLogRepository log_repo(*db);
+        translog::TransparencyLog log(log_repo, store::transact_with(*db), clock, nullptr);
+        translog::LoggedCertificateRepository certs(plain_certs, log, store::transact_with(*db));
         crypto::SoftwareKeyStore keys(sealed, master, rng);
         auto spec = SELO_TRY(hierarchy_of(config));
         SELO_TRY_VOID(db->transaction([&]() -> Result<void> {
@@ -224,7 +227,11 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
       clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
       audit_(*db_, clock),
-      keys_(sealed_keys_, master_, rng), tsa_units_(*db_) {}
+      keys_(sealed_keys_, master_, rng), tsa_units_(*db_), log_repo_(*db_) {
+    log_ = std::make_unique<translog::TransparencyLog>(log_repo_, store::transact_with(*db_), clock_, nullptr);
+    logged_certificates_ = std::make_unique<translog::LoggedCertificateRepository>(
+        certificates_, *log_, store::transact_with(*db_));
+}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
     if (!is_data_directory(dir)) {
@@ -252,7 +259,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     // CAs added to the configuration since the last start are created now.
     auto spec = SELO_TRY(hierarchy_of(rt->config_));
     SELO_TRY_VOID(rt->db_->transaction([&]() -> Result<void> {
-        return pki::ensure_hierarchy(spec, rt->keys_, rt->cas_, rt->certificates_, clock, rng);
+        return pki::ensure_hierarchy(spec, rt->keys_, rt->cas_, *rt->logged_certificates_, clock, rng);
     }));
     for (const auto& a : spec.authorities) {
         auto rec = SELO_TRY(rt->cas_.find(a.name));
@@ -268,7 +275,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         }
         rt->authorities_.emplace(
             a.name, SELO_TRY(pki::CertificateAuthority::load(
-                        *rec, pki::CaContext{rt->keys_, rt->certificates_, clock, rng,
+                        *rec, pki::CaContext{rt->keys_, *rt->logged_certificates_, clock, rng,
                                              rt->config_.server.public_url},
                         a.role == "root" ? std::vector<std::string>{std::string(pki::kProfileIssuingCa)}
                                          : a.profiles)));
@@ -307,9 +314,13 @@ Result<void> Runtime::open_time_stamping() {
     auto key_type = SELO_TRY(crypto::key_type_from_name(tc.key));
     tsa::UnitSpec spec{"tsa", config_.pki.country, config_.pki.organization,
                        config_.pki.organization + " Time-Stamping Unit", key_type};
+    tsa::UnitSpec log_spec{"log", config_.pki.country, config_.pki.organization,
+                           config_.pki.organization + " Transparency Log", key_type};
     std::optional<tsa::Unit> unit;
+    std::optional<tsa::Unit> log_unit;
     SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
         unit = SELO_TRY(tsa::ensure_unit(spec, tsa_units_, keys_, *issuer, clock_));
+        log_unit = SELO_TRY(tsa::ensure_unit(log_spec, tsa_units_, keys_, *issuer, clock_));
         return {};
     }));
     // The chain relying parties need besides the unit's own certificate: issuer up to the root.
@@ -328,9 +339,20 @@ Result<void> Runtime::open_time_stamping() {
     opts.accuracy = std::chrono::milliseconds(tc.accuracy_ms);
     // certReq: the unit's certificate and its issuer; the root is the relying party's anchor.
     opts.chain = {tsa_chain_.front()};
+    // Tree heads are stamped by the log's own unit under their own policy, and not logged
+    // themselves (a tree head is about the log; logging it would change what it describes).
+    tsa::TsaOptions log_opts;
+    log_opts.default_policy = std::string(tsa::kPolicyLogTreeHead);
+    log_opts.accuracy = opts.accuracy;
+    log_opts.chain = opts.chain;
+    log_unit_.emplace(SELO_TRY(tsa::TimeStampAuthority::create(std::move(log_unit->certificate),
+                                                               std::move(log_unit->key),
+                                                               std::move(log_opts), clock_, rng_, nullptr)));
+    log_->set_tree_head_signer(&*log_unit_);
+    // Every token of the public TSA is appended to the log before it is returned.
     tsa_.emplace(SELO_TRY(tsa::TimeStampAuthority::create(std::move(unit->certificate),
                                                           std::move(unit->key), std::move(opts),
-                                                          clock_, rng_, nullptr)));
+                                                          clock_, rng_, log_.get())));
     return {};
 }
 

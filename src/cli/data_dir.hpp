@@ -17,6 +17,7 @@
 #include "pki/authority.hpp"
 #include "store/database.hpp"
 #include "store/repositories.hpp"
+#include "translog/log.hpp"
 #include "tsa/authority.hpp"
 
 namespace selo::cli {
@@ -52,7 +53,8 @@ public:
     const std::filesystem::path& directory() const noexcept { return dir_; }
     store::Database& database() noexcept { return *db_; }
     pki::CaRepository& cas() noexcept { return cas_; }
-    pki::CertificateRepository& certificates() noexcept { return certificates_; }
+    // Issued certificates; every insert is also appended to the transparency log.
+    pki::CertificateRepository& certificates() noexcept { return *logged_certificates_; }
     crypto::KeyStore& keys() noexcept { return keys_; }
     // A CA of the hierarchy by name; not_found for one the configuration does not list.
     Result<pki::CertificateAuthority*> authority(std::string_view name);
@@ -62,6 +64,8 @@ public:
     // The RFC 3161 time-stamping authority ([tsa]); its certificate chain up to the root.
     tsa::TimeStampAuthority& time_stamp_authority() noexcept { return *tsa_; }
     const std::vector<pki::Certificate>& tsa_chain() const noexcept { return tsa_chain_; }
+    // The transparency log over every trust event; tree heads signed by the "log" unit.
+    translog::TransparencyLog& transparency_log() noexcept { return *log_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
@@ -90,6 +94,10 @@ private:
     store::SqlTsaUnitRepository tsa_units_;
     std::optional<tsa::TimeStampAuthority> tsa_;
     std::vector<pki::Certificate> tsa_chain_;
+    store::SqlLogRepository log_repo_;
+    std::unique_ptr<translog::TransparencyLog> log_;
+    std::unique_ptr<translog::LoggedCertificateRepository> logged_certificates_;
+    std::optional<tsa::TimeStampAuthority> log_unit_;
 };
 
 }  // namespace selo::cli

@@ -204,6 +204,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     SELO_TRY_VOID(r.get(tsa, "tsa", "accuracy_ms", c.tsa.accuracy_ms));
     SELO_TRY_VOID(r.get(tsa, "tsa", "key", c.tsa.key));
     SELO_TRY_VOID(r.get(tsa, "tsa", "issuer", c.tsa.issuer));
+    const auto& log_section = section_of(root, "log");
+    SELO_TRY_VOID(r.get(log_section, "log", "tree_head_interval_seconds", c.log.tree_head_interval_seconds));
     SELO_TRY_VOID(r.check_unknown(root));
 
     if (c.database.backend != "sqlite") {
@@ -230,6 +232,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (c.pki.country.size() != 2) {
         return fail(ErrorCode::invalid_argument, "{}: [pki] country must be a 2-letter ISO 3166 code",
                     source_name);
+    }
+    if (c.log.tree_head_interval_seconds == 0 || c.log.tree_head_interval_seconds > 86400) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [log] tree_head_interval_seconds must be between 1 and 86400", source_name);
     }
     if (c.tsa.accuracy_ms > 60 * 60 * 1000) {
         return fail(ErrorCode::invalid_argument,
@@ -285,6 +291,14 @@ std::string render_tsa(const TsaConfig& t, Quote q) {
         "# The time-stamping unit's key type, and the CA that certifies it (profile \"tsa\").\n"
         "key = {}\nissuer = {}\n",
         q(t.policy), accepted, t.accuracy_ms, q(t.key), q(t.issuer));
+}
+
+std::string render_log(const LogConfig& l) {
+    return fmt::format(
+        "\n[log]\n"
+        "# The transparency log signs a tree head this often when it has grown (seconds).\n"
+        "tree_head_interval_seconds = {}\n",
+        l.tree_head_interval_seconds);
 }
 }  // namespace
 
@@ -356,7 +370,7 @@ organization = {}
         c.cloudsign.certificate_validity_days, c.cloudsign.pin_kdf.memory_kib,
         c.cloudsign.pin_kdf.iterations, c.cloudsign.pin_kdf.parallelism,
         q(c.cloudsign.signing_ca), q(c.pki.country), q(c.pki.organization)) +
-        render_tsa(c.tsa, q) + render_authorities(c.pki.authorities, q);
+        render_tsa(c.tsa, q) + render_log(c.log) + render_authorities(c.pki.authorities, q);
 }
 
 }  // namespace selo

@@ -88,6 +88,12 @@ struct TsaConfig {
     std::string issuer = "infrastructure";  // the CA that certifies it (profile "tsa")
 };
 
+// The transparency log (/api/v1/log).
+struct LogConfig {
+    // `selo serve` signs a tree head this often when the log has grown (and at start).
+    unsigned tree_head_interval_seconds = 300;
+};
+
 struct Config {
     ServerConfig server;
     HttpLimits http;
@@ -96,6 +102,7 @@ struct Config {
     CloudSignConfig cloudsign;
     PkiConfig pki;
     TsaConfig tsa;
+    LogConfig log;
 };
 
 // Parses a TOML configuration; unknown keys are refused so that typos do not pass silently.

@@ -206,3 +206,33 @@ Result<void> LoggedCertificateRepository::insert(const pki::CertificateRecord& r
 }
 
 }  // namespace selo::translog
+
+#include "core/log.hpp"
+
+namespace selo::translog {
+
+TreeHeadSchedule::TreeHeadSchedule(TransparencyLog& log, std::chrono::seconds interval)
+    : log_(log), interval_(interval), thread_([this](std::stop_token st) { run(st); }) {}
+
+TreeHeadSchedule::~TreeHeadSchedule() {
+    thread_.request_stop();
+    cv_.notify_all();
+}
+
+void TreeHeadSchedule::run(std::stop_token stop) {
+    while (!stop.stop_requested()) {
+        auto latest = log_.latest_tree_head();
+        auto now = log_.current();
+        if (!now) {
+            log::error("transparency log: {}", now.error().message);
+        } else if (!latest || latest->tree_size != now->first) {
+            if (auto head = log_.sign_tree_head(); !head) {
+                log::error("transparency log: signing a tree head: {}", head.error().message);
+            }
+        }
+        std::unique_lock lock(mutex_);
+        cv_.wait_for(lock, stop, interval_, [] { return false; });
+    }
+}
+
+}  // namespace selo::translog

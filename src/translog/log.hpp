@@ -84,6 +84,10 @@ public:
     // `stamper` signs tree heads (null: the log cannot sign them, e.g. during `selo init`).
     TransparencyLog(LogRepository& repo, Transact transact, const Clock& clock, TimeStamper* stamper);
 
+    // The unit that signs tree heads, when it exists only after the log (it is certified by a
+    // CA whose certificates the log records). Set before serving.
+    void set_tree_head_signer(TimeStamper* stamper) noexcept { stamper_ = stamper; }
+
     // TrustLog: durable on return; concurrent callers share one commit. Do not call it inside
     // a database transaction (use append_in_transaction there).
     Result<LogReceipt> append(std::string_view type, ByteView entry) override;
@@ -146,6 +150,31 @@ private:
     pki::CertificateRepository& inner_;
     TransparencyLog& log_;
     Transact transact_;
+};
+
+}  // namespace selo::translog
+
+#include <stop_token>
+#include <thread>
+
+namespace selo::translog {
+
+// Signs a tree head at start and then every `interval` when the log has grown since the last
+// one, on its own thread, until destroyed.
+class TreeHeadSchedule {
+public:
+    TreeHeadSchedule(TransparencyLog& log, std::chrono::seconds interval);
+    ~TreeHeadSchedule();
+    TreeHeadSchedule(const TreeHeadSchedule&) = delete;
+    TreeHeadSchedule& operator=(const TreeHeadSchedule&) = delete;
+
+private:
+    void run(std::stop_token stop);
+    TransparencyLog& log_;
+    std::chrono::seconds interval_;
+    std::mutex mutex_;
+    std::condition_variable_any cv_;
+    std::jthread thread_;
 };
 
 }  // namespace selo::translog
