@@ -58,6 +58,23 @@ struct SignArgs {
 };
 int run_sign(const SignArgs& args);
 
+struct LogVerifyArgs {
+    std::string server;
+    std::filesystem::path root;   // the root CA certificate (PEM) to trust; empty: the server's
+    std::filesystem::path state;  // tree heads seen on earlier runs; empty: under ~/.selo/
+};
+int run_log_verify(const LogVerifyArgs& args);
+
+struct TimestampArgs {
+    std::string server;
+    std::filesystem::path input;
+    std::filesystem::path output;
+    std::string hash = "sha256";
+    bool quiet = false;
+    bool force = false;
+};
+int run_timestamp(const TimestampArgs& args);
+
 // Prints "selo: <message>" to standard error.
 void print_error(std::string_view message);
 

@@ -33,7 +33,10 @@ Result<void> SqlLogRepository::insert(const translog::LogEntry& e) {
 
 Result<std::vector<translog::LogEntry>> SqlLogRepository::entries(std::uint64_t begin, std::uint64_t end) {
     auto rows = SELO_TRY(db_.query(
-        "SELECT idx, type, logged_at_ms, data, leaf_hash FROM log_entries WHERE idx >= ? AND idx < ? "
+        // CAST: an edited row may hold text where a blob belongs; verification, not a crash, must
+        // find it.
+        "SELECT idx, CAST(type AS TEXT), logged_at_ms, CAST(data AS BLOB), CAST(leaf_hash AS BLOB) FROM log_entries "
+        "WHERE idx >= ? AND idx < ? "
         "ORDER BY idx",
         {static_cast<std::int64_t>(begin), static_cast<std::int64_t>(end)}));
     std::vector<translog::LogEntry> out;
@@ -46,7 +49,7 @@ Result<std::vector<translog::LogEntry>> SqlLogRepository::entries(std::uint64_t 
 }
 
 Result<std::vector<translog::Hash>> SqlLogRepository::leaf_hashes(std::uint64_t begin) {
-    auto rows = SELO_TRY(db_.query("SELECT idx, leaf_hash FROM log_entries WHERE idx >= ? ORDER BY idx",
+    auto rows = SELO_TRY(db_.query("SELECT idx, CAST(leaf_hash AS BLOB) FROM log_entries WHERE idx >= ? ORDER BY idx",
                                    {static_cast<std::int64_t>(begin)}));
     std::vector<translog::Hash> out;
     out.reserve(rows.size());
@@ -76,7 +79,8 @@ Result<void> SqlLogRepository::insert_tree_head(const translog::TreeHead& h) {
 
 Result<std::vector<translog::TreeHead>> SqlLogRepository::tree_heads() {
     auto rows = SELO_TRY(db_.query(
-        "SELECT tree_size, root_hash, timestamp_ms, token FROM log_tree_heads ORDER BY id"));
+        "SELECT tree_size, CAST(root_hash AS BLOB), timestamp_ms, CAST(token AS BLOB) FROM log_tree_heads "
+        "ORDER BY id"));
     std::vector<translog::TreeHead> out;
     for (const auto& r : rows) {
         out.push_back({static_cast<std::uint64_t>(r.integer(0)), SELO_TRY(hash_of(r.blob(1), "root hash")),

@@ -127,3 +127,29 @@ TEST_F(TsaHttp, RefusesOtherMediaTypesAndMethods) {
 
 }  // namespace
 }  // namespace selo::test
+
+namespace selo::test {
+namespace {
+
+TEST_F(TsaHttp, SeloTimestampWritesAReplyOpensslVerifies) {
+    const std::string out = dir() + "/doc.tsr";
+    for (const std::string hash : {"sha256", "sha512"}) {
+        auto r = instance->selo("timestamp " + dir() + "/doc.txt --hash " + hash + " --server " + instance->base() +
+                                " -f -o " + out);
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        EXPECT_NE(r.output.find("Time-Stamping Unit"), std::string::npos) << r.output;
+        auto v = run("cd " + dir() + " && openssl ts -verify -data doc.txt -in doc.tsr -CAfile root.pem -untrusted chain.pem");
+        EXPECT_NE(v.output.find("Verification: OK"), std::string::npos) << v.output;
+    }
+    // No silent overwrite; clear errors for a bad hash name and an unreachable server.
+    auto again = instance->selo("timestamp " + dir() + "/doc.txt --server " + instance->base() + " -o " + out);
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.output.find("--force"), std::string::npos) << again.output;
+    EXPECT_EQ(instance->selo("timestamp " + dir() + "/doc.txt --hash md5 -f -o " + out).exit_code, 1);
+    auto down = instance->selo("timestamp " + dir() + "/doc.txt --server http://127.0.0.1:1 -f -o " + dir() + "/x.tsr");
+    EXPECT_EQ(down.exit_code, 1);
+    EXPECT_NE(down.output.find("connect"), std::string::npos) << down.output;
+}
+
+}  // namespace
+}  // namespace selo::test
