@@ -12,6 +12,7 @@
 #include "pki/repository.hpp"
 #include "translog/log.hpp"
 #include "tsa/authority.hpp"
+#include "tsa/epcm.hpp"
 
 namespace selo::api {
 
@@ -23,6 +24,7 @@ struct ApiContext {
     ApiRegistry& registry;  // every /api/v1 route goes through it
     tsa::TimeStampAuthority* tsa = nullptr;  // POST /tsa and CSC signatures/timestamp; null: off
     translog::TransparencyLog* log = nullptr;  // /api/v1/log; null: off
+    tsa::PostmarkService* postmarks = nullptr;  // /api/v1/epcm; null: off
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).
@@ -35,6 +37,8 @@ void add_auth_routes(http::Router& router, ApiContext& ctx);
 void add_tsa_routes(http::Router& router, ApiContext& ctx);
 // /api/v1/log/... (the transparency log), when ctx.log is set.
 void add_log_routes(http::Router& router, ApiContext& ctx);
+// /api/v1/epcm/... (S43 postmarks), when ctx.postmarks is set.
+void add_epcm_routes(http::Router& router, ApiContext& ctx);
 // GET /healthz, GET /logo.png.
 void add_operations_routes(http::Router& router, ApiContext& ctx);
 

@@ -227,7 +227,7 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
       clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
       audit_(*db_, clock),
-      keys_(sealed_keys_, master_, rng), tsa_units_(*db_), log_repo_(*db_) {
+      keys_(sealed_keys_, master_, rng), tsa_units_(*db_), log_repo_(*db_), epcm_repo_(*db_) {
     log_ = std::make_unique<translog::TransparencyLog>(log_repo_, store::transact_with(*db_), clock_, nullptr);
     logged_certificates_ = std::make_unique<translog::LoggedCertificateRepository>(
         certificates_, *log_, store::transact_with(*db_));
@@ -353,6 +353,15 @@ Result<void> Runtime::open_time_stamping() {
     tsa_.emplace(SELO_TRY(tsa::TimeStampAuthority::create(std::move(unit->certificate),
                                                           std::move(unit->key), std::move(opts),
                                                           clock_, rng_, log_.get())));
+    // Postmarks: receipts stamped by the TSA; submitters' signatures validated against the root,
+    // with every CA of the hierarchy as a possible intermediate.
+    tsa::TrustAnchors anchors;
+    for (const auto& rec : SELO_TRY(cas_.list())) {
+        auto cert = SELO_TRY(pki::Certificate::from_der(rec.certificate_der));
+        (rec.role == "root" ? anchors.roots : anchors.intermediates).push_back(std::move(cert));
+    }
+    postmarks_ = std::make_unique<tsa::PostmarkService>(epcm_repo_, *tsa_, log_.get(), std::move(anchors),
+                                                        clock_, rng_);
     return {};
 }
 

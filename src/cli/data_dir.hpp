@@ -66,6 +66,8 @@ public:
     const std::vector<pki::Certificate>& tsa_chain() const noexcept { return tsa_chain_; }
     // The transparency log over every trust event; tree heads signed by the "log" unit.
     translog::TransparencyLog& transparency_log() noexcept { return *log_; }
+    // EPCM postmarks (S43), time-stamped by the TSA and logged.
+    tsa::PostmarkService& postmarks() noexcept { return *postmarks_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
@@ -98,6 +100,8 @@ private:
     std::unique_ptr<translog::TransparencyLog> log_;
     std::unique_ptr<translog::LoggedCertificateRepository> logged_certificates_;
     std::optional<tsa::TimeStampAuthority> log_unit_;
+    store::SqlEpcmRepository epcm_repo_;
+    std::unique_ptr<tsa::PostmarkService> postmarks_;
 };
 
 }  // namespace selo::cli

@@ -104,6 +104,7 @@ int run_serve(const ServeArgs& args) {
     api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock, registry};
     ctx.tsa = &(*rt)->time_stamp_authority();
     ctx.log = &(*rt)->transparency_log();
+    ctx.postmarks = &(*rt)->postmarks();
     api::add_all_routes(router, ctx);
     auto limits = http::server_limits(config.http, config.server);
     if (!limits) {

@@ -22,4 +22,58 @@ Result<void> SqlTsaUnitRepository::insert(const tsa::UnitRecord& r) {
     return {};
 }
 
+namespace {
+constexpr std::string_view kEpcmColumns =
+    "id, transaction_id, sequence, event, submitter, digest_algorithm, digest, details, "
+    "signature_status, signature_detail, time_ms, receipt, token";
+
+Result<tsa::EpcmEvent> epcm_from_row(const Row& r) {
+    tsa::EpcmEvent e;
+    e.id = r.text(0);
+    e.transaction_id = r.text(1);
+    e.sequence = static_cast<std::uint32_t>(r.integer(2));
+    e.event = r.text(3);
+    e.submitter = r.text(4);
+    e.algorithm = SELO_TRY(sql::digest_from_label(r.text(5)));
+    e.digest = r.blob(6);
+    e.details = r.text(7);
+    e.validation = {r.text(8), r.text(9)};
+    e.time = TimePoint(std::chrono::milliseconds(r.integer(10)));
+    e.receipt = r.blob(11);
+    e.token = r.blob(12);
+    return e;
+}
+}  // namespace
+
+Result<void> SqlEpcmRepository::insert(const tsa::EpcmEvent& e) {
+    SELO_TRY(db_.execute(
+        fmt::format("INSERT INTO epcm_events ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", kEpcmColumns),
+        {e.id, e.transaction_id, static_cast<std::int64_t>(e.sequence), e.event, e.submitter,
+         std::string(sql::digest_label(e.algorithm)), e.digest, e.details, e.validation.status,
+         e.validation.detail,
+         std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count(), e.receipt,
+         e.token}));
+    return {};
+}
+
+Result<std::optional<tsa::EpcmEvent>> SqlEpcmRepository::find(std::string_view id) {
+    auto row = SELO_TRY(db_.query_one(fmt::format("SELECT {} FROM epcm_events WHERE id = ?", kEpcmColumns),
+                                      {std::string(id)}));
+    if (!row) {
+        return std::optional<tsa::EpcmEvent>{};
+    }
+    return std::optional<tsa::EpcmEvent>(SELO_TRY(epcm_from_row(*row)));
+}
+
+Result<std::vector<tsa::EpcmEvent>> SqlEpcmRepository::transaction(std::string_view transaction_id) {
+    auto rows = SELO_TRY(db_.query(
+        fmt::format("SELECT {} FROM epcm_events WHERE transaction_id = ? ORDER BY sequence", kEpcmColumns),
+        {std::string(transaction_id)}));
+    std::vector<tsa::EpcmEvent> out;
+    for (const auto& r : rows) {
+        out.push_back(SELO_TRY(epcm_from_row(r)));
+    }
+    return out;
+}
+
 }  // namespace selo::store

@@ -2,6 +2,7 @@
 // SQL repository: time-stamping units.
 
 #include "store/database.hpp"
+#include "tsa/epcm.hpp"
 #include "tsa/unit.hpp"
 
 namespace selo::store {
@@ -11,6 +12,17 @@ public:
     explicit SqlTsaUnitRepository(Database& db) : db_(db) {}
     Result<std::optional<tsa::UnitRecord>> find(std::string_view name) override;
     Result<void> insert(const tsa::UnitRecord& record) override;
+
+private:
+    Database& db_;
+};
+
+class SqlEpcmRepository final : public tsa::EpcmRepository {
+public:
+    explicit SqlEpcmRepository(Database& db) : db_(db) {}
+    Result<void> insert(const tsa::EpcmEvent& event) override;
+    Result<std::optional<tsa::EpcmEvent>> find(std::string_view id) override;
+    Result<std::vector<tsa::EpcmEvent>> transaction(std::string_view transaction_id) override;
 
 private:
     Database& db_;

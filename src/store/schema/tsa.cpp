@@ -13,6 +13,33 @@ CREATE TABLE tsa_units (
     certificate BLOB NOT NULL,
     created_at INTEGER NOT NULL
 );
+
+-- EPCM postmark transactions (tsa/epcm.hpp): every event with its receipt and token.
+CREATE TABLE epcm_events (
+    id TEXT PRIMARY KEY,
+    transaction_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    submitter TEXT NOT NULL,
+    digest_algorithm TEXT NOT NULL,
+    digest BLOB NOT NULL,
+    details TEXT NOT NULL,
+    signature_status TEXT NOT NULL,
+    signature_detail TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    receipt BLOB NOT NULL,
+    token BLOB NOT NULL,
+    UNIQUE (transaction_id, sequence)
+);
+
+CREATE TRIGGER epcm_events_append_only_update BEFORE UPDATE ON epcm_events
+BEGIN
+    SELECT RAISE(ABORT, 'postmark events are append-only');
+END;
+CREATE TRIGGER epcm_events_append_only_delete BEFORE DELETE ON epcm_events
+BEGIN
+    SELECT RAISE(ABORT, 'postmark events are append-only');
+END;
 )sql",
     };
     return migrations;
