@@ -301,6 +301,13 @@ TimeStampReply TimeStampAuthority::respond(ByteView request_der) {
 }
 
 Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request) {
+    return time_stamp(request, {});
+}
+
+Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request, ByteView nonce) {
+    if (nonce.size() > kMaxNonceOctets) {
+        return fail(ErrorCode::invalid_argument, "the nonce is longer than {} octets", kMaxNonceOctets);
+    }
     auto alg = crypto::digest_from_oid(request.hash_algorithm_oid);
     if (!alg || *alg == DigestAlgorithm::sha1) {
         return fail(ErrorCode::invalid_argument,
@@ -313,7 +320,8 @@ Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request) {
     }
     Bytes alg_oid = SELO_TRY(der::oid(request.hash_algorithm_oid));
     Bytes imprint = der::sequence({der::sequence({alg_oid}), der::tlv(der::kOctetString, {request.digest})});
-    return issue(imprint, policies_.front().second, {}, request.include_certificate);
+    Bytes nonce_der = nonce.empty() ? Bytes() : der::unsigned_integer(nonce);
+    return issue(imprint, policies_.front().second, nonce_der, request.include_certificate);
 }
 
 }  // namespace selo::tsa

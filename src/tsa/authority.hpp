@@ -80,6 +80,9 @@ public:
     // for an unsupported algorithm or a digest of the wrong length; what logging or signing
     // reports otherwise.
     Result<Bytes> time_stamp(const TimeStampRequest& request) override;
+    // The same with a nonce (a big-endian magnitude, at most 64 octets) echoed in the token, as
+    // CSC signatures/timestamp asks for.
+    Result<Bytes> time_stamp(const TimeStampRequest& request, ByteView nonce);
 
     [[nodiscard]] const pki::Certificate& certificate() const noexcept { return certificate_; }
     [[nodiscard]] const TsaOptions& options() const noexcept { return options_; }

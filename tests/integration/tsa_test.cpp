@@ -153,3 +153,41 @@ TEST_F(TsaHttp, SeloTimestampWritesAReplyOpensslVerifies) {
 
 }  // namespace
 }  // namespace selo::test
+
+namespace selo::test {
+namespace {
+
+TEST_F(TsaHttp, CscTimestampReturnsTheSameTokensForAHash) {
+    auto info = instance->post("/csc/v2/info", "{}");
+    bool listed = false;
+    for (const auto& m : info.body.as_object().at("methods").as_array()) {
+        listed = listed || m.as_string() == "signatures/timestamp";
+    }
+    EXPECT_TRUE(listed) << info.raw;
+
+    auto digest = run_stdout("cd " + dir() + " && openssl dgst -sha384 -binary doc.txt | base64 -w0").output;
+    auto r = instance->post("/csc/v2/signatures/timestamp",
+                            boost::json::serialize(boost::json::object{
+                                {"hash", digest}, {"hashAlgo", "2.16.840.1.101.3.4.2.2"}, {"nonce", "0a1b2c3d4e"}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    write_file(instance->dir() / "csc.tst",
+               base64_decode(std::string_view(r.body.as_object().at("timestamp").as_string())).value());
+    auto v = run("cd " + dir() + " && openssl ts -verify -data doc.txt -in csc.tst -token_in -CAfile root.pem -untrusted chain.pem");
+    EXPECT_NE(v.output.find("Verification: OK"), std::string::npos) << v.output;
+    auto text = run("cd " + dir() + " && openssl ts -reply -in csc.tst -token_in -text").output;
+    EXPECT_NE(text.find("Nonce: 0x0A1B2C3D4E"), std::string::npos) << text;
+    EXPECT_NE(text.find("Hash Algorithm: sha384"), std::string::npos) << text;
+
+    auto sha1 = instance->post("/csc/v2/signatures/timestamp",
+                               boost::json::serialize(boost::json::object{{"hash", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+                                                                          {"hashAlgo", "1.3.14.3.2.26"}}));
+    EXPECT_EQ(sha1.status, 400) << sha1.raw;
+    EXPECT_EQ(sha1.body.as_object().at("error").as_string(), "invalid_request") << sha1.raw;
+    auto short_hash = instance->post("/csc/v2/signatures/timestamp",
+                                     boost::json::serialize(boost::json::object{{"hash", "AAAA"}, {"hashAlgo", "2.16.840.1.101.3.4.2.1"}}));
+    EXPECT_EQ(short_hash.status, 400) << short_hash.raw;
+    EXPECT_EQ(instance->post("/csc/v2/signatures/timestamp", "{}").status, 400);
+}
+
+}  // namespace
+}  // namespace selo::test
