@@ -18,6 +18,7 @@ build_pkgs=(
 # Independent peers the tests check Selo's output with, and what generates the fixtures.
 test_pkgs=(
   poppler-utils libnss3-tools oathtool qpdf curl python3
+  sqlite3 wrk
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -49,9 +49,10 @@ TransparencyLog::TransparencyLog(LogRepository& repo, Transact transact, const C
                                  TimeStamper* stamper)
     : repo_(repo), transact_(std::move(transact)), clock_(clock), stamper_(stamper) {}
 
-Result<LogReceipt> TransparencyLog::write(std::string_view type, ByteView data, TimePoint now) {
+Result<LogReceipt> TransparencyLog::write(std::uint64_t index, std::string_view type, ByteView data,
+                                          TimePoint now) {
     LogEntry e;
-    e.index = SELO_TRY(repo_.size());
+    e.index = index;
     e.type = std::string(type);
     e.logged_at = now;
     e.data.assign(data.begin(), data.end());
@@ -72,7 +73,7 @@ Result<LogReceipt> TransparencyLog::append_in_transaction(std::string_view type,
     SELO_TRY_VOID(check_type(type));
     std::optional<LogReceipt> receipt;
     SELO_TRY_VOID(transact_([&]() -> Result<void> {
-        receipt = SELO_TRY(write(type, entry, to_millis(clock_.now())));
+        receipt = SELO_TRY(write(SELO_TRY(repo_.size()), type, entry, to_millis(clock_.now())));
         return {};
     }));
     return *receipt;
@@ -98,8 +99,9 @@ Result<LogReceipt> TransparencyLog::append(std::string_view type, ByteView entry
         const TimePoint now = to_millis(clock_.now());
         auto r = transact_([&]() -> Result<void> {
             receipts.clear();
+            std::uint64_t next = SELO_TRY(repo_.size());
             for (Pending* p : batch) {
-                receipts.push_back(SELO_TRY(write(p->type, p->data, now)));
+                receipts.push_back(SELO_TRY(write(next++, p->type, p->data, now)));
             }
             return {};
         });

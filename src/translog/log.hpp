@@ -116,7 +116,7 @@ private:
         Bytes data;
         std::optional<Result<LogReceipt>> result;
     };
-    Result<LogReceipt> write(std::string_view type, ByteView data, TimePoint now);
+    Result<LogReceipt> write(std::uint64_t index, std::string_view type, ByteView data, TimePoint now);
     // Loads leaf hashes appended (by anyone) since the last call; returns the size.
     Result<std::uint64_t> refresh();
 
