@@ -3,7 +3,7 @@
 # query), against the raw signing rate of the TSA's key type (`openssl speed`, both cores) and a
 # loop of `openssl ts -reply` (a process per token), all measured now on this machine.
 #
-# Usage: bench/tsa_bench.sh [path/to/selo]   (env: SECONDS_PER_RUN=10 CONNECTIONS=32)
+# Usage: bench/tsa_bench.sh [path/to/selo]   (env: SECONDS_PER_RUN=10 CONNECTIONS=32 WORKERS=32)
 # Needs: openssl, curl, wrk, python3. The load generator shares the machine with the server, so
 # the HTTP figure is a lower bound of what the server does with cores of its own.
 set -euo pipefail
@@ -96,7 +96,7 @@ run_selo() {  # $1: worker_threads; prints tokens/s
   echo "$rps $logged"
 }
 read -r http_default logged_default < <(run_selo 0)
-read -r http_32 logged_32 < <(run_selo 32)
+read -r http_32 logged_32 < <(run_selo "${WORKERS:-32}")
 
 pct() { python3 -c "print(f'{100 * $1 / $2:.0f}%')"; }
 printf '\nRFC 3161 time-stamping on %s (%s cores), ECDSA P-256 tokens, %ss runs, %s connections\n' \
@@ -105,6 +105,6 @@ printf '  %-58s %10s /s\n' "openssl speed ecdsap256, sign, 1 core" "$sign_1"
 printf '  %-58s %10s /s   (baseline)\n' "openssl speed ecdsap256, sign, -multi 2" "$sign_2"
 printf '  %-58s %10s /s   %s of baseline\n' "openssl ts -reply loop (a process per token)" "$ts_reply" "$(pct "$ts_reply" "$sign_2")"
 printf '  %-58s %10s /s   %s of baseline\n' "selo POST /tsa, wrk keep-alive, worker_threads=cores" "$http_default" "$(pct "$http_default" "$sign_2")"
-printf '  %-58s %10s /s   %s of baseline\n' "selo POST /tsa, wrk keep-alive, worker_threads=32" "$http_32" "$(pct "$http_32" "$sign_2")"
+printf '  %-58s %10s /s   %s of baseline\n' "selo POST /tsa, wrk keep-alive, worker_threads=${WORKERS:-32}" "$http_32" "$(pct "$http_32" "$sign_2")"
 printf '  every token durably in the transparency log before its reply (log sizes %s, %s)\n' "$logged_default" "$logged_32"
 printf '  target: >= 50%% of the baseline\n'
