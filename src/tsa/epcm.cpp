@@ -138,11 +138,12 @@ Result<EpcmEvent> PostmarkService::seal(EpcmEvent e, std::string_view log_type) 
     e.token = SELO_TRY(stamper_.time_stamp(
         {std::string(crypto::digest_oid(crypto::DigestAlgorithm::sha256)), crypto::sha256(e.receipt), true}));
     e.time = SELO_TRY(read_token(e.token)).gen_time;
-    SELO_TRY_VOID(repo_.insert(e));
     if (log_ != nullptr) {
-        // The receipt text names everything the event is about; durable before it is answered.
+        // The receipt text names everything the event is about. Logged first: should storing
+        // the event fail, the log holds a receipt nobody was given, never the reverse.
         SELO_TRY(log_->append(log_type, e.receipt));
     }
+    SELO_TRY_VOID(repo_.insert(e));
     return e;
 }
 
