@@ -23,6 +23,7 @@ test_pkgs=(
   poppler-utils libnss3-tools oathtool qpdf curl python3
   python3-aiosmtpd
   softhsm2 gnutls-bin
+  sqlite3 wrk
 )
 
 pkgs=("${build_pkgs[@]}")

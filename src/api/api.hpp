@@ -14,6 +14,9 @@
 #include "pki/crl.hpp"
 #include "pki/ocsp.hpp"
 #include "pki/repository.hpp"
+#include "translog/log.hpp"
+#include "tsa/authority.hpp"
+#include "tsa/epcm.hpp"
 
 namespace selo::sepbox {
 class SepboxService;
@@ -33,6 +36,9 @@ struct ApiContext {
     // The CAs and their certificates, for /api/v1/certificates; null: no such routes.
     std::map<std::string, pki::CertificateAuthority, std::less<>>* authorities = nullptr;
     pki::CertificateRepository* certificates = nullptr;
+    tsa::TimeStampAuthority* tsa = nullptr;  // POST /tsa and CSC signatures/timestamp; null: off
+    translog::TransparencyLog* log = nullptr;  // /api/v1/log; null: off
+    tsa::PostmarkService* postmarks = nullptr;  // /api/v1/epcm; null: off
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).
@@ -45,6 +51,12 @@ void add_certificate_routes(http::Router& router, ApiContext& ctx);
 void add_csc_routes(http::Router& router, ApiContext& ctx);
 // /api/v1/auth/login, /logout, /me, /openapi.json.
 void add_auth_routes(http::Router& router, ApiContext& ctx);
+// POST /tsa (RFC 3161 over HTTP), when ctx.tsa is set.
+void add_tsa_routes(http::Router& router, ApiContext& ctx);
+// /api/v1/log/... (the transparency log), when ctx.log is set.
+void add_log_routes(http::Router& router, ApiContext& ctx);
+// /api/v1/epcm/... (S43 postmarks), when ctx.postmarks is set.
+void add_epcm_routes(http::Router& router, ApiContext& ctx);
 // GET /healthz, GET /logo.png.
 void add_operations_routes(http::Router& router, ApiContext& ctx);
 

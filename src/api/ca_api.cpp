@@ -61,6 +61,9 @@ void add_all_routes(http::Router& router, ApiContext& ctx) {
     add_operations_routes(router, ctx);
     add_auth_routes(router, ctx);
     add_sepbox_routes(router, ctx);
+    add_tsa_routes(router, ctx);
+    add_log_routes(router, ctx);
+    add_epcm_routes(router, ctx);
 }
 
 }  // namespace selo::api

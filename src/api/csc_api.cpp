@@ -358,7 +358,7 @@ Response info(const Request& req, ApiContext& ctx) {
     out["authType"] = json::array{"basic"};
     out["methods"] = json::array{"auth/login", "credentials/list", "credentials/info",
                                  "credentials/authorize", "signatures/signHash",
-                                 "signatures/signDoc"};
+                                 "signatures/signDoc", "signatures/timestamp"};
     out["signAlgorithms"] = json::object{
         {"algos", json::array{"1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045.4.3.4",
                               "1.2.840.10045.2.1"}}};
@@ -670,6 +670,37 @@ Response sign_doc(const Request& req, ApiContext& ctx) {
     return csc_json(Status::ok, json::object{{"DocumentWithSignature", std::move(out)}});
 }
 
+// CSC v2 §11.11 signatures/timestamp: an RFC 3161 token for a hash, from the same TSA as
+// POST /tsa. Public like /tsa: a time-stamp proves only that the hash existed.
+Response signatures_timestamp(const Request& req, ApiContext& ctx) {
+    auto run = [&]() -> Result<Bytes> {
+        if (ctx.tsa == nullptr) {
+            return fail(ErrorCode::unsupported, "time-stamping is not configured");
+        }
+        auto body = SELO_TRY(body_of(req));
+        auto hash_text = SELO_TRY(required_string(body, "hash"));
+        auto hash = base64_decode(hash_text);
+        if (!hash) {
+            return fail(ErrorCode::malformed, "Invalid Base64 hash string parameter");
+        }
+        auto algo = SELO_TRY(required_string(body, "hashAlgo"));
+        Bytes nonce;
+        if (auto n = SELO_TRY(optional_string(body, "nonce"))) {
+            auto decoded = hex_decode(*n);
+            if (!decoded || decoded->empty()) {
+                return fail(ErrorCode::malformed, "Invalid parameter nonce: a hex string is expected");
+            }
+            nonce = std::move(*decoded);
+        }
+        return ctx.tsa->time_stamp({algo, std::move(*hash), true}, nonce);
+    };
+    auto token = run();
+    if (!token) {
+        return from_error(token.error(), "signatures/timestamp");
+    }
+    return csc_json(Status::ok, json::object{{"timestamp", base64_encode(*token)}});
+}
+
 }  // namespace
 
 void add_csc_routes(http::Router& router, ApiContext& ctx) {
@@ -690,6 +721,8 @@ void add_csc_routes(http::Router& router, ApiContext& ctx) {
           "CSC credentials/authorize: PIN and OTP to a SAD bound to the hashes");
     route("/csc/v2/signatures/signHash", sign_hash, "CSC signatures/signHash");
     route("/csc/v2/signatures/signDoc", sign_doc, "CSC signatures/signDoc: PAdES B-B");
+    route("/csc/v2/signatures/timestamp", signatures_timestamp,
+          "CSC signatures/timestamp: an RFC 3161 token for a hash");
 }
 
 }  // namespace selo::api

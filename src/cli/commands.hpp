@@ -122,6 +122,22 @@ struct CeremonyArgs {
 // Adds the `ceremony` subcommands to the `ca` command; returns the `ceremony` subcommand.
 CLI::App* add_ceremony_commands(CLI::App& ca, CeremonyArgs& args, const std::filesystem::path& default_data);
 int run_ca_ceremony(const CeremonyArgs& args);
+struct LogVerifyArgs {
+    std::string server;
+    std::filesystem::path root;   // the root CA certificate (PEM) to trust; empty: the server's
+    std::filesystem::path state;  // tree heads seen on earlier runs; empty: under ~/.selo/
+};
+int run_log_verify(const LogVerifyArgs& args);
+
+struct TimestampArgs {
+    std::string server;
+    std::filesystem::path input;
+    std::filesystem::path output;
+    std::string hash = "sha256";
+    bool quiet = false;
+    bool force = false;
+};
+int run_timestamp(const TimestampArgs& args);
 
 // Prints "selo: <message>" to standard error.
 void print_error(std::string_view message);

@@ -176,7 +176,10 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
         ::chmod((dir / config.database.path).c_str(), 0600);
         SELO_TRY_VOID(store::migrate(*db));
         store::SqlCaRepository cas(*db);
-        store::SqlCertificateRepository certs(*db);
+        store::SqlCertificateRepository plain_certs(*db);
+        store::SqlLogRepository log_repo(*db);
+        translog::TransparencyLog log(log_repo, store::transact_with(*db), clock, nullptr);
+        translog::LoggedCertificateRepository certs(plain_certs, log, store::transact_with(*db));
         auto backend = SELO_TRY(KeyBackend::open(config, dir, *db, master, clock, rng));
         crypto::KeyStore& keys = backend->store();
         auto spec = SELO_TRY(hierarchy_of(config));
@@ -238,7 +241,12 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
       clock_(clock), rng_(rng), cas_(*db_), certificates_(*db_),
       crl_repo_(*db_), responders_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
-      audit_(*db_, clock), failures_(*db_), api_clients_(*db_), sepbox_repo_(*db_) {}
+      audit_(*db_, clock), failures_(*db_), api_clients_(*db_), sepbox_repo_(*db_),
+      tsa_units_(*db_), log_repo_(*db_), epcm_repo_(*db_) {
+    log_ = std::make_unique<translog::TransparencyLog>(log_repo_, store::transact_with(*db_), clock_, nullptr);
+    logged_certificates_ = std::make_unique<translog::LoggedCertificateRepository>(
+        certificates_, *log_, store::transact_with(*db_));
+}
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
     if (!is_data_directory(dir)) {
@@ -288,7 +296,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         }
     }
     SELO_TRY_VOID(rt->db_->transaction([&]() -> Result<void> {
-        return pki::ensure_hierarchy(spec, rt->keys(), rt->cas_, rt->certificates_, clock, rng);
+        return pki::ensure_hierarchy(spec, rt->keys(), rt->cas_, *rt->logged_certificates_, clock, rng);
     }));
     for (const auto& a : spec.authorities) {
         auto rec = SELO_TRY(rt->cas_.find(a.name));
@@ -313,7 +321,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
                         (dir / rt->config_.keys.master_key_file).string(), a.name);
         }
         store::Database* db = rt->db_.get();
-        pki::CaContext ca_context{rt->keys(), rt->certificates_, clock, rng,
+        pki::CaContext ca_context{rt->keys(), *rt->logged_certificates_, clock, rng,
                                   rt->config_.server.public_url, &rt->audit_,
                                   [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); }};
         rt->authorities_.emplace(
@@ -322,7 +330,9 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
                         a.role == "root" ? std::vector<std::string>{std::string(pki::kProfileIssuingCa)}
                                          : a.profiles)));
     }
-    // SEPBox first: services built below may post through it (SystemPost).
+    // The TSA and the transparency log, then SEPBox (its evidence is time-stamped and logged);
+    // both before the services built below, which may post through SEPBox (SystemPost).
+    SELO_TRY_VOID(rt->open_time_stamping());
     SELO_TRY_VOID(rt->open_sepbox());
     // Status publication: responses are valid for a day and re-signed at half-time; the same
     // for CRLs (RFC 5019 §2.2.4, RFC 5280 §5.1.2.5).
@@ -395,8 +405,8 @@ Result<void> Runtime::open_sepbox() {
     seal.organization = config_.pki.organization;
     sepbox_seal_ = std::make_unique<sepbox::Seal>(keys(), *seal_ca, std::move(chain), sepbox_repo_,
                                                   clock_, rng_, seal);
-    // The TSA and the transparency log plug in here when they exist (null: not configured).
-    sepbox_evidence_ = std::make_unique<sepbox::EvidenceMaker>(*sepbox_seal_, nullptr, nullptr,
+    // Every evidence is time-stamped by the TSA and appended to the transparency log.
+    sepbox_evidence_ = std::make_unique<sepbox::EvidenceMaker>(*sepbox_seal_, &*tsa_, log_.get(),
                                                                config_.server.public_url);
     sepbox::SepboxOptions opts;
     opts.max_message_bytes = sc.max_message_bytes;
@@ -406,6 +416,63 @@ Result<void> Runtime::open_sepbox() {
     opts.system_sender_name = config_.pki.organization;
     sepbox_ = std::make_unique<sepbox::SepboxService>(sepbox_repo_, account_repo_, audit_,
                                                       *sepbox_evidence_, master_, clock_, rng_, opts);
+    return {};
+}
+
+Result<void> Runtime::open_time_stamping() {
+    const TsaConfig& tc = config_.tsa;
+    auto* issuer = SELO_TRY(authority(tc.issuer));
+    auto key_type = SELO_TRY(crypto::key_type_from_name(tc.key));
+    tsa::UnitSpec spec{"tsa", config_.pki.country, config_.pki.organization,
+                       config_.pki.organization + " Time-Stamping Unit", key_type};
+    tsa::UnitSpec log_spec{"log", config_.pki.country, config_.pki.organization,
+                           config_.pki.organization + " Transparency Log", key_type};
+    std::optional<tsa::Unit> unit;
+    std::optional<tsa::Unit> log_unit;
+    SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
+        unit = SELO_TRY(tsa::ensure_unit(spec, tsa_units_, keys(), *issuer, clock_));
+        log_unit = SELO_TRY(tsa::ensure_unit(log_spec, tsa_units_, keys(), *issuer, clock_));
+        return {};
+    }));
+    // The chain relying parties need besides the unit's own certificate: issuer up to the root.
+    tsa_chain_.clear();
+    for (std::string name = issuer->name(); !name.empty();) {
+        auto rec = SELO_TRY(cas_.find(name));
+        if (!rec) {
+            return fail(ErrorCode::internal, "CA '{}' is missing from the database", name);
+        }
+        tsa_chain_.push_back(SELO_TRY(pki::Certificate::from_der(rec->certificate_der)));
+        name = rec->parent.value_or("");
+    }
+    tsa::TsaOptions opts;
+    opts.default_policy = tc.policy;
+    opts.accepted_policies = tc.accepted_policies;
+    opts.accuracy = std::chrono::milliseconds(tc.accuracy_ms);
+    // certReq: the unit's certificate and its issuer; the root is the relying party's anchor.
+    opts.chain = {tsa_chain_.front()};
+    // Tree heads are stamped by the log's own unit under their own policy, and not logged
+    // themselves (a tree head is about the log; logging it would change what it describes).
+    tsa::TsaOptions log_opts;
+    log_opts.default_policy = std::string(tsa::kPolicyLogTreeHead);
+    log_opts.accuracy = opts.accuracy;
+    log_opts.chain = opts.chain;
+    log_unit_.emplace(SELO_TRY(tsa::TimeStampAuthority::create(std::move(log_unit->certificate),
+                                                               std::move(log_unit->key),
+                                                               std::move(log_opts), clock_, rng_, nullptr)));
+    log_->set_tree_head_signer(&*log_unit_);
+    // Every token of the public TSA is appended to the log before it is returned.
+    tsa_.emplace(SELO_TRY(tsa::TimeStampAuthority::create(std::move(unit->certificate),
+                                                          std::move(unit->key), std::move(opts),
+                                                          clock_, rng_, log_.get())));
+    // Postmarks: receipts stamped by the TSA; submitters' signatures validated against the root,
+    // with every CA of the hierarchy as a possible intermediate.
+    tsa::TrustAnchors anchors;
+    for (const auto& rec : SELO_TRY(cas_.list())) {
+        auto cert = SELO_TRY(pki::Certificate::from_der(rec.certificate_der));
+        (rec.role == "root" ? anchors.roots : anchors.intermediates).push_back(std::move(cert));
+    }
+    postmarks_ = std::make_unique<tsa::PostmarkService>(epcm_repo_, *tsa_, log_.get(), std::move(anchors),
+                                                        clock_, rng_);
     return {};
 }
 

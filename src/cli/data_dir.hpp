@@ -22,6 +22,8 @@
 #include "sepbox/service.hpp"
 #include "store/database.hpp"
 #include "store/repositories.hpp"
+#include "translog/log.hpp"
+#include "tsa/authority.hpp"
 
 namespace selo::cli {
 
@@ -59,7 +61,8 @@ public:
     const std::filesystem::path& directory() const noexcept { return dir_; }
     store::Database& database() noexcept { return *db_; }
     pki::CaRepository& cas() noexcept { return cas_; }
-    pki::CertificateRepository& certificates() noexcept { return certificates_; }
+    // Issued certificates; every insert is also appended to the transparency log.
+    pki::CertificateRepository& certificates() noexcept { return *logged_certificates_; }
     crypto::KeyStore& keys() noexcept { return key_backend_->store(); }
     KeyBackend& key_backend() noexcept { return *key_backend_; }
     // A CA of the hierarchy by name; not_found for one the configuration does not list.
@@ -77,9 +80,17 @@ public:
     sepbox::SepboxService& sepbox() noexcept { return *sepbox_; }
     SystemPost& system_post() noexcept { return *sepbox_; }
     sepbox::SepboxRepository& sepbox_repository() noexcept { return sepbox_repo_; }
+    // The RFC 3161 time-stamping authority ([tsa]); its certificate chain up to the root.
+    tsa::TimeStampAuthority& time_stamp_authority() noexcept { return *tsa_; }
+    const std::vector<pki::Certificate>& tsa_chain() const noexcept { return tsa_chain_; }
+    // The transparency log over every trust event; tree heads signed by the "log" unit.
+    translog::TransparencyLog& transparency_log() noexcept { return *log_; }
+    // EPCM postmarks (S43), time-stamped by the TSA and logged.
+    tsa::PostmarkService& postmarks() noexcept { return *postmarks_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
+    Result<void> open_time_stamping();
     Runtime(const std::filesystem::path& dir, Config config, crypto::MasterKey master,
             std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng);
     Result<void> open_sepbox();
@@ -111,6 +122,15 @@ private:
     std::unique_ptr<sepbox::Seal> sepbox_seal_;
     std::unique_ptr<sepbox::EvidenceMaker> sepbox_evidence_;
     std::unique_ptr<sepbox::SepboxService> sepbox_;
+    store::SqlTsaUnitRepository tsa_units_;
+    std::optional<tsa::TimeStampAuthority> tsa_;
+    std::vector<pki::Certificate> tsa_chain_;
+    store::SqlLogRepository log_repo_;
+    std::unique_ptr<translog::TransparencyLog> log_;
+    std::unique_ptr<translog::LoggedCertificateRepository> logged_certificates_;
+    std::optional<tsa::TimeStampAuthority> log_unit_;
+    store::SqlEpcmRepository epcm_repo_;
+    std::unique_ptr<tsa::PostmarkService> postmarks_;
 };
 
 }  // namespace selo::cli

@@ -31,7 +31,9 @@ int main(int argc, char** argv) {
         "Start here:\n"
         "  selo serve --init                 create ./selo-data on first run and serve it\n"
         "  selo account create --help        open an account with a signing credential\n"
-        "  selo sign --help                  sign a PDF through a Selo server\n",
+        "  selo sign --help                  sign a PDF through a Selo server\n"
+        "  selo timestamp --help             time-stamp a file (RFC 3161)\n"
+        "  selo log verify --help            check the transparency log\n",
         "selo"};
     // Not require_subcommand(1): with it an unknown word is reported as a missing subcommand
     // rather than as what it is.
@@ -212,6 +214,31 @@ int main(int argc, char** argv) {
 
     CeremonyArgs ceremony;
     auto* ceremony_cmd = add_ceremony_commands(*ca_cmd, ceremony, default_data_dir());
+    TimestampArgs ts;
+    auto* ts_cmd = app.add_subcommand(
+        "timestamp", "Time-stamp a file with a Selo server's RFC 3161 TSA (only its hash is sent); "
+                     "check the result with openssl ts -verify");
+    ts.server = env_or("SELO_SERVER", "http://127.0.0.1:8080");
+    ts_cmd->add_option("--server", ts.server, "Selo server base URL (env SELO_SERVER)")->capture_default_str();
+    ts_cmd->add_option("--hash", ts.hash, "sha256, sha384 or sha512")->capture_default_str();
+    ts_cmd->add_flag("-q,--quiet", ts.quiet, "No output but errors");
+    ts_cmd->add_flag("-f,--force", ts.force, "Replace the output file if it exists");
+    ts_cmd->add_option("input", ts.input, "File to time-stamp")->required()->check(CLI::ExistingFile);
+    ts_cmd->add_option("-o,--output", ts.output, "TimeStampResp (.tsr) to write")->required();
+
+    auto* log_cmd = app.add_subcommand("log", "The transparency log");
+    log_cmd->require_subcommand(1);
+    LogVerifyArgs log_verify;
+    auto* log_verify_cmd = log_cmd->add_subcommand(
+        "verify", "Recompute a server's log from its entries and check every signed tree head "
+                  "(exit 1 naming the first altered entry)");
+    log_verify.server = env_or("SELO_SERVER", "http://127.0.0.1:8080");
+    log_verify_cmd->add_option("--server", log_verify.server, "Selo server base URL (env SELO_SERVER)")
+        ->capture_default_str();
+    log_verify_cmd->add_option("--root", log_verify.root, "Root CA certificate to trust (default: the server's)")
+        ->check(CLI::ExistingFile);
+    log_verify_cmd->add_option("--state", log_verify.state,
+                               "File of tree heads seen before (default: ~/.selo/tree-heads-<server>.json)");
 
     try {
         app.parse(argc, argv);
@@ -253,6 +280,12 @@ int main(int argc, char** argv) {
             return 2;
         }
         return run_sign(sign);
+    }
+    if (*ts_cmd) {
+        return run_timestamp(ts);
+    }
+    if (*log_verify_cmd) {
+        return run_log_verify(log_verify);
     }
     std::cerr << app.help() << std::endl;
     return 2;

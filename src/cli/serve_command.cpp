@@ -123,6 +123,9 @@ int run_serve(const ServeArgs& args) {
         return 1;
     }
     ctx.sepbox = &(*rt)->sepbox();
+    ctx.tsa = &(*rt)->time_stamp_authority();
+    ctx.log = &(*rt)->transparency_log();
+    ctx.postmarks = &(*rt)->postmarks();
     api::add_all_routes(router, ctx);
     auto limits = http::server_limits(config.http, config.server);
     if (!limits) {
@@ -173,6 +176,9 @@ int run_serve(const ServeArgs& args) {
         print_error(port.error().message);
         return 1;
     }
+    // Signed tree heads on a schedule (and now, for what was logged since the last one).
+    translog::TreeHeadSchedule tree_heads((*rt)->transparency_log(),
+                                          std::chrono::seconds(config.log.tree_head_interval_seconds));
     raise_open_file_limit();
     g_server.store(&server);
     std::signal(SIGINT, on_signal);

@@ -247,6 +247,14 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     SELO_TRY_VOID(r.get(smtp, "smtp", "from", c.smtp.from));
     SELO_TRY_VOID(r.get(smtp, "smtp", "helo_name", c.smtp.helo_name));
     SELO_TRY_VOID(r.get(smtp, "smtp", "timeout_seconds", c.smtp.timeout_seconds));
+    const auto& tsa = section_of(root, "tsa");
+    SELO_TRY_VOID(r.get(tsa, "tsa", "policy", c.tsa.policy));
+    SELO_TRY_VOID(r.get_strings(tsa, "tsa", "accepted_policies", c.tsa.accepted_policies));
+    SELO_TRY_VOID(r.get(tsa, "tsa", "accuracy_ms", c.tsa.accuracy_ms));
+    SELO_TRY_VOID(r.get(tsa, "tsa", "key", c.tsa.key));
+    SELO_TRY_VOID(r.get(tsa, "tsa", "issuer", c.tsa.issuer));
+    const auto& log_section = section_of(root, "log");
+    SELO_TRY_VOID(r.get(log_section, "log", "tree_head_interval_seconds", c.log.tree_head_interval_seconds));
     SELO_TRY_VOID(r.check_unknown(root));
     if (c.sepbox.max_message_bytes == 0 || c.sepbox.max_message_bytes > 1024ull * 1024 * 1024 ||
         c.sepbox.max_recipients == 0 || c.sepbox.notice_interval_seconds == 0) {
@@ -308,6 +316,14 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (c.pki.country.size() != 2) {
         return fail(ErrorCode::invalid_argument, "{}: [pki] country must be a 2-letter ISO 3166 code",
                     source_name);
+    }
+    if (c.log.tree_head_interval_seconds == 0 || c.log.tree_head_interval_seconds > 86400) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [log] tree_head_interval_seconds must be between 1 and 86400", source_name);
+    }
+    if (c.tsa.accuracy_ms > 60 * 60 * 1000) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [tsa] accuracy_ms must be at most 3600000 (one hour)", source_name);
     }
     return c;
 }
@@ -399,6 +415,30 @@ std::string render_pkcs11(const KeysConfig& k, Quote q) {
                        q(k.pkcs11_module), q(k.pkcs11_token_label), q(k.pkcs11_pin_source));
 }
 
+template <typename Quote>
+std::string render_tsa(const TsaConfig& t, Quote q) {
+    std::string accepted;
+    for (const auto& p : t.accepted_policies) {
+        accepted += (accepted.empty() ? "" : ", ") + q(p);
+    }
+    return fmt::format(
+        "\n[tsa]\n"
+        "# RFC 3161 time-stamping (POST /tsa). Tokens carry this policy; a request may name it or\n"
+        "# one of accepted_policies, any other policy is refused (unacceptedPolicy).\n"
+        "policy = {}\naccepted_policies = [{}]\n"
+        "# TSTInfo.accuracy in milliseconds (0: not stated).\naccuracy_ms = {}\n"
+        "# The time-stamping unit's key type, and the CA that certifies it (profile \"tsa\").\n"
+        "key = {}\nissuer = {}\n",
+        q(t.policy), accepted, t.accuracy_ms, q(t.key), q(t.issuer));
+}
+
+std::string render_log(const LogConfig& l) {
+    return fmt::format(
+        "\n[log]\n"
+        "# The transparency log signs a tree head this often when it has grown (seconds).\n"
+        "tree_head_interval_seconds = {}\n",
+        l.tree_head_interval_seconds);
+}
 }  // namespace
 
 std::string render_config(const Config& c) {
@@ -481,7 +521,7 @@ organization = {}
         (c.pki.offline_root ? "# Offline root (selo ca ceremony): never served.\noffline_root = true\n"
                             : "") +
         render_sepbox(c, q) +
-        render_authorities(c.pki.authorities, q);
+        render_tsa(c.tsa, q) + render_log(c.log) + render_authorities(c.pki.authorities, q);
 }
 
 }  // namespace selo

@@ -124,6 +124,23 @@ struct SmtpConfig {
     unsigned timeout_seconds = 30;
 };
 
+// The time-stamping authority (POST /tsa, RFC 3161) and the CSC signatures/timestamp method.
+struct TsaConfig {
+    // TSA policy of issued tokens (TSTInfo.policy); requests naming another policy than this
+    // one or one of accepted_policies are refused with unacceptedPolicy.
+    std::string policy = "2.25.213343623855697146825054647424244362817.2.1";
+    std::vector<std::string> accepted_policies;
+    unsigned accuracy_ms = 1000;  // TSTInfo.accuracy; 0: not stated
+    std::string key = "ec-p256";  // key type of the time-stamping unit
+    std::string issuer = "infrastructure";  // the CA that certifies it (profile "tsa")
+};
+
+// The transparency log (/api/v1/log).
+struct LogConfig {
+    // `selo serve` signs a tree head this often when the log has grown (and at start).
+    unsigned tree_head_interval_seconds = 300;
+};
+
 struct Config {
     ServerConfig server;
     AccountsConfig accounts;
@@ -134,6 +151,8 @@ struct Config {
     PkiConfig pki;
     SepboxConfig sepbox;
     SmtpConfig smtp;
+    TsaConfig tsa;
+    LogConfig log;
 };
 
 // Parses a TOML configuration; unknown keys are refused so that typos do not pass silently.

@@ -12,6 +12,8 @@ const std::vector<SchemaPart>& schema_parts() {
         {"account", schema::account()},
         {"cloudsign", schema::cloudsign()},
         {"sepbox", schema::sepbox()},
+        {"tsa", schema::tsa()},
+        {"translog", schema::translog()},
     };
     return parts;
 }

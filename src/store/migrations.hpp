@@ -19,6 +19,8 @@ const std::vector<std::string_view>& account();
 const std::vector<std::string_view>& cloudsign();
 const std::vector<std::string_view>& audit();
 const std::vector<std::string_view>& sepbox();
+const std::vector<std::string_view>& tsa();
+const std::vector<std::string_view>& translog();
 }  // namespace schema
 
 // Every part, in the order their tables must be created (referenced tables first).

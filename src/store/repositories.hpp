@@ -8,3 +8,5 @@
 #include "store/sql_keys.hpp"
 #include "store/sql_pki.hpp"
 #include "store/sql_sepbox.hpp"
+#include "store/sql_translog.hpp"
+#include "store/sql_tsa.hpp"

@@ -91,5 +91,30 @@ TEST(Config, KeysAndTlsSettingsRoundTripAndAreChecked) {
     EXPECT_FALSE(parse_config("[server]\ntls = \"yes\"\n", "t"));
 }
 
+TEST(Config, TimeStampingAndLogSettingsRoundTripAndAreChecked) {
+    Config c;
+    c.tsa.policy = "1.3.6.1.4.1.99999.7";
+    c.tsa.accepted_policies = {"1.3.6.1.4.1.99999.8"};
+    c.tsa.accuracy_ms = 250;
+    c.log.tree_head_interval_seconds = 60;
+    std::string text = render_config(c);
+    EXPECT_NE(text.find("[tsa]"), std::string::npos);
+    EXPECT_NE(text.find("[log]"), std::string::npos);
+    auto parsed = parse_config(text, "test");
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+    EXPECT_EQ(parsed->tsa.policy, "1.3.6.1.4.1.99999.7");
+    ASSERT_EQ(parsed->tsa.accepted_policies.size(), 1u);
+    EXPECT_EQ(parsed->tsa.accuracy_ms, 250u);
+    EXPECT_EQ(parsed->tsa.key, "ec-p256");
+    EXPECT_EQ(parsed->tsa.issuer, "infrastructure");
+    EXPECT_EQ(parsed->log.tree_head_interval_seconds, 60u);
+    // Defaults when the sections are absent: accuracy 1 s.
+    EXPECT_EQ(parse_config("", "t")->tsa.accuracy_ms, 1000u);
+    EXPECT_FALSE(parse_config("[tsa]\npolicy_oid = \"1.2\"\n", "t").has_value());
+    EXPECT_FALSE(parse_config("[tsa]\naccuracy_ms = 3600001\n", "t").has_value());
+    EXPECT_FALSE(parse_config("[tsa]\naccepted_policies = \"1.2\"\n", "t").has_value());
+    EXPECT_FALSE(parse_config("[log]\ntree_head_interval_seconds = 0\n", "t").has_value());
+}
+
 }  // namespace
 }  // namespace selo

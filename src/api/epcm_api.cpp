@@ -1,0 +1,265 @@
+// /api/v1/epcm: the S43 Electronic Postal Certification Mark operations as JSON.
+//
+// Who may call what:
+// - Postmark: any signed-in account (citizens, institutions, agencies, staff): the account is
+//   the receipt's submitter.
+// - Verify / CheckIntegrity: anyone, without an account: relying parties check receipts.
+// - RetrieveResults and LogEvent: the transaction's submitter, and the operator's staff
+//   (clerk, auditor, administrator; auditors read only).
+
+#include <boost/json.hpp>
+
+#include "api/api.hpp"
+#include "http/response.hpp"
+#include "tsa/der.hpp"
+#include "tsa/epcm.hpp"
+
+namespace selo::api {
+namespace json = boost::json;
+using account::Role;
+
+namespace {
+
+std::string rfc3339(TimePoint t) {
+    std::string g = tsa::der::generalized_time_text(t);
+    return fmt::format("{}-{}-{}T{}:{}:{}{}", g.substr(0, 4), g.substr(4, 2), g.substr(6, 2), g.substr(8, 2),
+                       g.substr(10, 2), g.substr(12, 2), g.substr(14));
+}
+
+Result<crypto::DigestAlgorithm> algorithm_of(const json::object& body) {
+    const json::value* v = body.if_contains("digest_algorithm");
+    std::string name = v != nullptr && v->is_string() ? std::string(v->as_string()) : "sha-256";
+    for (auto& c : name) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    if (name == "sha-256" || name == "sha256") {
+        return crypto::DigestAlgorithm::sha256;
+    }
+    if (name == "sha-384" || name == "sha384") {
+        return crypto::DigestAlgorithm::sha384;
+    }
+    if (name == "sha-512" || name == "sha512") {
+        return crypto::DigestAlgorithm::sha512;
+    }
+    return fail(ErrorCode::malformed, "digest_algorithm must be sha-256, sha-384 or sha-512");
+}
+
+Result<std::string> string_member(const json::object& o, std::string_view name) {
+    const json::value* v = o.if_contains(name);
+    if (v == nullptr || !v->is_string() || v->as_string().empty()) {
+        return fail(ErrorCode::malformed, "'{}' is required and must be a non-empty string", name);
+    }
+    return std::string(v->as_string());
+}
+
+Result<Bytes> hex_member(const json::object& o, std::string_view name) {
+    auto text = SELO_TRY(string_member(o, name));
+    auto b = hex_decode(text);
+    if (!b) {
+        return fail(ErrorCode::malformed, "'{}' must be hex", name);
+    }
+    return *b;
+}
+
+Result<Bytes> base64_member(const json::object& o, std::string_view name) {
+    auto text = SELO_TRY(string_member(o, name));
+    auto b = base64_decode(text);
+    if (!b) {
+        return fail(ErrorCode::malformed, "'{}' must be base64", name);
+    }
+    return *b;
+}
+
+json::object event_json(const tsa::EpcmEvent& e) {
+    json::object o{{"id", e.id},
+                   {"transaction_id", e.transaction_id},
+                   {"sequence", e.sequence},
+                   {"event", e.event},
+                   {"submitter", e.submitter},
+                   {"digest_algorithm", std::string(crypto::digest_name(e.algorithm))},
+                   {"digest", hex_encode(e.digest)},
+                   {"signature", json::object{{"status", e.validation.status}, {"detail", e.validation.detail}}},
+                   {"time", rfc3339(e.time)},
+                   {"receipt", base64_encode(e.receipt)},
+                   {"token", base64_encode(e.token)}};
+    if (!e.details.empty()) {
+        o["details"] = e.details;
+    }
+    return o;
+}
+
+json::object receipt_schema() {
+    return schema_object({{"id", schema_string()},
+                          {"transaction_id", schema_string()},
+                          {"sequence", schema_integer()},
+                          {"event", schema_string()},
+                          {"submitter", schema_string("account id")},
+                          {"digest_algorithm", schema_string()},
+                          {"digest", schema_string("hex")},
+                          {"signature", schema_object({{"status", schema_string("none, valid or invalid")},
+                                                       {"detail", schema_string()}})},
+                          {"time", schema_string("RFC 3339, the token's genTime")},
+                          {"receipt", schema_string("base64 of the receipt text that was time-stamped")},
+                          {"token", schema_string("base64 DER RFC 3161 TimeStampToken over SHA-256(receipt)")}});
+}
+
+// The submitter, or staff with one of `staff`.
+Result<void> may_see(const ApiRequest& r, const tsa::EpcmEvent& first, std::initializer_list<Role> staff) {
+    const auto& a = r.principal->account;
+    if (a.id == first.submitter) {
+        return {};
+    }
+    for (Role role : staff) {
+        if (a.has_role(role)) {
+            return {};
+        }
+    }
+    return fail(ErrorCode::forbidden, "only the submitter and the operator's staff may see this transaction");
+}
+
+http::Response created(const json::object& o) {
+    auto res = http::json_response(http::Status::created, o);
+    res.set(http::Field::cache_control, "no-store");
+    return res;
+}
+
+}  // namespace
+
+void add_epcm_routes(http::Router& router, ApiContext& ctx) {
+    if (ctx.postmarks == nullptr) {
+        return;
+    }
+    ApiRegistry& reg = ctx.registry;
+    tsa::PostmarkService& pm = *ctx.postmarks;
+
+    reg.add(router, http::Verb::post, "/api/v1/epcm/postmark", Access::any_account(),
+            {.summary = "S43 Postmark: a time-stamped receipt for a document digest",
+             .description = "Optionally with the submitter's detached CMS signature over the document "
+                            "(base64 DER), which is validated and the result recorded in the receipt.",
+             .request_schema = schema_object({{"digest", schema_string("hex")},
+                                              {"digest_algorithm", schema_string("sha-256 (default), sha-384, sha-512")},
+                                              {"signature", schema_string("base64 DER CMS SignedData, detached")}},
+                                             {"digest"}),
+             .response_schema = receipt_schema(),
+             .success_status = 201,
+             .errors = {400, 422}},
+            [&pm](const ApiRequest& r) -> Result<http::Response> {
+                auto body = SELO_TRY(http::parse_json_object(r.http));
+                auto alg = SELO_TRY(algorithm_of(body));
+                auto digest = SELO_TRY(hex_member(body, "digest"));
+                std::optional<Bytes> signature;
+                if (body.contains("signature")) {
+                    signature = SELO_TRY(base64_member(body, "signature"));
+                }
+                auto e = SELO_TRY(pm.postmark(r.principal->account.id, alg, std::move(digest), std::move(signature)));
+                return created(event_json(e));
+            });
+
+    auto check = [&pm](bool need_digest) {
+        return [&pm, need_digest](const ApiRequest& r) -> Result<http::Response> {
+            auto body = SELO_TRY(http::parse_json_object(r.http));
+            auto alg = SELO_TRY(algorithm_of(body));
+            std::optional<Bytes> digest;
+            if (need_digest || body.contains("digest")) {
+                digest = SELO_TRY(hex_member(body, "digest"));
+            }
+            tsa::IntegrityResult result;
+            if (body.contains("receipt_id")) {
+                auto id = SELO_TRY(string_member(body, "receipt_id"));
+                auto e = SELO_TRY(pm.find(id));
+                if (!e) {
+                    return fail(ErrorCode::not_found, "no receipt {}", id);
+                }
+                result = SELO_TRY(pm.check_receipt(e->receipt, e->token, digest ? alg : e->algorithm,
+                                                   digest ? ByteView(*digest) : ByteView(e->digest)));
+                result.event = std::move(*e);
+            } else {
+                auto receipt = SELO_TRY(base64_member(body, "receipt"));
+                auto token = SELO_TRY(base64_member(body, "token"));
+                if (!digest) {
+                    return fail(ErrorCode::malformed, "'digest' is required with a receipt given as text");
+                }
+                result = SELO_TRY(pm.check_receipt(receipt, token, alg, *digest));
+            }
+            json::object out{{"valid", result.valid}};
+            if (!result.valid) {
+                out["reason"] = result.reason;
+            }
+            if (result.proven_time) {
+                out["proven_time"] = rfc3339(*result.proven_time);
+            }
+            if (result.event) {
+                out["receipt_id"] = result.event->id;
+                out["transaction_id"] = result.event->transaction_id;
+                out["event"] = result.event->event;
+            }
+            return http::json_response(http::Status::ok, out);
+        };
+    };
+    json::object check_request = schema_object({{"receipt_id", schema_string("a receipt of this service, or:")},
+                                                {"receipt", schema_string("base64 receipt text")},
+                                                {"token", schema_string("base64 token")},
+                                                {"digest", schema_string("hex digest of the document")},
+                                                {"digest_algorithm", schema_string()}});
+    json::object check_response = schema_object({{"valid", schema_boolean()},
+                                                 {"reason", schema_string("why not")},
+                                                 {"proven_time", schema_string("RFC 3339")},
+                                                 {"receipt_id", schema_string()},
+                                                 {"transaction_id", schema_string()},
+                                                 {"event", schema_string()}});
+    reg.add(router, http::Verb::post, "/api/v1/epcm/verify", Access::anyone(),
+            {.summary = "S43 Verify: is the receipt genuine (token valid), and for the digest if given",
+             .request_schema = check_request, .response_schema = check_response, .errors = {400, 404}},
+            check(false));
+    reg.add(router, http::Verb::post, "/api/v1/epcm/check-integrity", Access::anyone(),
+            {.summary = "S43 CheckIntegrity: does this document (digest) match the receipt",
+             .request_schema = check_request, .response_schema = check_response, .errors = {400, 404}},
+            check(true));
+
+    reg.add(router, http::Verb::get, "/api/v1/epcm/transactions/{id}", Access::any_account(),
+            {.summary = "S43 RetrieveResults: the events of a postmark transaction",
+             .description = "For the submitter, clerks, auditors and administrators.",
+             .response_schema = schema_object({{"transaction_id", schema_string()},
+                                               {"events", schema_array(receipt_schema())}}),
+             .errors = {404}},
+            [&pm](const ApiRequest& r) -> Result<http::Response> {
+                std::string id(r.params.get("id"));
+                auto events = SELO_TRY(pm.events(id));
+                if (events.empty()) {
+                    return fail(ErrorCode::not_found, "no postmark transaction {}", id);
+                }
+                SELO_TRY_VOID(may_see(r, events.front(), {Role::clerk, Role::auditor, Role::administrator}));
+                json::array arr;
+                for (const auto& e : events) {
+                    arr.push_back(event_json(e));
+                }
+                return http::json_response(http::Status::ok, json::object{{"transaction_id", id}, {"events", arr}});
+            });
+    reg.add(router, http::Verb::post, "/api/v1/epcm/transactions/{id}/events", Access::any_account(),
+            {.summary = "S43 LogEvent: record an event in a transaction, itself time-stamped",
+             .description = "For the submitter, clerks and administrators.",
+             .request_schema = schema_object({{"event", schema_string("e.g. delivered, read, returned")},
+                                              {"details", schema_string()}},
+                                             {"event"}),
+             .response_schema = receipt_schema(),
+             .success_status = 201,
+             .errors = {400, 404, 422}},
+            [&pm](const ApiRequest& r) -> Result<http::Response> {
+                std::string id(r.params.get("id"));
+                auto events = SELO_TRY(pm.events(id));
+                if (events.empty()) {
+                    return fail(ErrorCode::not_found, "no postmark transaction {}", id);
+                }
+                SELO_TRY_VOID(may_see(r, events.front(), {Role::clerk, Role::administrator}));
+                auto body = SELO_TRY(http::parse_json_object(r.http));
+                auto event = SELO_TRY(string_member(body, "event"));
+                std::string details;
+                if (const json::value* d = body.if_contains("details"); d != nullptr && d->is_string()) {
+                    details = std::string(d->as_string());
+                }
+                auto e = SELO_TRY(pm.log_event(id, r.principal->account.id, event, details));
+                return created(event_json(e));
+            });
+}
+
+}  // namespace selo::api

@@ -1,0 +1,240 @@
+#include "translog/log.hpp"
+
+#include "crypto/digest.hpp"
+#include "tsa/verify.hpp"
+
+namespace selo::translog {
+namespace {
+
+void put_u64(Bytes& out, std::uint64_t v) {
+    for (int shift = 56; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<std::uint8_t>((v >> shift) & 0xff));
+    }
+}
+
+TimePoint to_millis(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t); }
+
+std::uint64_t millis_since_epoch(TimePoint t) {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+}
+
+}  // namespace
+
+Bytes leaf_input(std::string_view type, TimePoint logged_at, ByteView data) {
+    Bytes out;
+    out.reserve(1 + 8 + 1 + type.size() + 4 + data.size());
+    out.push_back(1);
+    put_u64(out, millis_since_epoch(logged_at));
+    out.push_back(static_cast<std::uint8_t>(type.size()));
+    out.insert(out.end(), type.begin(), type.end());
+    const auto n = static_cast<std::uint32_t>(data.size());
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        out.push_back(static_cast<std::uint8_t>((n >> shift) & 0xff));
+    }
+    out.insert(out.end(), data.begin(), data.end());
+    return out;
+}
+
+Bytes tree_head_message(std::uint64_t tree_size, const Hash& root) {
+    constexpr std::string_view label = "selo-tree-head-v1";
+    Bytes out(label.begin(), label.end());
+    out.push_back(0);
+    put_u64(out, tree_size);
+    out.insert(out.end(), root.begin(), root.end());
+    return out;
+}
+
+TransparencyLog::TransparencyLog(LogRepository& repo, Transact transact, const Clock& clock,
+                                 TimeStamper* stamper)
+    : repo_(repo), transact_(std::move(transact)), clock_(clock), stamper_(stamper) {}
+
+Result<LogReceipt> TransparencyLog::write(std::uint64_t index, std::string_view type, ByteView data,
+                                          TimePoint now) {
+    LogEntry e;
+    e.index = index;
+    e.type = std::string(type);
+    e.logged_at = now;
+    e.data.assign(data.begin(), data.end());
+    e.leaf_hash = leaf_hash(leaf_input(type, now, data));
+    SELO_TRY_VOID(repo_.insert(e));
+    return LogReceipt{e.index, Bytes(e.leaf_hash.begin(), e.leaf_hash.end()), now};
+}
+
+static Result<void> check_type(std::string_view type) {
+    if (type.empty() || type.size() > 64 ||
+        type.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-.") != std::string_view::npos) {
+        return fail(ErrorCode::invalid_argument, "log entry type '{}' must be 1-64 of [a-z0-9-.]", type);
+    }
+    return {};
+}
+
+Result<LogReceipt> TransparencyLog::append_in_transaction(std::string_view type, ByteView entry) {
+    SELO_TRY_VOID(check_type(type));
+    std::optional<LogReceipt> receipt;
+    SELO_TRY_VOID(transact_([&]() -> Result<void> {
+        receipt = SELO_TRY(write(SELO_TRY(repo_.size()), type, entry, to_millis(clock_.now())));
+        return {};
+    }));
+    return *receipt;
+}
+
+Result<LogReceipt> TransparencyLog::append(std::string_view type, ByteView entry) {
+    SELO_TRY_VOID(check_type(type));
+    Pending mine{std::string(type), Bytes(entry.begin(), entry.end()), std::nullopt};
+    std::unique_lock lock(queue_mutex_);
+    queue_.push_back(&mine);
+    while (!mine.result) {
+        if (committing_) {
+            queue_cv_.wait(lock);
+            continue;
+        }
+        // This caller commits everything queued so far, its own entry included, in one
+        // transaction; callers arriving meanwhile wait for the next one.
+        committing_ = true;
+        std::vector<Pending*> batch(queue_.begin(), queue_.end());
+        queue_.clear();
+        lock.unlock();
+        std::vector<LogReceipt> receipts;
+        const TimePoint now = to_millis(clock_.now());
+        auto r = transact_([&]() -> Result<void> {
+            receipts.clear();
+            std::uint64_t next = SELO_TRY(repo_.size());
+            for (Pending* p : batch) {
+                receipts.push_back(SELO_TRY(write(next++, p->type, p->data, now)));
+            }
+            return {};
+        });
+        lock.lock();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (r) {
+                batch[i]->result = receipts[i];
+            } else {
+                batch[i]->result = std::unexpected(r.error());
+            }
+        }
+        committing_ = false;
+        queue_cv_.notify_all();
+    }
+    return std::move(*mine.result);
+}
+
+Result<std::uint64_t> TransparencyLog::refresh() {
+    std::unique_lock lock(cache_mutex_);
+    auto more = SELO_TRY(repo_.leaf_hashes(leaves_.size()));
+    leaves_.insert(leaves_.end(), more.begin(), more.end());
+    return leaves_.size();
+}
+
+Result<std::pair<std::uint64_t, Hash>> TransparencyLog::current() {
+    auto size = SELO_TRY(refresh());
+    std::shared_lock lock(cache_mutex_);
+    return std::pair{size, root_hash(std::span(leaves_).first(size))};
+}
+
+Result<Hash> TransparencyLog::root_at(std::uint64_t size) {
+    auto have = SELO_TRY(refresh());
+    if (size > have) {
+        return fail(ErrorCode::invalid_argument, "the log has {} entries, not {}", have, size);
+    }
+    std::shared_lock lock(cache_mutex_);
+    return root_hash(std::span(leaves_).first(size));
+}
+
+Result<TreeHead> TransparencyLog::sign_tree_head() {
+    if (stamper_ == nullptr) {
+        return fail(ErrorCode::unavailable, "this log has no key to sign tree heads with");
+    }
+    auto [size, root] = SELO_TRY(current());
+    Bytes digest = crypto::sha256(tree_head_message(size, root));
+    auto token = SELO_TRY(stamper_->time_stamp(
+        {std::string(crypto::digest_oid(crypto::DigestAlgorithm::sha256)), digest, true}));
+    auto info = SELO_TRY(tsa::read_token(token));
+    TreeHead head{size, root, info.gen_time, std::move(token)};
+    SELO_TRY_VOID(transact_([&]() -> Result<void> { return repo_.insert_tree_head(head); }));
+    return head;
+}
+
+Result<TreeHead> TransparencyLog::latest_tree_head() {
+    auto heads = SELO_TRY(repo_.tree_heads());
+    if (heads.empty()) {
+        return fail(ErrorCode::not_found, "no tree head has been signed yet");
+    }
+    return heads.back();
+}
+
+Result<InclusionProof> TransparencyLog::inclusion_proof(const Hash& leaf, std::uint64_t tree_size) {
+    auto have = SELO_TRY(refresh());
+    if (tree_size > have || tree_size == 0) {
+        return fail(ErrorCode::invalid_argument, "tree_size must be 1 to {} (the log's size)", have);
+    }
+    auto index = SELO_TRY(repo_.find_leaf(leaf));
+    if (!index || *index >= tree_size) {
+        return fail(ErrorCode::not_found, "no entry with that leaf hash in the first {} entries", tree_size);
+    }
+    std::shared_lock lock(cache_mutex_);
+    return InclusionProof{*index, tree_size, inclusion_path(*index, std::span(leaves_).first(tree_size))};
+}
+
+Result<std::vector<Hash>> TransparencyLog::consistency_proof(std::uint64_t first, std::uint64_t second) {
+    auto have = SELO_TRY(refresh());
+    if (second > have) {
+        return fail(ErrorCode::invalid_argument, "the log has {} entries, not {}", have, second);
+    }
+    if (first == 0 || first > second) {
+        return fail(ErrorCode::invalid_argument, "first must be 1 to second ({})", second);
+    }
+    std::shared_lock lock(cache_mutex_);
+    return consistency_path(first, std::span(leaves_).first(second));
+}
+
+Result<std::vector<LogEntry>> TransparencyLog::entries(std::uint64_t begin, std::uint64_t end,
+                                                       std::uint64_t limit) {
+    if (end < begin) {
+        return fail(ErrorCode::invalid_argument, "end ({}) is before start ({})", end, begin);
+    }
+    if (end - begin > limit) {
+        end = begin + limit;
+    }
+    return repo_.entries(begin, end);
+}
+
+Result<void> LoggedCertificateRepository::insert(const pki::CertificateRecord& record) {
+    return transact_([&]() -> Result<void> {
+        SELO_TRY_VOID(inner_.insert(record));
+        SELO_TRY(log_.append_in_transaction("certificate", record.der));
+        return {};
+    });
+}
+
+}  // namespace selo::translog
+
+#include "core/log.hpp"
+
+namespace selo::translog {
+
+TreeHeadSchedule::TreeHeadSchedule(TransparencyLog& log, std::chrono::seconds interval)
+    : log_(log), interval_(interval), thread_([this](std::stop_token st) { run(st); }) {}
+
+TreeHeadSchedule::~TreeHeadSchedule() {
+    thread_.request_stop();
+    cv_.notify_all();
+}
+
+void TreeHeadSchedule::run(std::stop_token stop) {
+    while (!stop.stop_requested()) {
+        auto latest = log_.latest_tree_head();
+        auto now = log_.current();
+        if (!now) {
+            log::error("transparency log: {}", now.error().message);
+        } else if (!latest || latest->tree_size != now->first) {
+            if (auto head = log_.sign_tree_head(); !head) {
+                log::error("transparency log: signing a tree head: {}", head.error().message);
+            }
+        }
+        std::unique_lock lock(mutex_);
+        cv_.wait_for(lock, stop, interval_, [] { return false; });
+    }
+}
+
+}  // namespace selo::translog

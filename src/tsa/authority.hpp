@@ -1,0 +1,125 @@
+#pragma once
+// The time-stamping authority (RFC 3161, RFC 5816): answers TimeStampReq DER with TimeStampResp
+// DER, and time-stamps digests for in-process callers (CSC signatures/timestamp, postmarks, the
+// transparency log's tree heads) through core's TimeStamper interface.
+//
+// Tokens are CMS SignedData (RFC 5652) over a TSTInfo, with the signed attributes contentType,
+// messageDigest and signingCertificateV2 (RFC 5035 ESSCertIDv2, SHA-256, with issuerSerial).
+// Everything that does not change per token is encoded once at construction, so a token costs
+// one digest, one signature and a few copies, and any number of threads may call in at once
+// without a lock. Every token's TSTInfo is appended to the transparency log (when one is given)
+// before the token is returned.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/evidence.hpp"
+#include "core/rng.hpp"
+#include "crypto/digest.hpp"
+#include "crypto/openssl.hpp"
+#include "pki/certificate.hpp"
+
+namespace selo::tsa {
+
+// Selo's time-stamping policies, under its own OID arc (pki/profile.hpp).
+inline constexpr std::string_view kPolicyTimeStamping = "2.25.213343623855697146825054647424244362817.2.1";
+// Tree heads of the transparency log, stamped by the log's own unit (never by the public TSA).
+inline constexpr std::string_view kPolicyLogTreeHead = "2.25.213343623855697146825054647424244362817.2.2";
+
+// RFC 3161 §2.4.2 PKIFailureInfo bits.
+enum class FailureInfo : unsigned {
+    bad_alg = 0,
+    bad_request = 2,
+    bad_data_format = 5,
+    time_not_available = 14,
+    unaccepted_policy = 15,
+    unaccepted_extension = 16,
+    add_info_not_available = 17,
+    system_failure = 25,
+};
+
+struct TsaOptions {
+    // The policy of tokens issued when a request names none; requests naming another policy in
+    // `accepted_policies` get that one, any other policy is unacceptedPolicy.
+    std::string default_policy = std::string(kPolicyTimeStamping);
+    std::vector<std::string> accepted_policies;  // besides default_policy
+    std::chrono::milliseconds accuracy{1000};    // 0: no accuracy field
+    // Certificates sent with certReq: the TSA's, then these (its issuing CA).
+    std::vector<pki::Certificate> chain;
+    std::string log_type = "timestamp";  // type of the log entries for this unit's tokens
+};
+
+// The answer to an RFC 3161 request.
+struct TimeStampReply {
+    Bytes der;                        // TimeStampResp
+    bool granted = false;
+    std::optional<FailureInfo> failure;
+    std::string status_text;          // why a request was refused
+};
+
+class TimeStampAuthority final : public TimeStamper {
+public:
+    // `key` signs (its certificate must be a TSA certificate for it); `log` may be null.
+    static Result<TimeStampAuthority> create(pki::Certificate certificate, crypto::EvpPkeyPtr key,
+                                             TsaOptions options, const Clock& clock, Rng& rng,
+                                             TrustLog* log);
+
+    TimeStampAuthority(TimeStampAuthority&&) noexcept = default;
+    TimeStampAuthority& operator=(TimeStampAuthority&&) noexcept = default;
+
+    // RFC 3161 §2.4: any input gets a TimeStampResp; malformed input and refused requests get
+    // status rejection with the PKIFailureInfo bit that says why. Never fails.
+    [[nodiscard]] TimeStampReply respond(ByteView request_der);
+
+    // TimeStamper: a TimeStampToken (ContentInfo DER) over a digest. Errors: invalid_argument
+    // for an unsupported algorithm or a digest of the wrong length; what logging or signing
+    // reports otherwise.
+    Result<Bytes> time_stamp(const TimeStampRequest& request) override;
+    // The same with a nonce (a big-endian magnitude, at most 64 octets) echoed in the token, as
+    // CSC signatures/timestamp asks for.
+    Result<Bytes> time_stamp(const TimeStampRequest& request, ByteView nonce);
+
+    [[nodiscard]] const pki::Certificate& certificate() const noexcept { return certificate_; }
+    [[nodiscard]] const TsaOptions& options() const noexcept { return options_; }
+
+private:
+    struct Issued {
+        Bytes token;
+        Bytes tst_info;
+    };
+    explicit TimeStampAuthority(pki::Certificate certificate) : certificate_(std::move(certificate)) {}
+    // Builds, signs and logs one token. `imprint_der` is the MessageImprint to copy,
+    // `policy_der` one of the precomputed policy OIDs, `nonce_der` an INTEGER or empty.
+    Result<Bytes> issue(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,
+                        bool with_certificates);
+
+    pki::Certificate certificate_;
+    crypto::EvpPkeyPtr key_;
+    TsaOptions options_;
+    const Clock* clock_ = nullptr;
+    Rng* rng_ = nullptr;
+    TrustLog* log_ = nullptr;
+    crypto::DigestAlgorithm signer_digest_ = crypto::DigestAlgorithm::sha256;
+    // Precomputed encodings.
+    std::vector<std::pair<std::string, Bytes>> policies_;  // dotted, DER OID; [0] is the default
+    Bytes accuracy_;
+    Bytes certificates_;        // [0] IMPLICIT CertificateSet
+    Bytes signer_identifier_;   // IssuerAndSerialNumber
+    Bytes digest_algorithm_;    // AlgorithmIdentifier of signer_digest_
+    Bytes signature_algorithm_;
+    Bytes content_type_attr_;   // Attribute contentType = id-ct-TSTInfo
+    Bytes signing_cert_attr_;   // Attribute signingCertificateV2
+    Bytes tst_info_oid_;
+    Bytes signed_data_oid_;
+    Bytes message_digest_oid_;
+};
+
+// The PKIFailureInfo name used by RFC 3161 (e.g. "badAlg").
+[[nodiscard]] std::string_view failure_name(FailureInfo f) noexcept;
+
+}  // namespace selo::tsa

@@ -1,0 +1,227 @@
+#include "tsa/epcm.hpp"
+
+#include <openssl/cms.h>
+#include <openssl/x509_vfy.h>
+
+#include <ctime>
+
+#include "crypto/keys.hpp"
+#include "crypto/openssl.hpp"
+#include "pki/certificate.hpp"
+#include "tsa/der.hpp"
+
+namespace selo::tsa {
+namespace {
+
+std::string rfc3339(TimePoint t) {
+    std::string g = der::generalized_time_text(t);  // YYYYMMDDHHMMSS[.fff]Z
+    std::string out = fmt::format("{}-{}-{}T{}:{}:{}", g.substr(0, 4), g.substr(4, 2), g.substr(6, 2),
+                                  g.substr(8, 2), g.substr(10, 2), g.substr(12, 2));
+    return out + g.substr(14);
+}
+
+std::string one_line(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        out += (c == '\n' || c == '\r') ? ' ' : c;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string receipt_text(const EpcmEvent& e, TimePoint stated_time) {
+    // One "name: value" per line, fixed order, LF endings: readable, and hashed as it is.
+    std::string out = "Selo EPCM receipt v1\n";
+    out += "id: " + e.id + "\n";
+    out += "transaction: " + e.transaction_id + "\n";
+    out += fmt::format("sequence: {}\n", e.sequence);
+    out += "event: " + one_line(e.event) + "\n";
+    out += "submitter: " + one_line(e.submitter) + "\n";
+    out += fmt::format("digest: {}:{}\n", crypto::digest_name(e.algorithm), hex_encode(e.digest));
+    out += "signature: " + e.validation.status +
+           (e.validation.detail.empty() ? "" : " (" + one_line(e.validation.detail) + ")") + "\n";
+    if (!e.details.empty()) {
+        out += "details: " + one_line(e.details) + "\n";
+    }
+    out += "time: " + rfc3339(stated_time) + "\n";
+    return out;
+}
+
+SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgorithm algorithm, ByteView digest,
+                                           const TrustAnchors& anchors, TimePoint at) {
+    auto invalid = [](std::string why) { return SignatureValidation{"invalid", std::move(why)}; };
+    const unsigned char* p = cms_der.data();
+    crypto::CmsContentInfoPtr cms(::d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(cms_der.size())));
+    if (!cms || p != cms_der.data() + cms_der.size()) {
+        crypto::clear_errors();
+        return invalid("not a DER CMS SignedData");
+    }
+    STACK_OF(CMS_SignerInfo)* signers = ::CMS_get0_SignerInfos(cms.get());
+    if (signers == nullptr || sk_CMS_SignerInfo_num(signers) != 1) {
+        crypto::clear_errors();
+        return invalid("exactly one signer is expected");
+    }
+    CMS_SignerInfo* si = sk_CMS_SignerInfo_value(signers, 0);
+    // The signer's certificate from the certificates the CMS carries.
+    crypto::X509StackPtr certs(::CMS_get1_certs(cms.get()));
+    X509* signer = nullptr;
+    for (int i = 0; certs && i < sk_X509_num(certs.get()); ++i) {
+        if (::CMS_SignerInfo_cert_cmp(si, sk_X509_value(certs.get(), i)) == 0) {
+            signer = sk_X509_value(certs.get(), i);
+        }
+    }
+    if (signer == nullptr) {
+        crypto::clear_errors();
+        return invalid("the signer's certificate is not included");
+    }
+    // RFC 5652 §11.2: the messageDigest attribute must be the document's digest.
+    int idx = ::CMS_signed_get_attr_by_NID(si, NID_pkcs9_messageDigest, -1);
+    ASN1_TYPE* md = idx >= 0 ? ::X509_ATTRIBUTE_get0_type(::CMS_signed_get_attr(si, idx), 0) : nullptr;
+    if (md == nullptr || md->type != V_ASN1_OCTET_STRING) {
+        crypto::clear_errors();
+        return invalid("the signature has no messageDigest attribute");
+    }
+    X509_ALGOR* dig_alg = nullptr;
+    ::CMS_SignerInfo_get0_algs(si, nullptr, nullptr, &dig_alg, nullptr);
+    const ASN1_OBJECT* dig_oid = nullptr;
+    ::X509_ALGOR_get0(&dig_oid, nullptr, nullptr, dig_alg);
+    if (crypto::oid_text(dig_oid) != crypto::digest_oid(algorithm)) {
+        return invalid(fmt::format("the signature uses digest {}, the postmark {}", crypto::oid_text(dig_oid),
+                                   crypto::digest_name(algorithm)));
+    }
+    const ASN1_OCTET_STRING* value = md->value.octet_string;
+    if (static_cast<std::size_t>(::ASN1_STRING_length(value)) != digest.size() ||
+        !std::equal(digest.begin(), digest.end(), ::ASN1_STRING_get0_data(value))) {
+        return invalid("the signature is over another document (messageDigest differs)");
+    }
+    ::CMS_SignerInfo_set1_signer_cert(si, signer);
+    if (::CMS_SignerInfo_verify(si) != 1) {
+        crypto::clear_errors();
+        return invalid("the signature value does not verify with the signer's key");
+    }
+    std::string who = pki::name_to_string(::X509_get_subject_name(signer));
+    crypto::X509StorePtr store(::X509_STORE_new());
+    crypto::X509StoreCtxPtr ctx(::X509_STORE_CTX_new());
+    crypto::X509StackPtr untrusted(sk_X509_new_null());
+    for (const auto& r : anchors.roots) {
+        ::X509_STORE_add_cert(store.get(), r.x509());
+    }
+    for (const auto& c : anchors.intermediates) {
+        sk_X509_push(untrusted.get(), ::X509_dup(c.x509()));
+    }
+    for (int i = 0; i < sk_X509_num(certs.get()); ++i) {
+        sk_X509_push(untrusted.get(), ::X509_dup(sk_X509_value(certs.get(), i)));
+    }
+    if (!store || !ctx || ::X509_STORE_CTX_init(ctx.get(), store.get(), signer, untrusted.get()) != 1) {
+        crypto::clear_errors();
+        return invalid("cannot build a verification context");
+    }
+    ::X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(at));
+    if (::X509_verify_cert(ctx.get()) != 1) {
+        std::string why = ::X509_verify_cert_error_string(::X509_STORE_CTX_get_error(ctx.get()));
+        crypto::clear_errors();
+        return invalid(fmt::format("signed by {}, whose certificate does not chain to a trusted root: {}", who, why));
+    }
+    return {"valid", "signed by " + who};
+}
+
+Result<EpcmEvent> PostmarkService::seal(EpcmEvent e, std::string_view log_type) {
+    std::uint8_t id[16];
+    rng_.fill(id);
+    e.id = hex_encode(ByteView(id, sizeof id));
+    if (e.transaction_id.empty()) {
+        e.transaction_id = e.id;
+    }
+    std::string text = receipt_text(e, clock_.now());
+    e.receipt.assign(text.begin(), text.end());
+    e.token = SELO_TRY(stamper_.time_stamp(
+        {std::string(crypto::digest_oid(crypto::DigestAlgorithm::sha256)), crypto::sha256(e.receipt), true}));
+    e.time = SELO_TRY(read_token(e.token)).gen_time;
+    if (log_ != nullptr) {
+        // The receipt text names everything the event is about. Logged first: should storing
+        // the event fail, the log holds a receipt nobody was given, never the reverse.
+        SELO_TRY(log_->append(log_type, e.receipt));
+    }
+    SELO_TRY_VOID(repo_.insert(e));
+    return e;
+}
+
+Result<EpcmEvent> PostmarkService::postmark(std::string_view submitter, crypto::DigestAlgorithm algorithm,
+                                            Bytes digest, std::optional<Bytes> signature) {
+    if (algorithm == crypto::DigestAlgorithm::sha1) {
+        return fail(ErrorCode::invalid_argument, "SHA-1 digests are not accepted (SHA-256, SHA-384, SHA-512)");
+    }
+    if (digest.size() != crypto::digest_size(algorithm)) {
+        return fail(ErrorCode::invalid_argument, "a {} digest is {} bytes, not {}", crypto::digest_name(algorithm),
+                    crypto::digest_size(algorithm), digest.size());
+    }
+    EpcmEvent e;
+    e.event = "postmark";
+    e.submitter = std::string(submitter);
+    e.algorithm = algorithm;
+    e.digest = std::move(digest);
+    if (signature) {
+        e.validation = validate_cms_signature(*signature, algorithm, e.digest, anchors_, clock_.now());
+    }
+    return seal(std::move(e), "postmark");
+}
+
+Result<EpcmEvent> PostmarkService::log_event(std::string_view transaction_id, std::string_view submitter,
+                                             std::string_view event, std::string_view details) {
+    if (event.empty() || event.size() > 64 ||
+        event.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string_view::npos) {
+        return fail(ErrorCode::invalid_argument, "event must be 1-64 of [a-z0-9-_], e.g. \"delivered\"");
+    }
+    if (event == "postmark") {
+        return fail(ErrorCode::invalid_argument, "a transaction has one postmark, its first event");
+    }
+    if (details.size() > 4096) {
+        return fail(ErrorCode::invalid_argument, "details are limited to 4096 bytes");
+    }
+    auto events = SELO_TRY(repo_.transaction(transaction_id));
+    if (events.empty()) {
+        return fail(ErrorCode::not_found, "no postmark transaction {}", transaction_id);
+    }
+    EpcmEvent e;
+    e.transaction_id = std::string(transaction_id);
+    e.sequence = events.back().sequence + 1;
+    e.event = std::string(event);
+    e.submitter = std::string(submitter);
+    e.algorithm = events.front().algorithm;
+    e.digest = events.front().digest;  // the event is about the postmarked document
+    e.details = std::string(details);
+    return seal(std::move(e), "epcm-event");
+}
+
+Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteView token,
+                                                       crypto::DigestAlgorithm algorithm, ByteView digest) {
+    IntegrityResult out;
+    auto info = verify_token(token, crypto::DigestAlgorithm::sha256, crypto::sha256(receipt), anchors_);
+    if (!info) {
+        out.reason = "the receipt's time-stamp does not verify: " + info.error().message;
+        return out;
+    }
+    std::string text(reinterpret_cast<const char*>(receipt.data()), receipt.size());
+    std::string expected = fmt::format("\ndigest: {}:{}\n", crypto::digest_name(algorithm), hex_encode(digest));
+    if (text.find(expected) == std::string::npos) {
+        out.reason = "the document does not match the receipt (its digest differs)";
+        return out;
+    }
+    out.valid = true;
+    out.proven_time = info->gen_time;
+    return out;
+}
+
+Result<IntegrityResult> PostmarkService::check_integrity(std::string_view receipt_id, crypto::DigestAlgorithm algorithm,
+                                                         ByteView digest) {
+    auto e = SELO_TRY(repo_.find(receipt_id));
+    if (!e) {
+        return fail(ErrorCode::not_found, "no receipt {}", receipt_id);
+    }
+    auto out = SELO_TRY(check_receipt(e->receipt, e->token, algorithm, digest));
+    out.event = std::move(*e);
+    return out;
+}
+
+}  // namespace selo::tsa

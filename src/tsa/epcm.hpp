@@ -1,0 +1,103 @@
+#pragma once
+// The Electronic Postal Certification Mark (UPU S43): postmarks over document digests. A
+// postmark transaction starts with Postmark (a digest, optionally the submitter's CMS signature,
+// which is validated) and collects further events (LogEvent). Each event gets a receipt: plain
+// canonical text (receipt_text) time-stamped by the TSA, so that anyone can check a receipt
+// offline with `openssl ts -verify -data receipt.txt -in receipt.tst -token_in ...`. Every
+// receipt is appended to the transparency log ("postmark" / "epcm-event").
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/evidence.hpp"
+#include "core/rng.hpp"
+#include "crypto/digest.hpp"
+#include "tsa/verify.hpp"
+
+namespace selo::tsa {
+
+// What was found of the submitter's signature.
+struct SignatureValidation {
+    std::string status = "none";  // "none", "valid", "invalid"
+    std::string detail;           // the signer, or why the signature is invalid
+};
+
+struct EpcmEvent {
+    std::string id;              // the receipt id (32 hex digits)
+    std::string transaction_id;  // the id of the transaction's first (Postmark) receipt
+    std::uint32_t sequence = 0;  // 0 for the postmark
+    std::string event;           // "postmark", or the LogEvent name ("delivered", ...)
+    std::string submitter;       // account id
+    crypto::DigestAlgorithm algorithm = crypto::DigestAlgorithm::sha256;
+    Bytes digest;
+    std::string details;         // LogEvent's free text
+    SignatureValidation validation;
+    TimePoint time;              // genTime of the token
+    Bytes receipt;               // the canonical text that was time-stamped
+    Bytes token;                 // RFC 3161 TimeStampToken over SHA-256(receipt)
+};
+
+class EpcmRepository {
+public:
+    virtual ~EpcmRepository() = default;
+    virtual Result<void> insert(const EpcmEvent& event) = 0;
+    virtual Result<std::optional<EpcmEvent>> find(std::string_view id) = 0;
+    // The events of a transaction, in sequence order.
+    virtual Result<std::vector<EpcmEvent>> transaction(std::string_view transaction_id) = 0;
+};
+
+// The canonical receipt text of an event (everything but receipt and token filled in, time
+// excepted: the receipt states the time the service took; the token proves it).
+[[nodiscard]] std::string receipt_text(const EpcmEvent& e, TimePoint stated_time);
+
+// Validates a detached CMS signature (DER) whose messageDigest must be `digest`; `anchors` are
+// the roots a trusted signer chains to.
+[[nodiscard]] SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgorithm algorithm,
+                                                         ByteView digest, const TrustAnchors& anchors,
+                                                         TimePoint at);
+
+struct IntegrityResult {
+    bool valid = false;
+    std::string reason;  // why not
+    std::optional<EpcmEvent> event;
+    std::optional<TimePoint> proven_time;
+};
+
+class PostmarkService {
+public:
+    PostmarkService(EpcmRepository& repo, TimeStamper& stamper, TrustLog* log, TrustAnchors anchors,
+                    const Clock& clock, Rng& rng)
+        : repo_(repo), stamper_(stamper), log_(log), anchors_(std::move(anchors)), clock_(clock), rng_(rng) {}
+
+    // S43 Postmark. `signature`: an optional detached CMS signature by the submitter.
+    Result<EpcmEvent> postmark(std::string_view submitter, crypto::DigestAlgorithm algorithm, Bytes digest,
+                               std::optional<Bytes> signature);
+    // S43 LogEvent: another event in a transaction, itself receipted and time-stamped.
+    Result<EpcmEvent> log_event(std::string_view transaction_id, std::string_view submitter,
+                                std::string_view event, std::string_view details);
+    // S43 Verify / CheckIntegrity: does the document with `digest` match the receipt, and does
+    // the receipt's token verify? A receipt is given by id, or by its text and token.
+    Result<IntegrityResult> check_integrity(std::string_view receipt_id, crypto::DigestAlgorithm algorithm,
+                                            ByteView digest);
+    Result<IntegrityResult> check_receipt(ByteView receipt, ByteView token, crypto::DigestAlgorithm algorithm,
+                                          ByteView digest);
+    // S43 RetrieveResults.
+    Result<std::vector<EpcmEvent>> events(std::string_view transaction_id) { return repo_.transaction(transaction_id); }
+    Result<std::optional<EpcmEvent>> find(std::string_view id) { return repo_.find(id); }
+
+private:
+    Result<EpcmEvent> seal(EpcmEvent e, std::string_view log_type);
+
+    EpcmRepository& repo_;
+    TimeStamper& stamper_;
+    TrustLog* log_;
+    TrustAnchors anchors_;
+    const Clock& clock_;
+    Rng& rng_;
+};
+
+}  // namespace selo::tsa

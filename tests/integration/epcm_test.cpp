@@ -1,0 +1,154 @@
+// EPCM postmarks on a real `selo serve`: Postmark → Verify / CheckIntegrity round trips, a
+// changed document failing, receipts checked offline with openssl alone (as the README says),
+// LogEvent and RetrieveResults with their access rules, and the submitter's CMS signature.
+
+#include <gtest/gtest.h>
+
+#include "integration/selo_instance.hpp"
+
+namespace selo::test {
+namespace {
+
+namespace json = boost::json;
+
+class EpcmHttp : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string err = selo.start(false);
+        ASSERT_TRUE(err.empty()) << err;
+        d = shell_quote(selo.dir().string());
+        auto r = run("cd " + d + " && printf 'Notificação n.º 3/2026\\n' > doc.txt && printf 'Notificação n.º 4/2026\\n' > other.txt"
+                     " && curl -sf " + selo.base() + "/ca/root.crt | openssl x509 -inform DER -out root.pem"
+                     " && curl -sf " + selo.base() + "/ca/infrastructure.crt | openssl x509 -inform DER -out chain.pem");
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        submitter = selo.enrol("Chan Tai Man", "Chan Tai Man", "5215299(8)", "chan@example.mo", "");
+        token = selo.api_login(submitter);
+    }
+    std::string sha256_of(const std::string& file) {
+        auto r = run_stdout("cd " + d + " && sha256sum " + file + " | cut -c1-64");
+        return r.output.substr(0, 64);
+    }
+    std::vector<std::string> auth(const std::string& t) { return {"Authorization: Bearer " + t}; }
+    SeloInstance selo;
+    std::string d;
+    Holder submitter;
+    std::string token;
+};
+
+TEST_F(EpcmHttp, PostmarkVerifiesOnlineAndOfflineAndAChangedDocumentFails) {
+    const std::string digest = sha256_of("doc.txt");
+    EXPECT_EQ(selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", digest}})).status, 401);
+    auto pm = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", digest}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const auto& receipt = pm.body.as_object();
+    EXPECT_EQ(receipt.at("event").as_string(), "postmark");
+    EXPECT_EQ(receipt.at("submitter").as_string(), submitter.account_id);
+    EXPECT_EQ(receipt.at("digest").as_string(), digest);
+    EXPECT_EQ(receipt.at("signature").as_object().at("status").as_string(), "none");
+    const std::string id(receipt.at("id").as_string());
+
+    // Online: CheckIntegrity with the document's digest, then with another document's.
+    auto ok = selo.post("/api/v1/epcm/check-integrity", json::serialize(json::object{{"receipt_id", id}, {"digest", digest}}));
+    ASSERT_EQ(ok.status, 200) << ok.raw;
+    EXPECT_TRUE(ok.body.as_object().at("valid").as_bool()) << ok.raw;
+    EXPECT_EQ(ok.body.as_object().at("proven_time").as_string(), receipt.at("time").as_string());
+    auto bad = selo.post("/api/v1/epcm/check-integrity",
+                         json::serialize(json::object{{"receipt_id", id}, {"digest", sha256_of("other.txt")}}));
+    ASSERT_EQ(bad.status, 200) << bad.raw;
+    EXPECT_FALSE(bad.body.as_object().at("valid").as_bool());
+    EXPECT_NE(std::string(bad.body.as_object().at("reason").as_string()).find("does not match"), std::string::npos);
+    // Verify a receipt given as text and token; an edited receipt fails.
+    auto v = selo.post("/api/v1/epcm/verify", json::serialize(json::object{
+        {"receipt", receipt.at("receipt")}, {"token", receipt.at("token")}, {"digest", digest}}));
+    EXPECT_TRUE(v.body.as_object().at("valid").as_bool()) << v.raw;
+    auto text = base64_decode(std::string_view(receipt.at("receipt").as_string())).value();
+    std::string edited(as_chars(text));
+    edited.replace(edited.find("sequence: 0"), 11, "sequence: 9");
+    auto ev = selo.post("/api/v1/epcm/verify", json::serialize(json::object{
+        {"receipt", base64_encode(as_bytes(edited))}, {"token", receipt.at("token")}, {"digest", digest}}));
+    EXPECT_FALSE(ev.body.as_object().at("valid").as_bool()) << ev.raw;
+    EXPECT_EQ(selo.post("/api/v1/epcm/verify", json::serialize(json::object{{"receipt_id", "nope"}})).status, 404);
+
+    // Offline, with openssl and coreutils only (README "Checking a postmark offline").
+    write_file(selo.dir() / "receipt.txt", text);
+    write_file(selo.dir() / "receipt.tst", base64_decode(std::string_view(receipt.at("token").as_string())).value());
+    auto off = run("cd " + d + " && openssl ts -verify -data receipt.txt -in receipt.tst -token_in"
+                   " -CAfile root.pem -untrusted chain.pem"
+                   " && grep -qx \"digest: SHA-256:$(sha256sum doc.txt | cut -c1-64)\" receipt.txt && echo DOCUMENT-MATCHES");
+    EXPECT_NE(off.output.find("Verification: OK"), std::string::npos) << off.output;
+    EXPECT_NE(off.output.find("DOCUMENT-MATCHES"), std::string::npos) << off.output;
+    auto off_bad = run("cd " + d + " && grep -qx \"digest: SHA-256:$(sha256sum other.txt | cut -c1-64)\" receipt.txt");
+    EXPECT_NE(off_bad.exit_code, 0);
+
+    // Bad input is a 400 problem.
+    EXPECT_EQ(selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", "abcd"}}), auth(token)).status, 422);
+    EXPECT_EQ(selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", "zz"}}), auth(token)).status, 400);
+    EXPECT_EQ(selo.post("/api/v1/epcm/postmark", "[1]", auth(token)).status, 400);
+}
+
+TEST_F(EpcmHttp, LogEventAndRetrieveResultsForTheSubmitterAndStaffOnly) {
+    auto pm = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", sha256_of("doc.txt")}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const std::string tx(pm.body.as_object().at("transaction_id").as_string());
+    auto ev = selo.post("/api/v1/epcm/transactions/" + tx + "/events",
+                        json::serialize(json::object{{"event", "delivered"}, {"details", "to the addressee's box"}}), auth(token));
+    ASSERT_EQ(ev.status, 201) << ev.raw;
+    EXPECT_EQ(ev.body.as_object().at("sequence").as_int64(), 1);
+    // The event's own receipt is time-stamped and verifies offline.
+    write_file(selo.dir() / "ev.txt", base64_decode(std::string_view(ev.body.as_object().at("receipt").as_string())).value());
+    write_file(selo.dir() / "ev.tst", base64_decode(std::string_view(ev.body.as_object().at("token").as_string())).value());
+    auto off = run("cd " + d + " && openssl ts -verify -data ev.txt -in ev.tst -token_in -CAfile root.pem -untrusted chain.pem");
+    EXPECT_NE(off.output.find("Verification: OK"), std::string::npos) << off.output;
+
+    auto results = selo.get("/api/v1/epcm/transactions/" + tx, auth(token));
+    ASSERT_EQ(results.status, 200) << results.raw;
+    const auto& events = results.body.as_object().at("events").as_array();
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[1].as_object().at("event").as_string(), "delivered");
+
+    auto stranger = selo.enrol("Wong Siu Ming", "Wong Siu Ming", "1234567(1)", "wong@example.mo", "");
+    std::string st = selo.api_login(stranger);
+    EXPECT_EQ(selo.get("/api/v1/epcm/transactions/" + tx, auth(st)).status, 403);
+    EXPECT_EQ(selo.post("/api/v1/epcm/transactions/" + tx + "/events", json::serialize(json::object{{"event", "read"}}), auth(st)).status, 403);
+    auto clerk = selo.enrol("Lei Clerk", "Lei Clerk", "S-9", "clerk@example.mo", "", {"clerk"}, "staff-card");
+    EXPECT_EQ(selo.get("/api/v1/epcm/transactions/" + tx, auth(selo.api_login(clerk))).status, 200);
+    EXPECT_EQ(selo.get("/api/v1/epcm/transactions/ffff", auth(token)).status, 404);
+    EXPECT_EQ(selo.post("/api/v1/epcm/transactions/" + tx + "/events", json::serialize(json::object{{"event", "Bad Event"}}), auth(token)).status, 422);
+
+    // Postmarks and events are in the transparency log.
+    auto log = selo.get("/api/v1/log/entries");
+    int postmarks = 0, epcm_events = 0;
+    for (const auto& e : log.body.as_object().at("entries").as_array()) {
+        postmarks += e.as_object().at("type").as_string() == "postmark";
+        epcm_events += e.as_object().at("type").as_string() == "epcm-event";
+    }
+    EXPECT_EQ(postmarks, 1);
+    EXPECT_EQ(epcm_events, 1);
+}
+
+TEST_F(EpcmHttp, TheSubmittersCmsSignatureIsValidated) {
+    // A signer outside Selo's hierarchy: the signature is intact but not trusted.
+    auto mk = run("cd " + d + " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem"
+                  " -out c.pem -subj '/CN=Outside Signer' -days 2 2>&1"
+                  " && openssl cms -sign -binary -md sha256 -in doc.txt -signer c.pem -inkey k.pem -outform DER -out sig.der");
+    ASSERT_EQ(mk.exit_code, 0) << mk.output;
+    std::string sig = base64_encode(read_file(selo.dir() / "sig.der"));
+    auto pm = selo.post("/api/v1/epcm/postmark",
+                        json::serialize(json::object{{"digest", sha256_of("doc.txt")}, {"signature", sig}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const auto& s = pm.body.as_object().at("signature").as_object();
+    EXPECT_EQ(s.at("status").as_string(), "invalid");
+    EXPECT_NE(std::string(s.at("detail").as_string()).find("Outside Signer, whose certificate does not chain"), std::string::npos)
+        << s.at("detail");
+    // The same signature offered for another document.
+    auto other = selo.post("/api/v1/epcm/postmark",
+                           json::serialize(json::object{{"digest", sha256_of("other.txt")}, {"signature", sig}}), auth(token));
+    EXPECT_NE(std::string(other.body.as_object().at("signature").as_object().at("detail").as_string()).find("another document"),
+              std::string::npos) << other.raw;
+    auto junk = selo.post("/api/v1/epcm/postmark",
+                          json::serialize(json::object{{"digest", sha256_of("doc.txt")}, {"signature", "AAAA"}}), auth(token));
+    EXPECT_EQ(junk.body.as_object().at("signature").as_object().at("status").as_string(), "invalid") << junk.raw;
+}
+
+}  // namespace
+}  // namespace selo::test

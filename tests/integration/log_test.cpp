@@ -1,0 +1,211 @@
+// The transparency log of a real `selo serve`, judged from outside: entries and proofs over
+// HTTP checked with the RFC 9162 verifier of the tests (not Selo's tree code), tree head tokens
+// with `openssl ts -verify`, and `selo log verify` catching rows edited in the database.
+
+#include <gtest/gtest.h>
+
+#include <openssl/sha.h>
+
+#include "integration/selo_instance.hpp"
+#include "translog/rfc9162_verifier.hpp"
+
+namespace selo::test {
+namespace {
+
+using namespace selo::translog::rfc9162;
+namespace json = boost::json;
+
+std::vector<std::uint8_t> from_hex(std::string_view h) {
+    auto b = hex_decode(h).value();
+    return {b.begin(), b.end()};
+}
+Digest digest_from_hex(std::string_view h) {
+    auto v = from_hex(h);
+    Digest d{};
+    std::copy(v.begin(), v.end(), d.begin());
+    return d;
+}
+std::string hex_of(const Digest& d) { return hex_encode(ByteView(d.data(), d.size())); }
+
+// The leaf of an entry as the API documents it: 0x01, logged_at_ms (8 octets BE), type
+// (1-octet length), data (4-octet length).
+std::vector<std::uint8_t> leaf_bytes(const json::object& e) {
+    std::vector<std::uint8_t> out{1};
+    auto ms = static_cast<std::uint64_t>(e.at("logged_at_ms").to_number<std::int64_t>());
+    for (int s = 56; s >= 0; s -= 8) {
+        out.push_back(static_cast<std::uint8_t>(ms >> s));
+    }
+    std::string type(e.at("type").as_string());
+    out.push_back(static_cast<std::uint8_t>(type.size()));
+    out.insert(out.end(), type.begin(), type.end());
+    auto data = base64_decode(std::string_view(e.at("data").as_string())).value();
+    auto n = static_cast<std::uint32_t>(data.size());
+    for (int s = 24; s >= 0; s -= 8) {
+        out.push_back(static_cast<std::uint8_t>(n >> s));
+    }
+    out.insert(out.end(), data.begin(), data.end());
+    return out;
+}
+
+class LogHttp : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string err = selo.start(false);
+        ASSERT_TRUE(err.empty()) << err;
+        d = shell_quote(selo.dir().string());
+        auto r = run("cd " + d + " && echo 'registo' > doc.txt"
+                     " && curl -sf " + selo.base() + "/ca/root.crt | openssl x509 -inform DER -out root.pem"
+                     " && curl -sf " + selo.base() + "/ca/infrastructure.crt | openssl x509 -inform DER -out chain.pem");
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+    void stamp(int n) {
+        for (int i = 0; i < n; ++i) {
+            auto r = run_stdout("cd " + d + " && openssl ts -query -data doc.txt -sha256 2>/dev/null | curl -s -o r.tsr -w '%{http_code}' "
+                                "--data-binary @- -H 'Content-Type: application/timestamp-query' " + selo.base() + "/tsa");
+            ASSERT_EQ(r.output, "200");
+        }
+    }
+    json::object sign_head(const std::string& token) {
+        auto r = selo.post("/api/v1/log/tree-head", "", {"Authorization: Bearer " + token});
+        EXPECT_EQ(r.status, 201) << r.raw;
+        return r.body.is_object() ? r.body.as_object() : json::object{};
+    }
+    std::vector<json::object> entries() {
+        auto r = selo.get("/api/v1/log/entries?start=0&end=1000");
+        EXPECT_EQ(r.status, 200) << r.raw;
+        std::vector<json::object> out;
+        for (const auto& e : r.body.as_object().at("entries").as_array()) {
+            out.push_back(e.as_object());
+        }
+        return out;
+    }
+    CommandResult verify() {
+        return selo.selo("log verify --server " + selo.base() + " --root " + d + "/root.pem --state " + d + "/heads.json");
+    }
+    SeloInstance selo;
+    std::string d;
+};
+
+TEST_F(LogHttp, CertificatesAndTokensAreLoggedWithProofsAnIndependentVerifierAccepts) {
+    auto auditor = selo.enrol("Auditora Teste", "Auditora Teste", "S-77", "audit@example.mo", "", {"auditor"}, "staff-card");
+    std::string token = selo.api_login(auditor);
+    // Reading is public; signing a tree head on request is for staff.
+    EXPECT_EQ(selo.post("/api/v1/log/tree-head", "").status, 401);
+    auto citizen = selo.enrol("Chan Tai Man", "Chan Tai Man", "1234567(8)", "c@example.mo", "");
+    EXPECT_EQ(selo.post("/api/v1/log/tree-head", "", {"Authorization: Bearer " + selo.api_login(citizen)}).status, 403);
+
+    stamp(3);
+    auto first = sign_head(token);
+    stamp(4);
+    auto second = sign_head(token);
+    auto list = entries();
+    ASSERT_FALSE(list.empty());
+    // The CA hierarchy, the two time-stamping units' certificates and the tokens are there.
+    int certificates = 0, tokens = 0;
+    std::vector<Digest> leaves;
+    for (const auto& e : list) {
+        certificates += e.at("type").as_string() == "certificate";
+        tokens += e.at("type").as_string() == "timestamp";
+        leaves.push_back(leaf(leaf_bytes(e)));
+        EXPECT_EQ(hex_of(leaves.back()), std::string(e.at("leaf_hash").as_string()));
+    }
+    EXPECT_GE(certificates, 6);  // root, three issuing CAs, the TSA and log units (+ accounts')
+    EXPECT_EQ(tokens, 7);
+    // The newest token's TSTInfo is the last timestamp entry (its serial is in it).
+    auto serial = run_stdout("cd " + d + " && openssl ts -reply -in r.tsr -text | sed -n 's/^Serial number: 0x//p'").output;
+    serial.erase(serial.find_last_not_of("\n") + 1);
+    std::string last_data;
+    for (const auto& e : list) {
+        if (e.at("type").as_string() == "timestamp") {
+            last_data = hex_encode(base64_decode(std::string_view(e.at("data").as_string())).value());
+        }
+    }
+    for (auto& c : serial) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    EXPECT_NE(last_data.find(serial), std::string::npos) << serial;
+
+    const std::uint64_t n1 = first.at("tree_size").as_int64();
+    const std::uint64_t n2 = second.at("tree_size").as_int64();
+    ASSERT_EQ(n2, leaves.size());
+    ASSERT_LT(n1, n2);
+    EXPECT_EQ(hex_of(mth(leaves, 0, n1)), std::string(first.at("root_hash").as_string()));
+    EXPECT_EQ(hex_of(mth(leaves, 0, n2)), std::string(second.at("root_hash").as_string()));
+
+    // Inclusion of every leaf in the second tree head, by leaf hash.
+    const Digest root2 = digest_from_hex(second.at("root_hash").as_string());
+    for (std::uint64_t i = 0; i < n2; ++i) {
+        auto r = selo.get("/api/v1/log/proof/inclusion?leaf_hash=" + hex_of(leaves[i]) + "&tree_size=" + std::to_string(n2));
+        ASSERT_EQ(r.status, 200) << r.raw;
+        std::vector<Digest> path;
+        for (const auto& h : r.body.as_object().at("inclusion_path").as_array()) {
+            path.push_back(digest_from_hex(h.as_string()));
+        }
+        std::uint64_t index = r.body.as_object().at("leaf_index").as_int64();
+        EXPECT_TRUE(rfc_verify_inclusion(index, n2, leaves[i], path, root2)) << "leaf " << i;
+    }
+    // Consistency between the two signed heads.
+    auto c = selo.get("/api/v1/log/proof/consistency?first=" + std::to_string(n1) + "&second=" + std::to_string(n2));
+    ASSERT_EQ(c.status, 200) << c.raw;
+    std::vector<Digest> path;
+    for (const auto& h : c.body.as_object().at("consistency_path").as_array()) {
+        path.push_back(digest_from_hex(h.as_string()));
+    }
+    EXPECT_TRUE(rfc_verify_consistency(n1, n2, digest_from_hex(first.at("root_hash").as_string()), root2, path));
+    // Bad queries are 400/404/422 problems, not crashes.
+    EXPECT_EQ(selo.get("/api/v1/log/proof/inclusion?leaf_hash=zz").status, 400);
+    EXPECT_EQ(selo.get("/api/v1/log/proof/inclusion?leaf_hash=" + std::string(64, '0')).status, 404);
+    EXPECT_EQ(selo.get("/api/v1/log/proof/consistency?first=5").status, 400);
+    EXPECT_EQ(selo.get("/api/v1/log/proof/consistency?first=1&second=999999").status, 422);
+
+    // The tree head's token: openssl checks it over SHA-256 of the documented message.
+    std::vector<std::uint8_t> msg{'s', 'e', 'l', 'o', '-', 't', 'r', 'e', 'e', '-', 'h', 'e', 'a', 'd', '-', 'v', '1', 0};
+    for (int s = 56; s >= 0; s -= 8) {
+        msg.push_back(static_cast<std::uint8_t>(n2 >> s));
+    }
+    msg.insert(msg.end(), root2.begin(), root2.end());
+    Digest md{};
+    ::SHA256(msg.data(), msg.size(), md.data());
+    write_file(selo.dir() / "sth.tst", base64_decode(std::string_view(second.at("token").as_string())).value());
+    auto v = run("cd " + d + " && openssl ts -verify -digest " + hex_of(md) +
+                 " -in sth.tst -token_in -CAfile root.pem -untrusted chain.pem");
+    EXPECT_NE(v.output.find("Verification: OK"), std::string::npos) << v.output;
+
+    // The OpenAPI document lists the log's operations.
+    auto api = selo.get("/api/v1/openapi.json");
+    EXPECT_TRUE(api.body.as_object().at("paths").as_object().contains("/api/v1/log/proof/inclusion"));
+}
+
+TEST_F(LogHttp, VerifyFailsNamingTheFirstEditedEntry) {
+    stamp(5);
+    auto ok = verify();
+    ASSERT_EQ(ok.exit_code, 0) << ok.output;
+    EXPECT_NE(ok.output.find("OK: "), std::string::npos) << ok.output;
+    auto list = entries();
+    ASSERT_GT(list.size(), 8u);
+    const std::string db = shell_quote((selo.data() / "selo.db").string());
+
+    // An edited entry: its contents no longer match its leaf hash.
+    auto edit = run("sqlite3 " + db + " \"DROP TRIGGER log_entries_append_only_update;"
+                    " UPDATE log_entries SET data = X'00' || data WHERE idx = 7;\"");
+    ASSERT_EQ(edit.exit_code, 0) << edit.output;
+    auto bad = verify();
+    EXPECT_EQ(bad.exit_code, 1) << bad.output;
+    EXPECT_NE(bad.output.find("entry 7 ("), std::string::npos) << bad.output;
+    EXPECT_NE(bad.output.find("altered"), std::string::npos) << bad.output;
+
+    // Edited together with a recomputed leaf hash: the tree no longer has the signed root.
+    auto e = list[7];
+    auto data = base64_decode(std::string_view(e.at("data").as_string())).value();
+    data.insert(data.begin(), 0);
+    e["data"] = base64_encode(data);
+    std::string new_leaf = hex_of(leaf(leaf_bytes(e)));
+    auto edit2 = run("sqlite3 " + db + " \"UPDATE log_entries SET leaf_hash = X'" + new_leaf + "' WHERE idx = 7;\"");
+    ASSERT_EQ(edit2.exit_code, 0) << edit2.output;
+    auto bad2 = verify();
+    EXPECT_EQ(bad2.exit_code, 1) << bad2.output;
+    EXPECT_NE(bad2.output.find("not consistent with the tree head"), std::string::npos) << bad2.output;
+}
+
+}  // namespace
+}  // namespace selo::test

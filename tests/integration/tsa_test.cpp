@@ -1,0 +1,193 @@
+// POST /tsa against a real `selo serve`, as an RFC 3161 client uses it: `openssl ts -query`
+// piped through curl, the reply judged by `openssl ts -verify` and `openssl ts -reply -text`.
+
+#include <gtest/gtest.h>
+
+#include "integration/selo_instance.hpp"
+
+namespace selo::test {
+namespace {
+
+class TsaHttp : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        instance = new SeloInstance();
+        setup_error = instance->start(false);
+        if (!setup_error.empty()) {
+            return;
+        }
+        const std::string d = shell_quote(instance->dir().string());
+        auto r = run("cd " + d + " && printf 'Carta registada n.º 7 — 澳門\\n' > doc.txt"
+                     " && curl -sf " + instance->base() + "/ca/root.crt | openssl x509 -inform DER -out root.pem"
+                     " && curl -sf " + instance->base() + "/ca/infrastructure.crt | openssl x509 -inform DER -out chain.pem");
+        if (r.exit_code != 0) {
+            setup_error = "fetching the CA certificates: " + r.output;
+            return;
+        }
+        // The unit's certificate, from a certReq reply (the first certificate of the token).
+        post_query("openssl ts -query -data doc.txt -cert");
+        r = run("cd " + d + " && openssl ts -reply -in reply.tsr -token_out -out unit.p7"
+                " && openssl pkcs7 -inform DER -in unit.p7 -print_certs | sed -n '/BEGIN/,/END/p;/END/q' > unit.pem"
+                " && cat chain.pem unit.pem > untrusted.pem && openssl x509 -in unit.pem -noout -subject");
+        if (r.exit_code != 0 || r.output.find("Time-Stamping Unit") == std::string::npos) {
+            setup_error = "reading the unit's certificate: " + r.output;
+        }
+    }
+    static void TearDownTestSuite() {
+        delete instance;
+        instance = nullptr;
+    }
+    void SetUp() override { ASSERT_TRUE(setup_error.empty()) << setup_error; }
+
+    static std::string dir() { return shell_quote(instance->dir().string()); }
+    // `openssl ts -query ARGS | curl ... /tsa`, the reply in reply.tsr; curl's HTTP status.
+    static std::string post_query(const std::string& query_command) {
+        auto r = run_stdout("cd " + dir() + " && " + query_command +
+                            " | curl -s -o reply.tsr -w '%{http_code} %{content_type}' --data-binary @- -H "
+                            "'Content-Type: application/timestamp-query' " + instance->base() + "/tsa");
+        return r.output;
+    }
+    static std::string reply_text() {
+        return run("cd " + dir() + " && openssl ts -reply -in reply.tsr -text").output;
+    }
+    static inline SeloInstance* instance = nullptr;
+    static inline std::string setup_error;
+};
+
+TEST_F(TsaHttp, OpensslVerifiesRepliesForSha2WithAndWithoutNonceAndCertReq) {
+    for (const std::string digest : {"-sha256", "-sha384", "-sha512"}) {
+        for (bool nonce : {true, false}) {
+            for (bool cert : {true, false}) {
+                std::string args = digest + (nonce ? "" : " -no_nonce") + (cert ? " -cert" : "");
+                SCOPED_TRACE(args);
+                std::string http = post_query("openssl ts -query -data doc.txt " + args + " | tee query.tsq");
+                EXPECT_EQ(http, "200 application/timestamp-reply");
+                // -untrusted: the infrastructure CA as served under /ca/, and the unit's own
+                // certificate, which a token without certReq does not carry.
+                auto v = run("cd " + dir() + " && openssl ts -verify -data doc.txt -in reply.tsr"
+                             " -CAfile root.pem -untrusted untrusted.pem");
+                EXPECT_NE(v.output.find("Verification: OK"), std::string::npos) << v.output;
+                auto vq = run("cd " + dir() + " && openssl ts -verify -queryfile query.tsq -in reply.tsr"
+                              " -CAfile root.pem -untrusted untrusted.pem");
+                EXPECT_NE(vq.output.find("Verification: OK"), std::string::npos) << vq.output;
+                std::string text = reply_text();
+                EXPECT_NE(text.find("Status: Granted."), std::string::npos) << text;
+                EXPECT_NE(text.find(nonce ? "Nonce: 0x" : "Nonce: unspecified"), std::string::npos) << text;
+                EXPECT_NE(text.find("Accuracy: 0x01 seconds"), std::string::npos) << text;
+                EXPECT_NE(text.find("Ordering: no"), std::string::npos) << text;
+                auto certs = run("cd " + dir() + " && openssl ts -reply -in reply.tsr -token_out -out t.p7"
+                                 " && openssl pkcs7 -inform DER -in t.p7 -print_certs -noout");
+                EXPECT_EQ(certs.output.find("Time-Stamping Unit") != std::string::npos, cert) << certs.output;
+            }
+        }
+    }
+}
+
+TEST_F(TsaHttp, EachRefusalCarriesItsFailureInfo) {
+    struct Case {
+        std::string query;
+        std::string failure;
+    };
+    // A SHA-256 imprint one byte short, which openssl ts -query will not build.
+    run("cd " + dir() + " && printf 'asn1=SEQUENCE:req\\n[req]\\nversion=INTEGER:1\\nimprint=SEQUENCE:imp\\n"
+        "[imp]\\nalg=SEQUENCE:alg\\nd=FORMAT:HEX,OCTETSTRING:" + std::string(62, 'a') + "\\n"
+        "[alg]\\noid=OID:sha256\\n' > short.cnf && openssl asn1parse -genconf short.cnf -out short.tsq -noout");
+    std::vector<Case> cases = {
+        {"openssl ts -query -data doc.txt -sha1", "unrecognized or unsupported algorithm identifier"},
+        {"openssl ts -query -data doc.txt -md5", "unrecognized or unsupported algorithm identifier"},
+        {"openssl ts -query -data doc.txt -sha256 -tspolicy 1.2.3.4",
+         "the requested TSA policy is not supported by the TSA"},
+        {"cat short.tsq", "the data submitted has the wrong format"},
+        {"printf 'this is not a TimeStampReq'", "the data submitted has the wrong format"},
+        {"head -c 20 /dev/urandom", "the data submitted has the wrong format"},
+        {"printf ''", "the data submitted has the wrong format"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.query);
+        EXPECT_EQ(post_query(c.query), "200 application/timestamp-reply");
+        std::string text = reply_text();
+        EXPECT_NE(text.find("Status: Rejected."), std::string::npos) << text;
+        EXPECT_NE(text.find("Failure info: " + c.failure), std::string::npos) << text;
+        EXPECT_NE(text.find("TST info:\nNot included."), std::string::npos) << text;
+    }
+    // The configured policy, named explicitly, is granted.
+    post_query("openssl ts -query -data doc.txt -sha256 -cert -tspolicy 2.25.213343623855697146825054647424244362817.2.1");
+    EXPECT_NE(reply_text().find("Status: Granted."), std::string::npos);
+}
+
+TEST_F(TsaHttp, RefusesOtherMediaTypesAndMethods) {
+    auto r = run_stdout("cd " + dir() + " && openssl ts -query -data doc.txt | curl -s -o /dev/null -w '%{http_code}' "
+                        "--data-binary @- -H 'Content-Type: application/octet-stream' " + instance->base() + "/tsa");
+    EXPECT_EQ(r.output, "415");
+    auto g = run_stdout("curl -s -o /dev/null -w '%{http_code}' " + instance->base() + "/tsa");
+    EXPECT_EQ(g.output, "405");
+    // The server is still answering afterwards.
+    EXPECT_EQ(post_query("openssl ts -query -data doc.txt -sha512"), "200 application/timestamp-reply");
+}
+
+}  // namespace
+}  // namespace selo::test
+
+namespace selo::test {
+namespace {
+
+TEST_F(TsaHttp, SeloTimestampWritesAReplyOpensslVerifies) {
+    const std::string out = dir() + "/doc.tsr";
+    for (const std::string hash : {"sha256", "sha512"}) {
+        auto r = instance->selo("timestamp " + dir() + "/doc.txt --hash " + hash + " --server " + instance->base() +
+                                " -f -o " + out);
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+        EXPECT_NE(r.output.find("Time-Stamping Unit"), std::string::npos) << r.output;
+        auto v = run("cd " + dir() + " && openssl ts -verify -data doc.txt -in doc.tsr -CAfile root.pem -untrusted chain.pem");
+        EXPECT_NE(v.output.find("Verification: OK"), std::string::npos) << v.output;
+    }
+    // No silent overwrite; clear errors for a bad hash name and an unreachable server.
+    auto again = instance->selo("timestamp " + dir() + "/doc.txt --server " + instance->base() + " -o " + out);
+    EXPECT_EQ(again.exit_code, 1);
+    EXPECT_NE(again.output.find("--force"), std::string::npos) << again.output;
+    EXPECT_EQ(instance->selo("timestamp " + dir() + "/doc.txt --hash md5 -f -o " + out).exit_code, 1);
+    auto down = instance->selo("timestamp " + dir() + "/doc.txt --server http://127.0.0.1:1 -f -o " + dir() + "/x.tsr");
+    EXPECT_EQ(down.exit_code, 1);
+    EXPECT_NE(down.output.find("connect"), std::string::npos) << down.output;
+}
+
+}  // namespace
+}  // namespace selo::test
+
+namespace selo::test {
+namespace {
+
+TEST_F(TsaHttp, CscTimestampReturnsTheSameTokensForAHash) {
+    auto info = instance->post("/csc/v2/info", "{}");
+    bool listed = false;
+    for (const auto& m : info.body.as_object().at("methods").as_array()) {
+        listed = listed || m.as_string() == "signatures/timestamp";
+    }
+    EXPECT_TRUE(listed) << info.raw;
+
+    auto digest = run_stdout("cd " + dir() + " && openssl dgst -sha384 -binary doc.txt | base64 -w0").output;
+    auto r = instance->post("/csc/v2/signatures/timestamp",
+                            boost::json::serialize(boost::json::object{
+                                {"hash", digest}, {"hashAlgo", "2.16.840.1.101.3.4.2.2"}, {"nonce", "0a1b2c3d4e"}}));
+    ASSERT_EQ(r.status, 200) << r.raw;
+    write_file(instance->dir() / "csc.tst",
+               base64_decode(std::string_view(r.body.as_object().at("timestamp").as_string())).value());
+    auto v = run("cd " + dir() + " && openssl ts -verify -data doc.txt -in csc.tst -token_in -CAfile root.pem -untrusted chain.pem");
+    EXPECT_NE(v.output.find("Verification: OK"), std::string::npos) << v.output;
+    auto text = run("cd " + dir() + " && openssl ts -reply -in csc.tst -token_in -text").output;
+    EXPECT_NE(text.find("Nonce: 0x0A1B2C3D4E"), std::string::npos) << text;
+    EXPECT_NE(text.find("Hash Algorithm: sha384"), std::string::npos) << text;
+
+    auto sha1 = instance->post("/csc/v2/signatures/timestamp",
+                               boost::json::serialize(boost::json::object{{"hash", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="},
+                                                                          {"hashAlgo", "1.3.14.3.2.26"}}));
+    EXPECT_EQ(sha1.status, 400) << sha1.raw;
+    EXPECT_EQ(sha1.body.as_object().at("error").as_string(), "invalid_request") << sha1.raw;
+    auto short_hash = instance->post("/csc/v2/signatures/timestamp",
+                                     boost::json::serialize(boost::json::object{{"hash", "AAAA"}, {"hashAlgo", "2.16.840.1.101.3.4.2.1"}}));
+    EXPECT_EQ(short_hash.status, 400) << short_hash.raw;
+    EXPECT_EQ(instance->post("/csc/v2/signatures/timestamp", "{}").status, 400);
+}
+
+}  // namespace
+}  // namespace selo::test

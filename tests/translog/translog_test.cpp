@@ -1,0 +1,156 @@
+// The transparency log against a verifier written here from RFC 9162 §2.1 (its own hashing,
+// MTH, and the §2.1.3.2 / §2.1.4.2 verification algorithms), not Selo's tree code; with the
+// Certificate Transparency project's reference tree as known answers.
+
+#include <gtest/gtest.h>
+
+#include <openssl/sha.h>
+
+#include <set>
+#include <thread>
+
+#include "store/migrations.hpp"
+#include "store/repositories.hpp"
+#include "store/sqlite/sqlite_database.hpp"
+#include "support/test_support.hpp"
+#include "translog/log.hpp"
+#include "translog/rfc9162_verifier.hpp"
+
+namespace selo::translog {
+namespace {
+
+using namespace rfc9162;
+
+std::string hex(const Digest& d) { return hex_encode(ByteView(d.data(), d.size())); }
+
+// ---- fixtures ---------------------------------------------------------------------------------
+
+class TransparencyLogTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        db = store::open_sqlite(dir / "selo.db").value();
+        ASSERT_TRUE(store::migrate(*db).has_value());
+        repo = std::make_unique<store::SqlLogRepository>(*db);
+        log = std::make_unique<TransparencyLog>(*repo, store::transact_with(*db), clock, nullptr);
+    }
+    // What a client sees of entry i: its canonical leaf, recomputed from the entry's fields.
+    Digest leaf_of(const LogEntry& e) {
+        Bytes in = leaf_input(e.type, e.logged_at, e.data);
+        return leaf(std::vector<std::uint8_t>(in.begin(), in.end()));
+    }
+    test::TempDir dir;
+    FakeClock clock{from_unix_seconds(1'767'000'000)};
+    std::unique_ptr<store::Database> db;
+    std::unique_ptr<store::SqlLogRepository> repo;
+    std::unique_ptr<TransparencyLog> log;
+};
+
+TEST(Merkle, MatchesTheCertificateTransparencyReferenceTree) {
+    // The eight leaves of the CT project's merkle_tree test vectors and their roots.
+    std::vector<Bytes> inputs = {{},
+                                 {0x00},
+                                 {0x10},
+                                 {0x20, 0x21},
+                                 {0x30, 0x31},
+                                 {0x40, 0x41, 0x42, 0x43},
+                                 {0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57},
+                                 {0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f}};
+    std::vector<Hash> leaves;
+    for (const auto& in : inputs) {
+        leaves.push_back(leaf_hash(in));
+    }
+    auto root = [&](std::size_t n) { return hex_encode(view(root_hash(std::span(leaves).first(n)))); };
+    EXPECT_EQ(root(0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(root(1), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
+    EXPECT_EQ(root(2), "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125");
+    EXPECT_EQ(root(8), "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328");
+}
+
+TEST_F(TransparencyLogTest, ProofsVerifyWithTheIndependentVerifier) {
+    std::vector<Digest> expected;
+    for (int i = 0; i < 37; ++i) {
+        clock.advance(std::chrono::milliseconds(1234));
+        std::string data = "entry " + std::to_string(i) + std::string(static_cast<std::size_t>(i), 'x');
+        auto r = log->append(i % 2 ? "certificate" : "timestamp", as_bytes(data));
+        ASSERT_TRUE(r.has_value()) << r.error().message;
+        EXPECT_EQ(r->index, static_cast<std::uint64_t>(i));
+    }
+    auto entries = log->entries(0, 100, 1000).value();
+    ASSERT_EQ(entries.size(), 37u);
+    for (const auto& e : entries) {
+        expected.push_back(leaf_of(e));
+        EXPECT_EQ(hex(expected.back()), hex(e.leaf_hash)) << "entry " << e.index;
+    }
+    for (std::uint64_t size = 1; size <= 37; ++size) {
+        Digest root = mth(expected, 0, size);
+        EXPECT_EQ(hex(root), hex(log->root_at(size).value())) << size;
+        for (std::uint64_t i = 0; i < size; ++i) {
+            auto proof = log->inclusion_proof(expected[i], size);
+            ASSERT_TRUE(proof.has_value()) << proof.error().message;
+            EXPECT_EQ(proof->leaf_index, i);
+            std::vector<Digest> path(proof->path.begin(), proof->path.end());
+            EXPECT_TRUE(rfc_verify_inclusion(i, size, expected[i], path, root)) << i << " in " << size;
+            // A wrong leaf, root or size does not verify.
+            EXPECT_FALSE(rfc_verify_inclusion(i, size, expected[(i + 1) % 37], path, root) && size > 1);
+            if (!path.empty()) {
+                path[0][0] ^= 1;
+                EXPECT_FALSE(rfc_verify_inclusion(i, size, expected[i], path, root));
+            }
+        }
+        for (std::uint64_t first = 1; first < size; ++first) {
+            auto proof = log->consistency_proof(first, size);
+            ASSERT_TRUE(proof.has_value()) << proof.error().message;
+            std::vector<Digest> path(proof->begin(), proof->end());
+            Digest first_root = mth(expected, 0, first);
+            EXPECT_TRUE(rfc_verify_consistency(first, size, first_root, root, path)) << first << " -> " << size;
+            EXPECT_TRUE(verify_consistency(first, size, first_root, root, *proof));
+            Digest other = first_root;
+            other[5] ^= 0x40;
+            EXPECT_FALSE(rfc_verify_consistency(first, size, other, root, path));
+        }
+    }
+}
+
+TEST_F(TransparencyLogTest, RefusesBadRequestsClearly) {
+    ASSERT_TRUE(log->append("postmark", as_bytes(std::string_view("one"))).has_value());
+    EXPECT_EQ(log->inclusion_proof(Hash{}, 1).error().code, ErrorCode::not_found);
+    EXPECT_EQ(log->inclusion_proof(Hash{}, 5).error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(log->consistency_proof(0, 1).error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(log->consistency_proof(1, 2).error().code, ErrorCode::invalid_argument);
+    EXPECT_FALSE(log->append("Bad Type", as_bytes(std::string_view("x"))).has_value());
+    EXPECT_EQ(log->sign_tree_head().error().code, ErrorCode::unavailable);
+    EXPECT_EQ(log->latest_tree_head().error().code, ErrorCode::not_found);
+    // The database refuses edits of the log.
+    EXPECT_FALSE(db->execute("UPDATE log_entries SET data = x'00' WHERE idx = 0").has_value());
+    EXPECT_FALSE(db->execute("DELETE FROM log_entries").has_value());
+}
+
+TEST_F(TransparencyLogTest, ConcurrentAppendsAreDurableWithContiguousIndices) {
+    std::vector<std::thread> threads;
+    std::mutex mutex;
+    std::set<std::uint64_t> indices;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) {
+                auto r = log->append("timestamp", as_bytes(fmt::format("{}-{}", t, i)));
+                ASSERT_TRUE(r.has_value()) << r.error().message;
+                std::lock_guard lock(mutex);
+                EXPECT_TRUE(indices.insert(r->index).second);
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    ASSERT_EQ(indices.size(), 400u);
+    EXPECT_EQ(*indices.rbegin(), 399u);
+    // A second reader of the same database (another process would do the same) sees all of it.
+    auto other = store::open_sqlite(dir / "selo.db").value();
+    store::SqlLogRepository other_repo(*other);
+    EXPECT_EQ(other_repo.size().value(), 400u);
+    TransparencyLog other_log(other_repo, store::transact_with(*other), clock, nullptr);
+    EXPECT_EQ(other_log.current().value().second, log->current().value().second);
+}
+
+}  // namespace
+}  // namespace selo::translog

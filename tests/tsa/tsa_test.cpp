@@ -1,0 +1,343 @@
+// The TSA against OpenSSL's own client and verifier: `openssl ts -query` builds the requests,
+// `openssl ts -verify` and `openssl ts -reply -text` judge the answers.
+
+#include <gtest/gtest.h>
+
+#include <openssl/objects.h>
+
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "crypto/keys.hpp"
+#include "pki/authority.hpp"
+#include "pki/memory_repositories.hpp"
+#include "support/test_support.hpp"
+#include "tsa/authority.hpp"
+#include "tsa/der.hpp"
+#include "tsa/verify.hpp"
+
+namespace selo::tsa {
+namespace {
+
+using test::run;
+using test::shell_quote;
+
+// Records what the TSA logs.
+class MemoryLog final : public TrustLog {
+public:
+    Result<LogReceipt> append(std::string_view type, ByteView entry) override {
+        std::lock_guard lock(mutex);
+        entries.emplace_back(std::string(type), Bytes(entry.begin(), entry.end()));
+        if (failing) {
+            return fail(ErrorCode::unavailable, "log down");
+        }
+        return LogReceipt{entries.size() - 1, {}, {}};
+    }
+    std::mutex mutex;
+    std::vector<std::pair<std::string, Bytes>> entries;
+    bool failing = false;
+};
+
+class TsaTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { fixture = new Fixture(); }
+    static void TearDownTestSuite() {
+        delete fixture;
+        fixture = nullptr;
+    }
+    void SetUp() override {
+        if (!test::have_tool("openssl")) {
+            GTEST_SKIP() << "openssl is not installed";
+        }
+        ASSERT_TRUE(fixture->error.empty()) << fixture->error;
+    }
+
+    struct Fixture {
+        Fixture() {
+            auto r = pki::ensure_hierarchy({"MO", "Selo Test Services", "http://ca.example.mo",
+                                            pki::default_authorities("Selo Test Services")},
+                                           keys, cas, certs, clock, rng);
+            if (!r) {
+                error = r.error().message;
+                return;
+            }
+            auto rec = cas.find(pki::kInfrastructureCaName).value();
+            auto infra = pki::CertificateAuthority::load(
+                             *rec, pki::CaContext{keys, certs, clock, rng, "http://ca.example.mo"},
+                             {std::string(pki::kProfileTsa)})
+                             .value();
+            auto key = crypto::generate_key(crypto::KeyType::ec_p256).value();
+            pki::DistinguishedName dn;
+            dn.add(NID_countryName, "MO")
+                .add(NID_organizationName, "Selo Test Services")
+                .add(NID_commonName, "Selo Test Time-Stamping Unit");
+            auto cert = infra.issue({std::string(pki::kProfileTsa), dn, key.get(), std::nullopt, {}, {}});
+            if (!cert) {
+                error = cert.error().message;
+                return;
+            }
+            TsaOptions opts;
+            opts.accepted_policies = {"1.3.6.1.4.1.99999.1"};
+            opts.chain = {infra.certificate()};
+            auto made = TimeStampAuthority::create(*cert, std::move(key), opts, clock, rng, &log);
+            if (!made) {
+                error = made.error().message;
+                return;
+            }
+            tsa.emplace(std::move(*made));
+            root = pki::Certificate::from_der(cas.find(pki::kRootCaName).value()->certificate_der).value();
+            intermediate = infra.certificate();
+            test::write_file(dir / "root.pem", root->pem());
+            test::write_file(dir / "chain.pem", intermediate->pem() + cert->pem());
+            test::write_file(dir / "document.txt", std::string_view("Ofício n.º 12/2025 — 陳大文\n"));
+        }
+        // Real time: openssl checks certificates against its own clock.
+        FakeClock clock{std::chrono::system_clock::now()};
+        SystemRng rng;
+        test::MemoryKeys key_repo;
+        crypto::MasterKey master = crypto::MasterKey::from_bytes(Bytes(32, 7));
+        crypto::SoftwareKeyStore keys{key_repo, master, rng};
+        test::MemoryCas cas;
+        test::MemoryCertificates certs;
+        MemoryLog log;
+        std::optional<TimeStampAuthority> tsa;
+        std::optional<pki::Certificate> root;
+        std::optional<pki::Certificate> intermediate;
+        test::TempDir dir;
+        std::string error;
+    };
+    static inline Fixture* fixture = nullptr;
+
+    static std::filesystem::path path(std::string_view name) { return fixture->dir / name; }
+
+    // `openssl ts -query ARGS` for the document; the request DER.
+    static Bytes query(const std::string& args) {
+        auto r = run("openssl ts -query -data " + path("document.txt").string() + " " + args +
+                     " -out " + path("q.tsq").string());
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+        return test::read_file(path("q.tsq"));
+    }
+    static std::string reply_text(const Bytes& reply) {
+        test::write_file(path("r.tsr"), reply);
+        return run("openssl ts -reply -in " + path("r.tsr").string() + " -text").output;
+    }
+    static test::CommandResult verify_reply(const Bytes& reply, const std::string& extra = {}) {
+        test::write_file(path("v.tsr"), reply);
+        return run("openssl ts -verify -data " + path("document.txt").string() + " -in " +
+                   path("v.tsr").string() + " -CAfile " + path("root.pem").string() +
+                   " -untrusted " + path("chain.pem").string() + " " + extra);
+    }
+};
+
+TEST_F(TsaTest, OpensslVerifiesTokensForEveryDigestWithAndWithoutNonceAndCertReq) {
+    for (const std::string digest : {"-sha256", "-sha384", "-sha512"}) {
+        for (bool nonce : {true, false}) {
+            for (bool cert : {true, false}) {
+                SCOPED_TRACE(digest + (nonce ? " nonce" : " no nonce") + (cert ? " certReq" : ""));
+                std::string args = digest + (nonce ? "" : " -no_nonce") + (cert ? " -cert" : "");
+                Bytes q = query(args);
+                auto reply = fixture->tsa->respond(q);
+                ASSERT_TRUE(reply.granted) << reply.status_text;
+                auto v = verify_reply(reply.der);
+                EXPECT_EQ(v.exit_code, 0) << v.output;
+                EXPECT_NE(v.output.find("Verification: OK"), std::string::npos) << v.output;
+                // The same against the query itself: openssl then checks the nonce and policy too.
+                auto vq = run("openssl ts -verify -queryfile " + path("q.tsq").string() + " -in " +
+                              path("v.tsr").string() + " -CAfile " + path("root.pem").string() +
+                              " -untrusted " + path("chain.pem").string());
+                EXPECT_NE(vq.output.find("Verification: OK"), std::string::npos) << vq.output;
+
+                std::string text = reply_text(reply.der);
+                EXPECT_NE(text.find("Status: Granted."), std::string::npos) << text;
+                EXPECT_NE(text.find("Policy OID: " + std::string(kPolicyTimeStamping)), std::string::npos) << text;
+                EXPECT_NE(text.find("Accuracy: 0x01 seconds, unspecified millis, unspecified micros"),
+                          std::string::npos) << text;
+                EXPECT_NE(text.find("Ordering: no"), std::string::npos) << text;
+                EXPECT_NE(text.find(nonce ? "Nonce: 0x" : "Nonce: unspecified"), std::string::npos) << text;
+                // genTime in UTC ("Z"), as openssl prints it: "... GMT".
+                EXPECT_NE(text.find(" GMT"), std::string::npos) << text;
+
+                // certReq: the TSA's certificate is in the token exactly when asked for.
+                test::write_file(path("tok.der"), reply.der);
+                auto certs = run("openssl ts -reply -in " + path("tok.der").string() +
+                                 " -token_out -out " + path("tok.p7").string() +
+                                 " && openssl pkcs7 -inform DER -in " + path("tok.p7").string() +
+                                 " -print_certs -noout");
+                EXPECT_EQ(certs.output.find("Time-Stamping Unit") != std::string::npos, cert) << certs.output;
+            }
+        }
+    }
+}
+
+TEST_F(TsaTest, TokenUsesEssCertIdV2WithSha256) {
+    auto reply = fixture->tsa->respond(query("-sha256 -cert"));
+    ASSERT_TRUE(reply.granted);
+    test::write_file(path("e.tsr"), reply.der);
+    auto r = run("openssl ts -reply -in " + path("e.tsr").string() + " -token_out -out " +
+                 path("e.p7").string() + " && openssl cms -cmsout -print -inform DER -in " +
+                 path("e.p7").string());
+    EXPECT_NE(r.output.find("id-smime-aa-signingCertificateV2"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("id-smime-aa-signingCertificate:"), std::string::npos) << r.output;
+    // The ESSCertIDv2 hash is SHA-256 of the TSA certificate (the default algorithm, omitted).
+    std::string fp = hex_encode(crypto::sha256(fixture->tsa->certificate().der()));
+    auto dump = run("openssl asn1parse -inform DER -in " + path("e.p7").string());
+    std::string upper = hex_encode_upper(crypto::sha256(fixture->tsa->certificate().der()));
+    EXPECT_NE(dump.output.find(upper), std::string::npos) << "certHash " << fp;
+}
+
+TEST_F(TsaTest, RefusesSha1AndMd5AsBadAlg) {
+    for (const std::string digest : {"-sha1", "-md5"}) {
+        auto reply = fixture->tsa->respond(query(digest));
+        EXPECT_FALSE(reply.granted);
+        ASSERT_TRUE(reply.failure.has_value());
+        EXPECT_EQ(*reply.failure, FailureInfo::bad_alg);
+        std::string text = reply_text(reply.der);
+        EXPECT_NE(text.find("Status: Rejected."), std::string::npos) << text;
+        EXPECT_NE(text.find("Failure info: unrecognized or unsupported algorithm identifier"),
+                  std::string::npos) << text;
+    }
+}
+
+TEST_F(TsaTest, RefusesAnUnknownPolicyAndAcceptsAConfiguredOne) {
+    auto reply = fixture->tsa->respond(query("-sha256 -tspolicy 1.2.3.4"));
+    EXPECT_EQ(reply.failure, FailureInfo::unaccepted_policy);
+    std::string text = reply_text(reply.der);
+    EXPECT_NE(text.find("the requested TSA policy is not supported by the TSA"), std::string::npos) << text;
+
+    auto ok = fixture->tsa->respond(query("-sha256 -tspolicy 1.3.6.1.4.1.99999.1"));
+    ASSERT_TRUE(ok.granted) << ok.status_text;
+    EXPECT_NE(reply_text(ok.der).find("Policy OID: 1.3.6.1.4.1.99999.1"), std::string::npos);
+    EXPECT_EQ(verify_reply(ok.der).exit_code, 0);
+}
+
+TEST_F(TsaTest, RefusesAWrongDigestLengthAsBadDataFormat) {
+    // openssl ts -query refuses to build this, so it is written with openssl asn1parse -genconf.
+    test::write_file(path("short.cnf"), std::string_view(
+        "asn1=SEQUENCE:req\n[req]\nversion=INTEGER:1\nimprint=SEQUENCE:imprint\n"
+        "[imprint]\nalg=SEQUENCE:alg\ndigest=FORMAT:HEX,OCTETSTRING:"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddee\n"
+        "[alg]\noid=OID:sha256\nparams=NULL\n"));
+    auto gen = run("openssl asn1parse -genconf " + path("short.cnf").string() + " -out " +
+                   path("short.tsq").string() + " -noout");
+    ASSERT_EQ(gen.exit_code, 0) << gen.output;
+    auto reply = fixture->tsa->respond(test::read_file(path("short.tsq")));
+    EXPECT_EQ(reply.failure, FailureInfo::bad_data_format);
+    EXPECT_NE(reply_text(reply.der).find("the data submitted has the wrong format"), std::string::npos);
+}
+
+TEST_F(TsaTest, RefusesExtensionsAsUnacceptedExtension) {
+    test::write_file(path("ext.cnf"), std::string_view(
+        "asn1=SEQUENCE:req\n[req]\nversion=INTEGER:1\nimprint=SEQUENCE:imprint\n"
+        "exts=IMPLICIT:0,SEQUENCE:exts\n"
+        "[imprint]\nalg=SEQUENCE:alg\ndigest=FORMAT:HEX,OCTETSTRING:"
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+        "[alg]\noid=OID:sha256\n"
+        "[exts]\next=SEQUENCE:ext\n[ext]\noid=OID:1.2.3.4.5\nvalue=FORMAT:HEX,OCTETSTRING:0500\n"));
+    auto gen = run("openssl asn1parse -genconf " + path("ext.cnf").string() + " -out " +
+                   path("ext.tsq").string() + " -noout");
+    ASSERT_EQ(gen.exit_code, 0) << gen.output;
+    auto reply = fixture->tsa->respond(test::read_file(path("ext.tsq")));
+    EXPECT_EQ(reply.failure, FailureInfo::unaccepted_extension) << reply.status_text;
+}
+
+TEST_F(TsaTest, GarbageGetsARejectionNeverACrash) {
+    std::vector<Bytes> inputs = {{}, {0x00}, {0x30}, {0x30, 0x80, 0x00, 0x00}, to_bytes("not DER at all")};
+    Bytes good = query("-sha256");
+    // Every truncation and a trailing byte of a real request.
+    for (std::size_t n = 1; n < good.size(); n += 3) {
+        inputs.emplace_back(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    Bytes trailing = good;
+    trailing.push_back(0);
+    inputs.push_back(trailing);
+    for (const auto& in : inputs) {
+        auto reply = fixture->tsa->respond(in);
+        EXPECT_FALSE(reply.granted);
+        EXPECT_EQ(reply.failure, FailureInfo::bad_data_format) << reply.status_text;
+        EXPECT_NE(reply_text(reply.der).find("Status: Rejected."), std::string::npos);
+    }
+}
+
+TEST_F(TsaTest, SerialsAreUniqueAndEveryTokenIsLoggedFromSeveralThreads) {
+    std::size_t logged_before = fixture->log.entries.size();
+    std::mutex mutex;
+    std::set<std::string> serials;
+    std::vector<std::thread> threads;
+    Bytes digest = crypto::sha256(std::string_view("many"));
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            for (int i = 0; i < 100; ++i) {
+                auto token = fixture->tsa->time_stamp({std::string(crypto::digest_oid(crypto::DigestAlgorithm::sha256)),
+                                                       digest, false});
+                ASSERT_TRUE(token.has_value());
+                auto info = read_token(*token);
+                ASSERT_TRUE(info.has_value());
+                std::lock_guard lock(mutex);
+                serials.insert(info->serial_hex);
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_EQ(serials.size(), 400u);
+    EXPECT_EQ(fixture->log.entries.size() - logged_before, 400u);
+    EXPECT_EQ(fixture->log.entries.back().first, "timestamp");
+}
+
+TEST_F(TsaTest, TimeStampsADigestForInProcessCallers) {
+    Bytes data = to_bytes("postmark receipt");
+    Bytes digest = crypto::digest(crypto::DigestAlgorithm::sha384, data);
+    auto token = fixture->tsa->time_stamp({"2.16.840.1.101.3.4.2.2", digest, true});
+    ASSERT_TRUE(token.has_value()) << token.error().message;
+    test::write_file(path("in.tst"), *token);
+    test::write_file(path("in.dat"), data);
+    auto r = run("openssl ts -verify -data " + path("in.dat").string() + " -in " +
+                 path("in.tst").string() + " -token_in -CAfile " + path("root.pem").string() +
+                 " -untrusted " + path("chain.pem").string());
+    EXPECT_NE(r.output.find("Verification: OK"), std::string::npos) << r.output;
+    // The token's TSTInfo is what went into the log.
+    auto info = read_token(*token).value();
+    EXPECT_EQ(fixture->log.entries.back().second, info.tst_info_der);
+    EXPECT_EQ(info.digest, digest);
+
+    TrustAnchors anchors{{*fixture->root}, {*fixture->intermediate}};
+    EXPECT_TRUE(verify_token(*token, crypto::DigestAlgorithm::sha384, digest, anchors).has_value());
+    Bytes other = digest;
+    other[0] ^= 1;
+    auto bad = verify_token(*token, crypto::DigestAlgorithm::sha384, other, anchors);
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_FALSE(verify_token(*token, crypto::DigestAlgorithm::sha384, digest, TrustAnchors{}).has_value());
+
+    EXPECT_FALSE(fixture->tsa->time_stamp({"1.3.14.3.2.26", Bytes(20, 1), true}).has_value()) << "SHA-1";
+    EXPECT_FALSE(fixture->tsa->time_stamp({"2.16.840.1.101.3.4.2.1", Bytes(31, 1), true}).has_value());
+}
+
+TEST_F(TsaTest, AnswersSystemFailureWhenTheLogCannotRecordTheToken) {
+    fixture->log.failing = true;
+    auto reply = fixture->tsa->respond(query("-sha256"));
+    fixture->log.failing = false;
+    EXPECT_FALSE(reply.granted);
+    EXPECT_EQ(reply.failure, FailureInfo::system_failure);
+}
+
+TEST(Der, EncodesTimesBitsAndIntegers) {
+    using namespace std::chrono;
+    TimePoint t = from_unix_seconds(1'735'732'800) + milliseconds(250);
+    EXPECT_EQ(der::generalized_time_text(t), "20250101120000.25Z");
+    EXPECT_EQ(der::generalized_time_text(from_unix_seconds(1'735'732'800)), "20250101120000Z");
+    EXPECT_EQ(hex_encode(der::named_bit(0)), "03020780");
+    EXPECT_EQ(hex_encode(der::named_bit(5)), "03020204");
+    EXPECT_EQ(hex_encode(der::named_bit(15)), "0303000001");
+    EXPECT_EQ(hex_encode(der::named_bit(25)), "030506000000" "40");
+    EXPECT_EQ(hex_encode(der::small_integer(0)), "020100");
+    EXPECT_EQ(hex_encode(der::small_integer(128)), "02020080");
+    Bytes big(300, 1);
+    auto seq = der::tlv(der::kSequence, {big});
+    EXPECT_EQ(hex_encode(ByteView(seq).first(4)), "3082012c");
+}
+
+}  // namespace
+}  // namespace selo::tsa
