@@ -4,7 +4,9 @@
 
 #include <string>
 
+#include "account/enrolment.hpp"
 #include "api/v1.hpp"
+#include "cloudsign/activation.hpp"
 #include "cloudsign/service.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -19,6 +21,9 @@ struct ApiContext {
     cloudsign::CloudSignService& cloudsign;
     const Clock& clock;
     ApiRegistry& registry;  // every /api/v1 route goes through it
+    // Counter enrolment, subscriptions, eSignCloud activation and recovery (null: not served).
+    account::EnrolmentService* enrolment = nullptr;
+    cloudsign::ActivationService* activation = nullptr;
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).
@@ -27,6 +32,8 @@ void add_ca_routes(http::Router& router, ApiContext& ctx);
 void add_csc_routes(http::Router& router, ApiContext& ctx);
 // /api/v1/auth/login, /logout, /me, /openapi.json.
 void add_auth_routes(http::Router& router, ApiContext& ctx);
+// /api/v1/enrolments, /esigncloud/activation, /accounts/{account}/recovery, /subscriptions.
+void add_counter_routes(http::Router& router, ApiContext& ctx);
 // GET /healthz, GET /logo.png.
 void add_operations_routes(http::Router& router, ApiContext& ctx);
 

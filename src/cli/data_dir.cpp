@@ -223,10 +223,25 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
     : dir_(dir), config_(std::move(config)), master_(std::move(master)), db_(std::move(db)),
       clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
-      audit_(*db_, clock), failures_(*db_), api_clients_(*db_),
+      audit_(*db_, clock), failures_(*db_), api_clients_(*db_), enrolments_(*db_),
       keys_(sealed_keys_, master_, rng) {}
 
-Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
+namespace {
+// Stands in for SEPBox until its module is part of the build: enrolment with SEPBox or
+// eSignCloud, activation messages and reminders answer "unavailable" instead of losing mail.
+class UnwiredSystemPost final : public SystemPost {
+public:
+    Result<void> ensure_mailbox(std::string_view) override {
+        return fail(ErrorCode::unavailable, "SEPBox is not part of this build: no mailbox can be created");
+    }
+    Result<std::string> post(std::string_view, const SystemMessage&) override {
+        return fail(ErrorCode::unavailable, "SEPBox is not part of this build: the message cannot be delivered");
+    }
+};
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng,
+                                               SystemPost* post) {
     if (!is_data_directory(dir)) {
         return fail(ErrorCode::not_found,
                     "{} is not a Selo data directory (no {}); create one with `selo init --data {}`",
@@ -305,6 +320,27 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
         *rt->accounts_, rt->credentials_, rt->activations_, *signing_ca,
         std::move(chain), rt->master_, clock, rng, opts);
+
+    // ---- WIRING POINT (SEPBox, issue 5): replace UnwiredSystemPost with SEPBox's SystemPost
+    // implementation (same database, so its writes join the enrolment transaction).
+    rt->own_post_ = std::make_unique<UnwiredSystemPost>();
+    rt->post_ = post != nullptr ? post : rt->own_post_.get();
+    // ---- WIRING POINT (revocation, issue 3): set rt->revoker_ to a cloudsign::CertificateRevoker
+    // over the CA's revocation service; until then a forgotten-PIN recovery answers 503.
+    account::Transaction transaction = [db = rt->db_.get()](const std::function<Result<void>()>& fn) {
+        return db->transaction(fn);
+    };
+    account::EnrolmentOptions enrol_opts;
+    enrol_opts.slip_window = std::chrono::seconds(ac.slip_window_seconds);
+    enrol_opts.activation_lifetime = std::chrono::days(ac.activation_code_days);
+    enrol_opts.activation_attempts = ac.activation_code_attempts;
+    enrol_opts.service_name = rt->config_.pki.organization;
+    rt->enrolment_ = std::make_unique<account::EnrolmentService>(
+        *rt->accounts_, rt->enrolments_, *rt->post_, transaction, rt->master_, clock, rng, enrol_opts);
+    rt->activation_ = std::make_unique<cloudsign::ActivationService>(
+        *rt->enrolment_, *rt->cloudsign_, rt->credentials_, transaction, rt->revoker_.get());
+    rt->cloudsign_->set_subscription_check(
+        [e = rt->enrolment_.get()](std::string_view account_id) { return e->check_subscription(account_id); });
     return rt;
 }
 

@@ -8,6 +8,9 @@
 #include <optional>
 
 #include "account/account_service.hpp"
+#include "account/enrolment.hpp"
+#include "cloudsign/activation.hpp"
+#include "core/postbox.hpp"
 #include "cloudsign/service.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -44,8 +47,9 @@ Result<void> initialise_data_directory(const std::filesystem::path& dir, const I
 // Everything a command needs, opened from a data directory.
 class Runtime {
 public:
+    // `post` replaces the SEPBox the runtime wires itself (tests pass a fake).
     static Result<std::unique_ptr<Runtime>> open(const std::filesystem::path& dir, const Clock& clock,
-                                                 Rng& rng);
+                                                 Rng& rng, SystemPost* post = nullptr);
 
     const Config& config() const noexcept { return config_; }
     const std::filesystem::path& directory() const noexcept { return dir_; }
@@ -58,6 +62,10 @@ public:
     account::AccountService& accounts() noexcept { return *accounts_; }
     cloudsign::CloudSignService& cloudsign() noexcept { return *cloudsign_; }
     AuditTrail& audit() noexcept { return audit_; }
+    // Counter enrolment, activation codes and subscriptions; eSignCloud activation and recovery.
+    account::EnrolmentService& enrolment() noexcept { return *enrolment_; }
+    cloudsign::ActivationService& activation() noexcept { return *activation_; }
+    SystemPost& system_post() noexcept { return *post_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
@@ -80,6 +88,12 @@ private:
     store::SqlAuditTrail audit_;
     store::SqlFailureRepository failures_;
     store::SqlApiClientRepository api_clients_;
+    store::SqlEnrolmentRepository enrolments_;
+    std::unique_ptr<SystemPost> own_post_;
+    SystemPost* post_ = nullptr;
+    std::unique_ptr<cloudsign::CertificateRevoker> revoker_;
+    std::unique_ptr<account::EnrolmentService> enrolment_;
+    std::unique_ptr<cloudsign::ActivationService> activation_;
     crypto::SoftwareKeyStore keys_;
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;

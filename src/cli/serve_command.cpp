@@ -102,6 +102,8 @@ int run_serve(const ServeArgs& args) {
     http::Router router;
     api::ApiRegistry registry((*rt)->accounts());
     api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock, registry};
+    ctx.enrolment = &(*rt)->enrolment();
+    ctx.activation = &(*rt)->activation();
     api::add_all_routes(router, ctx);
     auto limits = http::server_limits(config.http, config.server);
     if (!limits) {

@@ -182,6 +182,9 @@ Result<CredentialView> CloudSignService::info(std::string_view account_id,
 
 Result<Activation> CloudSignService::authorize(const AuthorizeRequest& r) {
     auto view = SELO_TRY(info(r.account_id, r.credential_id));
+    if (subscription_check_) {
+        SELO_TRY_VOID(subscription_check_(r.account_id));
+    }
     const Credential& c = view.credential;
     if (c.status != CredentialStatus::enabled) {
         return fail(ErrorCode::forbidden, "The credential identified by credentialID is disabled");
@@ -327,6 +330,12 @@ Result<crypto::EvpPkeyPtr> CloudSignService::unlock_with_sad(const Credential& c
 
 Result<std::vector<Bytes>> CloudSignService::sign_hashes(const SignHashRequest& r) {
     auto view = SELO_TRY(info(r.account_id, r.credential_id));
+    if (view.credential.status != CredentialStatus::enabled) {
+        return fail(ErrorCode::forbidden, "The credential identified by credentialID is disabled");
+    }
+    if (subscription_check_) {
+        SELO_TRY_VOID(subscription_check_(r.account_id));
+    }
     if (view.certificate_status != "valid") {
         return fail(ErrorCode::expired, "Signing certificate is expired");
     }
@@ -351,6 +360,12 @@ Result<std::vector<Bytes>> CloudSignService::sign_hashes(const SignHashRequest& 
 
 Result<std::vector<Bytes>> CloudSignService::sign_documents(const SignDocRequest& r) {
     auto view = SELO_TRY(info(r.account_id, r.credential_id));
+    if (view.credential.status != CredentialStatus::enabled) {
+        return fail(ErrorCode::forbidden, "The credential identified by credentialID is disabled");
+    }
+    if (subscription_check_) {
+        SELO_TRY_VOID(subscription_check_(r.account_id));
+    }
     if (view.certificate_status != "valid") {
         return fail(ErrorCode::expired, "Signing certificate is expired");
     }
