@@ -11,6 +11,8 @@
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "http/router.hpp"
+#include "pki/crl.hpp"
+#include "pki/ocsp.hpp"
 #include "pki/repository.hpp"
 
 namespace selo::api {
@@ -24,10 +26,14 @@ struct ApiContext {
     // Counter enrolment, subscriptions, eSignCloud activation and recovery (null: not served).
     account::EnrolmentService* enrolment = nullptr;
     cloudsign::ActivationService* activation = nullptr;
+    pki::OcspResponder* ocsp = nullptr;  // null: no /ocsp routes
+    pki::CrlPublisher* crls = nullptr;   // null: no /crl routes
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).
 void add_ca_routes(http::Router& router, ApiContext& ctx);
+// POST /ocsp, GET /ocsp/{base64} (RFC 6960 Appendix A, RFC 5019 §5-6), GET /crl/{ca}.crl.
+void add_status_routes(http::Router& router, ApiContext& ctx);
 // POST /csc/v2/... (Cloud Signature Consortium API v2).
 void add_csc_routes(http::Router& router, ApiContext& ctx);
 // /api/v1/auth/login, /logout, /me, /openapi.json.

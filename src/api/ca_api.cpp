@@ -54,6 +54,7 @@ void install_error_renderers(http::Router& router) {
 
 void add_all_routes(http::Router& router, ApiContext& ctx) {
     add_ca_routes(router, ctx);
+    add_status_routes(router, ctx);
     add_csc_routes(router, ctx);
     add_operations_routes(router, ctx);
     add_auth_routes(router, ctx);

@@ -58,6 +58,21 @@ struct SignArgs {
 };
 int run_sign(const SignArgs& args);
 
+// `selo ca list|show|revoke|suspend|resume`.
+struct CaArgs {
+    std::string action;  // list, show, revoke, suspend, resume
+    std::filesystem::path data;
+    std::string ca;      // CA name; empty: the one that issued the serial (list: every CA)
+    std::string serial;  // hex
+    std::string reason = "unspecified";  // revoke: RFC 5280 reason
+    std::string time;    // revoke: when it takes effect (default now)
+    std::string comment;  // for the audit trail
+    std::string status;  // list: only this status
+    std::size_t limit = 1000;
+    bool json = false;
+};
+int run_ca(const CaArgs& args);
+
 // Prints "selo: <message>" to standard error.
 void print_error(std::string_view message);
 

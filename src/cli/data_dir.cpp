@@ -222,11 +222,29 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
                  std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng)
     : dir_(dir), config_(std::move(config)), master_(std::move(master)), db_(std::move(db)),
       clock_(clock), rng_(rng), sealed_keys_(*db_, clock), cas_(*db_), certificates_(*db_),
+      crl_repo_(*db_), responders_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
       audit_(*db_, clock), failures_(*db_), api_clients_(*db_), enrolments_(*db_),
       keys_(sealed_keys_, master_, rng) {}
 
 namespace {
+// cloudsign's CertificateRevoker over the CAs of this runtime.
+class AuthorityRevoker final : public cloudsign::CertificateRevoker {
+public:
+    explicit AuthorityRevoker(Runtime& rt) : rt_(rt) {}
+    Result<void> revoke(std::string_view ca_name, std::string_view serial_hex,
+                        std::string_view reason) override {
+        auto* ca = SELO_TRY(rt_.authority(ca_name));
+        auto why = SELO_TRY(pki::revocation_reason_from_name(reason));
+        SELO_TRY(ca->revoke(serial_hex, why, std::nullopt,
+                            pki::Actor{"esigncloud:recovery", "eSignCloud credential retired: " + std::string(reason)}));
+        return {};
+    }
+
+private:
+    Runtime& rt_;
+};
+
 // Stands in for SEPBox until its module is part of the build: enrolment with SEPBox or
 // eSignCloud, activation messages and reminders answer "unavailable" instead of losing mail.
 class UnwiredSystemPost final : public SystemPost {
@@ -281,12 +299,25 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
                         "the master key they were sealed with",
                         (dir / rt->config_.keys.master_key_file).string(), a.name);
         }
+        store::Database* db = rt->db_.get();
+        pki::CaContext ca_context{rt->keys_, rt->certificates_, clock, rng,
+                                  rt->config_.server.public_url, &rt->audit_,
+                                  [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); }};
         rt->authorities_.emplace(
             a.name, SELO_TRY(pki::CertificateAuthority::load(
-                        *rec, pki::CaContext{rt->keys_, rt->certificates_, clock, rng,
-                                             rt->config_.server.public_url},
+                        *rec, std::move(ca_context),
                         a.role == "root" ? std::vector<std::string>{std::string(pki::kProfileIssuingCa)}
                                          : a.profiles)));
+    }
+    // Status publication: responses are valid for a day and re-signed at half-time; the same
+    // for CRLs (RFC 5019 §2.2.4, RFC 5280 §5.1.2.5).
+    rt->ocsp_ = std::make_unique<pki::OcspResponder>(rt->certificates_, rt->responders_, rt->keys_,
+                                                     clock, rng, pki::OcspOptions{});
+    rt->crl_publisher_ = std::make_unique<pki::CrlPublisher>(
+        rt->certificates_, rt->crl_repo_, rt->keys_, clock, std::chrono::hours(24));
+    for (auto& [name, ca] : rt->authorities_) {
+        SELO_TRY_VOID(rt->ocsp_->add(ca));
+        rt->crl_publisher_->add(ca);
     }
     auto* signing_ca = SELO_TRY(rt->authority(rt->config_.cloudsign.signing_ca));
     // The chain a relying party needs: every CA from the signing CA up to the root.
@@ -325,8 +356,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     // implementation (same database, so its writes join the enrolment transaction).
     rt->own_post_ = std::make_unique<UnwiredSystemPost>();
     rt->post_ = post != nullptr ? post : rt->own_post_.get();
-    // ---- WIRING POINT (revocation, issue 3): set rt->revoker_ to a cloudsign::CertificateRevoker
-    // over the CA's revocation service; until then a forgotten-PIN recovery answers 503.
+    // Forgotten-PIN recovery revokes through the CA's revocation service (CRL and OCSP see it).
+    rt->revoker_ = std::make_unique<AuthorityRevoker>(*rt);
     account::Transaction transaction = [db = rt->db_.get()](const std::function<Result<void>()>& fn) {
         return db->transaction(fn);
     };

@@ -18,6 +18,8 @@
 #include "crypto/key_store.hpp"
 #include "crypto/master_key.hpp"
 #include "pki/authority.hpp"
+#include "pki/crl.hpp"
+#include "pki/ocsp.hpp"
 #include "store/database.hpp"
 #include "store/repositories.hpp"
 
@@ -66,6 +68,11 @@ public:
     account::EnrolmentService& enrolment() noexcept { return *enrolment_; }
     cloudsign::ActivationService& activation() noexcept { return *activation_; }
     SystemPost& system_post() noexcept { return *post_; }
+    // Every CA of the hierarchy, by name.
+    std::map<std::string, pki::CertificateAuthority, std::less<>>& authorities() noexcept { return authorities_; }
+    // Certificate status publication for every CA: OCSP answers and CRLs.
+    pki::OcspResponder& ocsp() noexcept { return *ocsp_; }
+    pki::CrlPublisher& crls() noexcept { return *crl_publisher_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
@@ -81,6 +88,8 @@ private:
     store::SqlSealedKeyRepository sealed_keys_;
     store::SqlCaRepository cas_;
     store::SqlCertificateRepository certificates_;
+    store::SqlCrlRepository crl_repo_;
+    store::SqlResponderRepository responders_;
     store::SqlAccountRepository account_repo_;
     store::SqlCredentialRepository credentials_;
     store::SqlSessionRepository sessions_;
@@ -98,6 +107,8 @@ private:
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
     std::unique_ptr<cloudsign::CloudSignService> cloudsign_;
+    std::unique_ptr<pki::OcspResponder> ocsp_;
+    std::unique_ptr<pki::CrlPublisher> crl_publisher_;
 };
 
 }  // namespace selo::cli

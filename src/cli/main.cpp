@@ -120,6 +120,41 @@ int main(int argc, char** argv) {
     sign_cmd->add_option("input", sign.input, "PDF to sign")->required()->check(CLI::ExistingFile);
     sign_cmd->add_option("-o,--output", sign.output, "Signed PDF to write")->required();
 
+    auto* ca_cmd = app.add_subcommand("ca", "CA officer: list certificates, revoke, suspend, resume");
+    ca_cmd->require_subcommand(1);
+    CaArgs ca;
+    ca.data = default_data_dir();
+    std::vector<CLI::App*> ca_cmds;
+    for (auto [action, help] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"list", "List issued certificates, newest first"},
+             {"show", "Print a certificate (PEM, or JSON with --json)"},
+             {"revoke", "Revoke a certificate with an RFC 5280 reason (final)"},
+             {"suspend", "Suspend a certificate (certificateHold)"},
+             {"resume", "Lift a suspension"}}) {
+        auto* c = ca_cmd->add_subcommand(action, help);
+        c->add_option("--data", ca.data, "Data directory")->capture_default_str();
+        c->add_option("--ca", ca.ca, "CA name (default: the CA that issued --serial; list: all)");
+        c->add_flag("--json", ca.json, "Print JSON");
+        if (std::string_view(action) == "list") {
+            c->add_option("--status", ca.status, "Only certificates with this status: valid, revoked, suspended");
+            c->add_option("--serial", ca.serial, "Only this serial (hex)");
+            c->add_option("--limit", ca.limit, "At most this many")->capture_default_str();
+        } else {
+            c->add_option("--serial", ca.serial, "Serial number (hex)")->required();
+        }
+        if (std::string_view(action) == "revoke") {
+            c->add_option("--reason", ca.reason,
+                          "unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, "
+                          "cessationOfOperation, privilegeWithdrawn, aACompromise")
+                ->capture_default_str();
+            c->add_option("--time", ca.time, "When it takes effect: YYYY-MM-DDTHH:MM:SSZ (default now)");
+        }
+        if (std::string_view(action) != "list" && std::string_view(action) != "show") {
+            c->add_option("--comment", ca.comment, "Why, for the audit trail");
+        }
+        ca_cmds.push_back(c);
+    }
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -141,6 +176,12 @@ int main(int argc, char** argv) {
     }
     if (*create_cmd) {
         return run_account_create(acc);
+    }
+    for (auto* c : ca_cmds) {
+        if (*c) {
+            ca.action = c->get_name();
+            return run_ca(ca);
+        }
     }
     if (*sign_cmd) {
         if (sign.user.empty() || sign.password.empty()) {

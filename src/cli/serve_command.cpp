@@ -104,6 +104,17 @@ int run_serve(const ServeArgs& args) {
     api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock, registry};
     ctx.enrolment = &(*rt)->enrolment();
     ctx.activation = &(*rt)->activation();
+    ctx.ocsp = &(*rt)->ocsp();
+    ctx.crls = &(*rt)->crls();
+    // Responder certificates and CRLs exist before the first relying party asks.
+    if (auto r = (*rt)->ocsp().prepare(); !r) {
+        print_error(r.error().message);
+        return 1;
+    }
+    if (auto r = (*rt)->crls().refresh_all(); !r) {
+        print_error(r.error().message);
+        return 1;
+    }
     api::add_all_routes(router, ctx);
     auto limits = http::server_limits(config.http, config.server);
     if (!limits) {
@@ -165,6 +176,14 @@ int run_serve(const ServeArgs& args) {
         while (!stopping.wait_for(lock, std::chrono::seconds(60), [&] { return stop_requested; })) {
             if (auto r = (*rt)->cloudsign().purge_expired(); !r) {
                 log::warn("housekeeping: {}", r.error().message);
+            }
+            // CRLs on schedule (well before nextUpdate) and after status changes made by other
+            // processes; responder certificates renewed before they expire.
+            if (auto r = (*rt)->crls().refresh_all(); !r) {
+                log::warn("housekeeping: CRLs: {}", r.error().message);
+            }
+            if (auto r = (*rt)->ocsp().prepare(); !r) {
+                log::warn("housekeeping: OCSP responders: {}", r.error().message);
             }
         }
     });

@@ -49,6 +49,8 @@ struct TbsInput {
     TimePoint not_before;
     TimePoint not_after;
     std::string issuer_url;     // AIA caIssuers; empty: none
+    std::string ocsp_url;       // AIA ocsp; empty: none
+    std::string crl_url;        // CRL distribution point; empty: none
     std::vector<std::string> dns_names;
     std::vector<std::string> ip_addresses;
 };
@@ -99,8 +101,21 @@ Result<X509Ptr> build_certificate(const TbsInput& in, ASN1_INTEGER* serial) {
         }
         SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_certificate_policies, list));
     }
-    if (p.aia_ca_issuers && !in.issuer_url.empty()) {
-        SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_info_access, "caIssuers;URI:" + in.issuer_url));
+    {
+        std::string aia;
+        if (p.aia_ocsp && !in.ocsp_url.empty()) {
+            aia = "OCSP;URI:" + in.ocsp_url;
+        }
+        if (p.aia_ca_issuers && !in.issuer_url.empty()) {
+            aia += (aia.empty() ? "" : ",") + ("caIssuers;URI:" + in.issuer_url);
+        }
+        if (!aia.empty()) {
+            SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_info_access, aia));
+        }
+    }
+    if (p.crl_distribution_point && !in.crl_url.empty()) {
+        SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_crl_distribution_points,
+                              "URI:" + in.crl_url));
     }
     if (p.ocsp_no_check) {
         // RFC 6960 §4.2.2.2.1: the extension's value is NULL; OpenSSL's syntax wants any word.
@@ -142,11 +157,7 @@ Result<Certificate> lint_and_sign(X509* cert, EVP_PKEY* ca_key, const Certificat
     auto parsed = SELO_TRY(Certificate::from_x509(cert));
     auto findings = lint_certificate(parsed, prof, issuer);
     if (!findings.empty()) {
-        std::string all;
-        for (const auto& f : findings) {
-            all += fmt::format("{}[{}] {}", all.empty() ? "" : "; ", f.rule, f.message);
-        }
-        return fail(ErrorCode::invalid_argument, "certificate refused by lint: {}", all);
+        return fail(ErrorCode::invalid_argument, "certificate refused by lint: {}", describe(findings));
     }
     if (::X509_sign(cert, ca_key, ca_digest(ca_key)) <= 0) {
         return openssl_fail("signing certificate");
@@ -166,6 +177,28 @@ std::string ca_certificate_url(std::string_view public_url, std::string_view nam
     return fmt::format("{}/ca/{}.crt", base, name);
 }
 
+namespace {
+std::string trimmed(std::string_view url) {
+    std::string base(url);
+    while (!base.empty() && base.back() == '/') {
+        base.pop_back();
+    }
+    return base;
+}
+}  // namespace
+
+std::string ca_crl_url(std::string_view public_url, std::string_view name) {
+    return fmt::format("{}/crl/{}.crl", trimmed(public_url), name);
+}
+
+std::string ocsp_responder_url(std::string_view public_url) {
+    return trimmed(public_url) + "/ocsp";
+}
+
+std::string CertificateAuthority::crl_url() const { return ca_crl_url(ctx_.public_url, name_); }
+
+std::string CertificateAuthority::ocsp_url() const { return ocsp_responder_url(ctx_.public_url); }
+
 Result<CertificateAuthority> CertificateAuthority::load(const CaRecord& record, CaContext context,
                                                         std::vector<std::string> profiles) {
     auto cert = SELO_TRY(Certificate::from_der(record.certificate_der));
@@ -181,12 +214,43 @@ std::string CertificateAuthority::certificate_url() const {
 }
 
 Result<Certificate> CertificateAuthority::issue(const IssuanceRequest& request) {
-    if (request.public_key == nullptr) {
-        return fail(ErrorCode::invalid_argument, "issuance request has no public key");
-    }
     const CertificateProfile& prof = *SELO_TRY(find_profile(request.profile));
     if (std::find(profiles_.begin(), profiles_.end(), prof.name) == profiles_.end()) {
         return fail(ErrorCode::forbidden, "CA '{}' does not issue {} certificates", name_, prof.name);
+    }
+    return issue_with(prof, request);
+}
+
+Result<Certificate> CertificateAuthority::issue_responder(EVP_PKEY* public_key) {
+    const CertificateProfile& prof = *SELO_TRY(find_profile(kProfileOcspResponder));
+    // The CA's own subject attributes (C, O) and a CN naming what this is.
+    DistinguishedName dn;
+    X509_NAME* ca_name = ::X509_get_subject_name(certificate_.x509());
+    std::string cn;
+    for (int nid : {NID_countryName, NID_organizationName, NID_commonName}) {
+        int idx = ::X509_NAME_get_index_by_NID(ca_name, nid, -1);
+        if (idx < 0) {
+            continue;
+        }
+        const ASN1_STRING* v = ::X509_NAME_ENTRY_get_data(::X509_NAME_get_entry(ca_name, idx));
+        std::string text(reinterpret_cast<const char*>(::ASN1_STRING_get0_data(v)),
+                         static_cast<std::size_t>(::ASN1_STRING_length(v)));
+        if (nid == NID_commonName) {
+            cn = text;
+        } else {
+            dn.add(nid, text);
+        }
+    }
+    // "… Natural Persons CA" -> "… Natural Persons CA OCSP Responder", kept within 64 characters.
+    std::string responder_cn = cn.size() + 15 <= 64 ? cn + " OCSP Responder" : "OCSP Responder " + name_;
+    dn.add(NID_commonName, responder_cn);
+    return issue_with(prof, {prof.name, dn, public_key, std::nullopt, {}, {}});
+}
+
+Result<Certificate> CertificateAuthority::issue_with(const CertificateProfile& prof,
+                                                     const IssuanceRequest& request) {
+    if (request.public_key == nullptr) {
+        return fail(ErrorCode::invalid_argument, "issuance request has no public key");
     }
     auto subject = SELO_TRY(request.subject.to_x509_name());
     auto ca_key = SELO_TRY(ctx_.keys.signing_key(key_id_));
@@ -199,9 +263,11 @@ Result<Certificate> CertificateAuthority::issue(const IssuanceRequest& request) 
         return fail(ErrorCode::conflict,
                     "CA '{}' expires before the requested validity ends; renew the CA first", name_);
     }
+    // The issued certificate's status lives with this CA: its CRL and the OCSP responder.
     TbsInput in{&prof,          subject.get(),     request.public_key,
                 &certificate_,  not_before,        not_after,
-                certificate_url(), request.dns_names, request.ip_addresses};
+                certificate_url(), ocsp_url(),     crl_url(),
+                request.dns_names, request.ip_addresses};
     // A repeated serial is refused by the repository (unique per issuer); draw again then.
     for (int attempt = 0; attempt < 4; ++attempt) {
         auto serial = random_serial(ctx_.rng);
@@ -209,7 +275,8 @@ Result<Certificate> CertificateAuthority::issue(const IssuanceRequest& request) 
         auto cert = SELO_TRY(lint_and_sign(tbs.get(), ca_key.get(), prof, &certificate_));
         CertificateRecord rec{name_,          cert.serial_hex(), cert.subject(),
                               prof.name,      cert.not_before(), cert.not_after(),
-                              cert.der(),     ctx_.clock.now(),  "valid"};
+                              cert.der(),     ctx_.clock.now(),  "valid", std::nullopt,
+                              std::nullopt};
         auto stored = ctx_.certificates.insert(rec);
         if (stored) {
             log::info("ca {}: issued {} serial {} to {}", name_, prof.name, rec.serial_hex,
@@ -221,6 +288,125 @@ Result<Certificate> CertificateAuthority::issue(const IssuanceRequest& request) 
         }
     }
     return fail(ErrorCode::internal, "could not draw a unique serial number");
+}
+
+Result<CertificateRecord> CertificateAuthority::change_status(
+    std::string_view serial_hex, std::string_view action,
+    const std::function<Result<CertificateStatus>(const CertificateRecord&)>& next,
+    const Actor& actor) {
+    if (serial_hex.empty() || serial_hex.size() > 40 ||
+        serial_hex.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+        return fail(ErrorCode::invalid_argument,
+                    "'{}' is not a serial number (lower-case hex, at most 20 octets)", serial_hex);
+    }
+    if (actor.id.empty()) {
+        return fail(ErrorCode::invalid_argument, "a status change needs the officer who makes it");
+    }
+    std::optional<CertificateRecord> result;
+    auto body = [&]() -> Result<void> {
+        auto rec = SELO_TRY(ctx_.certificates.find(name_, serial_hex));
+        if (!rec) {
+            return fail(ErrorCode::not_found, "CA '{}' has issued no certificate with serial {}",
+                        name_, serial_hex);
+        }
+        auto st = SELO_TRY(next(*rec));
+        SELO_TRY_VOID(ctx_.certificates.update_status(name_, serial_hex, rec->status, st));
+        std::string detail = fmt::format("{} -> {}", rec->status, st.status);
+        if (st.revocation_reason && st.status == kStatusRevoked) {
+            detail += fmt::format(
+                ", reason {}", revocation_reason_name(static_cast<RevocationReason>(*st.revocation_reason)));
+        }
+        if (st.revoked_at) {
+            detail += fmt::format(", effective {}", unix_seconds(*st.revoked_at));
+        }
+        if (!actor.reason.empty()) {
+            detail += "; " + actor.reason;
+        }
+        if (ctx_.audit != nullptr) {
+            SELO_TRY_VOID(ctx_.audit->record(
+                {actor.id, std::string(action), fmt::format("{}/{}", name_, serial_hex), detail}));
+        }
+        rec->status = st.status;
+        rec->revoked_at = st.revoked_at;
+        rec->revocation_reason = st.revocation_reason;
+        result = std::move(*rec);
+        return {};
+    };
+    SELO_TRY_VOID(ctx_.transaction ? ctx_.transaction(body) : body());
+    log::info("ca {}: {} {} by {}", name_, action, serial_hex, actor.id);
+    return std::move(*result);
+}
+
+Result<CertificateRecord> CertificateAuthority::revoke(std::string_view serial_hex,
+                                                       RevocationReason reason,
+                                                       std::optional<TimePoint> when,
+                                                       const Actor& actor) {
+    if (reason == RevocationReason::certificate_hold) {
+        return suspend(serial_hex, actor);
+    }
+    if (reason == RevocationReason::remove_from_crl) {
+        return resume(serial_hex, actor);
+    }
+    const TimePoint now = whole_seconds(ctx_.clock.now());
+    return change_status(
+        serial_hex, "certificate.revoke",
+        [&](const CertificateRecord& rec) -> Result<CertificateStatus> {
+            if (rec.status == kStatusRevoked) {
+                return fail(ErrorCode::conflict, "certificate {} is already revoked", serial_hex);
+            }
+            TimePoint effective = when ? whole_seconds(*when) : now;
+            if (effective > now) {
+                return fail(ErrorCode::invalid_argument,
+                            "a revocation cannot take effect in the future");
+            }
+            if (effective < rec.not_before) {
+                return fail(ErrorCode::invalid_argument,
+                            "the revocation time is before the certificate was valid");
+            }
+            // A suspended certificate revoked for good keeps the time it was first put on hold
+            // unless the officer names another.
+            if (!when && rec.status == kStatusSuspended && rec.revoked_at) {
+                effective = *rec.revoked_at;
+            }
+            return CertificateStatus{std::string(kStatusRevoked), effective,
+                                     static_cast<int>(reason), rec.not_after};
+        },
+        actor);
+}
+
+Result<CertificateRecord> CertificateAuthority::suspend(std::string_view serial_hex,
+                                                        const Actor& actor) {
+    const TimePoint now = whole_seconds(ctx_.clock.now());
+    return change_status(
+        serial_hex, "certificate.suspend",
+        [&](const CertificateRecord& rec) -> Result<CertificateStatus> {
+            if (rec.status != kStatusValid) {
+                return fail(ErrorCode::conflict, "certificate {} is {}, not valid", serial_hex,
+                            rec.status);
+            }
+            if (rec.not_after <= now) {
+                return fail(ErrorCode::conflict, "certificate {} has expired", serial_hex);
+            }
+            return CertificateStatus{std::string(kStatusSuspended), now,
+                                     static_cast<int>(RevocationReason::certificate_hold),
+                                     rec.not_after};
+        },
+        actor);
+}
+
+Result<CertificateRecord> CertificateAuthority::resume(std::string_view serial_hex,
+                                                       const Actor& actor) {
+    return change_status(
+        serial_hex, "certificate.resume",
+        [&](const CertificateRecord& rec) -> Result<CertificateStatus> {
+            if (rec.status != kStatusSuspended) {
+                return fail(ErrorCode::conflict, "certificate {} is {}, not suspended", serial_hex,
+                            rec.status);
+            }
+            return CertificateStatus{std::string(kStatusValid), std::nullopt, std::nullopt,
+                                     rec.not_after};
+        },
+        actor);
 }
 
 std::vector<AuthoritySpec> default_authorities(std::string_view organization) {
@@ -254,7 +440,7 @@ Result<Certificate> create_root(const HierarchySpec& spec, const AuthoritySpec& 
     auto name = SELO_TRY(dn.to_x509_name());
     const CertificateProfile& prof = *SELO_TRY(find_profile(kProfileRootCa));
     TbsInput in{&prof, name.get(), key.get(), nullptr, now - std::chrono::minutes(5),
-                now + prof.validity, "", {}, {}};
+                now + prof.validity, "", "", "", {}, {}};
     auto serial = random_serial(rng);
     auto tbs = SELO_TRY(build_certificate(in, serial.get()));
     return lint_and_sign(tbs.get(), key.get(), prof, nullptr);
@@ -275,7 +461,7 @@ Result<void> ensure_hierarchy(const HierarchySpec& spec, crypto::KeyStore& keys,
             const CertificateProfile& prof = *SELO_TRY(find_profile(kProfileRootCa));
             SELO_TRY_VOID(certificates.insert({a.name, cert.serial_hex(), cert.subject(), prof.name,
                                                cert.not_before(), cert.not_after(), cert.der(),
-                                               clock.now(), "valid"}));
+                                               clock.now(), "valid", std::nullopt, std::nullopt}));
             SELO_TRY_VOID(cas.insert({a.name, "root", std::nullopt, key_id, cert.der(), clock.now()}));
             log::info("ca {}: created root {}", a.name, cert.subject());
             continue;

@@ -2,8 +2,11 @@
 // A certification authority: builds a certificate from a profile, lints it, signs it once with
 // the CA key from the key store, and records it durably before anyone hears of it.
 
+#include <functional>
 #include <optional>
 #include <string>
+
+#include "core/audit.hpp"
 
 #include "core/clock.hpp"
 #include "core/rng.hpp"
@@ -12,6 +15,7 @@
 #include "pki/name.hpp"
 #include "pki/profile.hpp"
 #include "pki/repository.hpp"
+#include "pki/revocation.hpp"
 
 namespace selo::pki {
 
@@ -30,6 +34,17 @@ struct CaContext {
     const Clock& clock;
     Rng& rng;
     std::string public_url;  // base URL named by AIA caIssuers, e.g. "http://127.0.0.1:8080"
+    // Status changes are recorded here (who, when, why); null: not recorded (unit tests).
+    AuditTrail* audit = nullptr;
+    // Runs `fn` as one durable transaction (the status change and its audit record commit
+    // together); empty: fn runs as it is.
+    std::function<Result<void>(const std::function<Result<void>()>&)> transaction;
+};
+
+// Who asks for a life-cycle change, and why: it goes into the audit trail.
+struct Actor {
+    std::string id;      // an account id, or "cli:<user>"
+    std::string reason;  // free text for the audit record
 };
 
 class CertificateAuthority {
@@ -42,14 +57,41 @@ public:
     // signing anything that breaks the profile.
     [[nodiscard]] Result<Certificate> issue(const IssuanceRequest& request);
 
+    // A delegated OCSP responder certificate for `public_key` (profile ocsp-responder): issued by
+    // every CA for itself, whatever profiles it lists (RFC 6960 §4.2.2.2 wants the responder
+    // certificate issued by the CA whose certificates it answers for).
+    [[nodiscard]] Result<Certificate> issue_responder(EVP_PKEY* public_key);
+
+    // Revokes a certificate of this CA with an RFC 5280 reason, effective at `when` (default:
+    // now; not in the future, not before the certificate's notBefore). A suspended certificate
+    // may be revoked; a revoked one stays revoked (conflict). certificateHold is suspend();
+    // removeFromCRL is resume().
+    [[nodiscard]] Result<CertificateRecord> revoke(std::string_view serial_hex, RevocationReason reason,
+                                                   std::optional<TimePoint> when, const Actor& actor);
+    // Suspends a valid certificate (certificateHold).
+    [[nodiscard]] Result<CertificateRecord> suspend(std::string_view serial_hex, const Actor& actor);
+    // Lifts a suspension: the certificate is valid again (and leaves the next CRL).
+    [[nodiscard]] Result<CertificateRecord> resume(std::string_view serial_hex, const Actor& actor);
+
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] const std::string& key_id() const noexcept { return key_id_; }
     [[nodiscard]] const std::vector<std::string>& profiles() const noexcept { return profiles_; }
     [[nodiscard]] const Certificate& certificate() const noexcept { return certificate_; }
     // URL where this CA's certificate is published: <public_url>/ca/<name>.crt
     [[nodiscard]] std::string certificate_url() const;
+    // This CA's CRL: <public_url>/crl/<name>.crl
+    [[nodiscard]] std::string crl_url() const;
+    // The OCSP responder: <public_url>/ocsp
+    [[nodiscard]] std::string ocsp_url() const;
+    [[nodiscard]] const CaContext& context() const noexcept { return ctx_; }
 
 private:
+    Result<Certificate> issue_with(const CertificateProfile& profile, const IssuanceRequest& request);
+    Result<CertificateRecord> change_status(std::string_view serial_hex, std::string_view action,
+                                            const std::function<Result<CertificateStatus>(
+                                                const CertificateRecord&)>& next,
+                                            const Actor& actor);
+
     CertificateAuthority(std::string name, std::string key_id, Certificate cert, CaContext ctx,
                          std::vector<std::string> profiles)
         : name_(std::move(name)), key_id_(std::move(key_id)), certificate_(std::move(cert)),
@@ -96,5 +138,8 @@ Result<void> ensure_hierarchy(const HierarchySpec& spec, crypto::KeyStore& keys,
 
 // Builds the certificate URL of CA `name` under `public_url`.
 [[nodiscard]] std::string ca_certificate_url(std::string_view public_url, std::string_view name);
+// <public_url>/crl/<name>.crl and <public_url>/ocsp.
+[[nodiscard]] std::string ca_crl_url(std::string_view public_url, std::string_view name);
+[[nodiscard]] std::string ocsp_responder_url(std::string_view public_url);
 
 }  // namespace selo::pki

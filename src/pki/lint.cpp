@@ -1,6 +1,7 @@
 #include "pki/lint.hpp"
 
 #include <openssl/objects.h>
+#include <openssl/x509v3.h>
 
 #include "crypto/keys.hpp"
 #include "pki/name.hpp"
@@ -178,12 +179,195 @@ std::vector<LintFinding> lint_certificate(const Certificate& cert, const Certifi
     if (prof.aia_ca_issuers && !has_extension(x, NID_info_access, nullptr)) {
         finding("ext.aia.missing", "authorityInfoAccess caIssuers is missing");
     }
+    if (issuer != nullptr) {
+        bool ocsp = false;
+        auto* aia = static_cast<AUTHORITY_INFO_ACCESS*>(
+            ::X509_get_ext_d2i(x, NID_info_access, nullptr, nullptr));
+        for (int i = 0; aia != nullptr && i < sk_ACCESS_DESCRIPTION_num(aia); ++i) {
+            const ACCESS_DESCRIPTION* ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+            ocsp = ocsp || ::OBJ_obj2nid(ad->method) == NID_ad_OCSP;
+        }
+        ::AUTHORITY_INFO_ACCESS_free(aia);
+        if (prof.aia_ocsp && !ocsp) {
+            finding("ext.aia_ocsp.missing", "authorityInfoAccess names no OCSP responder");
+        }
+        if (prof.ocsp_no_check && ocsp) {
+            finding("ext.aia_ocsp.on_responder",
+                    "a responder with ocsp-nocheck must not name an OCSP responder for itself");
+        }
+        if (prof.crl_distribution_point && !has_extension(x, NID_crl_distribution_points, nullptr)) {
+            finding("ext.crldp.missing", "cRLDistributionPoints is missing (RFC 5280 §4.2.1.13)");
+        }
+    }
     // No extension may appear twice (RFC 5280 §4.2).
     for (int i = 0; i < ::X509_get_ext_count(x); ++i) {
         const ASN1_OBJECT* obj = ::X509_EXTENSION_get_object(::X509_get_ext(x, i));
         if (::X509_get_ext_by_OBJ(x, obj, i) >= 0) {
             finding("ext.duplicate", fmt::format("extension {} appears twice", crypto::oid_text(obj)));
         }
+    }
+    crypto::clear_errors();
+    return out;
+}
+
+std::string describe(const std::vector<LintFinding>& findings) {
+    std::string all;
+    for (const auto& f : findings) {
+        all += fmt::format("{}[{}] {}", all.empty() ? "" : "; ", f.rule, f.message);
+    }
+    return all;
+}
+
+std::vector<LintFinding> lint_crl(const X509_CRL* crl_in, const Certificate* issuer) {
+    std::vector<LintFinding> out;
+    auto finding = [&](std::string rule, std::string message) {
+        out.push_back({std::move(rule), std::move(message)});
+    };
+    auto* crl = const_cast<X509_CRL*>(crl_in);
+    if (::X509_CRL_get_version(crl) != X509_CRL_VERSION_2) {
+        finding("crl.version", "a CRL with extensions must be version 2 (RFC 5280 §5.1.2.1)");
+    }
+    if (issuer != nullptr) {
+        if (name_der(::X509_CRL_get_issuer(crl)) != name_der(::X509_get_subject_name(issuer->x509()))) {
+            finding("crl.issuer_mismatch", "CRL issuer is not byte-identical to the CA's subject DN");
+        }
+        if ((::X509_get_key_usage(issuer->x509()) & KU_CRL_SIGN) == 0) {
+            finding("crl.issuer_no_crl_sign", "the issuer's keyUsage lacks cRLSign");
+        }
+    }
+    const ASN1_TIME* last = ::X509_CRL_get0_lastUpdate(crl);
+    const ASN1_TIME* next = ::X509_CRL_get0_nextUpdate(crl);
+    if (last == nullptr || !time_encoding_ok(last)) {
+        finding("crl.this_update.encoding", "thisUpdate must be UTCTime through 2049, GeneralizedTime after");
+    }
+    if (next == nullptr) {
+        finding("crl.next_update.missing", "nextUpdate is missing (RFC 5280 §5.1.2.5 MUST)");
+    } else {
+        if (!time_encoding_ok(next)) {
+            finding("crl.next_update.encoding",
+                    "nextUpdate must be UTCTime through 2049, GeneralizedTime after");
+        }
+        if (last != nullptr && ::ASN1_TIME_compare(last, next) >= 0) {
+            finding("crl.next_update.inverted", "nextUpdate is not after thisUpdate");
+        }
+    }
+    int crit = 0;
+    auto* number = static_cast<ASN1_INTEGER*>(::X509_CRL_get_ext_d2i(crl, NID_crl_number, &crit, nullptr));
+    if (number == nullptr) {
+        finding("crl.number.missing", "cRLNumber is missing (RFC 5280 §5.2.3 MUST)");
+    } else {
+        if (::ASN1_STRING_type(number) == V_ASN1_NEG_INTEGER || ::ASN1_STRING_length(number) > 20) {
+            finding("crl.number.range", "cRLNumber must be non-negative and at most 20 octets");
+        }
+        if (crit != 0) {
+            finding("crl.number.critical", "cRLNumber must be non-critical");
+        }
+        ::ASN1_INTEGER_free(number);
+    }
+    auto* akid = static_cast<AUTHORITY_KEYID*>(
+        ::X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, &crit, nullptr));
+    if (akid == nullptr || akid->keyid == nullptr) {
+        finding("crl.aki.missing", "authorityKeyIdentifier is missing (RFC 5280 §5.2.1 MUST)");
+    } else if (issuer != nullptr) {
+        const ASN1_OCTET_STRING* skid = ::X509_get0_subject_key_id(issuer->x509());
+        if (skid == nullptr || ::ASN1_OCTET_STRING_cmp(akid->keyid, skid) != 0) {
+            finding("crl.aki.mismatch", "authorityKeyIdentifier does not match the issuer's key");
+        }
+    }
+    ::AUTHORITY_KEYID_free(akid);
+    STACK_OF(X509_REVOKED)* revoked = ::X509_CRL_get_REVOKED(crl);
+    int bad_serial = 0;
+    int bad_reason = 0;
+    int bad_time = 0;
+    for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+        X509_REVOKED* r = sk_X509_REVOKED_value(revoked, i);
+        const ASN1_INTEGER* serial = ::X509_REVOKED_get0_serialNumber(r);
+        if (::ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER || ::ASN1_STRING_length(serial) > 20) {
+            ++bad_serial;
+        }
+        const ASN1_TIME* when = ::X509_REVOKED_get0_revocationDate(r);
+        if (!time_encoding_ok(when) || (last != nullptr && ::ASN1_TIME_compare(when, last) > 0)) {
+            ++bad_time;
+        }
+        auto* reason = static_cast<ASN1_ENUMERATED*>(
+            ::X509_REVOKED_get_ext_d2i(r, NID_crl_reason, &crit, nullptr));
+        if (reason != nullptr) {
+            long v = ::ASN1_ENUMERATED_get(reason);
+            // RFC 5280 §5.3.1: 7 is unused, unspecified SHOULD be absent, removeFromCRL only
+            // in delta CRLs.
+            if (v < 1 || v > 10 || v == 7 || v == 8 || crit != 0) {
+                ++bad_reason;
+            }
+            ::ASN1_ENUMERATED_free(reason);
+        }
+    }
+    if (bad_serial > 0) {
+        finding("crl.entry.serial", fmt::format("{} entries have a negative or over-long serial", bad_serial));
+    }
+    if (bad_time > 0) {
+        finding("crl.entry.time", fmt::format("{} entries have a badly encoded or future revocationDate", bad_time));
+    }
+    if (bad_reason > 0) {
+        finding("crl.entry.reason", fmt::format("{} entries have a reasonCode a full CRL must not carry", bad_reason));
+    }
+    crypto::clear_errors();
+    return out;
+}
+
+std::vector<LintFinding> lint_ocsp_response(OCSP_BASICRESP* bs, const Certificate& signer,
+                                            const Certificate& ca, TimePoint now) {
+    std::vector<LintFinding> out;
+    auto finding = [&](std::string rule, std::string message) {
+        out.push_back({std::move(rule), std::move(message)});
+    };
+    const std::time_t now_t = std::chrono::system_clock::to_time_t(now);
+    int count = ::OCSP_resp_count(bs);
+    if (count <= 0) {
+        finding("ocsp.no_responses", "a BasicOCSPResponse needs at least one SingleResponse");
+    }
+    for (int i = 0; i < count; ++i) {
+        OCSP_SINGLERESP* single = ::OCSP_resp_get0(bs, i);
+        int reason = 0;
+        ASN1_GENERALIZEDTIME* revtime = nullptr;
+        ASN1_GENERALIZEDTIME* thisupd = nullptr;
+        ASN1_GENERALIZEDTIME* nextupd = nullptr;
+        int status = ::OCSP_single_get0_status(single, &reason, &revtime, &thisupd, &nextupd);
+        if (thisupd == nullptr || ::X509_cmp_time(thisupd, const_cast<std::time_t*>(&now_t)) > 0) {
+            finding("ocsp.this_update", "thisUpdate is missing or in the future");
+        }
+        // RFC 5019 §2.2.4: nextUpdate is required, so that responses can be cached.
+        if (nextupd == nullptr) {
+            finding("ocsp.next_update.missing", "nextUpdate is missing (RFC 5019 §2.2.4)");
+        } else if (thisupd != nullptr && ::ASN1_TIME_compare(thisupd, nextupd) >= 0) {
+            finding("ocsp.next_update.inverted", "nextUpdate is not after thisUpdate");
+        }
+        if (status == V_OCSP_CERTSTATUS_REVOKED && revtime == nullptr) {
+            finding("ocsp.revoked.time", "a revoked answer needs its revocationTime");
+        }
+    }
+    // RFC 6960 §4.2.2.2: the CA itself, or a responder certificate the CA issued with
+    // id-kp-OCSPSigning. ocsp-nocheck, since relying parties cannot check it otherwise.
+    X509* s = signer.x509();
+    bool is_ca = ::X509_cmp(s, ca.x509()) == 0;
+    if (!is_ca) {
+        if (name_der(::X509_get_issuer_name(s)) != name_der(::X509_get_subject_name(ca.x509())) ||
+            ::X509_check_issued(ca.x509(), s) != X509_V_OK) {
+            finding("ocsp.signer.not_issued_by_ca", "the responder certificate is not issued by the CA");
+        }
+        if ((::X509_get_extended_key_usage(s) & XKU_OCSP_SIGN) == 0 ||
+            !has_extension(s, NID_ext_key_usage, nullptr)) {
+            finding("ocsp.signer.eku", "the responder certificate lacks id-kp-OCSPSigning");
+        }
+        if (!has_extension(s, NID_id_pkix_OCSP_noCheck, nullptr)) {
+            finding("ocsp.signer.nocheck", "the responder certificate lacks id-pkix-ocsp-nocheck");
+        }
+    }
+    if ((::X509_get_key_usage(s) & KU_DIGITAL_SIGNATURE) == 0) {
+        finding("ocsp.signer.key_usage", "the signer's keyUsage lacks digitalSignature");
+    }
+    if (::X509_cmp_time(::X509_get0_notBefore(s), const_cast<std::time_t*>(&now_t)) > 0 ||
+        ::X509_cmp_time(::X509_get0_notAfter(s), const_cast<std::time_t*>(&now_t)) < 0) {
+        finding("ocsp.signer.validity", "the signer's certificate is not valid now");
     }
     crypto::clear_errors();
     return out;

@@ -14,6 +14,8 @@ const std::vector<CertificateProfile>& builtin_profiles() {
             .key_usage = "critical,keyCertSign,cRLSign",
             .validity = days(20 * 365 + 5),
             .aia_ca_issuers = false,
+            .aia_ocsp = false,
+            .crl_distribution_point = false,
         },
         {
             .name = std::string(kProfileIssuingCa),
@@ -67,6 +69,9 @@ const std::vector<CertificateProfile>& builtin_profiles() {
             .extended_key_usage = "OCSPSigning",
             .policies = {std::string(kPolicyInfrastructure)},
             .validity = days(90),
+            // id-pkix-ocsp-nocheck: nothing to look up for the responder itself.
+            .aia_ocsp = false,
+            .crl_distribution_point = false,
             .ocsp_no_check = true,
         },
         // RFC 3161 §2.3: exactly one extendedKeyUsage, id-kp-timeStamping, critical.

@@ -40,6 +40,8 @@ struct CertificateProfile {
     std::vector<std::string> policies;  // certificatePolicies OIDs; empty: none
     std::chrono::days validity{365};
     bool aia_ca_issuers = true;         // AIA caIssuers URL of the issuer's certificate
+    bool aia_ocsp = true;               // AIA ocsp: Selo's responder (RFC 5280 §4.2.2.1)
+    bool crl_distribution_point = true;  // the issuer's CRL (RFC 5280 §4.2.1.13)
     bool ocsp_no_check = false;         // id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1)
     bool subject_alt_names = false;     // DNS/IP subjectAltName required (TLS server)
 };

@@ -368,13 +368,18 @@ TEST_F(EnrolmentTest, ForgottenPinRetiresAndRevokesThenANewActivationMakesANewKe
         runtime->enrolment(), runtime->cloudsign(), credentials,
         [&](const std::function<Result<void>()>& fn) { return runtime->database().transaction(fn); },
         &revoker);
-    EXPECT_EQ(runtime->activation().forgotten_pin(clerk, a.enrolled.account.id,
-                                                  IdentityDocument::identity_card, "5215299(8)").error().code,
-              ErrorCode::unavailable) << "no revocation wired in the runtime yet";
     auto sent = service.forgotten_pin(clerk, a.enrolled.account.id, IdentityDocument::identity_card, "5215299(8)");
     ASSERT_TRUE(sent) << sent.error().message;
     ASSERT_EQ(revoker.revoked.size(), 1u);
     EXPECT_EQ(revoker.revoked[0], "natural-persons/" + a.credential.certificate_serial + "/superseded");
+    // The runtime's own wiring revokes through the CA: the certificate record says so.
+    auto b = enrol_and_activate(joao(), "135790");
+    ASSERT_TRUE(runtime->activation().forgotten_pin(clerk, b.enrolled.account.id,
+                                                    IdentityDocument::identity_card, "1234567(1)"));
+    auto rec = runtime->certificates().find("natural-persons", b.credential.certificate_serial);
+    ASSERT_TRUE(rec.has_value() && rec->has_value()) << (rec ? "missing" : rec.error().message);
+    EXPECT_EQ((*rec)->status, "revoked");
+    EXPECT_EQ((*rec)->revocation_reason, 4) << "superseded";
     auto old = authorize(a, "246810");
     ASSERT_FALSE(old);
     EXPECT_NE(old.error().message.find("disabled"), std::string::npos) << old.error().message;

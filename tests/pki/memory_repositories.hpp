@@ -60,7 +60,95 @@ public:
         return it == certs.end() ? std::optional<pki::CertificateRecord>{}
                                  : std::optional<pki::CertificateRecord>(it->second);
     }
+    Result<std::optional<pki::CertificateStatus>> status(std::string_view issuer,
+                                                         std::string_view serial) override {
+        auto it = certs.find(std::string(issuer) + "/" + std::string(serial));
+        if (it == certs.end()) {
+            return std::optional<pki::CertificateStatus>{};
+        }
+        const auto& r = it->second;
+        return std::optional<pki::CertificateStatus>(
+            pki::CertificateStatus{r.status, r.revoked_at, r.revocation_reason, r.not_after});
+    }
+    Result<void> update_status(std::string_view issuer, std::string_view serial,
+                               std::string_view expected, const pki::CertificateStatus& st) override {
+        auto it = certs.find(std::string(issuer) + "/" + std::string(serial));
+        if (it == certs.end() || it->second.status != expected) {
+            return fail(ErrorCode::conflict, "status changed");
+        }
+        it->second.status = st.status;
+        it->second.revoked_at = st.revoked_at;
+        it->second.revocation_reason = st.revocation_reason;
+        ++versions[std::string(issuer)];
+        return {};
+    }
+    Result<std::vector<pki::RevokedEntry>> revoked(std::string_view issuer) override {
+        std::vector<pki::RevokedEntry> out;
+        for (const auto& [k, r] : certs) {
+            if (r.issuer == issuer && r.status != "valid") {
+                out.push_back({r.serial_hex, r.revoked_at.value_or(TimePoint{}),
+                               r.revocation_reason.value_or(0)});
+            }
+        }
+        return out;
+    }
+    Result<std::int64_t> status_version(std::string_view issuer) override {
+        auto it = versions.find(std::string(issuer));
+        return it == versions.end() ? 0 : it->second;
+    }
+    Result<std::vector<pki::CertificateRecord>> list(const pki::CertificateFilter& f) override {
+        std::vector<pki::CertificateRecord> out;
+        for (const auto& [k, r] : certs) {
+            if ((f.issuer.empty() || r.issuer == f.issuer) && (f.status.empty() || r.status == f.status) &&
+                (f.serial_hex.empty() || r.serial_hex == f.serial_hex)) {
+                out.push_back(r);
+            }
+        }
+        return out;
+    }
     std::map<std::string, pki::CertificateRecord> certs;
+    std::map<std::string, std::int64_t> versions;
+};
+
+class MemoryCrls final : public pki::CrlRepository {
+public:
+    Result<std::optional<pki::CrlRecord>> latest(std::string_view issuer) override {
+        std::optional<pki::CrlRecord> out;
+        for (const auto& c : crls) {
+            if (c.issuer == issuer && (!out || c.number > out->number)) {
+                out = c;
+            }
+        }
+        return out;
+    }
+    Result<void> insert(const pki::CrlRecord& crl) override {
+        for (const auto& c : crls) {
+            if (c.issuer == crl.issuer && c.number == crl.number) {
+                return fail(ErrorCode::conflict, "CRL number exists");
+            }
+        }
+        crls.push_back(crl);
+        return {};
+    }
+    std::vector<pki::CrlRecord> crls;
+};
+
+class MemoryResponders final : public pki::ResponderRepository {
+public:
+    Result<void> insert(const pki::ResponderRecord& r) override {
+        responders.push_back(r);
+        return {};
+    }
+    Result<std::optional<pki::ResponderRecord>> latest(std::string_view issuer) override {
+        std::optional<pki::ResponderRecord> out;
+        for (const auto& r : responders) {
+            if (r.issuer == issuer) {
+                out = r;
+            }
+        }
+        return out;
+    }
+    std::vector<pki::ResponderRecord> responders;
 };
 
 }  // namespace selo::test

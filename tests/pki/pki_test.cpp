@@ -107,7 +107,8 @@ TEST_F(PkiTest, OpensslVerifiesTheChainAndSeesTheEncodings) {
               std::string::npos);
     EXPECT_NE(text.output.find("X509v3 Subject Key Identifier"), std::string::npos);
     EXPECT_NE(text.output.find("X509v3 Authority Key Identifier"), std::string::npos);
-    EXPECT_EQ(text.output.find("OCSP"), std::string::npos) << "no OCSP URL until Selo answers OCSP";
+    EXPECT_NE(text.output.find("OCSP - URI:http://ca.example.mo/ocsp"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("URI:http://ca.example.mo/crl/natural-persons.crl"), std::string::npos);
 
     auto asn1 = test::run("openssl asn1parse -inform DER -in " + (dir / "person.der").string());
     ASSERT_EQ(asn1.exit_code, 0);

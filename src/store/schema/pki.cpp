@@ -42,6 +42,47 @@ BEGIN
     SELECT RAISE(ABORT, 'issued certificates are append-only');
 END;
 )sql",
+        // Revocation (RFC 5280 §5.3.1 reasons), CRLs and delegated OCSP responders.
+        R"sql(
+ALTER TABLE certificates ADD COLUMN revoked_at INTEGER;
+ALTER TABLE certificates ADD COLUMN revocation_reason INTEGER;
+CREATE INDEX certificates_not_valid ON certificates(issuer) WHERE status != 'valid';
+CREATE INDEX certificates_by_serial ON certificates(serial);
+CREATE INDEX certificates_by_issued_at ON certificates(issued_at);
+
+-- Bumped in the same transaction as every status change: OCSP caches and CRLs compare it.
+CREATE TABLE certificate_status_versions (
+    issuer TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+
+CREATE TABLE crls (
+    issuer TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    this_update INTEGER NOT NULL,
+    next_update INTEGER NOT NULL,
+    status_version INTEGER NOT NULL,
+    der BLOB NOT NULL,
+    PRIMARY KEY (issuer, number)
+);
+
+CREATE TABLE ocsp_responders (
+    issuer TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    key_id TEXT NOT NULL REFERENCES keys(id),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (issuer, serial)
+);
+
+CREATE TRIGGER crls_append_only_update BEFORE UPDATE ON crls
+BEGIN
+    SELECT RAISE(ABORT, 'published CRLs are append-only');
+END;
+CREATE TRIGGER crls_append_only_delete BEFORE DELETE ON crls
+BEGIN
+    SELECT RAISE(ABORT, 'published CRLs are append-only');
+END;
+)sql",
     };
     return migrations;
 }

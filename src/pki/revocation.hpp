@@ -1,0 +1,37 @@
+#pragma once
+// Certificate status: RFC 5280 §5.3.1 revocation reasons, and the life-cycle rules of a
+// certificate (valid -> suspended (certificateHold) -> valid again, or -> revoked, final).
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace selo::pki {
+
+// CRLReason (RFC 5280 §5.3.1). 7 is not used.
+enum class RevocationReason : int {
+    unspecified = 0,
+    key_compromise = 1,
+    ca_compromise = 2,
+    affiliation_changed = 3,
+    superseded = 4,
+    cessation_of_operation = 5,
+    certificate_hold = 6,
+    remove_from_crl = 8,
+    privilege_withdrawn = 9,
+    aa_compromise = 10,
+};
+
+// RFC 5280's names ("keyCompromise"), also accepted in kebab case ("key-compromise").
+[[nodiscard]] Result<RevocationReason> revocation_reason_from_name(std::string_view name);
+[[nodiscard]] std::string_view revocation_reason_name(RevocationReason reason) noexcept;
+// A reason value read from storage or the wire; invalid_argument for 7 or out of range.
+[[nodiscard]] Result<RevocationReason> revocation_reason_from_value(int value);
+
+inline constexpr std::string_view kStatusValid = "valid";
+inline constexpr std::string_view kStatusRevoked = "revoked";
+inline constexpr std::string_view kStatusSuspended = "suspended";
+
+}  // namespace selo::pki
