@@ -73,6 +73,11 @@ struct CaArgs {
 };
 int run_ca(const CaArgs& args);
 
+struct SubscriptionsRemindArgs {
+    std::filesystem::path data;
+};
+int run_subscriptions_remind(const SubscriptionsRemindArgs& args);
+
 // Prints "selo: <message>" to standard error.
 void print_error(std::string_view message);
 

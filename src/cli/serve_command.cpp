@@ -173,6 +173,9 @@ int run_serve(const ServeArgs& args) {
     bool stop_requested = false;
     std::thread housekeeping([&] {
         std::unique_lock lock(mutex);
+        // eSignCloud renewal reminders: hourly, the first run a minute after start. Each is
+        // claimed in the database, so several nodes running this send it once.
+        unsigned minutes = 59;
         while (!stopping.wait_for(lock, std::chrono::seconds(60), [&] { return stop_requested; })) {
             if (auto r = (*rt)->cloudsign().purge_expired(); !r) {
                 log::warn("housekeeping: {}", r.error().message);
@@ -184,6 +187,14 @@ int run_serve(const ServeArgs& args) {
             }
             if (auto r = (*rt)->ocsp().prepare(); !r) {
                 log::warn("housekeeping: OCSP responders: {}", r.error().message);
+            }
+            if (++minutes >= 60) {
+                minutes = 0;
+                if (auto sent = (*rt)->enrolment().send_renewal_reminders(); !sent) {
+                    log::warn("renewal reminders: {}", sent.error().message);
+                } else if (*sent > 0) {
+                    log::info("renewal reminders: {} sent", *sent);
+                }
             }
         }
     });

@@ -214,6 +214,12 @@ Result<Activation> CloudSignService::authorize(const AuthorizeRequest& r) {
             return fail(ErrorCode::invalid_argument, "hashes must not repeat");
         }
     }
+    // Counted per credential in the database: 5 wrong PINs in a row lock it, with back-off.
+    // A locked PIN is refused before the OTP is consumed.
+    const std::string pin_subject = "pin:" + c.id;
+    if (auto locked = accounts_.check_lock(pin_subject, "The PIN"); !locked) {
+        return std::unexpected(locked.error());
+    }
     auto account = SELO_TRY(accounts_.find(r.account_id));
     // The OTP first: every PIN guess then costs the attacker a fresh code from the phone.
     if (auto otp = accounts_.verify_otp(account, r.otp); !otp) {
@@ -221,11 +227,6 @@ Result<Activation> CloudSignService::authorize(const AuthorizeRequest& r) {
             return fail(ErrorCode::unauthorized, "The OTP is invalid: {}", otp.error().message);
         }
         return std::unexpected(otp.error());
-    }
-    // Counted per credential in the database: 5 wrong PINs in a row lock it, with back-off.
-    const std::string pin_subject = "pin:" + c.id;
-    if (auto locked = accounts_.check_lock(pin_subject, "The PIN"); !locked) {
-        return std::unexpected(locked.error());
     }
     auto wrong_pin = [&]() -> std::unexpected<Error> {
         accounts_.record_failure(pin_subject, "The PIN", r.account_id, "credential.authorize.failure",
