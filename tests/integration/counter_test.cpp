@@ -226,7 +226,7 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
         c.token = std::string(li.body.as_object().at("access_token").as_string());
         ASSERT_EQ(selo->post("/api/v1/auth/password",
                              json::serialize(json::object{{"current_password", c.password},
-                                                          {"new_password", "a long passphrase for " + c.id}}),
+                                                          {"new_password", "correct horse battery staple " + c.pin}}),
                              {bearer(c.token)}).status,
                   204);
         auto list = selo->get("/api/v1/sepbox/messages", {bearer(c.token)});
@@ -273,7 +273,7 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
         fs::path in = fs::path(SELO_TEST_DATA) / "pdf" / "classic.pdf";
         fs::path out = selo->dir() / (c.username + "-signed.pdf");
         auto signed_ = run(shell_quote(SeloInstance::binary().string()) + " sign --server " + selo->base() +
-                           " --user " + c.username + " --password " + shell_quote("a long passphrase for " + c.id) +
+                           " --user " + c.username + " --password " + shell_quote("correct horse battery staple " + c.pin) +
                            " --pin " + c.pin + " --otp " + SeloInstance::otp(h, 1) + " " + shell_quote(in.string()) +
                            " -o " + shell_quote(out.string()));
         ASSERT_EQ(signed_.exit_code, 0) << signed_.output;
