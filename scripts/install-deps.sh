@@ -25,6 +25,7 @@ test_pkgs=(
   poppler-utils libnss3-tools oathtool qpdf curl python3
   # zbarimg decodes the authenticator QR code independently.
   zbar-tools
+  python3-aiosmtpd
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -15,6 +15,10 @@
 #include "pki/ocsp.hpp"
 #include "pki/repository.hpp"
 
+namespace selo::sepbox {
+class SepboxService;
+}
+
 namespace selo::api {
 
 struct ApiContext {
@@ -28,6 +32,7 @@ struct ApiContext {
     cloudsign::ActivationService* activation = nullptr;
     pki::OcspResponder* ocsp = nullptr;  // null: no /ocsp routes
     pki::CrlPublisher* crls = nullptr;   // null: no /crl routes
+    sepbox::SepboxService* sepbox = nullptr;  // null: the /api/v1/sepbox routes answer 503
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).

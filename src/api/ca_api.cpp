@@ -1,6 +1,7 @@
 #include <boost/json.hpp>
 
 #include "api/api.hpp"
+#include "api/sepbox_api.hpp"
 #include "core/log.hpp"
 #include "http/response.hpp"
 
@@ -59,6 +60,7 @@ void add_all_routes(http::Router& router, ApiContext& ctx) {
     add_operations_routes(router, ctx);
     add_auth_routes(router, ctx);
     add_counter_routes(router, ctx);
+    add_sepbox_routes(router, ctx);
 }
 
 }  // namespace selo::api

@@ -225,7 +225,7 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
       crl_repo_(*db_), responders_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
       audit_(*db_, clock), failures_(*db_), api_clients_(*db_), enrolments_(*db_),
-      keys_(sealed_keys_, master_, rng) {}
+      keys_(sealed_keys_, master_, rng), sepbox_repo_(*db_) {}
 
 namespace {
 // cloudsign's CertificateRevoker over the CAs of this runtime.
@@ -245,17 +245,6 @@ private:
     Runtime& rt_;
 };
 
-// Stands in for SEPBox until its module is part of the build: enrolment with SEPBox or
-// eSignCloud, activation messages and reminders answer "unavailable" instead of losing mail.
-class UnwiredSystemPost final : public SystemPost {
-public:
-    Result<void> ensure_mailbox(std::string_view) override {
-        return fail(ErrorCode::unavailable, "SEPBox is not part of this build: no mailbox can be created");
-    }
-    Result<std::string> post(std::string_view, const SystemMessage&) override {
-        return fail(ErrorCode::unavailable, "SEPBox is not part of this build: the message cannot be delivered");
-    }
-};
 }  // namespace
 
 Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng,
@@ -351,11 +340,11 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
         *rt->accounts_, rt->credentials_, rt->activations_, *signing_ca,
         std::move(chain), rt->master_, clock, rng, opts);
+    SELO_TRY_VOID(rt->open_sepbox());
 
-    // ---- WIRING POINT (SEPBox, issue 5): replace UnwiredSystemPost with SEPBox's SystemPost
-    // implementation (same database, so its writes join the enrolment transaction).
-    rt->own_post_ = std::make_unique<UnwiredSystemPost>();
-    rt->post_ = post != nullptr ? post : rt->own_post_.get();
+    // Enrolment, activation and reminders post through SEPBox (same database, so its writes
+    // join the enrolment transaction); tests may pass their own SystemPost.
+    rt->post_ = post != nullptr ? post : rt->sepbox_.get();
     // Forgotten-PIN recovery revokes through the CA's revocation service (CRL and OCSP see it).
     rt->revoker_ = std::make_unique<AuthorityRevoker>(*rt);
     account::Transaction transaction = [db = rt->db_.get()](const std::function<Result<void>()>& fn) {
@@ -373,6 +362,37 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     rt->cloudsign_->set_subscription_check(
         [e = rt->enrolment_.get()](std::string_view account_id) { return e->check_subscription(account_id); });
     return rt;
+}
+
+Result<void> Runtime::open_sepbox() {
+    const auto& sc = config_.sepbox;
+    auto* seal_ca = SELO_TRY(authority(sc.seal_ca));
+    std::vector<pki::Certificate> chain;
+    for (std::string name = seal_ca->name(); !name.empty();) {
+        auto rec = SELO_TRY(cas_.find(name));
+        if (!rec) {
+            return fail(ErrorCode::internal, "CA '{}' is missing from the database", name);
+        }
+        chain.push_back(SELO_TRY(pki::Certificate::from_der(rec->certificate_der)));
+        name = rec->parent.value_or("");
+    }
+    sepbox::SealOptions seal;
+    seal.country = config_.pki.country;
+    seal.organization = config_.pki.organization;
+    sepbox_seal_ = std::make_unique<sepbox::Seal>(keys_, *seal_ca, std::move(chain), sepbox_repo_,
+                                                  clock_, rng_, seal);
+    // The TSA and the transparency log plug in here when they exist (null: not configured).
+    sepbox_evidence_ = std::make_unique<sepbox::EvidenceMaker>(*sepbox_seal_, nullptr, nullptr,
+                                                               config_.server.public_url);
+    sepbox::SepboxOptions opts;
+    opts.max_message_bytes = sc.max_message_bytes;
+    opts.max_attachments = sc.max_attachments;
+    opts.max_recipients = sc.max_recipients;
+    opts.public_url = config_.server.public_url;
+    opts.system_sender_name = config_.pki.organization;
+    sepbox_ = std::make_unique<sepbox::SepboxService>(sepbox_repo_, account_repo_, audit_,
+                                                      *sepbox_evidence_, master_, clock_, rng_, opts);
+    return {};
 }
 
 }  // namespace selo::cli

@@ -20,6 +20,8 @@
 #include "pki/authority.hpp"
 #include "pki/crl.hpp"
 #include "pki/ocsp.hpp"
+#include "sepbox/evidence.hpp"
+#include "sepbox/service.hpp"
 #include "store/database.hpp"
 #include "store/repositories.hpp"
 
@@ -73,11 +75,15 @@ public:
     // Certificate status publication for every CA: OCSP answers and CRLs.
     pki::OcspResponder& ocsp() noexcept { return *ocsp_; }
     pki::CrlPublisher& crls() noexcept { return *crl_publisher_; }
+    // SEPBox, also the SystemPost through which services post Selo's own messages.
+    sepbox::SepboxService& sepbox() noexcept { return *sepbox_; }
+    sepbox::SepboxRepository& sepbox_repository() noexcept { return sepbox_repo_; }
     const Clock& clock() const noexcept { return clock_; }
 
 private:
     Runtime(const std::filesystem::path& dir, Config config, crypto::MasterKey master,
             std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng);
+    Result<void> open_sepbox();
 
     std::filesystem::path dir_;
     Config config_;
@@ -98,7 +104,6 @@ private:
     store::SqlFailureRepository failures_;
     store::SqlApiClientRepository api_clients_;
     store::SqlEnrolmentRepository enrolments_;
-    std::unique_ptr<SystemPost> own_post_;
     SystemPost* post_ = nullptr;
     std::unique_ptr<cloudsign::CertificateRevoker> revoker_;
     std::unique_ptr<account::EnrolmentService> enrolment_;
@@ -109,6 +114,10 @@ private:
     std::unique_ptr<cloudsign::CloudSignService> cloudsign_;
     std::unique_ptr<pki::OcspResponder> ocsp_;
     std::unique_ptr<pki::CrlPublisher> crl_publisher_;
+    store::SqlSepboxRepository sepbox_repo_;
+    std::unique_ptr<sepbox::Seal> sepbox_seal_;
+    std::unique_ptr<sepbox::EvidenceMaker> sepbox_evidence_;
+    std::unique_ptr<sepbox::SepboxService> sepbox_;
 };
 
 }  // namespace selo::cli

@@ -8,11 +8,13 @@
 
 
 #include "api/api.hpp"
+#include "api/sepbox_api.hpp"
 #include "cli/commands.hpp"
 #include "cli/data_dir.hpp"
 #include "core/log.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "sepbox/smtp.hpp"
 
 namespace selo::cli {
 namespace {
@@ -115,6 +117,7 @@ int run_serve(const ServeArgs& args) {
         print_error(r.error().message);
         return 1;
     }
+    ctx.sepbox = &(*rt)->sepbox();
     api::add_all_routes(router, ctx);
     auto limits = http::server_limits(config.http, config.server);
     if (!limits) {
@@ -126,8 +129,14 @@ int run_serve(const ServeArgs& args) {
     const std::uint64_t doc_limit = config.http.max_document_body_bytes;
     const std::uint64_t body_limit = config.http.max_body_bytes;
     account::AccountService& accounts = (*rt)->accounts();
-    limits->body_limit_for = [doc_limit, body_limit, &accounts](const http::RequestHeader& header) {
+    const std::uint64_t sepbox_limit = api::sepbox_body_limit(config.sepbox.max_message_bytes);
+    limits->body_limit_for = [doc_limit, body_limit, sepbox_limit, &accounts](const http::RequestHeader& header) {
         auto path = http::target_path(header.target());
+        // SEPBox submissions carry attachments (base64): the same rule, their own limit.
+        if (header.method() == http::Verb::post && path && *path == "/api/v1/sepbox/messages") {
+            auto token = http::bearer_token(header);
+            return token && accounts.resolve_session(*token) ? std::max(sepbox_limit, body_limit) : body_limit;
+        }
         if (header.method() != http::Verb::post || !path || *path != "/csc/v2/signatures/signDoc") {
             return body_limit;
         }
@@ -198,6 +207,32 @@ int run_serve(const ServeArgs& args) {
             }
         }
     });
+    // SEPBox: new-mail notices from the outbox, and official letters past their reply-by time.
+    std::unique_ptr<sepbox::SmtpTransport> smtp;
+    std::unique_ptr<sepbox::NoticeDispatcher> notices;
+    if (!config.smtp.host.empty()) {
+        sepbox::SmtpOptions so{config.smtp.host, static_cast<std::uint16_t>(config.smtp.port),
+                               config.smtp.from, config.smtp.helo_name,
+                               std::chrono::seconds(config.smtp.timeout_seconds)};
+        smtp = std::make_unique<sepbox::SmtpTransport>(so, clock, rng);
+        notices = std::make_unique<sepbox::NoticeDispatcher>((*rt)->sepbox_repository(), *smtp, clock);
+    }
+    std::thread sepbox_jobs([&] {
+        std::unique_lock lock(mutex);
+        const auto interval = std::chrono::seconds(config.sepbox.notice_interval_seconds);
+        do {
+            lock.unlock();
+            if (notices) {
+                if (auto r = notices->run_once(); !r) {
+                    log::warn("SEPBox notices: {}", r.error().message);
+                }
+            }
+            if (auto r = (*rt)->sepbox().expire_overdue(); !r) {
+                log::warn("SEPBox reply-by expiry: {}", r.error().message);
+            }
+            lock.lock();
+        } while (!stopping.wait_for(lock, interval, [&] { return stop_requested; }));
+    });
     server.run();
     {
         std::lock_guard lock(mutex);
@@ -205,6 +240,7 @@ int run_serve(const ServeArgs& args) {
     }
     stopping.notify_all();
     housekeeping.join();
+    sepbox_jobs.join();
     g_server.store(nullptr);
     log::info("stopped");
     return 0;

@@ -220,7 +220,31 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
             c.pki.authorities.push_back(std::move(a));
         }
     }
+    const auto& sb = section_of(root, "sepbox");
+    SELO_TRY_VOID(r.get(sb, "sepbox", "max_message_bytes", c.sepbox.max_message_bytes));
+    SELO_TRY_VOID(r.get(sb, "sepbox", "max_attachments", c.sepbox.max_attachments));
+    SELO_TRY_VOID(r.get(sb, "sepbox", "max_recipients", c.sepbox.max_recipients));
+    SELO_TRY_VOID(r.get(sb, "sepbox", "notice_interval_seconds", c.sepbox.notice_interval_seconds));
+    SELO_TRY_VOID(r.get(sb, "sepbox", "seal_ca", c.sepbox.seal_ca));
+    const auto& smtp = section_of(root, "smtp");
+    SELO_TRY_VOID(r.get(smtp, "smtp", "host", c.smtp.host));
+    SELO_TRY_VOID(r.get(smtp, "smtp", "port", c.smtp.port));
+    SELO_TRY_VOID(r.get(smtp, "smtp", "from", c.smtp.from));
+    SELO_TRY_VOID(r.get(smtp, "smtp", "helo_name", c.smtp.helo_name));
+    SELO_TRY_VOID(r.get(smtp, "smtp", "timeout_seconds", c.smtp.timeout_seconds));
     SELO_TRY_VOID(r.check_unknown(root));
+    if (c.sepbox.max_message_bytes == 0 || c.sepbox.max_message_bytes > 1024ull * 1024 * 1024 ||
+        c.sepbox.max_recipients == 0 || c.sepbox.notice_interval_seconds == 0) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [sepbox] max_message_bytes must be 1 to 1 GiB, max_recipients and "
+                    "notice_interval_seconds at least 1", source_name);
+    }
+    if (c.smtp.port == 0 || c.smtp.port > 65535 || c.smtp.timeout_seconds == 0 ||
+        c.smtp.from.find('@') == std::string::npos) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [smtp] needs a port 1-65535, a timeout of at least 1 s and a from address",
+                    source_name);
+    }
 
     if (c.database.backend != "sqlite") {
         return fail(ErrorCode::unsupported, "{}: [database] backend '{}' is not supported (sqlite)",
@@ -281,6 +305,33 @@ std::string render_authorities(const std::vector<AuthorityConfig>& list, Quote q
                            q(a.key), profiles);
     }
     return out;
+}
+// [sepbox] and [smtp] are written as comments showing the defaults, so that a deployment (or a
+// test) adds the sections it changes without redefining a table.
+template <typename Quote>
+std::string render_sepbox(const Config& c, Quote q) {
+    return fmt::format(
+        R"(
+# SEPBox limits: the largest message accepted (subject, bodies and attachments together), and
+# how often `selo serve` sends new-mail notices and closes official letters past reply-by.
+# [sepbox]
+# max_message_bytes = {}
+# max_attachments = {}
+# max_recipients = {}
+# notice_interval_seconds = {}
+# seal_ca = {}
+
+# The relay for new-mail notices. Without a host, notices wait in the outbox until one is set.
+# [smtp]
+# host = "mail.example.mo"
+# port = {}
+# from = {}
+# helo_name = {}
+# timeout_seconds = {}
+)",
+        c.sepbox.max_message_bytes, c.sepbox.max_attachments, c.sepbox.max_recipients,
+        c.sepbox.notice_interval_seconds, q(c.sepbox.seal_ca), c.smtp.port, q(c.smtp.from), q(c.smtp.helo_name),
+        c.smtp.timeout_seconds);
 }
 }  // namespace
 
@@ -352,7 +403,7 @@ organization = {}
         c.cloudsign.certificate_validity_days, c.cloudsign.pin_kdf.memory_kib,
         c.cloudsign.pin_kdf.iterations, c.cloudsign.pin_kdf.parallelism,
         q(c.cloudsign.signing_ca), q(c.pki.country), q(c.pki.organization)) +
-        render_authorities(c.pki.authorities, q);
+        render_sepbox(c, q) + render_authorities(c.pki.authorities, q);
 }
 
 }  // namespace selo

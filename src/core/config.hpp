@@ -89,6 +89,24 @@ struct AccountsConfig {
     unsigned activation_code_attempts = 5;   // wrong entries before the code is void
 };
 
+// SEPBox limits ([sepbox]).
+struct SepboxConfig {
+    std::uint64_t max_message_bytes = 30ull * 1024 * 1024;  // subject, bodies and attachments
+    unsigned max_attachments = 20;
+    unsigned max_recipients = 1000;  // per (bulk) submission
+    unsigned notice_interval_seconds = 30;  // how often serve sends notices and expires letters
+    std::string seal_ca = "institutions";   // the CA that certifies the SEPBox seal
+};
+
+// The relay new-mail notices go through ([smtp]); an empty host: notices wait in the outbox.
+struct SmtpConfig {
+    std::string host;
+    unsigned port = 25;
+    std::string from = "sepbox@selo.invalid";
+    std::string helo_name = "selo.invalid";
+    unsigned timeout_seconds = 30;
+};
+
 struct Config {
     ServerConfig server;
     AccountsConfig accounts;
@@ -97,6 +115,8 @@ struct Config {
     KeysConfig keys;
     CloudSignConfig cloudsign;
     PkiConfig pki;
+    SepboxConfig sepbox;
+    SmtpConfig smtp;
 };
 
 // Parses a TOML configuration; unknown keys are refused so that typos do not pass silently.

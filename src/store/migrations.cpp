@@ -11,6 +11,7 @@ const std::vector<SchemaPart>& schema_parts() {
         {"pki", schema::pki()},
         {"account", schema::account()},
         {"cloudsign", schema::cloudsign()},
+        {"sepbox", schema::sepbox()},
     };
     return parts;
 }

@@ -18,6 +18,7 @@ const std::vector<std::string_view>& pki();
 const std::vector<std::string_view>& account();
 const std::vector<std::string_view>& cloudsign();
 const std::vector<std::string_view>& audit();
+const std::vector<std::string_view>& sepbox();
 }  // namespace schema
 
 // Every part, in the order their tables must be created (referenced tables first).

@@ -8,3 +8,4 @@
 #include "store/sql_cloudsign.hpp"
 #include "store/sql_keys.hpp"
 #include "store/sql_pki.hpp"
+#include "store/sql_sepbox.hpp"
