@@ -17,10 +17,15 @@ build_pkgs=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # Runtime data: the common-password list the password policy refuses (password.lst).
   john-data
+  # The enrolment slip: Pango shapes Chinese and Portuguese text, cairo writes the PDF with
+  # subsetted embedded fonts; Noto CJK has the glyphs. The authenticator QR code: libqrencode.
+  libcairo2-dev libpango1.0-dev fonts-noto-cjk libqrencode-dev libpng-dev
 )
 # Independent peers the tests check Selo's output with, and what generates the fixtures.
 test_pkgs=(
   poppler-utils libnss3-tools oathtool qpdf curl python3
+  # zbarimg decodes the authenticator QR code independently.
+  zbar-tools
   python3-aiosmtpd
   softhsm2 gnutls-bin
   sqlite3 wrk

@@ -5,7 +5,9 @@
 #include <map>
 #include <string>
 
+#include "account/enrolment.hpp"
 #include "api/v1.hpp"
+#include "cloudsign/activation.hpp"
 #include "cloudsign/service.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -30,6 +32,9 @@ struct ApiContext {
     cloudsign::CloudSignService& cloudsign;
     const Clock& clock;
     ApiRegistry& registry;  // every /api/v1 route goes through it
+    // Counter enrolment, subscriptions, eSignCloud activation and recovery (null: not served).
+    account::EnrolmentService* enrolment = nullptr;
+    cloudsign::ActivationService* activation = nullptr;
     pki::OcspResponder* ocsp = nullptr;  // null: no /ocsp routes
     pki::CrlPublisher* crls = nullptr;   // null: no /crl routes
     sepbox::SepboxService* sepbox = nullptr;  // null: the /api/v1/sepbox routes answer 503
@@ -57,6 +62,8 @@ void add_tsa_routes(http::Router& router, ApiContext& ctx);
 void add_log_routes(http::Router& router, ApiContext& ctx);
 // /api/v1/epcm/... (S43 postmarks), when ctx.postmarks is set.
 void add_epcm_routes(http::Router& router, ApiContext& ctx);
+// /api/v1/enrolments, /esigncloud/activation, /accounts/{account}/recovery, /subscriptions.
+void add_counter_routes(http::Router& router, ApiContext& ctx);
 // GET /healthz, GET /logo.png.
 void add_operations_routes(http::Router& router, ApiContext& ctx);
 

@@ -60,6 +60,7 @@ void add_all_routes(http::Router& router, ApiContext& ctx) {
     add_csc_routes(router, ctx);
     add_operations_routes(router, ctx);
     add_auth_routes(router, ctx);
+    add_counter_routes(router, ctx);
     add_sepbox_routes(router, ctx);
     add_tsa_routes(router, ctx);
     add_log_routes(router, ctx);

@@ -139,6 +139,11 @@ struct TimestampArgs {
 };
 int run_timestamp(const TimestampArgs& args);
 
+struct SubscriptionsRemindArgs {
+    std::filesystem::path data;
+};
+int run_subscriptions_remind(const SubscriptionsRemindArgs& args);
+
 // Prints "selo: <message>" to standard error.
 void print_error(std::string_view message);
 

@@ -241,14 +241,35 @@ Runtime::Runtime(const fs::path& dir, Config config, crypto::MasterKey master,
       clock_(clock), rng_(rng), cas_(*db_), certificates_(*db_),
       crl_repo_(*db_), responders_(*db_),
       account_repo_(*db_), credentials_(*db_), sessions_(*db_), activations_(*db_),
-      audit_(*db_, clock), failures_(*db_), api_clients_(*db_), sepbox_repo_(*db_),
+      audit_(*db_, clock), failures_(*db_), api_clients_(*db_), enrolments_(*db_), sepbox_repo_(*db_),
       tsa_units_(*db_), log_repo_(*db_), epcm_repo_(*db_) {
     log_ = std::make_unique<translog::TransparencyLog>(log_repo_, store::transact_with(*db_), clock_, nullptr);
     logged_certificates_ = std::make_unique<translog::LoggedCertificateRepository>(
         certificates_, *log_, store::transact_with(*db_));
 }
 
-Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng) {
+namespace {
+// cloudsign's CertificateRevoker over the CAs of this runtime.
+class AuthorityRevoker final : public cloudsign::CertificateRevoker {
+public:
+    explicit AuthorityRevoker(Runtime& rt) : rt_(rt) {}
+    Result<void> revoke(std::string_view ca_name, std::string_view serial_hex,
+                        std::string_view reason) override {
+        auto* ca = SELO_TRY(rt_.authority(ca_name));
+        auto why = SELO_TRY(pki::revocation_reason_from_name(reason));
+        SELO_TRY(ca->revoke(serial_hex, why, std::nullopt,
+                            pki::Actor{"esigncloud:recovery", "eSignCloud credential retired: " + std::string(reason)}));
+        return {};
+    }
+
+private:
+    Runtime& rt_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock& clock, Rng& rng,
+                                               SystemPost* post) {
     if (!is_data_directory(dir)) {
         return fail(ErrorCode::not_found,
                     "{} is not a Selo data directory (no {}); create one with `selo init --data {}`",
@@ -376,6 +397,25 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     rt->cloudsign_ = std::make_unique<cloudsign::CloudSignService>(
         *rt->accounts_, rt->credentials_, rt->activations_, *signing_ca,
         std::move(chain), rt->master_, clock, rng, opts);
+    // Enrolment, activation and reminders post through SEPBox (same database, so its writes
+    // join the enrolment transaction); tests may pass their own SystemPost.
+    rt->post_ = post != nullptr ? post : rt->sepbox_.get();
+    // Forgotten-PIN recovery revokes through the CA's revocation service (CRL and OCSP see it).
+    rt->revoker_ = std::make_unique<AuthorityRevoker>(*rt);
+    account::Transaction transaction = [db = rt->db_.get()](const std::function<Result<void>()>& fn) {
+        return db->transaction(fn);
+    };
+    account::EnrolmentOptions enrol_opts;
+    enrol_opts.slip_window = std::chrono::seconds(ac.slip_window_seconds);
+    enrol_opts.activation_lifetime = std::chrono::days(ac.activation_code_days);
+    enrol_opts.activation_attempts = ac.activation_code_attempts;
+    enrol_opts.service_name = rt->config_.pki.organization;
+    rt->enrolment_ = std::make_unique<account::EnrolmentService>(
+        *rt->accounts_, rt->enrolments_, *rt->post_, transaction, rt->master_, clock, rng, enrol_opts);
+    rt->activation_ = std::make_unique<cloudsign::ActivationService>(
+        *rt->enrolment_, *rt->cloudsign_, rt->credentials_, transaction, rt->revoker_.get());
+    rt->cloudsign_->set_subscription_check(
+        [e = rt->enrolment_.get()](std::string_view account_id) { return e->check_subscription(account_id); });
     return rt;
 }
 

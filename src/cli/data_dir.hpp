@@ -9,6 +9,9 @@
 
 #include "account/account_service.hpp"
 #include "cli/key_backend.hpp"
+#include "account/enrolment.hpp"
+#include "cloudsign/activation.hpp"
+#include "core/postbox.hpp"
 #include "cloudsign/service.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -54,8 +57,9 @@ Result<void> initialise_data_directory(const std::filesystem::path& dir, const I
 // Everything a command needs, opened from a data directory.
 class Runtime {
 public:
+    // `post` replaces the SEPBox the runtime wires itself (tests pass a fake).
     static Result<std::unique_ptr<Runtime>> open(const std::filesystem::path& dir, const Clock& clock,
-                                                 Rng& rng);
+                                                 Rng& rng, SystemPost* post = nullptr);
 
     const Config& config() const noexcept { return config_; }
     const std::filesystem::path& directory() const noexcept { return dir_; }
@@ -71,6 +75,10 @@ public:
     account::AccountRepository& account_records() noexcept { return account_repo_; }
     cloudsign::CloudSignService& cloudsign() noexcept { return *cloudsign_; }
     AuditTrail& audit() noexcept { return audit_; }
+    // Counter enrolment, activation codes and subscriptions; eSignCloud activation and recovery.
+    account::EnrolmentService& enrolment() noexcept { return *enrolment_; }
+    cloudsign::ActivationService& activation() noexcept { return *activation_; }
+    SystemPost& system_post() noexcept { return *post_; }
     // Every CA of the hierarchy, by name.
     std::map<std::string, pki::CertificateAuthority, std::less<>>& authorities() noexcept { return authorities_; }
     // Certificate status publication for every CA: OCSP answers and CRLs.
@@ -78,7 +86,6 @@ public:
     pki::CrlPublisher& crls() noexcept { return *crl_publisher_; }
     // SEPBox, also the SystemPost through which services post Selo's own messages.
     sepbox::SepboxService& sepbox() noexcept { return *sepbox_; }
-    SystemPost& system_post() noexcept { return *sepbox_; }
     sepbox::SepboxRepository& sepbox_repository() noexcept { return sepbox_repo_; }
     // The RFC 3161 time-stamping authority ([tsa]); its certificate chain up to the root.
     tsa::TimeStampAuthority& time_stamp_authority() noexcept { return *tsa_; }
@@ -113,6 +120,11 @@ private:
     store::SqlFailureRepository failures_;
     store::SqlApiClientRepository api_clients_;
     std::unique_ptr<KeyBackend> key_backend_;
+    store::SqlEnrolmentRepository enrolments_;
+    SystemPost* post_ = nullptr;
+    std::unique_ptr<cloudsign::CertificateRevoker> revoker_;
+    std::unique_ptr<account::EnrolmentService> enrolment_;
+    std::unique_ptr<cloudsign::ActivationService> activation_;
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
     std::unique_ptr<cloudsign::CloudSignService> cloudsign_;

@@ -79,6 +79,14 @@ int main(int argc, char** argv) {
     serve_cmd->add_option("--public-url", serve.public_url,
                           "With --init: base URL certificates name (default http://<listen>)");
 
+    auto* subscriptions_cmd = app.add_subcommand("subscriptions", "Operator: eSignCloud subscriptions");
+    subscriptions_cmd->require_subcommand(1);
+    SubscriptionsRemindArgs remind;
+    remind.data = default_data_dir();
+    auto* remind_cmd = subscriptions_cmd->add_subcommand(
+        "remind", "Post the renewal reminders due (30 and 7 days before the end); each goes out once");
+    remind_cmd->add_option("--data", remind.data, "Data directory (default $SELO_DATA or ./selo-data)");
+
     auto* account_cmd = app.add_subcommand("account", "Counter clerk: manage accounts");
     account_cmd->require_subcommand(1);
     AccountCreateArgs acc;
@@ -273,6 +281,9 @@ int main(int argc, char** argv) {
             ca.action = c->get_name();
             return run_ca(ca);
         }
+    }
+    if (*remind_cmd) {
+        return run_subscriptions_remind(remind);
     }
     if (*sign_cmd) {
         if (sign.user.empty() || sign.password.empty()) {

@@ -109,6 +109,8 @@ int run_serve(const ServeArgs& args) {
     http::Router router;
     api::ApiRegistry registry((*rt)->accounts());
     api::ApiContext ctx{config, (*rt)->cas(), (*rt)->cloudsign(), clock, registry};
+    ctx.enrolment = &(*rt)->enrolment();
+    ctx.activation = &(*rt)->activation();
     ctx.ocsp = &(*rt)->ocsp();
     ctx.crls = &(*rt)->crls();
     ctx.authorities = &(*rt)->authorities();
@@ -211,6 +213,9 @@ int run_serve(const ServeArgs& args) {
     bool stop_requested = false;
     std::thread housekeeping([&] {
         std::unique_lock lock(mutex);
+        // eSignCloud renewal reminders: hourly, the first run a minute after start. Each is
+        // claimed in the database, so several nodes running this send it once.
+        unsigned minutes = 59;
         while (!stopping.wait_for(lock, std::chrono::seconds(60), [&] { return stop_requested; })) {
             if (auto r = (*rt)->cloudsign().purge_expired(); !r) {
                 log::warn("housekeeping: {}", r.error().message);
@@ -236,6 +241,14 @@ int run_serve(const ServeArgs& args) {
                     log::error("tls: renewing the certificate (valid until the old one expires) "
                                "failed: {}", used.error().message);
                     tls->renew_at = clock.now() + std::chrono::hours(1);
+                }
+            }
+            if (++minutes >= 60) {
+                minutes = 0;
+                if (auto sent = (*rt)->enrolment().send_renewal_reminders(); !sent) {
+                    log::warn("renewal reminders: {}", sent.error().message);
+                } else if (*sent > 0) {
+                    log::info("renewal reminders: {} sent", *sent);
                 }
             }
         }

@@ -39,6 +39,8 @@ public:
     virtual Result<void> insert(const Credential& credential) = 0;
     virtual Result<std::optional<Credential>> find(std::string_view id) = 0;
     virtual Result<std::vector<Credential>> list_for_account(std::string_view account_id) = 0;
+    // Enables or retires a credential (a retired one can never sign again).
+    virtual Result<void> set_status(std::string_view id, CredentialStatus status) = 0;
 };
 
 // What credentials/authorize granted. Stored by the digest of the SAD, so any node sharing the

@@ -182,6 +182,9 @@ Result<CredentialView> CloudSignService::info(std::string_view account_id,
 
 Result<Activation> CloudSignService::authorize(const AuthorizeRequest& r) {
     auto view = SELO_TRY(info(r.account_id, r.credential_id));
+    if (subscription_check_) {
+        SELO_TRY_VOID(subscription_check_(r.account_id));
+    }
     const Credential& c = view.credential;
     if (c.status != CredentialStatus::enabled) {
         return fail(ErrorCode::forbidden, "The credential identified by credentialID is disabled");
@@ -211,6 +214,12 @@ Result<Activation> CloudSignService::authorize(const AuthorizeRequest& r) {
             return fail(ErrorCode::invalid_argument, "hashes must not repeat");
         }
     }
+    // Counted per credential in the database: 5 wrong PINs in a row lock it, with back-off.
+    // A locked PIN is refused before the OTP is consumed.
+    const std::string pin_subject = "pin:" + c.id;
+    if (auto locked = accounts_.check_lock(pin_subject, "The PIN"); !locked) {
+        return std::unexpected(locked.error());
+    }
     auto account = SELO_TRY(accounts_.find(r.account_id));
     // The OTP first: every PIN guess then costs the attacker a fresh code from the phone.
     if (auto otp = accounts_.verify_otp(account, r.otp); !otp) {
@@ -218,11 +227,6 @@ Result<Activation> CloudSignService::authorize(const AuthorizeRequest& r) {
             return fail(ErrorCode::unauthorized, "The OTP is invalid: {}", otp.error().message);
         }
         return std::unexpected(otp.error());
-    }
-    // Counted per credential in the database: 5 wrong PINs in a row lock it, with back-off.
-    const std::string pin_subject = "pin:" + c.id;
-    if (auto locked = accounts_.check_lock(pin_subject, "The PIN"); !locked) {
-        return std::unexpected(locked.error());
     }
     auto wrong_pin = [&]() -> std::unexpected<Error> {
         accounts_.record_failure(pin_subject, "The PIN", r.account_id, "credential.authorize.failure",
@@ -327,6 +331,12 @@ Result<crypto::EvpPkeyPtr> CloudSignService::unlock_with_sad(const Credential& c
 
 Result<std::vector<Bytes>> CloudSignService::sign_hashes(const SignHashRequest& r) {
     auto view = SELO_TRY(info(r.account_id, r.credential_id));
+    if (view.credential.status != CredentialStatus::enabled) {
+        return fail(ErrorCode::forbidden, "The credential identified by credentialID is disabled");
+    }
+    if (subscription_check_) {
+        SELO_TRY_VOID(subscription_check_(r.account_id));
+    }
     if (view.certificate_status != "valid") {
         return fail(ErrorCode::expired, "Signing certificate is expired");
     }
@@ -351,6 +361,12 @@ Result<std::vector<Bytes>> CloudSignService::sign_hashes(const SignHashRequest& 
 
 Result<std::vector<Bytes>> CloudSignService::sign_documents(const SignDocRequest& r) {
     auto view = SELO_TRY(info(r.account_id, r.credential_id));
+    if (view.credential.status != CredentialStatus::enabled) {
+        return fail(ErrorCode::forbidden, "The credential identified by credentialID is disabled");
+    }
+    if (subscription_check_) {
+        SELO_TRY_VOID(subscription_check_(r.account_id));
+    }
     if (view.certificate_status != "valid") {
         return fail(ErrorCode::expired, "Signing certificate is expired");
     }

@@ -7,6 +7,7 @@
 // Messages of the errors returned here follow the Cloud Signature Consortium API v2 wording
 // where it defines one, so the HTTP edge can pass them through as `error_description`.
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -114,6 +115,12 @@ public:
     // Deletes expired sessions and signature activations (their sealed PIN keys with them).
     [[nodiscard]] Result<void> purge_expired();
 
+    // Refuses authorize and signing for an account whose subscription has ended unpaid
+    // (account::EnrolmentService::check_subscription); none is checked until it is set.
+    void set_subscription_check(std::function<Result<void>(std::string_view account_id)> check) {
+        subscription_check_ = std::move(check);
+    }
+
     [[nodiscard]] const CloudSignOptions& options() const noexcept { return options_; }
     [[nodiscard]] account::AccountService& accounts() noexcept { return accounts_; }
 
@@ -139,6 +146,7 @@ private:
     const Clock& clock_;
     Rng& rng_;
     CloudSignOptions options_;
+    std::function<Result<void>(std::string_view)> subscription_check_;
 };
 
 // Signing PIN policy: 6 to 12 digits, not one repeated digit, not a run like 123456 / 987654.

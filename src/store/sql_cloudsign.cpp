@@ -72,6 +72,17 @@ Result<std::vector<cloudsign::Credential>> SqlCredentialRepository::list_for_acc
     return out;
 }
 
+Result<void> SqlCredentialRepository::set_status(std::string_view id, cloudsign::CredentialStatus status) {
+    auto n = SELO_TRY(db_.execute(
+        "UPDATE credentials SET status = ? WHERE id = ?",
+        {std::string(status == cloudsign::CredentialStatus::enabled ? "enabled" : "disabled"),
+         std::string(id)}));
+    if (n != 1) {
+        return fail(ErrorCode::not_found, "no credential {}", id);
+    }
+    return {};
+}
+
 // ---- signature activations ---------------------------------------------------------------------
 
 Result<void> SqlActivationRepository::insert(const cloudsign::SignatureActivation& a) {

@@ -12,6 +12,7 @@ public:
     Result<void> insert(const cloudsign::Credential& c) override;
     Result<std::optional<cloudsign::Credential>> find(std::string_view id) override;
     Result<std::vector<cloudsign::Credential>> list_for_account(std::string_view account_id) override;
+    Result<void> set_status(std::string_view id, cloudsign::CredentialStatus status) override;
 
 private:
     Database& db_;

@@ -18,6 +18,8 @@ TEST(OpenApi, EveryLiveApiRouteIsDocumented) {
     http::Router router;
     ApiRegistry registry(rt->accounts());
     ApiContext ctx{rt->config(), rt->cas(), rt->cloudsign(), clock, registry};
+    ctx.enrolment = &rt->enrolment();
+    ctx.activation = &rt->activation();
     add_all_routes(router, ctx);
 
     auto doc = registry.openapi("http://selo.test");

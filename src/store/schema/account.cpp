@@ -60,6 +60,74 @@ CREATE TABLE api_clients (
 );
 CREATE INDEX api_clients_by_account ON api_clients(account_id);
 )sql",
+        // Counter enrolment, eSignCloud activation codes and the eSignCloud subscription.
+        R"sql(
+CREATE TABLE enrolments (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL UNIQUE REFERENCES accounts(id),
+    clerk_id TEXT NOT NULL REFERENCES accounts(id),
+    date_of_birth TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    postal_address TEXT NOT NULL,
+    sepbox INTEGER NOT NULL,
+    esigncloud INTEGER NOT NULL,
+    slip_password_sealed BLOB,
+    slip_expires_at INTEGER NOT NULL,
+    slip_fetched_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE activation_codes (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    purpose TEXT NOT NULL,
+    code_hash BLOB NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    pending_secret_sealed BLOB,
+    message_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX activation_codes_by_account ON activation_codes(account_id, state);
+
+CREATE TABLE subscriptions (
+    account_id TEXT PRIMARY KEY REFERENCES accounts(id),
+    paid_until INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX subscriptions_by_end ON subscriptions(paid_until);
+
+CREATE TABLE subscription_payments (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    amount_cents INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    years INTEGER NOT NULL,
+    reference TEXT NOT NULL,
+    recorded_by TEXT NOT NULL REFERENCES accounts(id),
+    paid_until_after INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (recorded_by, reference)
+);
+
+CREATE TABLE subscription_reminders (
+    account_id TEXT NOT NULL REFERENCES accounts(id),
+    period_end INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, period_end, kind)
+);
+
+CREATE TRIGGER subscription_payments_no_update BEFORE UPDATE ON subscription_payments
+BEGIN
+    SELECT RAISE(ABORT, 'payments are append-only');
+END;
+CREATE TRIGGER subscription_payments_no_delete BEFORE DELETE ON subscription_payments
+BEGIN
+    SELECT RAISE(ABORT, 'payments are append-only');
+END;
+)sql",
     };
     return migrations;
 }
