@@ -7,20 +7,13 @@
 #include <map>
 
 #include "api/api.hpp"
+#include "api/json_fields.hpp"
 #include "http/response.hpp"
 
 namespace selo::api {
 namespace json = boost::json;
 
 namespace {
-
-Result<std::string> string_member(const json::object& o, std::string_view name) {
-    const json::value* v = o.if_contains(name);
-    if (v == nullptr || !v->is_string() || v->as_string().empty()) {
-        return fail(ErrorCode::malformed, "'{}' is required and must be a non-empty string", name);
-    }
-    return std::string(v->as_string());
-}
 
 json::array role_names(const account::Account& a) {
     json::array out;
@@ -196,8 +189,8 @@ void add_auth_routes(http::Router& router, ApiContext& ctx) {
              .errors = {400, 401, 429}},
             [&ctx, lifetime](const ApiRequest& r) -> Result<http::Response> {
                 auto body = SELO_TRY(http::parse_json_object(r.http));
-                auto username = SELO_TRY(string_member(body, "username"));
-                auto password = SELO_TRY(string_member(body, "password"));
+                auto username = SELO_TRY(required_string(body, "username"));
+                auto password = SELO_TRY(required_string(body, "password"));
                 const json::value* otp_value = body.if_contains("otp");
                 if (otp_value != nullptr && !otp_value->is_string()) {
                     return fail(ErrorCode::malformed, "'otp' must be a string");
@@ -270,8 +263,8 @@ void add_auth_routes(http::Router& router, ApiContext& ctx) {
              .errors = {400, 401, 403, 422}},
             [&ctx](const ApiRequest& r) -> Result<http::Response> {
                 auto body = SELO_TRY(http::parse_json_object(r.http));
-                auto current = SELO_TRY(string_member(body, "current_password"));
-                auto replacement = SELO_TRY(string_member(body, "new_password"));
+                auto current = SELO_TRY(required_string(body, "current_password"));
+                auto replacement = SELO_TRY(required_string(body, "new_password"));
                 auto changed = ctx.cloudsign.accounts().change_password(r.principal->account, current,
                                                                         replacement);
                 if (!changed) {
@@ -313,7 +306,7 @@ void add_auth_routes(http::Router& router, ApiContext& ctx) {
              .errors = {400, 404}},
             [&ctx](const ApiRequest& r) -> Result<http::Response> {
                 auto body = SELO_TRY(http::parse_json_object(r.http));
-                auto account_id = SELO_TRY(string_member(body, "account_id"));
+                auto account_id = SELO_TRY(required_string(body, "account_id"));
                 auto issued = SELO_TRY(ctx.cloudsign.accounts().issue_api_client(r.principal->account, account_id));
                 auto res = http::json_response(http::Status::created,
                                                json::object{{"client_id", issued.client.client_id},

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "api/api.hpp"
+#include "api/json_fields.hpp"
 #include "http/response.hpp"
 #include "pki/revocation.hpp"
 
@@ -62,17 +63,6 @@ Result<std::string> serial_param(std::string_view raw) {
         return fail(ErrorCode::malformed, "'{}' is not a serial number (hex, at most 20 octets)", raw);
     }
     return s;
-}
-
-Result<std::string> optional_string(const json::object& body, std::string_view name) {
-    auto it = body.find(name);
-    if (it == body.end()) {
-        return std::string();
-    }
-    if (!it->value().is_string()) {
-        return fail(ErrorCode::malformed, "'{}' must be a string", name);
-    }
-    return std::string(it->value().as_string());
 }
 
 json::object certificate_schema() {

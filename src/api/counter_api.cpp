@@ -6,6 +6,7 @@
 
 #include "account/slip.hpp"
 #include "api/api.hpp"
+#include "api/json_fields.hpp"
 #include "http/response.hpp"
 #include "otp/qr.hpp"
 
@@ -15,46 +16,6 @@ namespace json = boost::json;
 namespace {
 
 using account::Role;
-
-Result<std::string> required_string(const json::object& o, std::string_view name) {
-    const json::value* v = o.if_contains(name);
-    if (v == nullptr || !v->is_string() || v->as_string().empty()) {
-        return fail(ErrorCode::malformed, "'{}' is required and must be a non-empty string", name);
-    }
-    return std::string(v->as_string());
-}
-
-Result<std::string> optional_string(const json::object& o, std::string_view name) {
-    const json::value* v = o.if_contains(name);
-    if (v == nullptr || v->is_null()) {
-        return std::string();
-    }
-    if (!v->is_string()) {
-        return fail(ErrorCode::malformed, "'{}' must be a string", name);
-    }
-    return std::string(v->as_string());
-}
-
-Result<bool> optional_bool(const json::object& o, std::string_view name, bool fallback) {
-    const json::value* v = o.if_contains(name);
-    if (v == nullptr) {
-        return fallback;
-    }
-    if (!v->is_bool()) {
-        return fail(ErrorCode::malformed, "'{}' must be true or false", name);
-    }
-    return v->as_bool();
-}
-
-// Refuses members the operation does not know, so a typo is not silently dropped.
-Result<void> only_members(const json::object& o, std::initializer_list<std::string_view> names) {
-    for (const auto& [k, v] : o) {
-        if (std::find(names.begin(), names.end(), std::string_view(k)) == names.end()) {
-            return fail(ErrorCode::malformed, "unknown member '{}'", std::string_view(k));
-        }
-    }
-    return {};
-}
 
 std::string iso(TimePoint t) { return account::iso8601(t); }
 

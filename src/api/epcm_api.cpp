@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include "api/api.hpp"
+#include "api/json_fields.hpp"
 #include "http/response.hpp"
 #include "tsa/der.hpp"
 #include "tsa/epcm.hpp"
@@ -44,16 +45,8 @@ Result<crypto::DigestAlgorithm> algorithm_of(const json::object& body) {
     return fail(ErrorCode::malformed, "digest_algorithm must be sha-256, sha-384 or sha-512");
 }
 
-Result<std::string> string_member(const json::object& o, std::string_view name) {
-    const json::value* v = o.if_contains(name);
-    if (v == nullptr || !v->is_string() || v->as_string().empty()) {
-        return fail(ErrorCode::malformed, "'{}' is required and must be a non-empty string", name);
-    }
-    return std::string(v->as_string());
-}
-
 Result<Bytes> hex_member(const json::object& o, std::string_view name) {
-    auto text = SELO_TRY(string_member(o, name));
+    auto text = SELO_TRY(required_string(o, name));
     auto b = hex_decode(text);
     if (!b) {
         return fail(ErrorCode::malformed, "'{}' must be hex", name);
@@ -62,7 +55,7 @@ Result<Bytes> hex_member(const json::object& o, std::string_view name) {
 }
 
 Result<Bytes> base64_member(const json::object& o, std::string_view name) {
-    auto text = SELO_TRY(string_member(o, name));
+    auto text = SELO_TRY(required_string(o, name));
     auto b = base64_decode(text);
     if (!b) {
         return fail(ErrorCode::malformed, "'{}' must be base64", name);
@@ -165,7 +158,7 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
             }
             tsa::IntegrityResult result;
             if (body.contains("receipt_id")) {
-                auto id = SELO_TRY(string_member(body, "receipt_id"));
+                auto id = SELO_TRY(required_string(body, "receipt_id"));
                 auto e = SELO_TRY(pm.find(id));
                 if (!e) {
                     return fail(ErrorCode::not_found, "no receipt {}", id);
@@ -252,7 +245,7 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
                 }
                 SELO_TRY_VOID(may_see(r, events.front(), {Role::clerk, Role::administrator}));
                 auto body = SELO_TRY(http::parse_json_object(r.http));
-                auto event = SELO_TRY(string_member(body, "event"));
+                auto event = SELO_TRY(required_string(body, "event"));
                 std::string details;
                 if (const json::value* d = body.if_contains("details"); d != nullptr && d->is_string()) {
                     details = std::string(d->as_string());

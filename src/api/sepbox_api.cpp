@@ -2,6 +2,7 @@
 // mailbox (someone else's message is a 404), a sender only the evidence of what they sent.
 
 #include "api/sepbox_api.hpp"
+#include "api/json_fields.hpp"
 
 #include <boost/json.hpp>
 
@@ -20,47 +21,6 @@ Result<SepboxService*> service(ApiContext& ctx) {
         return fail(ErrorCode::unavailable, "SEPBox is not configured on this server");
     }
     return ctx.sepbox;
-}
-
-Result<void> only_members(const json::object& o, std::initializer_list<std::string_view> known,
-                          std::string_view where) {
-    for (const auto& [key, value] : o) {
-        (void)value;
-        if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end()) {
-            return fail(ErrorCode::malformed, "{}: unknown member '{}'", where, std::string_view(key));
-        }
-    }
-    return {};
-}
-
-Result<std::string> optional_string(const json::object& o, std::string_view name) {
-    const json::value* v = o.if_contains(name);
-    if (v == nullptr || v->is_null()) {
-        return std::string();
-    }
-    if (!v->is_string()) {
-        return fail(ErrorCode::malformed, "'{}' must be a string", name);
-    }
-    return std::string(v->as_string());
-}
-
-Result<std::string> required_string(const json::object& o, std::string_view name) {
-    auto s = SELO_TRY(optional_string(o, name));
-    if (s.empty()) {
-        return fail(ErrorCode::malformed, "'{}' is required and must be a non-empty string", name);
-    }
-    return s;
-}
-
-Result<bool> optional_bool(const json::object& o, std::string_view name, bool fallback) {
-    const json::value* v = o.if_contains(name);
-    if (v == nullptr) {
-        return fallback;
-    }
-    if (!v->is_bool()) {
-        return fail(ErrorCode::malformed, "'{}' must be true or false", name);
-    }
-    return v->as_bool();
 }
 
 // An optional JSON object body: an empty body is an empty object.
