@@ -21,11 +21,9 @@ namespace json = boost::json;
 class CaIssue : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        for (const char* tool : {"openssl", "curl", "certtool"}) {
-            if (!have_tool(tool)) {
-                skip_reason = new std::string(std::string(tool) + " is not installed");
-                return;
-            }
+        if (auto missing = missing_tool({"openssl", "curl", "certtool"}); !missing.empty()) {
+            skip_reason = new std::string(missing);
+            return;
         }
         selo = new SeloInstance();
         std::string error = selo->start(false);

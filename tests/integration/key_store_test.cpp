@@ -20,10 +20,8 @@ namespace fs = std::filesystem;
 class CaOnKeyStore : public ::testing::TestWithParam<KeyBackend> {
 protected:
     void SetUp() override {
-        for (const char* tool : {"pdfsig", "certutil", "p11tool"}) {
-            if (!have_tool(tool)) {
-                GTEST_FAIL() << tool << " is not installed (scripts/install-deps.sh installs it)";
-            }
+        if (auto missing = missing_tool({"pdfsig", "certutil", "p11tool"}); !missing.empty()) {
+            GTEST_FAIL() << missing << " (scripts/install-deps.sh installs it)";
         }
         selo.key_backend = GetParam();
         std::string error = selo.start();

@@ -30,10 +30,8 @@ std::string Reply::error() const {
 fs::path SeloInstance::binary() { return fs::path(SELO_BINARY_DIR) / "src" / "cli" / "selo"; }
 
 std::string SeloInstance::start(bool nss) {
-    for (const char* tool : {"curl", "oathtool", "openssl"}) {
-        if (!have_tool(tool)) {
-            return std::string(tool) + " is not installed";
-        }
+    if (auto missing = missing_tool({"curl", "oathtool", "openssl"}); !missing.empty()) {
+        return missing;
     }
     if (nss && !have_tool("certutil")) {
         return "certutil is not installed";

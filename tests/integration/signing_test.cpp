@@ -28,11 +28,9 @@ namespace json = boost::json;
 class SigningEndToEnd : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        for (const char* tool : {"pdfsig", "certutil", "qpdf"}) {
-            if (!have_tool(tool)) {
-                skip_reason = new std::string(std::string(tool) + " is not installed");
-                return;
-            }
+        if (auto missing = missing_tool({"pdfsig", "certutil", "qpdf"}); !missing.empty()) {
+            skip_reason = new std::string(missing);
+            return;
         }
         selo = new SeloInstance();
         std::string error = selo->start();

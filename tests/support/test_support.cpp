@@ -120,6 +120,15 @@ bool have_tool(const std::string& tool) {
     return run("command -v " + shell_quote(tool) + " >/dev/null").exit_code == 0;
 }
 
+std::string missing_tool(std::initializer_list<std::string_view> tools) {
+    for (std::string_view tool : tools) {
+        if (!have_tool(std::string(tool))) {
+            return std::string(tool) + " is not installed";
+        }
+    }
+    return {};
+}
+
 std::string shell_quote(std::string_view s) {
     std::string out = "'";
     for (char c : s) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,6 +62,8 @@ CommandResult run(const std::string& command_line);
 CommandResult run_stdout(const std::string& command_line);
 // True when `tool` is on the PATH.
 bool have_tool(const std::string& tool);
+// "X is not installed" for the first of `tools` that is not on PATH; empty when all are.
+std::string missing_tool(std::initializer_list<std::string_view> tools);
 // Single-quotes a string for the shell.
 std::string shell_quote(std::string_view s);
 
