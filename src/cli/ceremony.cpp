@@ -1,5 +1,9 @@
 #include "cli/ceremony.hpp"
 
+#include <algorithm>
+
+#include <fmt/ranges.h>
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -347,12 +351,15 @@ Result<std::vector<std::string>> ceremony_import(Runtime& online, ByteView root_
     }
     if (new_root) {
         // Every CA the old root certified moves to the new root at once.
-        std::string missing;
+        // Named in alphabetical order, whatever order the CAs were created in.
+        std::vector<std::string> uncovered;
         for (const auto& rec : all) {
             if (rec.parent == online_root->name && !covered.contains(rec.name)) {
-                missing += (missing.empty() ? "" : ", ") + rec.name;
+                uncovered.push_back(rec.name);
             }
         }
+        std::sort(uncovered.begin(), uncovered.end());
+        const std::string missing = fmt::format("{}", fmt::join(uncovered, ", "));
         if (!missing.empty()) {
             return fail(ErrorCode::invalid_argument,
                         "a new root must come with certificates for every CA the current root "
