@@ -154,7 +154,7 @@ int run_serve(const ServeArgs& args) {
         return token && accounts.resolve_session(*token) ? doc_limit : body_limit;
     };
     api::install_error_renderers(router);
-    http::Server server(*limits, router.handler(), router.inline_handler(), router.error_renderers());
+    http::Server server(*limits, router.async_handler(), router.inline_handler(), router.error_renderers());
     std::optional<TlsIdentity> tls;
     if (config.server.tls) {
         auto id = tls_identity(**rt, clock);

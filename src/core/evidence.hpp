@@ -5,6 +5,7 @@
 // log exists, and wired to them by the composition root.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,13 @@ public:
     // Appends an entry durably before returning. `type` names what it is ("certificate",
     // "timestamp", "postmark", "delivery-evidence", ...); `entry` is its canonical bytes.
     virtual Result<LogReceipt> append(std::string_view type, ByteView entry) = 0;
+    // The same without waiting: `done` gets the receipt once the entry is durable (or the error),
+    // possibly on another thread and possibly before this returns. `entry` is copied. By
+    // default it appends synchronously and calls `done` on the calling thread.
+    virtual void append_async(std::string_view type, ByteView entry,
+                              std::function<void(Result<LogReceipt>)> done) {
+        done(append(type, entry));
+    }
 };
 
 }  // namespace selo

@@ -38,6 +38,19 @@ struct RequestContext {
 // An exception escaping it becomes a generic 500 and is logged with the request id.
 using Handler = std::function<Response(const Request&, const RequestContext&)>;
 
+// Delivers the response of an AsyncHandler. Thread-safe; the first call wins and later calls are
+// ignored. When every copy is destroyed without a call, the request is answered with 500 (and
+// logged), so a lost completion never leaves a connection hanging.
+using Respond = std::function<void(Response&&)>;
+
+// Starts answering a request on a worker thread and hands the response to `respond`, during the
+// call or later from any thread (e.g. once a group commit has made the answer durable), so that
+// no worker waits. The request and context are valid until the handler has returned *and*
+// `respond` has been called: work that outlives the call must copy what it needs. An exception
+// escaping the handler before `respond` is called becomes a generic 500. The connection reads
+// nothing else meanwhile, so responses on a keep-alive connection stay in request order.
+using AsyncHandler = std::function<void(const Request&, const RequestContext&, Respond)>;
+
 // Called on the I/O thread before the worker hop. Returns a response for requests cheap enough to
 // answer right there (precomputed OCSP responses, 404s), or nullopt to send the request to the
 // worker pool's Handler. Must never block.

@@ -1,6 +1,9 @@
 #include "http/router.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <future>
+#include <memory>
 #include <stdexcept>
 
 #include <boost/url/params_view.hpp>
@@ -69,6 +72,21 @@ bool PathParams::contains(std::string_view name) const noexcept {
 // ---- Router ----
 
 Router::Router() = default;
+
+Router& Router::add_async(Verb method, std::string_view pattern, AsyncRouteHandler handler,
+                          RouteOptions options) {
+    if (!handler) {
+        bad_pattern(pattern, "empty handler");
+    }
+    options.execution = Execution::worker;
+    // A placeholder handler passes add()'s checks; it is dropped once the route is in.
+    add(method, pattern, [](const Request&, const RequestContext&, const PathParams&) {
+        return Response{};
+    }, std::move(options));
+    routes_.back().handler = nullptr;
+    routes_.back().async_handler = std::move(handler);
+    return *this;
+}
 
 Router& Router::add(Verb method, std::string_view pattern, RouteHandler handler,
                     RouteOptions options) {
@@ -290,21 +308,57 @@ Response Router::error_response(const Request& request, const Match& match) cons
     return renderers_.render(request, Status::not_found, "no such resource");
 }
 
-Response Router::handle(const Request& request, const RequestContext& context) const {
-    Match m = find(request);
-    if (m.outcome != Outcome::matched) {
-        return error_response(request, m);
+std::optional<Response> Router::resolve(const Request& request, const Match& match,
+                                        PathParams& params) const {
+    if (match.outcome != Outcome::matched) {
+        return error_response(request, match);
     }
-    PathParams params;
     std::string_view path = *target_path(request.target());
-    (void)match_segments(*m.route, path, &params);
+    (void)match_segments(*match.route, path, &params);
     std::string message;
     if (!decode_params(params, message)) {
-        m.outcome = Outcome::bad_target;
-        m.message = std::move(message);
-        return error_response(request, m);
+        Match bad = match;
+        bad.outcome = Outcome::bad_target;
+        bad.message = std::move(message);
+        return error_response(request, bad);
     }
-    return m.route->handler(request, context, params);
+    return std::nullopt;
+}
+
+Response Router::handle(const Request& request, const RequestContext& context) const {
+    Match m = find(request);
+    PathParams params;
+    if (auto error = resolve(request, m, params)) {
+        return std::move(*error);
+    }
+    if (m.route->handler) {
+        return m.route->handler(request, context, params);
+    }
+    // An asynchronous route called synchronously (tests, in-process callers): wait for it.
+    auto promise = std::make_shared<std::promise<Response>>();
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    std::future<Response> future = promise->get_future();
+    m.route->async_handler(request, context, params, [promise, answered](Response&& res) {
+        if (!answered->exchange(true)) {
+            promise->set_value(std::move(res));
+        }
+    });
+    return future.get();  // broken_promise (an exception, hence 500) if it never responds
+}
+
+void Router::handle_async(const Request& request, const RequestContext& context,
+                          Respond respond) const {
+    Match m = find(request);
+    PathParams params;
+    if (auto error = resolve(request, m, params)) {
+        respond(std::move(*error));
+        return;
+    }
+    if (m.route->handler) {
+        respond(m.route->handler(request, context, params));
+        return;
+    }
+    m.route->async_handler(request, context, params, std::move(respond));
 }
 
 std::optional<Response> Router::handle_inline(const Request& request,
@@ -318,6 +372,12 @@ std::optional<Response> Router::handle_inline(const Request& request,
     }
     // Matched again inside handle(): cheap compared with what a worker hop saves.
     return handle(request, context);
+}
+
+AsyncHandler Router::async_handler() const {
+    return [this](const Request& req, const RequestContext& ctx, Respond respond) {
+        handle_async(req, ctx, std::move(respond));
+    };
 }
 
 Handler Router::handler() const {

@@ -71,6 +71,11 @@ class PathParams {
 using RouteHandler =
     std::function<Response(const Request&, const RequestContext&, const PathParams&)>;
 
+// A route that answers through `respond`, now or later from any thread (see AsyncHandler in
+// message.hpp: the request and params are valid until it has returned and responded).
+using AsyncRouteHandler =
+    std::function<void(const Request&, const RequestContext&, const PathParams&, Respond)>;
+
 struct RouteOptions {
     Execution execution = Execution::worker;
     std::string summary;  // one line for humans and the OpenAPI cross-check
@@ -93,9 +98,18 @@ class Router {
     Router& add(Verb method, std::string_view pattern, RouteHandler handler,
                 RouteOptions options = {});
 
+    // Adds a route answered asynchronously. It always runs on the worker pool (options'
+    // execution is ignored: the handler starts work and returns).
+    Router& add_async(Verb method, std::string_view pattern, AsyncRouteHandler handler,
+                      RouteOptions options = {});
+
     // Answers a request: the route's response, or 400/404/405. Exceptions from route handlers
-    // propagate (the server turns them into 500).
+    // propagate (the server turns them into 500). An asynchronous route is waited for here
+    // (blocking the caller); the server uses handle_async instead.
     [[nodiscard]] Response handle(const Request& request, const RequestContext& context) const;
+    // The same, giving the response to `respond`: at once for synchronous routes and the
+    // router's own errors, when the route responds for asynchronous ones.
+    void handle_async(const Request& request, const RequestContext& context, Respond respond) const;
 
     // The inline half: answers routes marked inline_io, and the router's own errors, and returns
     // nullopt for worker routes (the server then calls handle() on a worker thread).
@@ -104,6 +118,7 @@ class Router {
 
     // Adapters for Server. They refer to this router, which must outlive the server and not move.
     [[nodiscard]] Handler handler() const;
+    [[nodiscard]] AsyncHandler async_handler() const;
     [[nodiscard]] InlineHandler inline_handler() const;
 
     // The route table, in registration order (HEAD for GET routes is implied, not listed).
@@ -131,8 +146,9 @@ class Router {
         std::string pattern;
         std::vector<Segment> segments;
         std::vector<unsigned char> rank;  // specificity, compared lexicographically
-        RouteHandler handler;
+        RouteHandler handler;  // empty for asynchronous routes
         RouteOptions options;
+        AsyncRouteHandler async_handler;
     };
     enum class Outcome { matched, not_found, method_not_allowed, bad_target };
     struct Match {
@@ -143,6 +159,9 @@ class Router {
     };
 
     [[nodiscard]] Match find(const Request& request) const;
+    // The matched route and its decoded params, or the router's error response.
+    [[nodiscard]] std::optional<Response> resolve(const Request& request, const Match& m,
+                                                  PathParams& params) const;
     [[nodiscard]] static bool match_segments(const Route& route, std::string_view path,
                                              PathParams* out);
     [[nodiscard]] Response error_response(const Request& request, const Match& match) const;

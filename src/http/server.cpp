@@ -167,7 +167,7 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 struct Server::Impl {
-    Impl(ServerLimits l, Handler h, InlineHandler ih, ErrorRenderers er);
+    Impl(ServerLimits l, AsyncHandler h, InlineHandler ih, ErrorRenderers er);
     ~Impl();
 
     void begin_stop();
@@ -178,7 +178,8 @@ struct Server::Impl {
     void refuse(tcp::socket socket);
     void run_io();
     std::vector<std::shared_ptr<Session>> snapshot_sessions();
-    Response call_handler(const Request& req, const RequestContext& ctx) noexcept;
+    // Runs the handler; an exception escaping it answers 500 through `respond` (logged).
+    void call_handler(const Request& req, const RequestContext& ctx, const Respond& respond) noexcept;
     std::optional<Response> call_inline(const Request& req, const RequestContext& ctx) noexcept;
     // body_limit_for on a worker thread; nullopt when it threw (logged).
     std::optional<std::uint64_t> call_body_limit(const RequestHeader& header,
@@ -190,7 +191,7 @@ struct Server::Impl {
     void release_large_body() noexcept;
 
     ServerLimits limits;
-    Handler handler;
+    AsyncHandler handler;
     InlineHandler inline_handler;
     ErrorRenderers renderers;
     unsigned io_threads;
@@ -630,16 +631,64 @@ class StreamSession final : public Session {
                 return;
             }
         }
-        // The guard keeps run() from returning while a worker holds this request.
-        auto work = net::make_work_guard(stream_.get_executor());
-        net::post(server_.workers, [self = self(), work = std::move(work)]() mutable {
-            Response res = self->server_.call_handler(self->req_, self->ctx_);
-            auto ex = self->stream_.get_executor();
-            net::post(ex, [self = std::move(self), res = std::move(res)]() mutable {
-                self->finish(std::move(res));
+        // The reply keeps run() from returning while a worker or a completion holds this
+        // request; the request stays untouched on the strand until it is delivered.
+        auto reply = std::make_shared<PendingReply>(self());
+        net::post(server_.workers, [reply = std::move(reply)]() mutable {
+            StreamSession& s = *reply->session;
+            s.server_.call_handler(s.req_, s.ctx_, [reply](Response&& res) {
+                reply->answer(std::move(res));
             });
+            reply->arrive();  // the handler has returned: req_ and ctx_ are free again
         });
     }
+
+    // The answer to the dispatched request, shared by the worker that runs the handler and by
+    // every copy of its Respond. The response goes to the strand once both the handler has
+    // returned and the first answer has come (two arrivals), so a handler may still read the
+    // request after responding. Destroyed unanswered (every Respond dropped): 500.
+    struct PendingReply {
+        explicit PendingReply(std::shared_ptr<StreamSession> s)
+            : session(std::move(s)), work(net::make_work_guard(session->stream_.get_executor())) {}
+        PendingReply(const PendingReply&) = delete;
+        PendingReply& operator=(const PendingReply&) = delete;
+        ~PendingReply() {
+            if (answered.load()) {
+                return;
+            }
+            try {
+                log::error("http #{}: handler for {} {} never responded; sending 500",
+                           session->ctx_.request_id, std::string_view(session->req_.method_string()),
+                           std::string_view(session->req_.target()));
+                net::post(session->stream_.get_executor(), [self = session] {
+                    self->finish(self->render_error(Status::internal_server_error,
+                                                    "internal server error"));
+                });
+            } catch (...) {
+                // Out of memory posting: the connection is left to its peer or to stop().
+            }
+        }
+        void answer(Response&& r) {
+            if (answered.exchange(true)) {
+                return;  // a second answer: ignored
+            }
+            res = std::move(r);
+            arrive();
+        }
+        void arrive() {
+            if (arrivals.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+                return;
+            }
+            net::post(session->stream_.get_executor(),
+                      [self = session, res = std::move(res)]() mutable { self->finish(std::move(res)); });
+        }
+
+        std::shared_ptr<StreamSession> session;
+        net::executor_work_guard<net::any_io_executor> work;
+        std::atomic<bool> answered{false};
+        std::atomic<int> arrivals{2};
+        Response res;
+    };
 
     // The server's own error for the current request, in the shape its path calls for. Before
     // dispatch the request is the parser's: its header once the request line has been read
@@ -828,7 +877,7 @@ class StreamSession final : public Session {
 
 // ---- Server::Impl ----
 
-Server::Impl::Impl(ServerLimits l, Handler h, InlineHandler ih, ErrorRenderers er)
+Server::Impl::Impl(ServerLimits l, AsyncHandler h, InlineHandler ih, ErrorRenderers er)
     : limits(std::move(l)),
       handler(std::move(h)),
       inline_handler(std::move(ih)),
@@ -1006,9 +1055,11 @@ void Server::Impl::run_io() {
     }
 }
 
-Response Server::Impl::call_handler(const Request& req, const RequestContext& ctx) noexcept {
+void Server::Impl::call_handler(const Request& req, const RequestContext& ctx,
+                                const Respond& respond) noexcept {
     try {
-        return handler(req, ctx);
+        handler(req, ctx, respond);
+        return;
     } catch (const std::exception& e) {
         log::error("http #{}: handler for {} {} threw: {}", ctx.request_id,
                    std::string_view(req.method_string()), std::string_view(req.target()), e.what());
@@ -1016,7 +1067,11 @@ Response Server::Impl::call_handler(const Request& req, const RequestContext& ct
         log::error("http #{}: handler for {} {} threw a non-standard exception", ctx.request_id,
                    std::string_view(req.method_string()), std::string_view(req.target()));
     }
-    return render_error(req, Status::internal_server_error, "internal server error");
+    try {
+        respond(render_error(req, Status::internal_server_error, "internal server error"));
+    } catch (...) {
+        log::error("http #{}: could not answer 500", ctx.request_id);
+    }
 }
 
 std::optional<Response> Server::Impl::call_inline(const Request& req,
@@ -1176,6 +1231,16 @@ Result<ServerLimits> server_limits(const HttpLimits& http, const ServerConfig& s
 }
 
 Server::Server(ServerLimits limits, Handler handler, InlineHandler inline_handler,
+               ErrorRenderers error_renderers)
+    : Server(std::move(limits),
+             AsyncHandler([handler = std::move(handler)](const Request& req,
+                                                         const RequestContext& ctx,
+                                                         const Respond& respond) {
+                 respond(handler(req, ctx));
+             }),
+             std::move(inline_handler), std::move(error_renderers)) {}
+
+Server::Server(ServerLimits limits, AsyncHandler handler, InlineHandler inline_handler,
                ErrorRenderers error_renderers)
     : impl_(std::make_unique<Impl>(std::move(limits), std::move(handler),
                                    std::move(inline_handler), std::move(error_renderers))) {}

@@ -127,6 +127,10 @@ class Server {
     // 503 for connections over max_connections is sent before anything is read: always text.
     Server(ServerLimits limits, Handler handler, InlineHandler inline_handler = {},
            ErrorRenderers error_renderers = {});
+    // The same with a handler that may answer later (see AsyncHandler): the worker returns as
+    // soon as the handler does, and the response is written when `respond` is called.
+    Server(ServerLimits limits, AsyncHandler handler, InlineHandler inline_handler = {},
+           ErrorRenderers error_renderers = {});
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

@@ -119,6 +119,68 @@ Result<LogReceipt> TransparencyLog::append(std::string_view type, ByteView entry
     return std::move(*mine.result);
 }
 
+TransparencyLog::~TransparencyLog() {
+    if (writer_.joinable()) {
+        writer_.request_stop();
+        async_cv_.notify_all();
+        writer_.join();  // commits what is still queued first
+    }
+}
+
+void TransparencyLog::append_async(std::string_view type, ByteView entry,
+                                   std::function<void(Result<LogReceipt>)> done) {
+    if (auto bad = check_type(type); !bad) {
+        done(std::unexpected(bad.error()));
+        return;
+    }
+    std::unique_lock lock(async_mutex_);
+    async_room_cv_.wait(lock, [&] { return async_queue_.size() < kMaxQueuedAppends; });
+    if (!writer_.joinable()) {
+        writer_ = std::jthread([this](std::stop_token stop) { write_queued(std::move(stop)); });
+    }
+    async_queue_.push_back({std::string(type), Bytes(entry.begin(), entry.end()), std::move(done)});
+    lock.unlock();
+    async_cv_.notify_one();
+}
+
+void TransparencyLog::write_queued(std::stop_token stop) {
+    std::vector<Queued> batch;
+    std::vector<LogReceipt> receipts;
+    for (;;) {
+        {
+            std::unique_lock lock(async_mutex_);
+            async_cv_.wait(lock, stop, [&] { return !async_queue_.empty(); });
+            if (async_queue_.empty()) {
+                return;  // stop requested and nothing left to commit
+            }
+            // Everything queued meanwhile goes into this one transaction: the commit's fsync
+            // is shared by every request that arrived while the last one was running.
+            std::size_t n = std::min(async_queue_.size(), kMaxBatch);
+            batch.assign(std::make_move_iterator(async_queue_.begin()),
+                         std::make_move_iterator(async_queue_.begin() + static_cast<std::ptrdiff_t>(n)));
+            async_queue_.erase(async_queue_.begin(), async_queue_.begin() + static_cast<std::ptrdiff_t>(n));
+        }
+        async_room_cv_.notify_all();
+        const TimePoint now = to_millis(clock_.now());
+        auto r = transact_([&]() -> Result<void> {
+            receipts.clear();
+            std::uint64_t next = SELO_TRY(repo_.size());
+            for (const Queued& q : batch) {
+                receipts.push_back(SELO_TRY(write(next++, q.type, q.data, now)));
+            }
+            return {};
+        });
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (r) {
+                batch[i].done(std::move(receipts[i]));
+            } else {
+                batch[i].done(std::unexpected(r.error()));
+            }
+        }
+        batch.clear();
+    }
+}
+
 Result<std::uint64_t> TransparencyLog::refresh() {
     std::unique_lock lock(cache_mutex_);
     auto more = SELO_TRY(repo_.leaf_hashes(leaves_.size()));

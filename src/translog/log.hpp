@@ -18,6 +18,8 @@
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <stop_token>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -91,6 +93,19 @@ public:
     // TrustLog: durable on return; concurrent callers share one commit. Do not call it inside
     // a database transaction (use append_in_transaction there).
     Result<LogReceipt> append(std::string_view type, ByteView entry) override;
+    // TrustLog: queued for the log's writer thread, which commits everything queued at once in
+    // one durable transaction and then calls each `done` (on the writer thread: keep it short,
+    // and never call append() from it). A failed commit fails every entry of that batch. The
+    // queue holds at most kMaxQueuedAppends entries; beyond that the caller waits for room
+    // (back-pressure reaches the callers instead of memory growing without bound).
+    void append_async(std::string_view type, ByteView entry,
+                      std::function<void(Result<LogReceipt>)> done) override;
+    static constexpr std::size_t kMaxQueuedAppends = 8192;
+    // Entries per transaction at most.
+    static constexpr std::size_t kMaxBatch = 4096;
+
+    ~TransparencyLog() override;
+
     // Appends within the caller's transaction (or its own), on the calling thread.
     Result<LogReceipt> append_in_transaction(std::string_view type, ByteView entry);
 
@@ -129,6 +144,18 @@ private:
     std::condition_variable queue_cv_;
     std::deque<Pending*> queue_;
     bool committing_ = false;
+
+    struct Queued {
+        std::string type;
+        Bytes data;
+        std::function<void(Result<LogReceipt>)> done;
+    };
+    void write_queued(std::stop_token stop);
+    std::mutex async_mutex_;
+    std::condition_variable_any async_cv_;     // the writer waits for work
+    std::condition_variable async_room_cv_;    // producers wait for room
+    std::deque<Queued> async_queue_;
+    std::jthread writer_;                      // started by the first append_async
 
     std::shared_mutex cache_mutex_;
     std::vector<Hash> leaves_;  // committed leaf hashes, a prefix of the stored log

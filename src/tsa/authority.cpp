@@ -65,6 +65,15 @@ TimeStampReply rejection(FailureInfo info, std::string text) {
     return r;
 }
 
+// A grant: TimeStampResp with status granted (0) and the token.
+TimeStampReply granted(ByteView token) {
+    const std::uint8_t status[] = {der::kSequence, 3, der::kInteger, 1, 0};
+    TimeStampReply r;
+    r.der = der::sequence({status, token});
+    r.granted = true;
+    return r;
+}
+
 }  // namespace
 
 std::string_view failure_name(FailureInfo f) noexcept {
@@ -174,6 +183,18 @@ Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certifica
 
 Result<Bytes> TimeStampAuthority::issue(ByteView imprint_der, ByteView policy_der,
                                         ByteView nonce_der, bool with_certificates) {
+    Issued issued = SELO_TRY(sign(imprint_der, policy_der, nonce_der, with_certificates));
+    if (log_ != nullptr) {
+        // Durable before anyone sees the token.
+        SELO_TRY(log_->append(options_.log_type, issued.tst_info));
+    }
+    return std::move(issued.token);
+}
+
+Result<TimeStampAuthority::Issued> TimeStampAuthority::sign(ByteView imprint_der,
+                                                            ByteView policy_der,
+                                                            ByteView nonce_der,
+                                                            bool with_certificates) {
     // A positive 16-octet serial with 126 random bits: unique without coordination between
     // threads or nodes (RFC 3161 §2.4.2 allows up to 160 bits).
     std::uint8_t serial_bytes[16];
@@ -210,15 +231,39 @@ Result<Bytes> TimeStampAuthority::issue(ByteView imprint_der, ByteView policy_de
     Bytes signed_data = der::sequence({v3, der::tlv(der::kSet, {digest_algorithm_}), encap, certs,
                                        der::tlv(der::kSet, {signer_info})});
     Bytes token = der::sequence({signed_data_oid_, der::tlv(0xa0, {signed_data})});
-
-    if (log_ != nullptr) {
-        // Durable before anyone sees the token.
-        SELO_TRY(log_->append(options_.log_type, tst_info));
-    }
-    return token;
+    return Issued{std::move(token), std::move(tst_info)};
 }
 
 TimeStampReply TimeStampAuthority::respond(ByteView request_der) {
+    return answer(request_der, nullptr);
+}
+
+void TimeStampAuthority::respond_async(ByteView request_der,
+                                       std::function<void(TimeStampReply)> done) {
+    if (log_ == nullptr) {
+        done(answer(request_der, nullptr));
+        return;
+    }
+    Issued issued;
+    TimeStampReply reply = answer(request_der, &issued);
+    if (!reply.granted) {
+        done(std::move(reply));
+        return;
+    }
+    // The token leaves only once its TSTInfo is committed to the log.
+    log_->append_async(options_.log_type, issued.tst_info,
+                       [token = std::move(issued.token), done = std::move(done)](
+                           Result<LogReceipt> logged) mutable {
+                           if (!logged) {
+                               done(rejection(FailureInfo::system_failure,
+                                              "the time-stamping unit cannot issue a token now"));
+                               return;
+                           }
+                           done(granted(token));
+                       });
+}
+
+TimeStampReply TimeStampAuthority::answer(ByteView request_der, Issued* unlogged) {
     if (request_der.empty()) {
         return rejection(FailureInfo::bad_data_format, "empty request: expected a DER TimeStampReq");
     }
@@ -289,15 +334,22 @@ TimeStampReply TimeStampAuthority::respond(ByteView request_der) {
     if (!imprint_der) {
         return rejection(FailureInfo::bad_data_format, "the message imprint cannot be encoded");
     }
-    auto token = issue(*imprint_der, *policy, nonce, ::TS_REQ_get_cert_req(req.get()) != 0);
+    const bool cert_req = ::TS_REQ_get_cert_req(req.get()) != 0;
+    if (unlogged != nullptr) {
+        auto issued = sign(*imprint_der, *policy, nonce, cert_req);
+        if (!issued) {
+            return rejection(FailureInfo::system_failure, "the time-stamping unit cannot issue a token now");
+        }
+        *unlogged = std::move(*issued);
+        TimeStampReply r;  // the caller builds the reply once the token is logged
+        r.granted = true;
+        return r;
+    }
+    auto token = issue(*imprint_der, *policy, nonce, cert_req);
     if (!token) {
         return rejection(FailureInfo::system_failure, "the time-stamping unit cannot issue a token now");
     }
-    const std::uint8_t granted[] = {der::kSequence, 3, der::kInteger, 1, 0};
-    TimeStampReply r;
-    r.der = der::sequence({granted, *token});
-    r.granted = true;
-    return r;
+    return granted(*token);
 }
 
 Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request) {

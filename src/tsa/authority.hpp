@@ -11,6 +11,7 @@
 // before the token is returned.
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +76,12 @@ public:
     // RFC 3161 §2.4: any input gets a TimeStampResp; malformed input and refused requests get
     // status rejection with the PKIFailureInfo bit that says why. Never fails.
     [[nodiscard]] TimeStampReply respond(ByteView request_der);
+    // The same without waiting for the log: the token is signed on the calling thread, and
+    // `done` gets the reply once its log entry is durable (from the log's writer thread, see
+    // TrustLog::append_async), or systemFailure when the commit failed. Refusals, and every
+    // reply when there is no log, are given before this returns. `request_der` is read only
+    // during the call.
+    void respond_async(ByteView request_der, std::function<void(TimeStampReply)> done);
 
     // TimeStamper: a TimeStampToken (ContentInfo DER) over a digest. Errors: invalid_argument
     // for an unsupported algorithm or a digest of the wrong length; what logging or signing
@@ -97,6 +104,12 @@ private:
     // `policy_der` one of the precomputed policy OIDs, `nonce_der` an INTEGER or empty.
     Result<Bytes> issue(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,
                         bool with_certificates);
+    // The same without logging.
+    Result<Issued> sign(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,
+                        bool with_certificates);
+    // respond(); with `unlogged`, a grant is signed but not logged, returned there, and the
+    // reply's der is left empty.
+    TimeStampReply answer(ByteView request_der, Issued* unlogged);
 
     pki::Certificate certificate_;
     crypto::EvpPkeyPtr key_;

@@ -541,7 +541,7 @@ TEST(Server, StopBeforeRunMakesRunReturn) {
 }
 
 TEST(Server, ListenReportsBadAddressesAndBusyPorts) {
-    Server s(test::test_limits(), {});
+    Server s(test::test_limits(), Handler{});
     auto port = s.listen("127.0.0.1", 0);
     ASSERT_TRUE(port);
     auto busy = s.listen("127.0.0.1", *port);

@@ -6,6 +6,10 @@
 
 #include <openssl/sha.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -150,6 +154,90 @@ TEST_F(TransparencyLogTest, ConcurrentAppendsAreDurableWithContiguousIndices) {
     EXPECT_EQ(other_repo.size().value(), 400u);
     TransparencyLog other_log(other_repo, store::transact_with(*other), clock, nullptr);
     EXPECT_EQ(other_log.current().value().second, log->current().value().second);
+}
+
+// append_async: entries queued while a commit runs share the next one, each caller hears only
+// once its entry is committed (visible to another connection), in queue order.
+TEST_F(TransparencyLogTest, AsyncAppendsShareOneCommitAndAreDurableFirst) {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool open = false;
+    int transactions = 0;
+    Transact inner = store::transact_with(*db);
+    TransparencyLog alog(
+        *repo,
+        [&](const std::function<Result<void>()>& fn) -> Result<void> {
+            {
+                std::unique_lock lock(mutex);
+                ++transactions;
+                cv.wait(lock, [&] { return open; });  // holds the first commit until all queue
+            }
+            return inner(fn);
+        },
+        clock, nullptr);
+    auto reader_db = store::open_sqlite(dir / "selo.db").value();
+    store::SqlLogRepository reader(*reader_db);
+    constexpr int kAppends = 100;
+    std::vector<std::uint64_t> index(kAppends, ~std::uint64_t{0});
+    std::atomic<int> done{0};
+    for (int i = 0; i < kAppends; ++i) {
+        alog.append_async("timestamp", as_bytes(fmt::format("e{}", i)), [&, i](Result<LogReceipt> r) {
+            ASSERT_TRUE(r.has_value()) << r.error().message;
+            EXPECT_GT(reader.size().value(), r->index);  // committed before we are told
+            index[static_cast<std::size_t>(i)] = r->index;
+            done.fetch_add(1);
+        });
+    }
+    EXPECT_EQ(done.load(), 0);  // nothing is answered before its commit
+    {
+        std::lock_guard lock(mutex);
+        open = true;
+    }
+    cv.notify_all();
+    for (int spin = 0; spin < 500 && done.load() < kAppends; ++spin) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(done.load(), kAppends);
+    EXPECT_LE(transactions, 2);  // the first entry alone (or a few), then all the rest at once
+    for (int i = 0; i < kAppends; ++i) {
+        EXPECT_EQ(index[static_cast<std::size_t>(i)], static_cast<std::uint64_t>(i));
+    }
+    EXPECT_EQ(reader.size().value(), static_cast<std::uint64_t>(kAppends));
+}
+
+TEST_F(TransparencyLogTest, AFailedCommitFailsEveryAppendOfItsBatch) {
+    std::atomic<bool> failing{true};
+    Transact inner = store::transact_with(*db);
+    std::atomic<int> failed{0};
+    {
+        TransparencyLog alog(
+            *repo,
+            [&](const std::function<Result<void>()>& fn) -> Result<void> {
+                if (failing.load()) {
+                    return fail(ErrorCode::unavailable, "disk full");
+                }
+                return inner(fn);
+            },
+            clock, nullptr);
+        for (int i = 0; i < 20; ++i) {
+            alog.append_async("timestamp", as_bytes("x"), [&](Result<LogReceipt> r) {
+                EXPECT_FALSE(r.has_value());
+                failed.fetch_add(1);
+            });
+        }
+        alog.append_async("Bad Type", as_bytes("x"), [&](Result<LogReceipt> r) {
+            EXPECT_FALSE(r.has_value());  // refused at once, never queued
+        });
+    }  // the destructor commits (here: fails) what is still queued before it returns
+    EXPECT_EQ(failed.load(), 20);
+    EXPECT_EQ(repo->size().value(), 0u);
+    failing = false;
+    TransparencyLog alog(*repo, inner, clock, nullptr);
+    std::promise<Result<LogReceipt>> got;
+    alog.append_async("timestamp", as_bytes("y"), [&](Result<LogReceipt> r) { got.set_value(r); });
+    auto r = got.get_future().get();
+    ASSERT_TRUE(r.has_value()) << r.error().message;
+    EXPECT_EQ(r->index, 0u);
 }
 
 }  // namespace

@@ -35,9 +35,28 @@ public:
         }
         return LogReceipt{entries.size() - 1, {}, {}};
     }
+    // With `deferring`, asynchronous appends are held until release(), like a group commit.
+    void append_async(std::string_view type, ByteView entry,
+                      std::function<void(Result<LogReceipt>)> done) override {
+        if (!deferring) {
+            TrustLog::append_async(type, entry, std::move(done));
+            return;
+        }
+        held.push_back([this, type = std::string(type), entry = Bytes(entry.begin(), entry.end()),
+                        done = std::move(done)] { done(append(type, entry)); });
+    }
+    void release() {
+        auto all = std::move(held);
+        held.clear();
+        for (auto& f : all) {
+            f();
+        }
+    }
     std::mutex mutex;
     std::vector<std::pair<std::string, Bytes>> entries;
     bool failing = false;
+    bool deferring = false;
+    std::vector<std::function<void()>> held;
 };
 
 class TsaTest : public ::testing::Test {
@@ -321,6 +340,37 @@ TEST_F(TsaTest, AnswersSystemFailureWhenTheLogCannotRecordTheToken) {
     fixture->log.failing = false;
     EXPECT_FALSE(reply.granted);
     EXPECT_EQ(reply.failure, FailureInfo::system_failure);
+}
+
+TEST_F(TsaTest, RespondAsyncAnswersOnlyOnceTheTokenIsLogged) {
+    fixture->log.deferring = true;
+    std::optional<TimeStampReply> reply;
+    std::size_t logged_before = fixture->log.entries.size();
+    fixture->tsa->respond_async(query("-sha256 -cert"), [&](TimeStampReply r) { reply = std::move(r); });
+    EXPECT_FALSE(reply.has_value());  // signed, but not logged yet: nothing leaves
+    fixture->log.release();
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_TRUE(reply->granted);
+    EXPECT_EQ(fixture->log.entries.size(), logged_before + 1);
+    auto r = verify_reply(reply->der);
+    EXPECT_NE(r.output.find("Verification: OK"), std::string::npos) << r.output;
+
+    // A failed commit answers systemFailure.
+    reply.reset();
+    fixture->tsa->respond_async(query("-sha256"), [&](TimeStampReply x) { reply = std::move(x); });
+    fixture->log.failing = true;
+    fixture->log.release();
+    fixture->log.failing = false;
+    fixture->log.deferring = false;
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_FALSE(reply->granted);
+    EXPECT_EQ(reply->failure, FailureInfo::system_failure);
+
+    // Refusals never wait for the log.
+    reply.reset();
+    fixture->tsa->respond_async(to_bytes("garbage"), [&](TimeStampReply x) { reply = std::move(x); });
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->failure, FailureInfo::bad_data_format);
 }
 
 TEST(Der, EncodesTimesBitsAndIntegers) {
