@@ -1,6 +1,12 @@
 #include "pki/der.hpp"
 
+#include <memory>
 #include <vector>
+
+#include <openssl/objects.h>
+
+#include "crypto/keys.hpp"
+#include "crypto/openssl.hpp"
 
 namespace selo::pki::der {
 namespace {
@@ -51,55 +57,24 @@ Bytes integer(std::uint32_t value) {
 }
 
 Result<Bytes> oid(std::string_view dotted) {
-    std::vector<std::uint64_t> arcs;
-    std::uint64_t cur = 0;
-    bool have = false;
-    for (char c : dotted) {
-        if (c == '.') {
-            if (!have) {
-                return fail(ErrorCode::invalid_argument, "'{}' is not a dotted OID", dotted);
-            }
-            arcs.push_back(cur);
-            cur = 0;
-            have = false;
-        } else if (c >= '0' && c <= '9') {
-            if (have && cur == 0) {
-                return fail(ErrorCode::invalid_argument, "'{}' has an arc with a leading zero", dotted);
-            }
-            if (cur > (UINT64_MAX - 9) / 10) {
-                return fail(ErrorCode::invalid_argument, "OID '{}' has an arc too large", dotted);
-            }
-            cur = cur * 10 + static_cast<std::uint64_t>(c - '0');
-            have = true;
-        } else {
-            return fail(ErrorCode::invalid_argument, "'{}' is not a dotted OID", dotted);
-        }
-    }
-    if (!have) {
+    // OpenSSL's own encoder: Selo's policy arc (2.25.<UUID>) has a 128-bit arc.
+    if (dotted.empty() || dotted.find_first_not_of("0123456789.") != std::string_view::npos) {
         return fail(ErrorCode::invalid_argument, "'{}' is not a dotted OID", dotted);
     }
-    arcs.push_back(cur);
-    if (arcs.size() < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] > 39)) {
-        return fail(ErrorCode::invalid_argument, "'{}' is not a valid OID", dotted);
+    std::string text(dotted);
+    std::unique_ptr<ASN1_OBJECT, crypto::Free<&::ASN1_OBJECT_free>> obj(::OBJ_txt2obj(text.c_str(), 1));
+    if (!obj) {
+        crypto::clear_errors();
+        return fail(ErrorCode::invalid_argument, "'{}' is not a dotted OID", dotted);
     }
-    Bytes content;
-    auto put = [&](std::uint64_t v) {
-        std::uint8_t buf[10];
-        int n = 0;
-        do {
-            buf[n++] = static_cast<std::uint8_t>(v & 0x7f);
-            v >>= 7;
-        } while (v != 0);
-        while (n > 0) {
-            --n;
-            content.push_back(static_cast<std::uint8_t>(buf[n] | (n > 0 ? 0x80 : 0)));
-        }
-    };
-    put(arcs[0] * 40 + arcs[1]);
-    for (std::size_t i = 2; i < arcs.size(); ++i) {
-        put(arcs[i]);
+    int len = ::i2d_ASN1_OBJECT(obj.get(), nullptr);
+    if (len <= 0) {
+        return crypto::openssl_fail("encoding an OID");
     }
-    return tlv(kOid, content);
+    Bytes out(static_cast<std::size_t>(len));
+    unsigned char* p = out.data();
+    ::i2d_ASN1_OBJECT(obj.get(), &p);
+    return out;
 }
 
 bool is_oid(std::string_view dotted) { return oid(dotted).has_value(); }
@@ -141,36 +116,18 @@ Result<Tlv> read(ByteView& in) {
 }
 
 Result<std::string> oid_text(ByteView content) {
-    if (content.empty() || (content.back() & 0x80) != 0) {
+    if (content.empty() || (content.back() & 0x80) != 0 || content[0] == 0x80) {
         return fail(ErrorCode::malformed, "bad OBJECT IDENTIFIER");
     }
-    std::string out;
-    std::uint64_t v = 0;
-    bool first = true;
-    bool start = true;
-    for (std::uint8_t b : content) {
-        if (start && b == 0x80) {
-            return fail(ErrorCode::malformed, "OBJECT IDENTIFIER arc with a leading 0x80");
-        }
-        start = false;
-        if (v > (UINT64_MAX >> 7)) {
-            return fail(ErrorCode::malformed, "OBJECT IDENTIFIER arc too large");
-        }
-        v = (v << 7) | (b & 0x7f);
-        if ((b & 0x80) != 0) {
-            continue;
-        }
-        if (first) {
-            std::uint64_t top = v < 40 ? 0 : v < 80 ? 1 : 2;
-            out = fmt::format("{}.{}", top, v - top * 40);
-            first = false;
-        } else {
-            out += fmt::format(".{}", v);
-        }
-        v = 0;
-        start = true;
+    Bytes whole = tlv(kOid, content);
+    const unsigned char* p = whole.data();
+    std::unique_ptr<ASN1_OBJECT, crypto::Free<&::ASN1_OBJECT_free>> obj(
+        ::d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(whole.size())));
+    if (!obj) {
+        crypto::clear_errors();
+        return fail(ErrorCode::malformed, "bad OBJECT IDENTIFIER");
     }
-    return out;
+    return crypto::oid_text(obj.get());
 }
 
 }  // namespace selo::pki::der

@@ -103,7 +103,8 @@ profiles = ["qscd-signing"]
                             "certtool --verify --load-ca-certificate root.pem --infile chain.pem"));
         EXPECT_EQ(g.exit_code, 0) << cert << ": " << g.output;
         EXPECT_NE(g.output.find("Chain verification output: Verified"), std::string::npos) << g.output;
-        auto l = run(in_dir(shell_quote(SeloInstance::binary().string()) + " lint --issuer " + issuer + ".pem " + cert));
+        auto l = run(in_dir(shell_quote(SeloInstance::binary().string()) + " lint --data " +
+                            shell_quote(selo->data().string()) + " --issuer " + issuer + ".pem " + cert));
         EXPECT_EQ(l.exit_code, 0) << cert << ": " << l.output;
     }
 // The qcStatements as openssl's own DER decoder reads them (not Selo's): the structure of
@@ -263,7 +264,8 @@ TEST_F(CaIssue, EveryProfileVerifiesWithItsChainAndRenewalKeepsTheSubject) {
         expect_nss_ok(std::string(ca) + ".pem", "", 11);
         expect_chain_ok(std::string(ca) + ".pem", "root");
     }
-    auto root_lint = run(in_dir(shell_quote(SeloInstance::binary().string()) + " lint root.pem"));
+    auto root_lint = run(in_dir(shell_quote(SeloInstance::binary().string()) + " lint --data " +
+                                  shell_quote(selo->data().string()) + " root.pem"));
     EXPECT_EQ(root_lint.exit_code, 0) << root_lint.output;
     // A legal-person certificate needs its organizationIdentifier in the ETSI form.
     auto bad = ca("issue --profile legal-person-seal --organization X --organization-identifier 12345 "
