@@ -103,6 +103,7 @@ struct LintArgs {
     std::vector<std::filesystem::path> files;
     std::filesystem::path issuer;  // the CA certificate (certificates: AKI, issuer DN; CRLs: signer)
     std::string profile;           // default: recognised from the certificate's policies
+    std::filesystem::path data;    // a data directory: its selo.toml's profiles ([[pki.profile]])
 };
 int run_lint(const LintArgs& args);
 // `selo ca ceremony init-root | csr | sign | import` (cli/ceremony_command.cpp).

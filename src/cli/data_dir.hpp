@@ -53,6 +53,9 @@ Result<void> initialise_data_directory(const std::filesystem::path& dir, const I
 
 // The hierarchy the configuration describes (the default one when it lists none).
 [[nodiscard]] Result<pki::HierarchySpec> hierarchy_of(const Config& config);
+// Checks the configuration's [[pki.profile]] tables and the profiles [[pki.authority]] names,
+// and makes that catalogue the one this process issues and lints with; errors name `source`.
+[[nodiscard]] Result<void> install_configured_profiles(const Config& config, std::string_view source);
 
 // Everything a command needs, opened from a data directory.
 class Runtime {

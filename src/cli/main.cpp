@@ -218,6 +218,8 @@ int main(int argc, char** argv) {
     lint_cmd->add_option("--issuer", lint.issuer, "The issuing CA's certificate (PEM or DER)")
         ->check(CLI::ExistingFile);
     lint_cmd->add_option("--profile", lint.profile, "Check against this profile (default: recognised)");
+    lint_cmd->add_option("--data", lint.data,
+                         "A data directory whose configured profiles ([[pki.profile]]) to check against");
     lint_cmd->add_option("files", lint.files, "Certificates and CRLs")->required();
 
     CeremonyArgs ceremony;
