@@ -284,7 +284,7 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
         EXPECT_EQ(sigs[0].common_name, c.name);
     }
 
-    // An agency sends each a letter with an attachment; each opens it. Every evidence of the
+    // An agency sends each a letter with an attachment. Every evidence of the
     // delivery verifies with `openssl cms -verify` against the root, and its RFC 3161 token
     // (over SHA-256 of the DER CMS) with `openssl ts -verify` against the root and the
     // infrastructure CA's certificate.
@@ -306,7 +306,6 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
         auto sent = selo->post("/api/v1/sepbox/messages", json::serialize(letter), {bearer(at)});
         ASSERT_EQ(sent.status, 200) << sent.raw;
         std::string msg(sent.body.as_object().at("results").as_array().at(0).as_object().at("message_id").as_string());
-        ASSERT_EQ(selo->get("/api/v1/sepbox/messages/" + msg, {bearer(c.token)}).status, 200);
         auto ev = selo->get("/api/v1/sepbox/sent/" + msg + "/evidence", {bearer(at)});
         ASSERT_EQ(ev.status, 200) << ev.raw;
         std::vector<std::string> events;
@@ -333,7 +332,7 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
                              "/chain.pem 2>&1");
             EXPECT_NE(wrong.exit_code, 0) << wrong.output;
         }
-        EXPECT_EQ(events, (std::vector<std::string>{"SubmissionAcceptance", "ContentConsignment", "ContentHandover"}));
+        EXPECT_EQ(events, (std::vector<std::string>{"SubmissionAcceptance", "ContentConsignment"}));
     }
 }
 
@@ -446,11 +445,11 @@ TEST_F(Counter, OperatorMadeAccountsMustChangeTheirInitialPassword) {
         EXPECT_NE(csc.raw.find("initial password is one-time"), std::string::npos) << csc.raw;
         auto changed = selo->post("/api/v1/auth/password",
                                   json::serialize(json::object{{"current_password", h->password},
-                                                               {"new_password", "operator made, now mine " + h->username}}),
+                                                               {"new_password", std::string("a passphrase of my own, 9417")}}),
                                   {bearer(token)});
         ASSERT_EQ(changed.status, 204) << changed.raw;
         EXPECT_EQ(selo->get(h == &staff ? "/api/v1/certificates" : "/api/v1/sepbox/messages", {bearer(token)}).status, 200);
-        std::string fresh = base64_encode(as_bytes(h->username + ":operator made, now mine " + h->username));
+        std::string fresh = base64_encode(as_bytes(h->username + ":a passphrase of my own, 9417"));
         EXPECT_EQ(selo->post("/csc/v2/auth/login", "{}", {"Authorization: Basic " + fresh}).status, 200);
     }
     // The fixture flag is what keeps a generated password valid, and the audit says so.
@@ -482,7 +481,7 @@ TEST_F(Counter, InstitutionMembersReadItsMailboxAndOthersGet404) {
     auto bad_id = cem;
     bad_id["organization_identifier"] = "CEM";
     auto refused = selo->post("/api/v1/institutions", json::serialize(bad_id), {bearer(ct)});
-    EXPECT_EQ(refused.status, 400) << refused.raw;
+    EXPECT_EQ(refused.status, 422) << refused.raw;
     EXPECT_NE(refused.error().find("NTRMO-12345"), std::string::npos) << refused.error();
     auto extra = cem;
     extra["vat"] = "1";
@@ -499,7 +498,7 @@ TEST_F(Counter, InstitutionMembersReadItsMailboxAndOthersGet404) {
     EXPECT_EQ(selo->post(members, json::serialize(json::object{{"account_id", member.account_id}}), {bearer(ct)}).status,
               409);
     EXPECT_EQ(selo->post(members, json::serialize(json::object{{"account_id", agency.account_id}}), {bearer(ct)}).status,
-              400)
+              422)
         << "members are natural persons";
     EXPECT_EQ(selo->post(members, json::serialize(json::object{{"account_id", 42}}), {bearer(ct)}).status, 400);
 
