@@ -48,6 +48,9 @@ struct AccountCreateArgs {
     std::string pin;  // "-": read one line from standard input; empty: no signing credential
     std::vector<std::string> roles = {"citizen"};
     bool json = false;
+    // The generated password stays valid without a change at first sign-in (test fixtures,
+    // service accounts whose holder gets it through a trusted channel); audited as such.
+    bool permanent_password = false;
 };
 int run_account_create(const AccountCreateArgs& args);
 

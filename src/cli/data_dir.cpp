@@ -442,6 +442,9 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         *rt->accounts_, rt->enrolments_, *rt->post_, transaction, rt->master_, clock, rng, enrol_opts);
     rt->activation_ = std::make_unique<cloudsign::ActivationService>(
         *rt->enrolment_, *rt->cloudsign_, rt->credentials_, transaction, rt->revoker_.get());
+    rt->institution_repo_ = std::make_unique<store::SqlInstitutionRepository>(*rt->db_);
+    rt->institutions_ = std::make_unique<account::InstitutionService>(
+        *rt->accounts_, rt->account_repo_, *rt->institution_repo_, *rt->post_, rt->audit_, transaction, clock);
     rt->cloudsign_->set_subscription_check(
         [e = rt->enrolment_.get()](std::string_view account_id) { return e->check_subscription(account_id); });
     return rt;

@@ -10,6 +10,7 @@
 #include "account/account_service.hpp"
 #include "cli/key_backend.hpp"
 #include "account/enrolment.hpp"
+#include "account/institution.hpp"
 #include "cloudsign/activation.hpp"
 #include "core/postbox.hpp"
 #include "cloudsign/service.hpp"
@@ -98,6 +99,8 @@ public:
     // EPCM postmarks (S43), time-stamped by the TSA and logged.
     tsa::PostmarkService& postmarks() noexcept { return *postmarks_; }
     const Clock& clock() const noexcept { return clock_; }
+    // Institutions (legal persons) and their members; their mailboxes are in SEPBox.
+    account::InstitutionService& institutions() noexcept { return *institutions_; }
 
 private:
     Result<void> open_time_stamping();
@@ -146,6 +149,8 @@ private:
     std::optional<tsa::TimeStampAuthority> log_unit_;
     store::SqlEpcmRepository epcm_repo_;
     std::unique_ptr<tsa::PostmarkService> postmarks_;
+    std::unique_ptr<store::SqlInstitutionRepository> institution_repo_;
+    std::unique_ptr<account::InstitutionService> institutions_;
 };
 
 }  // namespace selo::cli

@@ -93,7 +93,8 @@ int main(int argc, char** argv) {
     acc.data = default_data_dir();
     auto* create_cmd = account_cmd->add_subcommand(
         "create", "Open an account (with --pin: and an eSignCloud signing credential, key pair "
-                  "and certificate); prints the username, initial password and otpauth URI");
+                  "and certificate); prints the username, a one-time initial password (to be changed "
+                  "at first sign-in) and the otpauth URI");
     create_cmd->add_option("--data", acc.data, "Data directory")->capture_default_str();
     create_cmd->add_option("--name", acc.name, "Name as in the identity document, e.g. 陳大文")->required();
     create_cmd->add_option("--latin-name", acc.latin_name, "Name in Latin script, e.g. \"CHAN Tai Man\"")
@@ -117,6 +118,9 @@ int main(int argc, char** argv) {
                            "ca-officer, auditor, administrator")
         ->capture_default_str();
     create_cmd->add_flag("--json", acc.json, "Print the result as JSON");
+    create_cmd->add_flag("--permanent-password", acc.permanent_password,
+                         "Do not require the generated password to be changed at first sign-in "
+                         "(test fixtures and service accounts only; recorded in the audit trail)");
 
     SignArgs sign;
     auto* sign_cmd = app.add_subcommand(
