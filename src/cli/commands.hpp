@@ -18,6 +18,7 @@ struct InitArgs {
     std::string public_url = "http://127.0.0.1:8080";
     std::string listen = "127.0.0.1:8080";
     std::string organization = "Selo Trust Services";
+    std::string organization_identifier = "NTRMO-SELO";
     std::string country = "MO";
     // [keys]: "software", or "pkcs11" with the token's module, label and PIN source.
     std::string key_backend = "software";

@@ -141,6 +141,7 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
     // An https public URL: Selo speaks TLS itself (set tls = false behind a terminating proxy).
     config.server.tls = config.server.public_url.starts_with("https://");
     config.pki.organization = options.organization;
+    config.pki.organization_identifier = options.organization_identifier;
     config.pki.country = options.country;
     config.keys.backend = options.keys.backend;
     config.keys.pkcs11_module = options.keys.pkcs11_module;
@@ -474,6 +475,7 @@ Result<void> Runtime::open_sepbox() {
     sepbox::SealOptions seal;
     seal.country = config_.pki.country;
     seal.organization = config_.pki.organization;
+    seal.organization_identifier = config_.pki.organization_identifier;
     sepbox_seal_ = std::make_unique<sepbox::Seal>(keys(), *seal_ca, std::move(chain), sepbox_repo_,
                                                   clock_, rng_, seal);
     // Every evidence is time-stamped by the TSA and appended to the transparency log.

@@ -41,6 +41,8 @@ struct InitOptions {
     KeysConfig keys;  // [keys]: the software store, or a PKCS#11 token
     // `selo ca ceremony init-root`: only the root CA, and [pki] offline_root = true.
     bool offline_root = false;
+    // [pki] organization_identifier: the operator's own, named in the SEPBox seal.
+    std::string organization_identifier = "NTRMO-SELO";
 };
 
 // Creates a data directory: configuration, master key (0600), SQLite database (WAL), and the

@@ -53,6 +53,10 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     init_cmd->add_option("--organization", init.organization, "Organisation named in CA certificates")
         ->capture_default_str();
+    init_cmd->add_option("--organization-identifier", init.organization_identifier,
+                         "The operator's organizationIdentifier (NTR + country + '-' + trade-register "
+                         "number, EN 319 412-1), named in the SEPBox seal certificate")
+        ->capture_default_str();
     init_cmd->add_option("--country", init.country, "ISO 3166 country of the CA")->capture_default_str();
     init_cmd->add_option("--key-backend", init.key_backend,
                          "Where CA keys are generated: software (sealed under the master key) or "

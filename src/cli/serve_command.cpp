@@ -46,6 +46,7 @@ int run_init(const InitArgs& args) {
     SystemClock clock;
     SystemRng rng;
     InitOptions opts{args.public_url, args.listen, args.organization, args.country, {}};
+    opts.organization_identifier = args.organization_identifier;
     opts.keys.backend = args.key_backend;
     opts.keys.pkcs11_module = args.pkcs11_module;
     opts.keys.pkcs11_token_label = args.pkcs11_token_label;

@@ -1,5 +1,6 @@
 #include "core/config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -350,6 +351,19 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     const auto& pki = section_of(root, "pki");
     SELO_TRY_VOID(r.get(pki, "pki", "country", c.pki.country));
     SELO_TRY_VOID(r.get(pki, "pki", "organization", c.pki.organization));
+    SELO_TRY_VOID(r.get(pki, "pki", "organization_identifier", c.pki.organization_identifier));
+    {
+        const std::string& oi = c.pki.organization_identifier;
+        bool shape = oi.size() >= 7 && oi[5] == '-' &&
+                     std::all_of(oi.begin(), oi.begin() + 5, [](char ch) { return ch >= 'A' && ch <= 'Z'; }) &&
+                     std::all_of(oi.begin() + 6, oi.end(), [](unsigned char ch) { return ch > 0x20 && ch < 0x7f; });
+        if (!shape) {
+            return fail(ErrorCode::invalid_argument,
+                        "{}: [pki] organization_identifier '{}' is not type + country + '-' + "
+                        "identifier (e.g. NTRMO-12345, EN 319 412-1 §5.1.4)",
+                        source_name, oi);
+        }
+    }
     SELO_TRY_VOID(r.get(pki, "pki", "offline_root", c.pki.offline_root));
     r.mark("pki.authority");
     if (const toml::node* list = pki.get("authority")) {
@@ -743,6 +757,9 @@ signing_ca = {}
 [pki]
 country = {}
 organization = {}
+# The operator's organizationIdentifier (NTR + country + '-' + trade-register number), named in
+# the SEPBox seal certificate.
+organization_identifier = {}
 )",
         q(c.server.listen), q(c.server.public_url), c.server.io_threads, c.server.worker_threads,
         c.server.tls ? "true" : "false", render_tls_files(c.server, q),
@@ -755,7 +772,8 @@ organization = {}
         c.cloudsign.max_signatures_per_sad, c.cloudsign.access_token_lifetime_seconds,
         c.cloudsign.certificate_validity_days, c.cloudsign.pin_kdf.memory_kib,
         c.cloudsign.pin_kdf.iterations, c.cloudsign.pin_kdf.parallelism,
-        q(c.cloudsign.signing_ca), q(c.pki.country), q(c.pki.organization)) +
+        q(c.cloudsign.signing_ca), q(c.pki.country), q(c.pki.organization),
+        q(c.pki.organization_identifier)) +
         (c.pki.offline_root ? "# Offline root (selo ca ceremony): never served.\noffline_root = true\n"
                             : "") +
         render_sepbox(c, q) +

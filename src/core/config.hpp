@@ -119,6 +119,10 @@ struct ProfileConfig {
 struct PkiConfig {
     std::string country = "MO";
     std::string organization = "Selo Trust Services";
+    // The operator's own organizationIdentifier (EN 319 412-1 §5.1.4: NTR + country + '-' +
+    // trade-register number), named in the certificates Selo holds as a legal person (the SEPBox
+    // seal). `selo init --organization-identifier` sets it.
+    std::string organization_identifier = "NTRMO-SELO";
     // An offline root's data directory (`selo ca ceremony init-root`): it holds only the root
     // CA, signs ceremony CSRs, and `selo serve` refuses it.
     bool offline_root = false;

@@ -164,6 +164,7 @@ Result<void> Seal::ensure_locked() {
         pki::DistinguishedName dn;
         dn.add(NID_countryName, options_.country)
             .add(NID_organizationName, options_.organization)
+            .add(NID_organizationIdentifier, options_.organization_identifier)
             .add(NID_commonName, options_.common_name);
         pki::IssuanceRequest req{std::string(pki::kProfileLegalPersonSeal), dn, public_key.get(), {}, {}, {}};
         auto cert = SELO_TRY(issuer_.issue(req));

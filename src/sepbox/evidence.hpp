@@ -50,6 +50,8 @@ struct EvidenceFacts {
 struct SealOptions {
     std::string country = "MO";
     std::string organization = "Selo Trust Services";
+    // EN 319 412-3: a seal's subject identifies the legal person (NTR + country + '-' + number).
+    std::string organization_identifier = "NTRMO-SELO";
     std::string common_name = "Selo SEPBox Registered Delivery";
     // A new seal is issued when the current one has less than this left.
     std::chrono::seconds renew_before{std::chrono::days(30)};
