@@ -40,6 +40,10 @@ struct InitOptions {
     KeysConfig keys;  // [keys]: the software store, or a PKCS#11 token
     // `selo ca ceremony init-root`: only the root CA, and [pki] offline_root = true.
     bool offline_root = false;
+    // [server] repository_url and repository_listen. Both empty with an https public URL: an
+    // http listener on the listen port + 1 (80 for 443), named at the public URL's host.
+    std::string repository_url;
+    std::string repository_listen;
 };
 
 // Creates a data directory: configuration, master key (0600), SQLite database (WAL), and the
