@@ -72,7 +72,13 @@ Result<std::string> ClientCertificateAuthenticator::check_certificate(std::strin
 
 Result<account::Principal> ClientCertificateAuthenticator::authenticate(
     std::string_view der, const http::RequestContext& context) {
-    std::string subject = issuer_name_ + ":?";
+    // The audit subject: "<CA name>:<serial>" for a certificate naming the institutions CA as
+    // issuer (as the binding and certificate.* rows do), else "<issuer DN>:<serial>".
+    std::string subject = "unparsable certificate";
+    if (auto cert = pki::Certificate::from_der(as_bytes(der))) {
+        subject = fmt::format("{}:{}", cert->issuer() == issuer_.subject() ? issuer_name_ : cert->issuer(),
+                              cert->serial_hex());
+    }
     auto refuse = [&](const Error& e) -> Result<account::Principal> {
         accounts_.audit({"anonymous", "auth.certificate.failure", subject,
                          fmt::format("from {}: {}", context.remote_address, e.message)});
@@ -83,12 +89,8 @@ Result<account::Principal> ClientCertificateAuthenticator::authenticate(
         if (serial.error().code != ErrorCode::unauthorized) {
             return std::unexpected(serial.error());
         }
-        if (auto cert = pki::Certificate::from_der(as_bytes(der))) {
-            subject = fmt::format("{} serial {}", cert->issuer(), cert->serial_hex());
-        }
         return refuse(serial.error());
     }
-    subject = issuer_name_ + ":" + *serial;
     auto binding = bindings_.find(issuer_name_, *serial);
     if (!binding) {
         return std::unexpected(binding.error());

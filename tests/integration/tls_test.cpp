@@ -294,8 +294,45 @@ TEST_F(TlsEndToEnd, AgencySendsWithItsClientCertificateUntilItIsRevoked) {
     EXPECT_EQ(revoked, 401) << revoked_body;
     EXPECT_NE(revoked_body.find("revoked"), std::string::npos) << revoked_body;
 
+    // Each sign-in by certificate, each refusal and the binding are in the audit trail.
+    const std::string db = shell_quote((selo->data() / "selo.db").string());
+    auto audited = [&](const std::string& where) {
+        auto r = run("sqlite3 " + db + " \"SELECT count(*) FROM audit_log WHERE " + where + "\"");
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+        return std::atoi(r.output.c_str());
+    };
+    EXPECT_GE(audited("action = 'auth.certificate' AND actor = '" + agency.account_id + "'"), 3);
+    EXPECT_GE(audited("action = 'auth.certificate.failure' AND subject = 'institutions:" + serial + "'"), 2);
+    EXPECT_EQ(audited("action = 'certificate.bind' AND subject = 'institutions:" + serial + "'"), 1);
+
+    // A binding to an account that is not an agency (which the CLI refuses to make, written
+    // into the database here) does not sign anyone in: the role is checked on every request.
+    auto second = selo->selo("ca issue --data " + data + " --profile government-entity-signing "
+                             "--organization 'Instituto de Teste' --organization-identifier NTRMO-00078 "
+                             "--generate-key --key-out " + shell_quote(selo->dir().string() + "/second.key") +
+                             " -o " + shell_quote(selo->dir().string() + "/second.pem"));
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    auto listed_inst = selo->selo("ca list --data " + data + " --ca institutions --status valid --json", true);
+    const boost::json::value inst = boost::json::parse(listed_inst.output);
+    std::string second_serial;
+    for (const auto& v : inst.as_array()) {
+        if (std::string(v.at("subject").as_string()).find("NTRMO-00078") != std::string::npos) {
+            second_serial = std::string(v.at("serial").as_string());
+        }
+    }
+    ASSERT_FALSE(second_serial.empty()) << listed_inst.output;
+    auto forged = run("sqlite3 -cmd '.timeout 5000' " + db + " \"INSERT INTO certificate_bindings "
+                      "(issuer, serial, account_id, bound_by, bound_at) VALUES ('institutions', '" +
+                      second_serial + "', '" + citizen.account_id + "', 'test', 0)\"");
+    ASSERT_EQ(forged.exit_code, 0) << forged.output;
+    auto [citizen_status, citizen_body] = fetch("--cacert " + root() + " --cert " +
+                                                shell_quote(selo->dir().string() + "/second.pem") + " --key " +
+                                                shell_quote(selo->dir().string() + "/second.key") + " " +
+                                                selo->base() + "/api/v1/me");
+    EXPECT_EQ(citizen_status, 401) << citizen_body;
+    EXPECT_NE(citizen_body.find("not an agency"), std::string::npos) << citizen_body;
+
     // Another Selo CA's certificate (natural persons, clientAuth) and a foreign CA's: refused.
-    (void)other;
     auto np = selo->selo("ca issue --data " + data + " --profile natural-person-authentication --account " +
                          other.username + " --generate-key --key-out " +
                          shell_quote(selo->dir().string() + "/person.key") + " -o " +
