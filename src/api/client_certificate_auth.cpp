@@ -70,6 +70,35 @@ Result<std::string> ClientCertificateAuthenticator::check_certificate(std::strin
     return serial;
 }
 
+Result<account::Account> ClientCertificateAuthenticator::bound_agency(const std::string& serial) {
+    auto binding = SELO_TRY(bindings_.find(issuer_name_, serial));
+    if (!binding) {
+        return fail(ErrorCode::unauthorized,
+                    "the client certificate (serial {}) is not bound to an account; an "
+                    "administrator binds it with `selo account bind-certificate`",
+                    serial);
+    }
+    auto account = accounts_.find(binding->account_id);
+    if (!account) {
+        if (account.error().code != ErrorCode::not_found) {
+            return std::unexpected(account.error());
+        }
+        return fail(ErrorCode::unauthorized, "{}", account.error().message);
+    }
+    if (!account->has_role(account::Role::agency)) {
+        return fail(ErrorCode::unauthorized,
+                    "the client certificate is bound to account {}, which is not an agency: "
+                    "certificates sign in agencies only",
+                    account->id);
+    }
+    return std::move(*account);
+}
+
+bool ClientCertificateAuthenticator::accepts(std::string_view der) {
+    auto serial = check_certificate(der);
+    return serial && bound_agency(*serial).has_value();
+}
+
 Result<account::Principal> ClientCertificateAuthenticator::authenticate(
     std::string_view der, const http::RequestContext& context) {
     // The audit subject: "<CA name>:<serial>" for a certificate naming the institutions CA as
@@ -91,26 +120,12 @@ Result<account::Principal> ClientCertificateAuthenticator::authenticate(
         }
         return refuse(serial.error());
     }
-    auto binding = bindings_.find(issuer_name_, *serial);
-    if (!binding) {
-        return std::unexpected(binding.error());
-    }
-    if (!*binding) {
-        return refuse(Error{ErrorCode::unauthorized,
-                            fmt::format("the client certificate (serial {}) is not bound to an "
-                                        "account; an administrator binds it with `selo account "
-                                        "bind-certificate`",
-                                        *serial)});
-    }
-    auto account = accounts_.find((*binding)->account_id);
+    auto account = bound_agency(*serial);
     if (!account) {
-        return refuse(Error{ErrorCode::unauthorized, account.error().message});
-    }
-    if (!account->has_role(account::Role::agency)) {
-        return refuse(Error{ErrorCode::unauthorized,
-                            fmt::format("the client certificate is bound to account {}, which is "
-                                        "not an agency: certificates sign in agencies only",
-                                        account->id)});
+        if (account.error().code != ErrorCode::unauthorized) {
+            return std::unexpected(account.error());
+        }
+        return refuse(account.error());
     }
     accounts_.audit({account->id, "auth.certificate", subject,
                      fmt::format("mutual TLS from {}", context.remote_address)});

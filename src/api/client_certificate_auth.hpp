@@ -37,11 +37,19 @@ public:
     [[nodiscard]] std::string acceptable_issuers_pem() const { return issuer_.pem(); }
     [[nodiscard]] const std::string& issuer_name() const noexcept { return issuer_name_; }
 
-    // Checks what authenticate() checks except the audit; for `selo account bind-certificate`.
+    // True when authenticate() would accept the certificate; nothing is audited (for request
+    // admission, e.g. the body limit of a SEPBox submission, before the request is handled).
+    [[nodiscard]] bool accepts(std::string_view der);
+
+    // Checks the certificate itself (chain, validity, status), not its binding; for
+    // `selo account bind-certificate`.
     // Returns the serial (lower-case hex) of a certificate of the issuer Selo holds as valid.
     [[nodiscard]] Result<std::string> check_certificate(std::string_view der) const;
 
 private:
+    // The account a certificate that passes check_certificate() is bound to, if an agency.
+    Result<account::Account> bound_agency(const std::string& serial);
+
     std::string issuer_name_;
     pki::Certificate issuer_;
     pki::Certificate root_;

@@ -165,6 +165,32 @@ int run_serve(const ServeArgs& args) {
         auto token = http::bearer_token(header);
         return token && accounts.resolve_session(*token) ? doc_limit : body_limit;
     };
+    // Agencies may sign in to /api/v1 with a certificate of the institutions CA (mutual TLS).
+    std::unique_ptr<ClientCertificates> client_certificates;
+    if (config.server.tls) {
+        auto cc = open_client_certificates(**rt);
+        if (cc) {
+            client_certificates = std::move(*cc);
+            registry.accept_client_certificates(&client_certificates->authenticator);
+        } else {
+            log::warn("tls: client certificates are not accepted: {}", cc.error().message);
+        }
+    }
+    // An agency signed in by its client certificate gets the SEPBox limit like a bearer token.
+    if (client_certificates) {
+        limits->body_limit_for_client = [by_header = limits->body_limit_for, body_limit, sepbox_limit,
+                                         auth = &client_certificates->authenticator](
+                                            const http::RequestHeader& header,
+                                            const http::RequestContext& c) {
+            auto path = http::target_path(header.target());
+            if (header.method() == http::Verb::post && path && *path == "/api/v1/sepbox/messages" &&
+                !c.client_certificate.empty() && header.find(http::Field::authorization) == header.end() &&
+                header.find(http::Field::cookie) == header.end()) {
+                return auth->accepts(c.client_certificate) ? std::max(sepbox_limit, body_limit) : body_limit;
+            }
+            return by_header(header);
+        };
+    }
     api::install_error_renderers(router);
     // The plain-http repository listener ([server] repository_listen) answers only the
     // repository and status routes; anything else there is 404, before any handler runs.
@@ -200,17 +226,6 @@ int run_serve(const ServeArgs& args) {
     };
     http::Server server(*limits, router.async_handler(), std::move(inline_handler),
                         router.error_renderers());
-    // Agencies may sign in to /api/v1 with a certificate of the institutions CA (mutual TLS).
-    std::unique_ptr<ClientCertificates> client_certificates;
-    if (config.server.tls) {
-        auto cc = open_client_certificates(**rt);
-        if (cc) {
-            client_certificates = std::move(*cc);
-            registry.accept_client_certificates(&client_certificates->authenticator);
-        } else {
-            log::warn("tls: client certificates are not accepted: {}", cc.error().message);
-        }
-    }
     const std::string client_cas =
         client_certificates ? client_certificates->authenticator.acceptable_issuers_pem() : std::string();
     std::optional<TlsIdentity> tls;

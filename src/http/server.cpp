@@ -492,7 +492,8 @@ class StreamSession final : public Session {
             return;
         }
         auto length = parser_->content_length();
-        if (limits().body_limit_for && (!length || *length > limits().max_body_bytes)) {
+        if ((limits().body_limit_for || limits().body_limit_for_client) &&
+            (!length || *length > limits().max_body_bytes)) {
             ask_body_limit();
             return;
         }
@@ -1109,7 +1110,8 @@ std::optional<Response> Server::Impl::call_inline(const Request& req,
 std::optional<std::uint64_t> Server::Impl::call_body_limit(const RequestHeader& header,
                                                            const RequestContext& ctx) noexcept {
     try {
-        return limits.body_limit_for(header);
+        return limits.body_limit_for_client ? limits.body_limit_for_client(header, ctx)
+                                            : limits.body_limit_for(header);
     } catch (const std::exception& e) {
         log::error("http {}:{}: body_limit_for {} {} threw: {}", ctx.remote_address,
                    ctx.remote_port, std::string_view(header.method_string()),

@@ -49,6 +49,11 @@ struct ServerLimits {
     // - An exception from it answers the request with 500.
     // Empty: max_body_bytes for every request.
     std::function<std::uint64_t(const RequestHeader& header)> body_limit_for;
+    // The same, also given the connection's facts (RequestContext: e.g. the TLS client
+    // certificate, for clients that authenticate with one rather than a header). When set it is
+    // called instead of body_limit_for, under the same rules.
+    std::function<std::uint64_t(const RequestHeader& header, const RequestContext& context)>
+        body_limit_for_client;
     // Bodies larger than this are "large": each needs one of max_concurrent_large_bodies slots,
     // taken when Content-Length announces such a body, or when a chunked body grows past this
     // size (checked at each chunk header, before the chunk is read), and held until the

@@ -270,6 +270,16 @@ TEST_F(TlsEndToEnd, AgencySendsWithItsClientCertificateUntilItIsRevoked) {
     auto inbox = selo->get("/api/v1/sepbox/messages",
                            {"Authorization: Bearer " + selo->api_login(citizen)});
     EXPECT_NE(inbox.raw.find("Aviso de chegada"), std::string::npos) << inbox.raw;
+    // Attachments beyond the general body limit (1 MiB) get the SEPBox limit, as with a token.
+    boost::json::object big = letter;
+    big["attachments"] = boost::json::array{boost::json::object{
+        {"filename", "relatório.pdf"}, {"media_type", "application/pdf"},
+        {"content", base64_encode(as_bytes(std::string(2 * 1024 * 1024, 'P')))}}};
+    write_file(selo->dir() / "big.json", boost::json::serialize(big));
+    auto [big_sent, big_body] = fetch(cert + "-H 'Content-Type: application/json' --data-binary @" +
+                                      shell_quote(selo->dir().string() + "/big.json") + " " +
+                                      selo->base() + "/api/v1/sepbox/messages");
+    EXPECT_EQ(big_sent, 200) << big_body.substr(0, 300);
     // The certificate stands for the agency only: roles still apply.
     EXPECT_EQ(fetch(cert + selo->base() + "/api/v1/certificates").first, 403);
     // A token, when sent, decides: a bad one is refused even with a good certificate.
