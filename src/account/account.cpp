@@ -39,6 +39,7 @@ std::string_view identity_document_name(IdentityDocument d) noexcept {
         case IdentityDocument::identity_card: return "identity-card";
         case IdentityDocument::passport: return "passport";
         case IdentityDocument::staff_card: return "staff-card";
+        case IdentityDocument::trade_register: return "trade-register";
     }
     return "identity-card";
 }
@@ -53,6 +54,9 @@ Result<IdentityDocument> identity_document_from_name(std::string_view name) {
     if (name == "staff-card") {
         return IdentityDocument::staff_card;
     }
+    if (name == "trade-register" || name == "NTR") {
+        return IdentityDocument::trade_register;
+    }
     return fail(ErrorCode::invalid_argument,
                 "unknown identity document type '{}' (identity-card, passport or staff-card)", name);
 }
@@ -62,6 +66,7 @@ std::string_view etsi_identity_type(IdentityDocument d) noexcept {
         case IdentityDocument::identity_card: return "IDC";
         case IdentityDocument::passport: return "PAS";
         case IdentityDocument::staff_card: return "";  // no certificate is issued on it
+        case IdentityDocument::trade_register: return "NTR";
     }
     return "IDC";
 }

@@ -22,11 +22,12 @@ enum class Role { citizen, institution, agency, clerk, ca_officer, auditor, admi
 
 // ETSI EN 319 412-1 §5.1.3 identity types used in the subject serialNumber ("IDC", "PAS").
 // Staff of the operator (clerks, CA officers, auditors) are recorded with their staff card.
-enum class IdentityDocument { identity_card, passport, staff_card };
+// Institutions (legal persons) by their entry in the national trade register (§5.1.4 "NTR").
+enum class IdentityDocument { identity_card, passport, staff_card, trade_register };
 
 [[nodiscard]] std::string_view identity_document_name(IdentityDocument d) noexcept;
 [[nodiscard]] Result<IdentityDocument> identity_document_from_name(std::string_view name);
-// The ETSI three-letter type: "IDC" or "PAS".
+// The ETSI three-letter type: "IDC", "PAS" or "NTR".
 [[nodiscard]] std::string_view etsi_identity_type(IdentityDocument d) noexcept;
 
 struct Person {

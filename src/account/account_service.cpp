@@ -350,6 +350,9 @@ Result<std::string> AccountService::choose_username(const Person& person) {
     return fmt::format("{}{}", base, rng_.uniform(1'000'000'000));
 }
 
+// The password verifier of an account nobody signs in to (not a PHC string: nothing verifies).
+constexpr std::string_view kNoSignIn = "!no-sign-in";
+
 Result<NewAccount> AccountService::open(const Person& input, std::vector<Role> roles,
                                         OpenOptions how) {
     Person person = SELO_TRY(normalise_person(input));
@@ -369,9 +372,13 @@ Result<NewAccount> AccountService::open(const Person& input, std::vector<Role> r
     a.person = person;
     a.roles = std::move(roles);
     a.created_at = clock_.now();
-    out.initial_password = generate_password(rng_);
-    a.password_hash =
-        SELO_TRY(crypto::argon2id_hash_password(out.initial_password, options_.password_kdf, rng_));
+    if (how.sign_in) {
+        out.initial_password = generate_password(rng_);
+        a.password_hash =
+            SELO_TRY(crypto::argon2id_hash_password(out.initial_password, options_.password_kdf, rng_));
+    } else {
+        a.password_hash = std::string(kNoSignIn);
+    }
     a.must_change_password = how.must_change_password;
     if (how.with_authenticator) {
         out.totp_secret = rng_.bytes(20);  // RFC 4226 §4 R6: 160 bits recommended
@@ -395,6 +402,13 @@ Result<Account> AccountService::authenticate(std::string_view username, std::str
     }
     const std::string subject = "password:" + found->id;
     SELO_TRY_VOID(check_lock(subject, "the password"));
+    if (found->password_hash == kNoSignIn) {
+        // An institution's own account: nobody signs in as it. Same answer and cost as a
+        // wrong password.
+        (void)crypto::argon2id_verify_password(password, dummy_hash_);
+        audit({"anonymous", "auth.password.failure", found->id, "an account without sign-in"});
+        return fail(ErrorCode::unauthorized, "unknown username or wrong password");
+    }
     bool ok = SELO_TRY(crypto::argon2id_verify_password(password, found->password_hash));
     if (!ok) {
         record_failure(subject, "the password", found->id, "auth.password.failure", "wrong password");

@@ -49,6 +49,9 @@ struct OpenOptions {
     bool with_authenticator = true;
     // The initial password is one-time: it must be changed before the account can do anything.
     bool must_change_password = false;
+    // False for an institution's account: no password signs in to it (its members act for it
+    // with their own sign-in); no initial password is generated.
+    bool sign_in = true;
 };
 
 // A new API client and its secret, shown once.

@@ -138,9 +138,11 @@ Bytes EnrolmentService::code_hash(std::string_view account_id, std::string_view 
 
 Result<EnrolmentResult> EnrolmentService::enrol(const Account& clerk, const EnrolmentRequest& input) {
     EnrolmentRequest r = input;
-    if (r.person.id_type == IdentityDocument::staff_card) {
+    if (r.person.id_type == IdentityDocument::staff_card ||
+        r.person.id_type == IdentityDocument::trade_register) {
         return fail(ErrorCode::invalid_argument,
-                    "a citizen is enrolled on an identity card or passport, not a staff card");
+                    "a citizen is enrolled on an identity card or passport, not a {}",
+                    identity_document_name(r.person.id_type));
     }
     r.person = SELO_TRY(normalise_person(r.person));
     SELO_TRY_VOID(check_enrolment_fields(r, clock_.now()));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "account/enrolment.hpp"
+#include "account/institution.hpp"
 #include "api/v1.hpp"
 #include "cloudsign/activation.hpp"
 #include "cloudsign/service.hpp"
@@ -44,6 +45,8 @@ struct ApiContext {
     tsa::TimeStampAuthority* tsa = nullptr;  // POST /tsa and CSC signatures/timestamp; null: off
     translog::TransparencyLog* log = nullptr;  // /api/v1/log; null: off
     tsa::PostmarkService* postmarks = nullptr;  // /api/v1/epcm; null: off
+    // Institutions and their members (/api/v1/institutions, members reading its SEPBox); null: off.
+    account::InstitutionService* institutions = nullptr;
 };
 
 // GET /ca/{name}.crt (RFC 5280 §4.2.2.1 caIssuers target, DER, application/pkix-cert).
@@ -64,6 +67,8 @@ void add_log_routes(http::Router& router, ApiContext& ctx);
 void add_epcm_routes(http::Router& router, ApiContext& ctx);
 // /api/v1/enrolments, /esigncloud/activation, /accounts/{account}/recovery, /subscriptions.
 void add_counter_routes(http::Router& router, ApiContext& ctx);
+// /api/v1/institutions: clerks register institutions and manage their members.
+void add_institution_routes(http::Router& router, ApiContext& ctx);
 // GET /healthz, GET /logo.png.
 void add_operations_routes(http::Router& router, ApiContext& ctx);
 

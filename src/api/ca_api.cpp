@@ -62,6 +62,7 @@ void add_all_routes(http::Router& router, ApiContext& ctx) {
     add_auth_routes(router, ctx);
     add_counter_routes(router, ctx);
     add_sepbox_routes(router, ctx);
+    add_institution_routes(router, ctx);
     add_tsa_routes(router, ctx);
     add_log_routes(router, ctx);
     add_epcm_routes(router, ctx);

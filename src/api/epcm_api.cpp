@@ -107,7 +107,8 @@ Result<void> may_see(const ApiRequest& r, const tsa::EpcmEvent& first, std::init
             return {};
         }
     }
-    return fail(ErrorCode::forbidden, "only the submitter and the operator's staff may see this transaction");
+    // Someone else's transaction is indistinguishable from none (a 403 would confirm it exists).
+    return fail(ErrorCode::not_found, "no transaction {} of yours", first.transaction_id);
 }
 
 http::Response created(const json::object& o) {

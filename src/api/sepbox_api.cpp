@@ -6,6 +6,9 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
+
+#include "account/institution.hpp"
 #include "http/response.hpp"
 #include "sepbox/service.hpp"
 
@@ -30,6 +33,13 @@ Result<json::object> optional_body(const http::Request& req) {
     }
     return http::parse_json_object(req);
 }
+
+// Whose mailbox a reader route reads, and who acts (empty: the holder).
+struct Reader {
+    std::string mailbox;
+    std::string acting;
+    std::string href_base = "/api/v1/sepbox/messages";
+};
 
 Result<sepbox::Submission> submission_from(const json::object& body, const account::Account& sender) {
     SELO_TRY_VOID(only_members(body, {"recipients", "subject", "body_text", "body_html", "category",
@@ -93,7 +103,8 @@ std::string_view decision_text(sepbox::Decision d) {
     return "";
 }
 
-json::object message_json(const sepbox::MessageView& m, bool full) {
+json::object message_json(const sepbox::MessageView& m, bool full,
+                          std::string_view base = "/api/v1/sepbox/messages") {
     json::object o{{"id", m.id},
                    {"subject", m.subject},
                    {"category", std::string(sepbox::category_name(m.category))},
@@ -123,7 +134,7 @@ json::object message_json(const sepbox::MessageView& m, bool full) {
             {"media_type", a.media_type},
             {"size", a.size},
             {"sha256", a.sha256_hex},
-            {"href", fmt::format("/api/v1/sepbox/messages/{}/attachments/{}", m.id, a.index)}});
+            {"href", fmt::format("{}/{}/attachments/{}", base, m.id, a.index)}});
     }
     o["attachments"] = std::move(attachments);
     return o;
@@ -298,124 +309,156 @@ void add_sepbox_routes(http::Router& router, ApiContext& ctx) {
                 return res;
             });
 
-    reg.add(router, http::Verb::get, "/api/v1/sepbox/messages", readers,
-            {.summary = "Your mailbox, newest first",
-             .response_schema = schema_object({{"messages", schema_array(message_schema())},
-                                               {"page", schema_integer()},
-                                               {"per_page", schema_integer()},
-                                               {"total", schema_integer()}}),
-             .errors = {422},
-             .query = {{"page", "1-based page number"},
-                       {"per_page", "messages per page, 1 to 100 (20)"},
-                       {"category", "notification | official-letter | bill | direct-mail"},
-                       {"unread", "true: unread messages only"},
-                       {"archived", "true: the archive instead of the inbox"},
-                       {"q", "text to find in the subject or the sender's name"}}},
-            [&ctx](const ApiRequest& r) -> Result<http::Response> {
-                auto* svc = SELO_TRY(service(ctx));
-                auto query = SELO_TRY(http::parse_query(r.http.target()));
-                sepbox::ListQuery q;
-                q.page = SELO_TRY(positive(query.get("page"), "page", 1));
-                q.per_page = SELO_TRY(positive(query.get("per_page"), "per_page", 20));
-                if (auto c = query.get("category")) {
-                    q.filter.category = SELO_TRY(sepbox::category_from_name(*c));
-                }
-                q.filter.unread_only = SELO_TRY(flag(query.get("unread"), "unread"));
-                q.filter.archived = SELO_TRY(flag(query.get("archived"), "archived"));
-                q.search = std::string(query.get("q").value_or(""));
-                auto page = SELO_TRY(svc->list(r.principal->account.id, q));
-                json::array messages;
-                for (const auto& m : page.messages) {
-                    messages.push_back(message_json(m, false));
-                }
-                json::object out{{"messages", std::move(messages)},
-                                 {"page", q.page},
-                                 {"per_page", q.per_page},
-                                 {"total", page.total}};
-                auto res = http::json_response(http::Status::ok, out);
-                res.set(http::Field::cache_control, "private, no-store");
-                return res;
-            });
-
-    reg.add(router, http::Verb::get, "/api/v1/sepbox/messages/{id}", readers,
-            {.summary = "Read one message (the first reading records ContentHandover)",
-             .response_schema = message_schema(),
-             .errors = {404}},
-            [&ctx](const ApiRequest& r) -> Result<http::Response> {
-                auto* svc = SELO_TRY(service(ctx));
-                auto m = SELO_TRY(svc->open(r.principal->account.id, r.params.get("id")));
-                auto res = http::json_response(http::Status::ok, message_json(m, true));
-                res.set(http::Field::cache_control, "private, no-store");
-                return res;
-            });
-
-    reg.add(router, http::Verb::get, "/api/v1/sepbox/messages/{id}/attachments/{index}", readers,
-            {.summary = "Download an attachment",
-             .response_schema = json::object{{"type", "string"}, {"format", "binary"}},
-             .response_media_type = "application/octet-stream",
-             .errors = {404}},
-            [&ctx](const ApiRequest& r) -> Result<http::Response> {
-                auto* svc = SELO_TRY(service(ctx));
-                std::string_view index = r.params.get("index");
-                if (index.empty() || index.size() > 4 ||
-                    index.find_first_not_of("0123456789") != std::string_view::npos) {
-                    return fail(ErrorCode::not_found, "no attachment '{}'", index.substr(0, 16));
-                }
-                auto d = SELO_TRY(svc->attachment(r.principal->account.id, r.params.get("id"),
-                                                  std::stoi(std::string(index))));
-                auto res = http::binary_response(http::Status::ok, d.content, d.media_type);
-                res.set(http::Field::content_disposition, content_disposition(d.filename));
-                res.set("X-Content-Type-Options", "nosniff");
-                res.set("Content-Security-Policy", "sandbox; default-src 'none'");
-                res.set(http::Field::cache_control, "private, no-store");
-                return res;
-            });
-
-    reg.add(router, http::Verb::post, "/api/v1/sepbox/messages/{id}/read", readers,
-            {.summary = "Mark a message read, or unread with {\"read\": false}",
-             .request_schema = schema_object({{"read", schema_boolean("default true")}}),
-             .response_schema = message_schema(),
-             .errors = {400, 404}},
-            [&ctx](const ApiRequest& r) -> Result<http::Response> {
-                auto* svc = SELO_TRY(service(ctx));
-                auto body = SELO_TRY(optional_body(r.http));
-                SELO_TRY_VOID(only_members(body, {"read"}, "the request"));
-                auto m = SELO_TRY(svc->mark_read(r.principal->account.id, r.params.get("id"),
-                                                 SELO_TRY(optional_bool(body, "read", true))));
-                return http::json_response(http::Status::ok, message_json(m, false));
-            });
-
-    reg.add(router, http::Verb::post, "/api/v1/sepbox/messages/{id}/archive", readers,
-            {.summary = "Move a message to the archive, or back with {\"archived\": false}",
-             .request_schema = schema_object({{"archived", schema_boolean("default true")}}),
-             .response_schema = message_schema(),
-             .errors = {400, 404}},
-            [&ctx](const ApiRequest& r) -> Result<http::Response> {
-                auto* svc = SELO_TRY(service(ctx));
-                auto body = SELO_TRY(optional_body(r.http));
-                SELO_TRY_VOID(only_members(body, {"archived"}, "the request"));
-                auto m = SELO_TRY(svc->archive(r.principal->account.id, r.params.get("id"),
-                                               SELO_TRY(optional_bool(body, "archived", true))));
-                return http::json_response(http::Status::ok, message_json(m, false));
-            });
-
-    for (bool accept : {true, false}) {
-        reg.add(router, http::Verb::post,
-                accept ? "/api/v1/sepbox/messages/{id}/accept" : "/api/v1/sepbox/messages/{id}/reject",
-                readers,
-                {.summary = accept ? "Accept an official letter (ConsignmentAcceptance)"
-                                   : "Reject an official letter (ConsignmentRejection)",
-                 .request_schema = schema_object({{"reason", schema_string("optional")}}),
-                 .response_schema = evidence_schema(),
-                 .errors = {400, 404, 409, 422}},
-                [&ctx, accept](const ApiRequest& r) -> Result<http::Response> {
+    // The same reader routes for one's own mailbox and, for members, an institution's: the
+    // mailbox is the institution's, the member acting is named in evidence and audit. A
+    // non-member gets 404, exactly like an unknown institution.
+    struct Mailbox {
+        std::string prefix;
+        Access access;
+        std::string summary_prefix;
+        std::function<Result<Reader>(const ApiRequest&)> resolve;
+    };
+    const std::vector<Mailbox> boxes = {
+        {"/api/v1/sepbox/messages", readers, "",
+         [](const ApiRequest& r) -> Result<Reader> { return Reader{r.principal->account.id, {}}; }},
+        {"/api/v1/institutions/{institution}/sepbox/messages", Access::only({Role::citizen}),
+         "Institution mailbox (members): ",
+         [&ctx](const ApiRequest& r) -> Result<Reader> {
+             if (ctx.institutions == nullptr) {
+                 return fail(ErrorCode::unavailable, "institutions are not served here");
+             }
+             std::string institution(r.params.get("institution"));
+             SELO_TRY_VOID(ctx.institutions->check_member(r.principal->account, institution));
+             return Reader{institution, r.principal->account.id,
+                           fmt::format("/api/v1/institutions/{}/sepbox/messages", institution)};
+         }},
+    };
+    for (const auto& box : boxes) {
+        reg.add(router, http::Verb::get, box.prefix, box.access,
+                {.summary = box.summary_prefix + "Your mailbox, newest first",
+                 .response_schema = schema_object({{"messages", schema_array(message_schema())},
+                                                   {"page", schema_integer()},
+                                                   {"per_page", schema_integer()},
+                                                   {"total", schema_integer()}}),
+                 .errors = {422},
+                 .query = {{"page", "1-based page number"},
+                           {"per_page", "messages per page, 1 to 100 (20)"},
+                           {"category", "notification | official-letter | bill | direct-mail"},
+                           {"unread", "true: unread messages only"},
+                           {"archived", "true: the archive instead of the inbox"},
+                           {"q", "text to find in the subject or the sender's name"}}},
+                [&ctx, box](const ApiRequest& r) -> Result<http::Response> {
                     auto* svc = SELO_TRY(service(ctx));
-                    auto body = SELO_TRY(optional_body(r.http));
-                    SELO_TRY_VOID(only_members(body, {"reason"}, "the request"));
-                    auto ev = SELO_TRY(svc->decide(r.principal->account.id, r.params.get("id"), accept,
-                                                   SELO_TRY(optional_string(body, "reason"))));
-                    return http::json_response(http::Status::ok, evidence_json(ev));
+                    const auto who = SELO_TRY(box.resolve(r));
+                    auto query = SELO_TRY(http::parse_query(r.http.target()));
+                    sepbox::ListQuery q;
+                    q.page = SELO_TRY(positive(query.get("page"), "page", 1));
+                    q.per_page = SELO_TRY(positive(query.get("per_page"), "per_page", 20));
+                    if (auto c = query.get("category")) {
+                        q.filter.category = SELO_TRY(sepbox::category_from_name(*c));
+                    }
+                    q.filter.unread_only = SELO_TRY(flag(query.get("unread"), "unread"));
+                    q.filter.archived = SELO_TRY(flag(query.get("archived"), "archived"));
+                    q.search = std::string(query.get("q").value_or(""));
+                    auto page = SELO_TRY(svc->list(who.mailbox, q));
+                    json::array messages;
+                    for (const auto& m : page.messages) {
+                        messages.push_back(message_json(m, false, who.href_base));
+                    }
+                    json::object out{{"messages", std::move(messages)},
+                                     {"page", q.page},
+                                     {"per_page", q.per_page},
+                                     {"total", page.total}};
+                    auto res = http::json_response(http::Status::ok, out);
+                    res.set(http::Field::cache_control, "private, no-store");
+                    return res;
                 });
+
+        reg.add(router, http::Verb::get, box.prefix + "/{id}", box.access,
+                {.summary = box.summary_prefix + "Read one message (the first reading records ContentHandover)",
+                 .response_schema = message_schema(),
+                 .errors = {404}},
+                [&ctx, box](const ApiRequest& r) -> Result<http::Response> {
+                    auto* svc = SELO_TRY(service(ctx));
+                    const auto who = SELO_TRY(box.resolve(r));
+                    auto m = SELO_TRY(svc->open(who.mailbox, r.params.get("id"), who.acting));
+                    auto res = http::json_response(http::Status::ok, message_json(m, true, who.href_base));
+                    res.set(http::Field::cache_control, "private, no-store");
+                    return res;
+                });
+
+        reg.add(router, http::Verb::get, box.prefix + "/{id}/attachments/{index}", box.access,
+                {.summary = box.summary_prefix + "Download an attachment",
+                 .response_schema = json::object{{"type", "string"}, {"format", "binary"}},
+                 .response_media_type = "application/octet-stream",
+                 .errors = {404}},
+                [&ctx, box](const ApiRequest& r) -> Result<http::Response> {
+                    auto* svc = SELO_TRY(service(ctx));
+                    const auto who = SELO_TRY(box.resolve(r));
+                    std::string_view index = r.params.get("index");
+                    if (index.empty() || index.size() > 4 ||
+                        index.find_first_not_of("0123456789") != std::string_view::npos) {
+                        return fail(ErrorCode::not_found, "no attachment '{}'", index.substr(0, 16));
+                    }
+                    auto d = SELO_TRY(svc->attachment(who.mailbox, r.params.get("id"),
+                                                      std::stoi(std::string(index)), who.acting));
+                    auto res = http::binary_response(http::Status::ok, d.content, d.media_type);
+                    res.set(http::Field::content_disposition, content_disposition(d.filename));
+                    res.set("X-Content-Type-Options", "nosniff");
+                    res.set("Content-Security-Policy", "sandbox; default-src 'none'");
+                    res.set(http::Field::cache_control, "private, no-store");
+                    return res;
+                });
+
+        reg.add(router, http::Verb::post, box.prefix + "/{id}/read", box.access,
+                {.summary = box.summary_prefix + "Mark a message read, or unread with {\"read\": false}",
+                 .request_schema = schema_object({{"read", schema_boolean("default true")}}),
+                 .response_schema = message_schema(),
+                 .errors = {400, 404}},
+                [&ctx, box](const ApiRequest& r) -> Result<http::Response> {
+                    auto* svc = SELO_TRY(service(ctx));
+                    const auto who = SELO_TRY(box.resolve(r));
+                    auto body = SELO_TRY(optional_body(r.http));
+                    SELO_TRY_VOID(only_members(body, {"read"}, "the request"));
+                    auto m = SELO_TRY(svc->mark_read(who.mailbox, r.params.get("id"),
+                                                     SELO_TRY(optional_bool(body, "read", true)), who.acting));
+                    return http::json_response(http::Status::ok, message_json(m, false, who.href_base));
+                });
+
+        reg.add(router, http::Verb::post, box.prefix + "/{id}/archive", box.access,
+                {.summary = box.summary_prefix + "Move a message to the archive, or back with {\"archived\": false}",
+                 .request_schema = schema_object({{"archived", schema_boolean("default true")}}),
+                 .response_schema = message_schema(),
+                 .errors = {400, 404}},
+                [&ctx, box](const ApiRequest& r) -> Result<http::Response> {
+                    auto* svc = SELO_TRY(service(ctx));
+                    const auto who = SELO_TRY(box.resolve(r));
+                    auto body = SELO_TRY(optional_body(r.http));
+                    SELO_TRY_VOID(only_members(body, {"archived"}, "the request"));
+                    auto m = SELO_TRY(svc->archive(who.mailbox, r.params.get("id"),
+                                                   SELO_TRY(optional_bool(body, "archived", true)), who.acting));
+                    return http::json_response(http::Status::ok, message_json(m, false, who.href_base));
+                });
+
+        for (bool accept : {true, false}) {
+            reg.add(router, http::Verb::post,
+                    box.prefix + (accept ? "/{id}/accept" : "/{id}/reject"), box.access,
+                    {.summary = box.summary_prefix + (accept ? "Accept an official letter (ConsignmentAcceptance)"
+                                       : "Reject an official letter (ConsignmentRejection)"),
+                     .request_schema = schema_object({{"reason", schema_string("optional")}}),
+                     .response_schema = evidence_schema(),
+                     .errors = {400, 404, 409, 422}},
+                    [&ctx, box, accept](const ApiRequest& r) -> Result<http::Response> {
+                        auto* svc = SELO_TRY(service(ctx));
+                        const auto who = SELO_TRY(box.resolve(r));
+                        auto body = SELO_TRY(optional_body(r.http));
+                        SELO_TRY_VOID(only_members(body, {"reason"}, "the request"));
+                        auto ev = SELO_TRY(svc->decide(who.mailbox, r.params.get("id"), accept,
+                                                       SELO_TRY(optional_string(body, "reason")), who.acting));
+                        return http::json_response(http::Status::ok, evidence_json(ev));
+                    });
+        }
+
     }
 
     reg.add(router, http::Verb::get, "/api/v1/sepbox/sent/{id}/evidence", senders,

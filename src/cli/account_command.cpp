@@ -73,7 +73,10 @@ int run_account_create(const AccountCreateArgs& args) {
     cloudsign::Credential credential;
     // One transaction: the account and its credential exist together or not at all.
     auto done = (*rt)->database().transaction([&]() -> Result<void> {
-        opened = SELO_TRY((*rt)->accounts().open(person, roles));
+        // Like counter enrolment: the generated password is one-time unless the operator says
+        // otherwise.
+        opened = SELO_TRY((*rt)->accounts().open(
+            person, roles, {.with_authenticator = true, .must_change_password = !args.permanent_password}));
         if (!pin.empty()) {
             credential = SELO_TRY((*rt)->cloudsign().create_credential(opened.account, pin));
         }
@@ -83,8 +86,9 @@ int run_account_create(const AccountCreateArgs& args) {
         }
         return store::append_audit((*rt)->database(), clock.now(), "cli:account create",
                                    "account.create", opened.account.id,
-                                   fmt::format("user {} roles {} credential {} certificate {}",
+                                   fmt::format("user {} roles {} password {} credential {} certificate {}",
                                                opened.account.username, role_list,
+                                               args.permanent_password ? "permanent" : "one-time",
                                                credential.id.empty() ? "-" : credential.id,
                                                credential.certificate_serial.empty() ? "-" : credential.certificate_serial));
     });
@@ -97,6 +101,7 @@ int run_account_create(const AccountCreateArgs& args) {
         out["account_id"] = opened.account.id;
         out["username"] = opened.account.username;
         out["password"] = opened.initial_password;
+        out["password_change_required"] = opened.account.must_change_password;
         out["otpauth"] = opened.otpauth_uri;
         boost::json::array role_names;
         for (auto r : opened.account.roles) {
@@ -117,6 +122,9 @@ int run_account_create(const AccountCreateArgs& args) {
         if (!credential.id.empty()) {
             std::cout << "  credential:       " << credential.id << " (certificate "
                       << credential.certificate_serial << ")\n";
+        }
+        if (opened.account.must_change_password) {
+            std::cout << "The initial password works once: it must be changed at first sign-in.\n";
         }
         std::cout << "Give the password and the authenticator URI to the account holder only."
                   << std::endl;

@@ -164,7 +164,8 @@ Result<pki::DistinguishedName> registered_subject(Runtime& rt, const CaArgs& arg
             return fail(ErrorCode::not_found, "no account '{}'", args.account);
         }
         const account::Person& p = acc->person;
-        if (p.id_type == account::IdentityDocument::staff_card) {
+        if (p.id_type == account::IdentityDocument::staff_card ||
+            p.id_type == account::IdentityDocument::trade_register) {
             return fail(ErrorCode::invalid_argument,
                         "a natural person's certificate names an identity card or passport, not a staff card");
         }

@@ -127,6 +127,7 @@ Result<std::unique_ptr<OfflineRoot>> open_offline(const fs::path& dir, const Clo
     }
     auto o = std::make_unique<OfflineRoot>();
     o->config = SELO_TRY(load_config(dir / kConfigFile));
+    SELO_TRY_VOID(install_configured_profiles(o->config, (dir / kConfigFile).string()));
     if (!o->config.pki.offline_root) {
         return fail(ErrorCode::forbidden,
                     "{} is an online data directory, not an offline root (made by `selo ca "

@@ -51,6 +51,9 @@ struct AccountCreateArgs {
     std::string pin;  // "-": read one line from standard input; empty: no signing credential
     std::vector<std::string> roles = {"citizen"};
     bool json = false;
+    // The generated password stays valid without a change at first sign-in (test fixtures,
+    // service accounts whose holder gets it through a trusted channel); audited as such.
+    bool permanent_password = false;
 };
 int run_account_create(const AccountCreateArgs& args);
 
@@ -114,6 +117,7 @@ struct LintArgs {
     std::vector<std::filesystem::path> files;
     std::filesystem::path issuer;  // the CA certificate (certificates: AKI, issuer DN; CRLs: signer)
     std::string profile;           // default: recognised from the certificate's policies
+    std::filesystem::path data;    // a data directory: its selo.toml's profiles ([[pki.profile]])
 };
 int run_lint(const LintArgs& args);
 // `selo ca ceremony init-root | csr | sign | import` (cli/ceremony_command.cpp).

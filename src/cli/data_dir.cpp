@@ -194,6 +194,7 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
     SELO_TRY_VOID(choose_repository(config.server, options));
     // The same checks as loading the configuration later, before anything is written.
     SELO_TRY(parse_config(render_config(config), "the new configuration"));
+    SELO_TRY_VOID(install_configured_profiles(config, "the new configuration"));
     for (const auto& a : pki::default_authorities(config.pki.organization)) {
         if (options.offline_root && a.role != "root") {
             continue;
@@ -238,7 +239,9 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
                                        names, "data directory initialised");
         }));
         // The configuration is written last: its presence marks a complete data directory.
-        return write_file_atomically(dir / kConfigFile, render_config(config), 0600);
+        return write_file_atomically(dir / kConfigFile,
+                                     render_config(config) + pki::commented_profiles(pki::active_profiles()),
+                                     0600);
     };
     // Ctrl-C or a TERM signal during init would leave half a directory behind: hold them until
     // the directory is complete or cleaned up (init takes about a second).
@@ -256,6 +259,20 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
     return r;
 }
 
+Result<void> install_configured_profiles(const Config& config, std::string_view source) {
+    pki::install_profiles(SELO_TRY(pki::ProfileCatalogue::from_config(config.pki, source)));
+    // An authority naming a profile that does not exist is refused here too, with the file.
+    for (const auto& a : config.pki.authorities) {
+        for (const auto& p : a.profiles) {
+            if (!pki::find_profile(p)) {
+                return fail(ErrorCode::invalid_argument, "{}: [[pki.authority]] '{}' profiles: {}", source,
+                            a.name, pki::find_profile(p).error().message);
+            }
+        }
+    }
+    return {};
+}
+
 Result<pki::HierarchySpec> hierarchy_of(const Config& config) {
     pki::HierarchySpec spec{config.pki.country, config.pki.organization, status_base_url(config.server), {}};
     if (config.pki.authorities.empty()) {
@@ -265,7 +282,17 @@ Result<pki::HierarchySpec> hierarchy_of(const Config& config) {
     for (const auto& a : config.pki.authorities) {
         auto key = SELO_TRY(crypto::key_type_from_name(a.key));
         for (const auto& p : a.profiles) {
-            SELO_TRY(pki::find_profile(p));
+            auto found = pki::find_profile(p);
+            if (!found) {
+                return fail(ErrorCode::invalid_argument, "[[pki.authority]] '{}' profiles: {}", a.name,
+                            found.error().message);
+            }
+            if ((*found)->ca) {
+                return fail(ErrorCode::invalid_argument,
+                            "[[pki.authority]] '{}' profiles: '{}' is a CA profile; list the end-entity "
+                            "profiles the CA issues",
+                            a.name, p);
+            }
         }
         spec.authorities.push_back({a.name, a.role, a.parent, a.common_name, key, a.profiles});
     }
@@ -321,6 +348,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
                     dir.string(), kConfigFile, dir.string());
     }
     auto config = SELO_TRY(load_config(dir / kConfigFile));
+    SELO_TRY_VOID(install_configured_profiles(config, (dir / kConfigFile).string()));
     if (config.pki.offline_root) {
         return fail(ErrorCode::forbidden,
                     "{} holds an offline root CA (made by `selo ca ceremony init-root`): it only "
@@ -459,6 +487,9 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         *rt->accounts_, rt->enrolments_, *rt->post_, transaction, rt->master_, clock, rng, enrol_opts);
     rt->activation_ = std::make_unique<cloudsign::ActivationService>(
         *rt->enrolment_, *rt->cloudsign_, rt->credentials_, transaction, rt->revoker_.get());
+    rt->institution_repo_ = std::make_unique<store::SqlInstitutionRepository>(*rt->db_);
+    rt->institutions_ = std::make_unique<account::InstitutionService>(
+        *rt->accounts_, rt->account_repo_, *rt->institution_repo_, *rt->post_, rt->audit_, transaction, clock);
     rt->cloudsign_->set_subscription_check(
         [e = rt->enrolment_.get()](std::string_view account_id) { return e->check_subscription(account_id); });
     return rt;

@@ -10,6 +10,7 @@
 #include "account/account_service.hpp"
 #include "cli/key_backend.hpp"
 #include "account/enrolment.hpp"
+#include "account/institution.hpp"
 #include "cloudsign/activation.hpp"
 #include "core/postbox.hpp"
 #include "cloudsign/service.hpp"
@@ -57,6 +58,9 @@ Result<void> initialise_data_directory(const std::filesystem::path& dir, const I
 
 // The hierarchy the configuration describes (the default one when it lists none).
 [[nodiscard]] Result<pki::HierarchySpec> hierarchy_of(const Config& config);
+// Checks the configuration's [[pki.profile]] tables and the profiles [[pki.authority]] names,
+// and makes that catalogue the one this process issues and lints with; errors name `source`.
+[[nodiscard]] Result<void> install_configured_profiles(const Config& config, std::string_view source);
 
 // Everything a command needs, opened from a data directory.
 class Runtime {
@@ -99,6 +103,8 @@ public:
     // EPCM postmarks (S43), time-stamped by the TSA and logged.
     tsa::PostmarkService& postmarks() noexcept { return *postmarks_; }
     const Clock& clock() const noexcept { return clock_; }
+    // Institutions (legal persons) and their members; their mailboxes are in SEPBox.
+    account::InstitutionService& institutions() noexcept { return *institutions_; }
 
 private:
     Result<void> open_time_stamping();
@@ -147,6 +153,8 @@ private:
     std::optional<tsa::TimeStampAuthority> log_unit_;
     store::SqlEpcmRepository epcm_repo_;
     std::unique_ptr<tsa::PostmarkService> postmarks_;
+    std::unique_ptr<store::SqlInstitutionRepository> institution_repo_;
+    std::unique_ptr<account::InstitutionService> institutions_;
 };
 
 }  // namespace selo::cli

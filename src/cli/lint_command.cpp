@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/data_dir.hpp"
 #include "pki/lint.hpp"
 
 namespace selo::cli {
@@ -48,6 +49,16 @@ int run_lint(const LintArgs& args) {
             return 2;
         }
         issuer = std::move(*cert);
+    }
+    if (!args.data.empty()) {
+        const auto file = args.data / kConfigFile;
+        auto config = load_config(file);
+        auto installed = config ? install_configured_profiles(*config, file.string())
+                                : Result<void>(std::unexpected(config.error()));
+        if (!installed) {
+            print_error(fmt::format("--data {}: {}", args.data.string(), installed.error().message));
+            return 2;
+        }
     }
     const pki::CertificateProfile* forced = nullptr;
     if (!args.profile.empty()) {

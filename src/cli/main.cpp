@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
     acc.data = default_data_dir();
     auto* create_cmd = account_cmd->add_subcommand(
         "create", "Open an account (with --pin: and an eSignCloud signing credential, key pair "
-                  "and certificate); prints the username, initial password and otpauth URI");
+                  "and certificate); prints the username, a one-time initial password (to be changed "
+                  "at first sign-in) and the otpauth URI");
     create_cmd->add_option("--data", acc.data, "Data directory")->capture_default_str();
     create_cmd->add_option("--name", acc.name, "Name as in the identity document, e.g. 陳大文")->required();
     create_cmd->add_option("--latin-name", acc.latin_name, "Name in Latin script, e.g. \"CHAN Tai Man\"")
@@ -123,6 +124,9 @@ int main(int argc, char** argv) {
                            "ca-officer, auditor, administrator")
         ->capture_default_str();
     create_cmd->add_flag("--json", acc.json, "Print the result as JSON");
+    create_cmd->add_flag("--permanent-password", acc.permanent_password,
+                         "Do not require the generated password to be changed at first sign-in "
+                         "(test fixtures and service accounts only; recorded in the audit trail)");
 
     BindCertificateArgs bind;
     bind.data = default_data_dir();
@@ -236,6 +240,8 @@ int main(int argc, char** argv) {
     lint_cmd->add_option("--issuer", lint.issuer, "The issuing CA's certificate (PEM or DER)")
         ->check(CLI::ExistingFile);
     lint_cmd->add_option("--profile", lint.profile, "Check against this profile (default: recognised)");
+    lint_cmd->add_option("--data", lint.data,
+                         "A data directory whose configured profiles ([[pki.profile]]) to check against");
     lint_cmd->add_option("files", lint.files, "Certificates and CRLs")->required();
 
     CeremonyArgs ceremony;

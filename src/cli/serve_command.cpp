@@ -140,6 +140,7 @@ int run_serve(const ServeArgs& args) {
     ctx.tsa = &(*rt)->time_stamp_authority();
     ctx.log = &(*rt)->transparency_log();
     ctx.postmarks = &(*rt)->postmarks();
+    ctx.institutions = &(*rt)->institutions();
     api::add_all_routes(router, ctx);
     auto limits = http::server_limits(config.http, config.server);
     if (!limits) {

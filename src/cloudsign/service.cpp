@@ -91,9 +91,11 @@ Result<Credential> CloudSignService::create_credential(const account::Account& a
                                                        std::string_view pin) {
     SELO_TRY_VOID(check_pin_policy(pin));
     const account::Person& p = account.person;
-    if (p.id_type == account::IdentityDocument::staff_card) {
+    if (p.id_type == account::IdentityDocument::staff_card ||
+        p.id_type == account::IdentityDocument::trade_register) {
         return fail(ErrorCode::invalid_argument,
-                    "a signing certificate names an identity card or passport, not a staff card");
+                    "a signing certificate names an identity card or passport, not a {}",
+                    account::identity_document_name(p.id_type));
     }
     auto key = SELO_TRY(crypto::generate_key(crypto::KeyType::ec_p256));
 
@@ -136,6 +138,11 @@ Result<Credential> CloudSignService::create_credential(const account::Account& a
 
 Result<AccessGrant> CloudSignService::login(std::string_view username, std::string_view password) {
     auto account = SELO_TRY(accounts_.authenticate(username, password));
+    // A one-time initial password opens nothing but the password change (/api/v1/auth/password).
+    if (account.must_change_password) {
+        return fail(ErrorCode::forbidden,
+                    "the initial password is one-time: change it first (POST /api/v1/auth/password)");
+    }
     // CSC auth/login is HTTP Basic: a password-only session. Signing still needs PIN and OTP.
     auto grant = SELO_TRY(accounts_.start_session(account, false, options_.access_token_lifetime));
     return AccessGrant{std::move(grant.access_token), grant.expires_in};

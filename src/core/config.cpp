@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include <fstream>
+#include <limits>
 #include <set>
 #include <algorithm>
 #include <sstream>
@@ -116,6 +117,162 @@ const toml::table& section_of(const toml::table& root, std::string_view name) {
         return *t;
     }
     return empty;
+}
+
+// One [[pki.profile]] table: every value optional, its type checked, unknown keys refused;
+// messages name the profile and the key.
+class ProfileReader {
+public:
+    ProfileReader(const toml::table& t, std::string_view source, std::string_view name)
+        : t_(t), where_(fmt::format("{}: [[pki.profile]] '{}'", source, name)) {}
+
+    Result<void> text(std::string_view key, std::optional<std::string>& out) {
+        const toml::node* n = node(key);
+        if (n == nullptr) {
+            return {};
+        }
+        if (!n->is_string()) {
+            return bad(key, "must be a string");
+        }
+        out = *n->value<std::string>();
+        return {};
+    }
+    Result<void> flag(std::string_view key, std::optional<bool>& out) {
+        const toml::node* n = node(key);
+        if (n == nullptr) {
+            return {};
+        }
+        if (!n->is_boolean()) {
+            return bad(key, "must be true or false");
+        }
+        out = *n->value<bool>();
+        return {};
+    }
+    Result<void> number(std::string_view key, std::optional<std::uint32_t>& out) {
+        const toml::node* n = node(key);
+        if (n == nullptr) {
+            return {};
+        }
+        auto v = n->value<std::int64_t>();
+        if (!n->is_integer() || !v || *v < 0 || *v > std::numeric_limits<std::uint32_t>::max()) {
+            return bad(key, "must be a non-negative integer");
+        }
+        out = static_cast<std::uint32_t>(*v);
+        return {};
+    }
+    Result<void> list(std::string_view key, std::optional<std::vector<std::string>>& out) {
+        const toml::node* n = node(key);
+        if (n == nullptr) {
+            return {};
+        }
+        const toml::array* arr = n->as_array();
+        if (arr == nullptr) {
+            return bad(key, "must be a list of strings");
+        }
+        std::vector<std::string> values;
+        for (const auto& item : *arr) {
+            if (!item.is_string()) {
+                return bad(key, "must be a list of strings");
+            }
+            values.push_back(*item.value<std::string>());
+        }
+        out = std::move(values);
+        return {};
+    }
+    Result<void> pds(std::string_view key, std::optional<std::vector<ProfilePdsConfig>>& out) {
+        const toml::node* n = node(key);
+        if (n == nullptr) {
+            return {};
+        }
+        const toml::array* arr = n->as_array();
+        if (arr == nullptr) {
+            return bad(key, "must be a list of { url = \"https://...\", language = \"en\" }");
+        }
+        std::vector<ProfilePdsConfig> values;
+        for (const auto& item : *arr) {
+            const toml::table* t = item.as_table();
+            if (t == nullptr) {
+                return bad(key, "must be a list of { url = \"https://...\", language = \"en\" }");
+            }
+            ProfilePdsConfig p;
+            for (auto&& [k, v] : *t) {
+                if (k.str() == "url" && v.is_string()) {
+                    p.url = *v.value<std::string>();
+                } else if (k.str() == "language" && v.is_string()) {
+                    p.language = *v.value<std::string>();
+                } else {
+                    return bad(key, fmt::format("has '{}': each entry has only url and language (strings)",
+                                                k.str()));
+                }
+            }
+            if (p.url.empty() || p.language.empty()) {
+                return bad(key, "entries need both url and language");
+            }
+            values.push_back(std::move(p));
+        }
+        out = std::move(values);
+        return {};
+    }
+    Result<void> check_unknown() {
+        for (auto&& [key, value] : t_) {
+            (void)value;
+            if (!seen_.contains(std::string(key.str()))) {
+                return fail(ErrorCode::invalid_argument, "{}: unknown setting {}", where_, key.str());
+            }
+        }
+        return {};
+    }
+
+private:
+    const toml::node* node(std::string_view key) {
+        seen_.insert(std::string(key));
+        return t_.get(key);
+    }
+    std::unexpected<Error> bad(std::string_view key, std::string_view what) {
+        return fail(ErrorCode::invalid_argument, "{} {} {}", where_, key, what);
+    }
+    const toml::table& t_;
+    std::string where_;
+    std::set<std::string> seen_;
+};
+
+Result<ProfileConfig> read_profile(const toml::table& t, std::string_view source) {
+    ProfileConfig p;
+    const toml::node* name = t.get("name");
+    if (name == nullptr || !name->is_string() || name->value<std::string>()->empty()) {
+        return fail(ErrorCode::invalid_argument, "{}: [[pki.profile]] needs a name (a string)", source);
+    }
+    p.name = *name->value<std::string>();
+    if (p.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [[pki.profile]] name '{}' must be lower-case letters, digits and -", source, p.name);
+    }
+    ProfileReader r(t, source, p.name);
+    std::optional<std::string> ignored, base;
+    SELO_TRY_VOID(r.text("name", ignored));
+    SELO_TRY_VOID(r.text("base", base));
+    p.base = base.value_or("");
+    SELO_TRY_VOID(r.list("subject_required", p.subject_required));
+    SELO_TRY_VOID(r.list("subject_allowed", p.subject_allowed));
+    SELO_TRY_VOID(r.list("serial_number_forms", p.serial_number_forms));
+    SELO_TRY_VOID(r.list("organization_identifier_forms", p.organization_identifier_forms));
+    SELO_TRY_VOID(r.list("key_usage", p.key_usage));
+    SELO_TRY_VOID(r.list("extended_key_usage", p.extended_key_usage));
+    SELO_TRY_VOID(r.flag("extended_key_usage_critical", p.extended_key_usage_critical));
+    SELO_TRY_VOID(r.list("policies", p.policies));
+    SELO_TRY_VOID(r.flag("qc_compliance", p.qc_compliance));
+    SELO_TRY_VOID(r.flag("qc_sscd", p.qc_sscd));
+    SELO_TRY_VOID(r.text("qc_type", p.qc_type));
+    SELO_TRY_VOID(r.pds("qc_pds", p.qc_pds));
+    SELO_TRY_VOID(r.number("qc_retention_years", p.qc_retention_years));
+    SELO_TRY_VOID(r.list("qc_legislation", p.qc_legislation));
+    SELO_TRY_VOID(r.text("qc_semantics", p.qc_semantics));
+    SELO_TRY_VOID(r.flag("aia_ca_issuers", p.aia_ca_issuers));
+    SELO_TRY_VOID(r.flag("aia_ocsp", p.aia_ocsp));
+    SELO_TRY_VOID(r.flag("crl_distribution_point", p.crl_distribution_point));
+    SELO_TRY_VOID(r.number("validity_days", p.validity_days));
+    SELO_TRY_VOID(r.check_unknown());
+    return p;
 }
 
 }  // namespace
@@ -236,6 +393,22 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
                 return fail(ErrorCode::invalid_argument, "{}: CA '{}' is listed twice", source_name, a.name);
             }
             c.pki.authorities.push_back(std::move(a));
+        }
+    }
+    r.mark("pki.profile");
+    if (const toml::node* list = pki.get("profile")) {
+        const toml::array* arr = list->as_array();
+        if (arr == nullptr || !arr->is_array_of_tables()) {
+            return fail(ErrorCode::invalid_argument, "{}: [[pki.profile]] must be tables", source_name);
+        }
+        std::set<std::string> names;
+        for (const auto& item : *arr) {
+            auto p = SELO_TRY(read_profile(*item.as_table(), source_name));
+            if (!names.insert(p.name).second) {
+                return fail(ErrorCode::invalid_argument, "{}: [[pki.profile]] '{}' is listed twice",
+                            source_name, p.name);
+            }
+            c.pki.profiles.push_back(std::move(p));
         }
     }
     const auto& sb = section_of(root, "sepbox");
@@ -467,6 +640,71 @@ std::string render_tsa(const TsaConfig& t, Quote q) {
         q(t.policy), accepted, t.accuracy_ms, q(t.key), q(t.issuer));
 }
 
+template <typename Quote>
+std::string render_profiles(const std::vector<ProfileConfig>& list, Quote q) {
+    std::string out;
+    auto strings = [&](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& x : v) {
+            s += (s.empty() ? "" : ", ") + q(x);
+        }
+        return "[" + s + "]";
+    };
+    for (const auto& p : list) {
+        out += fmt::format("\n[[pki.profile]]\nname = {}\n", q(p.name));
+        auto text = [&](const char* k, const std::optional<std::string>& v) {
+            if (v) {
+                out += fmt::format("{} = {}\n", k, q(*v));
+            }
+        };
+        auto flag = [&](const char* k, const std::optional<bool>& v) {
+            if (v) {
+                out += fmt::format("{} = {}\n", k, *v ? "true" : "false");
+            }
+        };
+        auto list_of = [&](const char* k, const std::optional<std::vector<std::string>>& v) {
+            if (v) {
+                out += fmt::format("{} = {}\n", k, strings(*v));
+            }
+        };
+        auto number = [&](const char* k, const std::optional<std::uint32_t>& v) {
+            if (v) {
+                out += fmt::format("{} = {}\n", k, *v);
+            }
+        };
+        if (!p.base.empty()) {
+            out += fmt::format("base = {}\n", q(p.base));
+        }
+        list_of("subject_required", p.subject_required);
+        list_of("subject_allowed", p.subject_allowed);
+        list_of("serial_number_forms", p.serial_number_forms);
+        list_of("organization_identifier_forms", p.organization_identifier_forms);
+        list_of("key_usage", p.key_usage);
+        list_of("extended_key_usage", p.extended_key_usage);
+        flag("extended_key_usage_critical", p.extended_key_usage_critical);
+        list_of("policies", p.policies);
+        flag("qc_compliance", p.qc_compliance);
+        flag("qc_sscd", p.qc_sscd);
+        text("qc_type", p.qc_type);
+        if (p.qc_pds) {
+            std::string pds;
+            for (const auto& l : *p.qc_pds) {
+                pds += fmt::format("{}{{ url = {}, language = {} }}", pds.empty() ? "" : ", ", q(l.url),
+                                   q(l.language));
+            }
+            out += fmt::format("qc_pds = [{}]\n", pds);
+        }
+        number("qc_retention_years", p.qc_retention_years);
+        list_of("qc_legislation", p.qc_legislation);
+        text("qc_semantics", p.qc_semantics);
+        flag("aia_ca_issuers", p.aia_ca_issuers);
+        flag("aia_ocsp", p.aia_ocsp);
+        flag("crl_distribution_point", p.crl_distribution_point);
+        number("validity_days", p.validity_days);
+    }
+    return out;
+}
+
 std::string render_log(const LogConfig& l) {
     return fmt::format(
         "\n[log]\n"
@@ -560,7 +798,8 @@ organization = {}
         (c.pki.offline_root ? "# Offline root (selo ca ceremony): never served.\noffline_root = true\n"
                             : "") +
         render_sepbox(c, q) +
-        render_tsa(c.tsa, q) + render_log(c.log) + render_authorities(c.pki.authorities, q);
+        render_tsa(c.tsa, q) + render_log(c.log) + render_authorities(c.pki.authorities, q) +
+        render_profiles(c.pki.profiles, q);
 }
 
 }  // namespace selo

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,37 @@ struct AuthorityConfig {
     std::vector<std::string> profiles;  // certificate profiles an issuing CA may issue
 };
 
+// A certificate profile changed or added by configuration ([[pki.profile]]); what is not set
+// keeps the value of the built-in profile of that name, or of `base` for a new one. The values
+// are checked, and resolved, by pki::ProfileCatalogue::from_config.
+struct ProfilePdsConfig {
+    std::string url;
+    std::string language;
+};
+struct ProfileConfig {
+    std::string name;
+    std::string base;
+    std::optional<std::vector<std::string>> subject_required;
+    std::optional<std::vector<std::string>> subject_allowed;
+    std::optional<std::vector<std::string>> serial_number_forms;
+    std::optional<std::vector<std::string>> organization_identifier_forms;
+    std::optional<std::vector<std::string>> key_usage;
+    std::optional<std::vector<std::string>> extended_key_usage;
+    std::optional<bool> extended_key_usage_critical;
+    std::optional<std::vector<std::string>> policies;
+    std::optional<bool> qc_compliance;
+    std::optional<bool> qc_sscd;
+    std::optional<std::string> qc_type;
+    std::optional<std::vector<ProfilePdsConfig>> qc_pds;
+    std::optional<std::uint32_t> qc_retention_years;
+    std::optional<std::vector<std::string>> qc_legislation;
+    std::optional<std::string> qc_semantics;
+    std::optional<bool> aia_ca_issuers;
+    std::optional<bool> aia_ocsp;
+    std::optional<bool> crl_distribution_point;
+    std::optional<std::uint32_t> validity_days;
+};
+
 struct PkiConfig {
     std::string country = "MO";
     std::string organization = "Selo Trust Services";
@@ -103,6 +135,8 @@ struct PkiConfig {
     bool offline_root = false;
     // Parents before children. Empty: the default hierarchy.
     std::vector<AuthorityConfig> authorities;
+    // Changes to the built-in certificate profiles, and new ones ([[pki.profile]]).
+    std::vector<ProfileConfig> profiles;
 };
 
 // People and sign-in ([accounts]); not written by `selo init`, the defaults apply.

@@ -7,6 +7,7 @@
 
 #include "core/log.hpp"
 #include "pki/lint.hpp"
+#include "pki/qc_statements.hpp"
 
 namespace selo::pki {
 namespace {
@@ -87,10 +88,13 @@ Result<X509Ptr> build_certificate(const TbsInput& in, ASN1_INTEGER* serial) {
                                            : std::string("critical,CA:TRUE"))
                           : std::string("critical,CA:FALSE");
     SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_basic_constraints, bc));
-    SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_key_usage, p.key_usage));
+    SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_key_usage, key_usage_text(p.key_usage)));
     if (!p.extended_key_usage.empty()) {
-        SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_ext_key_usage,
-                              (p.extended_key_usage_critical ? "critical," : "") + p.extended_key_usage));
+        std::string eku = p.extended_key_usage_critical ? "critical" : "";
+        for (const auto& e : p.extended_key_usage) {
+            eku += (eku.empty() ? "" : ",") + e;
+        }
+        SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_ext_key_usage, eku));
     }
     SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_subject_key_identifier, "hash"));
     SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_authority_key_identifier, "keyid:always"));
@@ -116,6 +120,18 @@ Result<X509Ptr> build_certificate(const TbsInput& in, ASN1_INTEGER* serial) {
     if (p.crl_distribution_point && !in.crl_url.empty()) {
         SELO_TRY_VOID(add_ext(cert.get(), conf.get(), &ctx, NID_crl_distribution_points,
                               "URI:" + in.crl_url));
+    }
+    if (p.qc.any()) {
+        // ETSI EN 319 412-5: OpenSSL has no builder for qcStatements; the DER is Selo's own.
+        Bytes qc = SELO_TRY(encode_qc_statements(p.qc));
+        Asn1OctetStringPtr value(::ASN1_OCTET_STRING_new());
+        if (!value || ::ASN1_OCTET_STRING_set(value.get(), qc.data(), static_cast<int>(qc.size())) != 1) {
+            return openssl_fail("building qcStatements");
+        }
+        X509ExtensionPtr ext(::X509_EXTENSION_create_by_NID(nullptr, NID_qcStatements, 0, value.get()));
+        if (!ext || ::X509_add_ext(cert.get(), ext.get(), -1) != 1) {
+            return openssl_fail("adding qcStatements");
+        }
     }
     if (p.ocsp_no_check) {
         // RFC 6960 §4.2.2.2.1: the extension's value is NULL; OpenSSL's syntax wants any word.

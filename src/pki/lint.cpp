@@ -4,9 +4,11 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "crypto/keys.hpp"
 #include "pki/name.hpp"
+#include "pki/qc_statements.hpp"
 
 namespace selo::pki {
 namespace {
@@ -42,6 +44,182 @@ bool time_encoding_ok(const ASN1_TIME* t) {
     int year = tm.tm_year + 1900;
     int type = ::ASN1_STRING_type(t);
     return year < 2050 ? type == V_ASN1_UTCTIME : type == V_ASN1_GENERALIZEDTIME;
+}
+
+std::vector<std::string> policy_oids(X509* x) {
+    auto* policies = static_cast<CERTIFICATEPOLICIES*>(
+        ::X509_get_ext_d2i(x, NID_certificate_policies, nullptr, nullptr));
+    std::vector<std::string> oids;
+    for (int i = 0; policies != nullptr && i < sk_POLICYINFO_num(policies); ++i) {
+        oids.push_back(crypto::oid_text(sk_POLICYINFO_value(policies, i)->policyid));
+    }
+    ::CERTIFICATEPOLICIES_free(policies);
+    std::sort(oids.begin(), oids.end());
+    return oids;
+}
+
+std::vector<std::string> eku_oids(X509* x) {
+    auto* eku = static_cast<EXTENDED_KEY_USAGE*>(::X509_get_ext_d2i(x, NID_ext_key_usage, nullptr, nullptr));
+    std::vector<std::string> oids;
+    for (int i = 0; eku != nullptr && i < sk_ASN1_OBJECT_num(eku); ++i) {
+        oids.push_back(crypto::oid_text(sk_ASN1_OBJECT_value(eku, i)));
+    }
+    ::EXTENDED_KEY_USAGE_free(eku);
+    std::sort(oids.begin(), oids.end());
+    return oids;
+}
+
+std::vector<std::string> profile_eku_oids(const CertificateProfile& p) {
+    std::vector<std::string> oids;
+    for (const auto& e : p.extended_key_usage) {
+        ASN1_OBJECT* obj = ::OBJ_txt2obj(e.c_str(), 0);
+        if (obj != nullptr) {
+            oids.push_back(crypto::oid_text(obj));
+            ::ASN1_OBJECT_free(obj);
+        }
+    }
+    std::sort(oids.begin(), oids.end());
+    return oids;
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+// EN 319 412-1 §5.1.3/§5.1.4: 3-letter type, 2-letter country, '-', then the identifier.
+bool etsi_identifier_shape(std::string_view v) {
+    if (v.size() < 7 || v[5] != '-') {
+        return false;
+    }
+    return std::all_of(v.begin(), v.begin() + 5, [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+void lint_subject_rules(X509* x, const SubjectRules& rules,
+                        const std::function<void(std::string, std::string)>& finding) {
+    const X509_NAME* subject = ::X509_get_subject_name(x);
+    auto nid_of = [](const std::string& name) { return ::OBJ_txt2nid(name.c_str()); };
+    for (const auto& a : rules.required) {
+        if (::X509_NAME_get_index_by_NID(const_cast<X509_NAME*>(subject), nid_of(a), -1) < 0) {
+            finding("subject.required_missing", fmt::format("the profile requires {} in the subject", a));
+        }
+    }
+    for (int i = 0; i < ::X509_NAME_entry_count(subject); ++i) {
+        const X509_NAME_ENTRY* e = ::X509_NAME_get_entry(subject, i);
+        int nid = ::OBJ_obj2nid(::X509_NAME_ENTRY_get_object(e));
+        auto listed = [&](const std::vector<std::string>& v) {
+            return std::any_of(v.begin(), v.end(), [&](const std::string& a) { return nid_of(a) == nid; });
+        };
+        if (!listed(rules.required) && !listed(rules.allowed)) {
+            finding("subject.not_allowed",
+                    fmt::format("{} is not allowed in this profile's subject",
+                                crypto::oid_text(::X509_NAME_ENTRY_get_object(e))));
+        }
+        const ASN1_STRING* v = ::X509_NAME_ENTRY_get_data(e);
+        std::string_view text(reinterpret_cast<const char*>(::ASN1_STRING_get0_data(v)),
+                              static_cast<std::size_t>(::ASN1_STRING_length(v)));
+        auto check_form = [&](const std::vector<std::string>& forms, const char* rule, const char* what) {
+            bool form_ok = forms.empty() || std::any_of(forms.begin(), forms.end(), [&](const std::string& f) {
+                               return text.starts_with(f);
+                           });
+            if (!etsi_identifier_shape(text) || !form_ok) {
+                std::string list;
+                for (const auto& f : forms) {
+                    list += (list.empty() ? "" : ", ") + f;
+                }
+                finding(rule, fmt::format("{} '{}' is not type+country+'-'+identifier{}{} (EN 319 412-1 §5.1)",
+                                          what, text, forms.empty() ? "" : " starting with one of ", list));
+            }
+        };
+        if (nid == NID_serialNumber && (!rules.serial_number_forms.empty() || listed(rules.required))) {
+            check_form(rules.serial_number_forms, "subject.serial_number_form", "serialNumber");
+        }
+        if (nid == NID_organizationIdentifier) {
+            check_form(rules.organization_identifier_forms, "subject.organization_identifier_form",
+                       "organizationIdentifier");
+        }
+    }
+}
+
+void lint_qc_statements(X509* x, const CertificateProfile& prof,
+                        const std::function<void(std::string, std::string)>& finding) {
+    int idx = ::X509_get_ext_by_NID(x, NID_qcStatements, -1);
+    if (idx < 0) {
+        if (prof.qc.any()) {
+            finding("qc.missing", "the profile's qcStatements extension is missing (ETSI EN 319 412-5)");
+        }
+        return;
+    }
+    const ASN1_OCTET_STRING* data = ::X509_EXTENSION_get_data(::X509_get_ext(x, idx));
+    ByteView der(::ASN1_STRING_get0_data(data), static_cast<std::size_t>(::ASN1_STRING_length(data)));
+    auto qc = decode_qc_statements(der);
+    if (!qc) {
+        finding("qc.malformed", fmt::format("qcStatements does not follow EN 319 412-5: {}", qc.error().message));
+        return;
+    }
+    auto ids = qc->statement_ids;
+    std::sort(ids.begin(), ids.end());
+    if (std::adjacent_find(ids.begin(), ids.end()) != ids.end()) {
+        finding("qc.duplicate", fmt::format("statement {} appears twice", *std::adjacent_find(ids.begin(), ids.end())));
+    }
+    auto policies = policy_oids(x);
+    bool qcp = std::any_of(policies.begin(), policies.end(), [](const std::string& o) { return is_qcp_policy(o); });
+    bool qscd_policy = std::any_of(policies.begin(), policies.end(), [](const std::string& o) {
+        return o == kPolicyQcpNQscd || o == kPolicyQcpLQscd;
+    });
+    if (qc->has(kOidQcsCompliance) && !qcp) {
+        finding("qc.compliance_without_qcp", "QcCompliance without a QCP policy in certificatePolicies");
+    }
+    if (qc->has(kOidQcsSscd) && !qscd_policy) {
+        finding("qc.sscd_without_qscd_policy", "QcSSCD without the QCP-n-qscd or QCP-l-qscd policy");
+    }
+    for (const auto& l : qc->pds) {
+        if (!l.url.starts_with("https://")) {
+            finding("qc.pds_not_https", fmt::format("PDS location '{}' is not https (EN 319 412-5 §4.3.4)", l.url));
+        }
+    }
+    // QcType: exactly the one the profile names, and one that fits whom it certifies.
+    std::string_view expected = prof.qc.type == QcType::esign   ? kOidQctEsign
+                                : prof.qc.type == QcType::eseal ? kOidQctEseal
+                                : prof.qc.type == QcType::web   ? kOidQctWeb
+                                                                : std::string_view{};
+    if (qc->has(kOidQcsType) &&
+        (qc->types.size() != 1 || qc->types.front() != expected)) {
+        std::string got;
+        for (const auto& t : qc->types) {
+            got += (got.empty() ? "" : ", ") + t;
+        }
+        finding("qc.type_mismatch", fmt::format("QcType [{}] is not the profile's ({})", got,
+                                                expected.empty() ? "none" : expected));
+    }
+    std::string_view semantics = prof.qc.semantics == QcSemantics::natural ? kOidSemanticsNatural
+                                 : prof.qc.semantics == QcSemantics::legal ? kOidSemanticsLegal
+                                                                           : std::string_view{};
+    if (qc->semantics && *qc->semantics != semantics) {
+        finding("qc.semantics_mismatch", fmt::format("semantics identifier {} is not the profile's ({})",
+                                                     *qc->semantics, semantics.empty() ? "none" : semantics));
+    }
+    struct Expect {
+        std::string_view id;
+        bool wanted;
+        const char* name;
+    };
+    const Expect expect[] = {
+        {kOidQcsCompliance, prof.qc.compliance, "QcCompliance"},
+        {kOidQcsSscd, prof.qc.sscd, "QcSSCD"},
+        {kOidQcsType, prof.qc.type != QcType::none, "QcType"},
+        {kOidQcsPds, !prof.qc.pds.empty(), "QcPDS"},
+        {kOidQcsRetentionPeriod, prof.qc.retention_years.has_value(), "QcRetentionPeriod"},
+        {kOidQcsCcLegislation, !prof.qc.legislation.empty(), "QcCClegislation"},
+        {kOidPkixQcSyntaxV2, prof.qc.semantics != QcSemantics::none, "the semantics identifier"},
+    };
+    for (const auto& e : expect) {
+        if (e.wanted && !qc->has(e.id)) {
+            finding("qc.statement_missing", fmt::format("the profile's {} statement is missing", e.name));
+        } else if (!e.wanted && qc->has(e.id)) {
+            finding("qc.statement_unexpected", fmt::format("{} is not in the profile", e.name));
+        }
+    }
 }
 
 }  // namespace
@@ -143,11 +321,12 @@ std::vector<LintFinding> lint_certificate(const Certificate& cert, const Certifi
             finding("ext.key_usage.ee", "an end-entity certificate must not sign certificates or CRLs");
         }
     }
-    if ((prof.name == kProfileNaturalPersonSigning || prof.name == kProfileLegalPersonSeal ||
-         prof.name == kProfileGovernmentEntitySigning) &&
-        (ku & KU_NON_REPUDIATION) == 0) {
+    if ((prof.key_usage & KU_NON_REPUDIATION) != 0 && (ku & KU_NON_REPUDIATION) == 0) {
         finding("ext.key_usage.non_repudiation",
                 "a signing certificate with legal effect needs nonRepudiation");
+    } else if (has_extension(x, NID_key_usage, nullptr) && (ku & 0xffff) != prof.key_usage) {
+        finding("ext.key_usage.profile",
+                fmt::format("keyUsage is not the profile's ({})", key_usage_text(prof.key_usage).substr(9)));
     }
 
     if (!has_extension(x, NID_subject_key_identifier, nullptr)) {
@@ -170,7 +349,27 @@ std::vector<LintFinding> lint_certificate(const Certificate& cert, const Certifi
             finding("ext.eku.missing", "extendedKeyUsage is missing");
         } else if (prof.extended_key_usage_critical && !critical) {
             finding("ext.eku.not_critical", "extendedKeyUsage must be critical (RFC 3161 §2.3)");
+        } else if (eku_oids(x) != profile_eku_oids(prof)) {
+            std::string want;
+            for (const auto& e : prof.extended_key_usage) {
+                want += (want.empty() ? "" : ", ") + e;
+            }
+            finding("ext.eku.profile", fmt::format("extendedKeyUsage is not the profile's ({})", want));
         }
+    } else if (has_extension(x, NID_ext_key_usage, nullptr) && !prof.ca) {
+        finding("ext.eku.profile", "the profile has no extendedKeyUsage");
+    }
+    if (!prof.policies.empty() && has_extension(x, NID_certificate_policies, nullptr) &&
+        policy_oids(x) != sorted(prof.policies)) {
+        std::string want;
+        for (const auto& o : prof.policies) {
+            want += (want.empty() ? "" : ", ") + o;
+        }
+        finding("ext.policies.profile", fmt::format("certificatePolicies are not the profile's ({})", want));
+    }
+    lint_subject_rules(x, prof.subject_rules, finding);
+    if (!prof.ca) {
+        lint_qc_statements(x, prof, finding);
     }
     if (prof.ocsp_no_check && !has_extension(x, NID_id_pkix_OCSP_noCheck, nullptr)) {
         finding("ext.ocsp_nocheck.missing", "a delegated OCSP responder needs id-pkix-ocsp-nocheck");
@@ -214,8 +413,9 @@ std::vector<LintFinding> lint_certificate(const Certificate& cert, const Certifi
 
 const CertificateProfile* recognise_profile(const Certificate& cert) {
     X509* x = cert.x509();
-    auto by_name = [](std::string_view name) -> const CertificateProfile* {
-        auto p = find_profile(name);
+    const ProfileCatalogue& catalogue = active_profiles();
+    auto by_name = [&](std::string_view name) -> const CertificateProfile* {
+        auto p = catalogue.find(name);
         return p ? *p : nullptr;
     };
     BASIC_CONSTRAINTS* bc = static_cast<BASIC_CONSTRAINTS*>(
@@ -226,26 +426,29 @@ const CertificateProfile* recognise_profile(const Certificate& cert) {
         bool self_issued = name_der(::X509_get_issuer_name(x)) == name_der(::X509_get_subject_name(x));
         return by_name(self_issued ? kProfileRootCa : kProfileIssuingCa);
     }
-    auto* policies = static_cast<CERTIFICATEPOLICIES*>(
-        ::X509_get_ext_d2i(x, NID_certificate_policies, nullptr, nullptr));
-    std::vector<std::string> oids;
-    for (int i = 0; policies != nullptr && i < sk_POLICYINFO_num(policies); ++i) {
-        oids.push_back(crypto::oid_text(sk_POLICYINFO_value(policies, i)->policyid));
-    }
-    ::CERTIFICATEPOLICIES_free(policies);
-    auto has = [&](std::string_view oid) { return std::find(oids.begin(), oids.end(), oid) != oids.end(); };
+    // The profile whose policies and key purposes are exactly the certificate's (the catalogue
+    // refuses two profiles that share both) ...
+    auto oids = policy_oids(x);
+    auto ekus = eku_oids(x);
     crypto::clear_errors();
-    if (has(kPolicyNaturalPersonSigning)) {
-        return by_name(kProfileNaturalPersonSigning);
+    for (const auto& p : catalogue.all()) {
+        if (!p.ca && !p.policies.empty() && sorted(p.policies) == oids && profile_eku_oids(p) == ekus) {
+            return &p;
+        }
     }
-    if (has(kPolicyNaturalPersonAuthentication)) {
-        return by_name(kProfileNaturalPersonAuthentication);
-    }
-    if (has(kPolicyLegalPersonSeal)) {
-        return by_name(kProfileLegalPersonSeal);
-    }
-    if (has(kPolicyGovernmentEntitySigning)) {
-        return by_name(kProfileGovernmentEntitySigning);
+    // ... else the one whose own policy (under Selo's arc) it carries, so that a certificate
+    // that breaks the profile is still linted against it.
+    auto has = [&](std::string_view oid) { return std::find(oids.begin(), oids.end(), oid) != oids.end(); };
+    for (const auto& p : catalogue.all()) {
+        if (p.ca) {
+            continue;
+        }
+        bool own = std::any_of(p.policies.begin(), p.policies.end(), [&](const std::string& o) {
+            return o.starts_with(kSeloOidArc) && o != kPolicyInfrastructure && has(o);
+        });
+        if (own) {
+            return &p;
+        }
     }
     if (has(kPolicyInfrastructure)) {
         std::uint32_t xku = ::X509_get_extended_key_usage(x);

@@ -93,6 +93,13 @@ std::string canonical_evidence(const EvidenceFacts& f, std::string_view issuer) 
     doc.o["sender"] = std::move(sender);
     Value recipient = Value::obj();
     recipient.o["account_id"] = Value::str(f.recipient_id);
+    if (!f.delegate_id.empty()) {
+        // A member who acted for the recipient institution (ETSI EN 319 522-1 recipient's delegate).
+        Value delegate = Value::obj();
+        delegate.o["account_id"] = Value::str(f.delegate_id);
+        delegate.o["name"] = Value::str(f.delegate_name);
+        recipient.o["delegate"] = std::move(delegate);
+    }
     doc.o["recipient"] = std::move(recipient);
     doc.o["category"] = Value::str(std::string(category_name(f.category)));
     if (!f.sender_reference.empty()) {

@@ -27,6 +27,9 @@ struct EvidenceFacts {
     std::string sender_id;
     std::string sender_name;
     std::string recipient_id;
+    // The member who acted for a recipient institution (handover, acceptance, rejection).
+    std::string delegate_id;
+    std::string delegate_name;
     Category category = Category::notification;
     std::string sender_reference;
     std::optional<TimePoint> reply_by;

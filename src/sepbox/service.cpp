@@ -479,7 +479,32 @@ Result<MessageView> SepboxService::view(const Plain& m, bool with_bodies) {
     return v;
 }
 
-Result<void> SepboxService::hand_over(Plain& m) {
+Result<void> SepboxService::set_delegate(EvidenceFacts& f, std::string_view acting_id) {
+    if (acting_id.empty() || acting_id == f.recipient_id) {
+        return {};
+    }
+    auto who = SELO_TRY(accounts_.find_by_id(acting_id));
+    if (!who) {
+        return fail(ErrorCode::internal, "the acting account {} is missing", acting_id);
+    }
+    f.delegate_id = who->id;
+    f.delegate_name = who->person.name;
+    return {};
+}
+
+void SepboxService::audit_delegate(std::string_view acting_id, std::string_view action,
+                                   const StoredMessage& m) {
+    if (acting_id.empty() || acting_id == m.recipient_id) {
+        return;
+    }
+    if (auto a = audit_.record({std::string(acting_id), std::string(action), m.id,
+                                fmt::format("on behalf of {}", m.recipient_id)});
+        !a) {
+        log::error("audit: {}", a.error().message);
+    }
+}
+
+Result<void> SepboxService::hand_over(Plain& m, std::string_view acting_id) {
     if (m.stored.handed_over_at) {
         return {};
     }
@@ -491,6 +516,7 @@ Result<void> SepboxService::hand_over(Plain& m) {
         }
         auto f = facts_of(m.stored, Event::content_handover, now);
         f.evidence_id = new_id("ev_");
+        SELO_TRY_VOID(set_delegate(f, acting_id));
         auto ev = SELO_TRY(evidence_.make(f));
         return repo_.insert_evidence(ev);
     }));
@@ -552,14 +578,16 @@ Result<MessagePage> SepboxService::list(std::string_view account_id, const ListQ
     return page;
 }
 
-Result<MessageView> SepboxService::open(std::string_view account_id, std::string_view message_id) {
+Result<MessageView> SepboxService::open(std::string_view account_id, std::string_view message_id,
+                                       std::string_view acting_id) {
     auto m = SELO_TRY(load(account_id, message_id));
-    SELO_TRY_VOID(hand_over(m));
+    SELO_TRY_VOID(hand_over(m, acting_id));
+    audit_delegate(acting_id, "sepbox.open", m.stored);
     return view(m, true);
 }
 
 Result<Download> SepboxService::attachment(std::string_view account_id, std::string_view message_id,
-                                           int index) {
+                                           int index, std::string_view acting_id) {
     auto m = SELO_TRY(load(account_id, message_id));
     std::string name = fmt::format("attachment/{}", index);
     auto it = std::find_if(m.stored.parts.begin(), m.stored.parts.end(),
@@ -567,7 +595,8 @@ Result<Download> SepboxService::attachment(std::string_view account_id, std::str
     if (it == m.stored.parts.end()) {
         return fail(ErrorCode::not_found, "message {} has no attachment {}", message_id, index);
     }
-    SELO_TRY_VOID(hand_over(m));
+    SELO_TRY_VOID(hand_over(m, acting_id));
+    audit_delegate(acting_id, "sepbox.download", m.stored);
     auto content = SELO_TRY(open_part(m, *it));
     auto filename = crypto::aead_open(m.key.view(), it->sealed_filename,
                                       as_bytes(part_aad(m.stored.id, it->name + "/filename")));
@@ -578,31 +607,34 @@ Result<Download> SepboxService::attachment(std::string_view account_id, std::str
 }
 
 Result<MessageView> SepboxService::mark_read(std::string_view account_id, std::string_view message_id,
-                                             bool read) {
+                                             bool read, std::string_view acting_id) {
     auto m = SELO_TRY(load(account_id, message_id));
     std::optional<TimePoint> at;
     if (read) {
         at = m.stored.read_at.value_or(clock_.now());
     }
     SELO_TRY_VOID(repo_.set_read(m.stored.id, at));
+    audit_delegate(acting_id, read ? "sepbox.read" : "sepbox.unread", m.stored);
     m.stored.read_at = at;
     return view(m, false);
 }
 
 Result<MessageView> SepboxService::archive(std::string_view account_id, std::string_view message_id,
-                                           bool archived) {
+                                           bool archived, std::string_view acting_id) {
     auto m = SELO_TRY(load(account_id, message_id));
     std::optional<TimePoint> at;
     if (archived) {
         at = m.stored.archived_at.value_or(clock_.now());
     }
     SELO_TRY_VOID(repo_.set_archived(m.stored.id, at));
+    audit_delegate(acting_id, archived ? "sepbox.archive" : "sepbox.unarchive", m.stored);
     m.stored.archived_at = at;
     return view(m, false);
 }
 
 Result<EvidenceRecord> SepboxService::decide(std::string_view account_id, std::string_view message_id,
-                                             bool accept, std::string_view reason) {
+                                             bool accept, std::string_view reason,
+                                             std::string_view acting_id) {
     auto m = SELO_TRY(load(account_id, message_id));
     if (m.stored.category != Category::official_letter) {
         return fail(ErrorCode::conflict, "only official letters are accepted or rejected");
@@ -621,7 +653,7 @@ Result<EvidenceRecord> SepboxService::decide(std::string_view account_id, std::s
         return fail(ErrorCode::expired, "the reply-by time of this letter ({}) has passed",
                     format_time(*m.stored.reply_by));
     }
-    SELO_TRY_VOID(hand_over(m));
+    SELO_TRY_VOID(hand_over(m, acting_id));
     EvidenceRecord ev;
     SELO_TRY_VOID(repo_.transaction([&]() -> Result<void> {
         if (!SELO_TRY(repo_.record_decision(m.stored.id, accept ? Decision::accepted : Decision::rejected, now))) {
@@ -630,11 +662,15 @@ Result<EvidenceRecord> SepboxService::decide(std::string_view account_id, std::s
         auto f = facts_of(m.stored, accept ? Event::consignment_acceptance : Event::consignment_rejection, now);
         f.evidence_id = new_id("ev_");
         f.reason = std::string(reason);
+        SELO_TRY_VOID(set_delegate(f, acting_id));
         ev = SELO_TRY(evidence_.make(f));
         return repo_.insert_evidence(ev);
     }));
-    if (auto a = audit_.record({std::string(account_id), accept ? "sepbox.accept" : "sepbox.reject",
-                                m.stored.id, std::string(reason)});
+    const bool delegated = !acting_id.empty() && acting_id != account_id;
+    if (auto a = audit_.record({std::string(delegated ? acting_id : account_id),
+                                accept ? "sepbox.accept" : "sepbox.reject", m.stored.id,
+                                delegated ? fmt::format("on behalf of {}; {}", account_id, reason)
+                                          : std::string(reason)});
         !a) {
         log::error("audit: {}", a.error().message);
     }

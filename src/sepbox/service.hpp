@@ -120,18 +120,22 @@ public:
     [[nodiscard]] Result<std::vector<RecipientResult>> submit(const Submission& submission);
 
     [[nodiscard]] Result<MessagePage> list(std::string_view account_id, const ListQuery& query);
+    // `acting_id` below: the member acting for an institution's mailbox `account_id` (checked by
+    // the caller), named in the evidence and the audit trail; empty when the holder acts.
     // Opens a message; the first opening records ContentHandover. not_found for others' mail.
-    [[nodiscard]] Result<MessageView> open(std::string_view account_id, std::string_view message_id);
+    [[nodiscard]] Result<MessageView> open(std::string_view account_id, std::string_view message_id,
+                                           std::string_view acting_id = {});
     // An attachment's content (also a handover when the message was not opened before).
     [[nodiscard]] Result<Download> attachment(std::string_view account_id, std::string_view message_id,
-                                              int index);
+                                              int index, std::string_view acting_id = {});
     [[nodiscard]] Result<MessageView> mark_read(std::string_view account_id, std::string_view message_id,
-                                                bool read);
+                                                bool read, std::string_view acting_id = {});
     [[nodiscard]] Result<MessageView> archive(std::string_view account_id, std::string_view message_id,
-                                              bool archived);
+                                              bool archived, std::string_view acting_id = {});
     // The recipient's answer to an official letter: ConsignmentAcceptance / ConsignmentRejection.
     [[nodiscard]] Result<EvidenceRecord> decide(std::string_view account_id, std::string_view message_id,
-                                                bool accept, std::string_view reason);
+                                                bool accept, std::string_view reason,
+                                                std::string_view acting_id = {});
     // Records AcceptanceRejectionExpiry for official letters past their reply-by time; answers
     // how many. Run periodically.
     [[nodiscard]] Result<std::size_t> expire_overdue();
@@ -152,7 +156,9 @@ private:
     Result<Plain> load(std::string_view account_id, std::string_view message_id);
     Result<std::string> open_part(const Plain& m, const StoredPart& part);
     Result<MessageView> view(const Plain& m, bool with_bodies);
-    Result<void> hand_over(Plain& m);
+    Result<void> hand_over(Plain& m, std::string_view acting_id);
+    Result<void> set_delegate(EvidenceFacts& f, std::string_view acting_id);
+    void audit_delegate(std::string_view acting_id, std::string_view action, const StoredMessage& m);
     Result<std::vector<RecipientResult>> deliver(const Submission& s, std::string_view sender_name);
     EvidenceFacts facts_of(const StoredMessage& m, Event e, TimePoint at) const;
     std::string new_id(std::string_view prefix);

@@ -14,6 +14,7 @@ const std::vector<SchemaPart>& schema_parts() {
         {"sepbox", schema::sepbox()},
         {"tsa", schema::tsa()},
         {"translog", schema::translog()},
+        {"institution", schema::institution()},
         {"client_certificates", schema::client_certificates()},
     };
     return parts;

@@ -21,6 +21,7 @@ const std::vector<std::string_view>& audit();
 const std::vector<std::string_view>& sepbox();
 const std::vector<std::string_view>& tsa();
 const std::vector<std::string_view>& translog();
+const std::vector<std::string_view>& institution();
 const std::vector<std::string_view>& client_certificates();
 }  // namespace schema
 

@@ -6,6 +6,7 @@
 #include "store/sql_account.hpp"
 #include "store/sql_certificate_binding.hpp"
 #include "store/sql_enrolment.hpp"
+#include "store/sql_institution.hpp"
 #include "store/sql_cloudsign.hpp"
 #include "store/sql_keys.hpp"
 #include "store/sql_pki.hpp"

@@ -283,6 +283,57 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
         EXPECT_EQ(sigs[0].certificate, "Certificate is Trusted.");
         EXPECT_EQ(sigs[0].common_name, c.name);
     }
+
+    // An agency sends each a letter with an attachment. Every evidence of the
+    // delivery verifies with `openssl cms -verify` against the root, and its RFC 3161 token
+    // (over SHA-256 of the DER CMS) with `openssl ts -verify` against the root and the
+    // infrastructure CA's certificate.
+    Holder agency = selo->enrol("身份證明局", "Direccao dos Servicos de Identificacao", "AG-0301", "dsi@gov.example.mo",
+                                "", {"agency"}, "staff-card");
+    std::string at = selo->api_login(agency);
+    const std::string d = selo->dir().string();
+    ASSERT_EQ(run("curl -sf -o " + d + "/infra.der " + selo->base() + "/ca/infrastructure.crt && openssl x509 -inform DER -in " +
+                  d + "/infra.der -out " + d + "/chain.pem").exit_code,
+              0);
+    for (auto& c : people) {
+        json::object letter{{"recipients", json::array{c.account_id}},
+                            {"subject", "Cartão de identificação — 身份證"},
+                            {"body_text", "O seu cartão está pronto."},
+                            {"category", "notification"},
+                            {"attachments", json::array{json::object{{"filename", "aviso.pdf"},
+                                                                     {"media_type", "application/pdf"},
+                                                                     {"content", base64_encode(as_bytes(std::string("%PDF-1.4\n%%EOF\n")))}}}}};
+        auto sent = selo->post("/api/v1/sepbox/messages", json::serialize(letter), {bearer(at)});
+        ASSERT_EQ(sent.status, 200) << sent.raw;
+        std::string msg(sent.body.as_object().at("results").as_array().at(0).as_object().at("message_id").as_string());
+        auto ev = selo->get("/api/v1/sepbox/sent/" + msg + "/evidence", {bearer(at)});
+        ASSERT_EQ(ev.status, 200) << ev.raw;
+        std::vector<std::string> events;
+        for (const auto& e : ev.body.as_object().at("evidence").as_array()) {
+            const auto& o = e.as_object();
+            const std::string id(o.at("id").as_string());
+            events.emplace_back(o.at("event").as_string());
+            fs::path p7m = selo->dir() / (id + ".p7m");
+            fs::path tst = selo->dir() / (id + ".tst");
+            write_file(p7m, std::string(as_chars(base64_decode(std::string(o.at("cms").as_string())).value())));
+            auto cms = run("openssl cms -verify -binary -inform DER -in " + shell_quote(p7m.string()) + " -CAfile " +
+                           shell_quote(selo->root_pem().string()) + " -out /dev/null 2>&1");
+            EXPECT_NE(cms.output.find("Verification successful"), std::string::npos) << cms.output;
+            ASSERT_TRUE(o.contains("timestamp_token")) << "evidence " << id << " is not time-stamped";
+            write_file(tst, std::string(as_chars(base64_decode(std::string(o.at("timestamp_token").as_string())).value())));
+            auto ts = run("openssl ts -verify -digest $(openssl dgst -sha256 -r " + shell_quote(p7m.string()) +
+                          " | cut -c1-64) -in " + shell_quote(tst.string()) + " -token_in -CAfile " +
+                          shell_quote(selo->root_pem().string()) + " -untrusted " + d + "/chain.pem 2>&1");
+            EXPECT_EQ(ts.exit_code, 0) << ts.output;
+            EXPECT_NE(ts.output.find("Verification: OK"), std::string::npos) << ts.output;
+            // The token stamps this CMS and nothing else.
+            auto wrong = run("openssl ts -verify -digest " + std::string(64, '0') + " -in " + shell_quote(tst.string()) +
+                             " -token_in -CAfile " + shell_quote(selo->root_pem().string()) + " -untrusted " + d +
+                             "/chain.pem 2>&1");
+            EXPECT_NE(wrong.exit_code, 0) << wrong.output;
+        }
+        EXPECT_EQ(events, (std::vector<std::string>{"SubmissionAcceptance", "ContentConsignment"}));
+    }
 }
 
 // Every /api/v1 route in the live OpenAPI document, called anonymously, as every role, and,
@@ -369,6 +420,307 @@ TEST_F(Counter, RoleByRouteMatrix) {
         }
     }
     EXPECT_GT(checked, 100) << "the matrix covers the registry's routes";
+}
+
+// `selo account create` (citizen or staff) prints a one-time password, like the enrolment slip:
+// until it is changed, /api/v1 serves only the change and CSC refuses to sign in.
+TEST_F(Counter, OperatorMadeAccountsMustChangeTheirInitialPassword) {
+    Holder staff = selo->enrol("區志強", "AU Chi Keong", "S-0311", "au@selo.example.mo", "", {"auditor"}, "staff-card",
+                               true);
+    Holder citizen = selo->enrol("黃小玲", "WONG Siu Ling", "3333333(3)", "wong@example.mo", "246810", {}, "", true);
+    for (const Holder* h : {&staff, &citizen}) {
+        ASSERT_TRUE(h->password_change_required) << h->username;
+        json::object login{{"username", h->username}, {"password", h->password}, {"otp", SeloInstance::otp(*h)}};
+        auto li = selo->post("/api/v1/auth/login", json::serialize(login));
+        ASSERT_EQ(li.status, 200) << li.raw;
+        EXPECT_TRUE(li.body.as_object().at("password_change_required").as_bool());
+        std::string token(li.body.as_object().at("access_token").as_string());
+        auto blocked = selo->get(h == &staff ? "/api/v1/certificates" : "/api/v1/sepbox/messages", {bearer(token)});
+        EXPECT_EQ(blocked.status, 403) << blocked.raw;
+        EXPECT_NE(blocked.raw.find("urn:selo:problem:password-change-required"), std::string::npos) << blocked.raw;
+        // CSC is a sign-in too: the initial password opens nothing there.
+        std::string basic = base64_encode(as_bytes(h->username + ":" + h->password));
+        auto csc = selo->post("/csc/v2/auth/login", "{}", {"Authorization: Basic " + basic});
+        EXPECT_GE(csc.status, 400) << csc.raw;
+        EXPECT_NE(csc.raw.find("initial password is one-time"), std::string::npos) << csc.raw;
+        auto changed = selo->post("/api/v1/auth/password",
+                                  json::serialize(json::object{{"current_password", h->password},
+                                                               {"new_password", std::string("a passphrase of my own, 9417")}}),
+                                  {bearer(token)});
+        ASSERT_EQ(changed.status, 204) << changed.raw;
+        EXPECT_EQ(selo->get(h == &staff ? "/api/v1/certificates" : "/api/v1/sepbox/messages", {bearer(token)}).status, 200);
+        std::string fresh = base64_encode(as_bytes(h->username + ":a passphrase of my own, 9417"));
+        EXPECT_EQ(selo->post("/csc/v2/auth/login", "{}", {"Authorization: Basic " + fresh}).status, 200);
+    }
+    // The fixture flag is what keeps a generated password valid, and the audit says so.
+    Holder fixture = selo->enrol("測試丙", "TESTER Fixture", "S-0312", "f@selo.example.mo", "", {"auditor"}, "staff-card");
+    EXPECT_FALSE(fixture.password_change_required);
+}
+
+// An institution with members: a clerk registers it and adds a member; an agency sends it an
+// official letter by its account id; the member reads, downloads and accepts it with their own
+// sign-in, and the evidence names the member acting for the institution; a non-member gets 404;
+// a removal takes effect at once.
+TEST_F(Counter, InstitutionMembersReadItsMailboxAndOthersGet404) {
+    std::string ct = *clerk_token;
+    Holder agency = selo->enrol("海事及水務局", "Direccao dos Servicos de Assuntos Maritimos", "AG-0410",
+                                "dsama@gov.example.mo", "", {"agency"}, "staff-card");
+    Holder member = selo->enrol("梁家輝", "LEONG Ka Fai", "4444444(4)", "leong@example.mo", "");
+    Holder outsider = selo->enrol("鄭美儀", "CHENG Mei I", "5555555(5)", "cheng@example.mo", "");
+    json::object cem{{"organization_identifier", "NTRMO-1023"},
+                     {"name", "澳門電力股份有限公司"},
+                     {"latin_name", "Companhia de Electricidade de Macau"},
+                     {"postal_address", "Estrada D. Maria II, 32-36\nMacau"},
+                     {"email", "geral@cem.example.mo"}};
+    auto made = selo->post("/api/v1/institutions", json::serialize(cem), {bearer(ct)});
+    ASSERT_EQ(made.status, 201) << made.raw;
+    std::string inst(made.body.as_object().at("account_id").as_string());
+    EXPECT_EQ(made.body.as_object().at("name").as_string(), "澳門電力股份有限公司");
+    // Clear refusals, nothing written.
+    EXPECT_EQ(selo->post("/api/v1/institutions", json::serialize(cem), {bearer(ct)}).status, 409);
+    auto bad_id = cem;
+    bad_id["organization_identifier"] = "CEM";
+    auto refused = selo->post("/api/v1/institutions", json::serialize(bad_id), {bearer(ct)});
+    EXPECT_EQ(refused.status, 422) << refused.raw;
+    EXPECT_NE(refused.error().find("NTRMO-12345"), std::string::npos) << refused.error();
+    auto extra = cem;
+    extra["vat"] = "1";
+    EXPECT_EQ(selo->post("/api/v1/institutions", json::serialize(extra), {bearer(ct)}).status, 400);
+    EXPECT_EQ(selo->post("/api/v1/institutions", "{\"name\": ", {bearer(ct)}).status, 400);
+    // Nobody signs in as the institution itself.
+    auto listed = selo->get("/api/v1/institutions", {bearer(ct)});
+    ASSERT_EQ(listed.status, 200) << listed.raw;
+    EXPECT_EQ(listed.body.as_object().at("institutions").as_array().size(), 1u) << listed.raw;
+
+    const std::string members = "/api/v1/institutions/" + inst + "/members";
+    auto added = selo->post(members, json::serialize(json::object{{"account_id", member.account_id}}), {bearer(ct)});
+    ASSERT_EQ(added.status, 201) << added.raw;
+    EXPECT_EQ(selo->post(members, json::serialize(json::object{{"account_id", member.account_id}}), {bearer(ct)}).status,
+              409);
+    EXPECT_EQ(selo->post(members, json::serialize(json::object{{"account_id", agency.account_id}}), {bearer(ct)}).status,
+              422)
+        << "members are natural persons";
+    EXPECT_EQ(selo->post(members, json::serialize(json::object{{"account_id", 42}}), {bearer(ct)}).status, 400);
+
+    std::string agency_token = selo->api_login(agency);
+    json::object letter{{"recipients", json::array{inst}},
+                        {"subject", "Licença 2026/7"},
+                        {"body_text", "A licença segue em anexo."},
+                        {"category", "official-letter"},
+                        {"sender_reference", "DSAMA/2026/7"},
+                        {"attachments", json::array{json::object{{"filename", "licença.txt"},
+                                                                 {"media_type", "text/plain"},
+                                                                 {"content", base64_encode(as_bytes(std::string("licence 7")))}}}}};
+    auto sent = selo->post("/api/v1/sepbox/messages", json::serialize(letter), {bearer(agency_token)});
+    ASSERT_EQ(sent.status, 200) << sent.raw;
+    const auto& result = sent.body.as_object().at("results").as_array().at(0).as_object();
+    ASSERT_EQ(result.at("status").as_string(), "accepted") << sent.raw;
+    std::string msg(result.at("message_id").as_string());
+
+    std::string mt = selo->api_login(member);
+    std::string ot = selo->api_login(outsider);
+    const std::string box = "/api/v1/institutions/" + inst + "/sepbox/messages";
+    // The outsider: 404 everywhere, and nothing happened.
+    EXPECT_EQ(selo->get("/api/v1/institutions/" + inst, {bearer(ot)}).status, 404);
+    EXPECT_EQ(selo->get(box, {bearer(ot)}).status, 404);
+    EXPECT_EQ(selo->get(box + "/" + msg, {bearer(ot)}).status, 404);
+    EXPECT_EQ(selo->get(box + "/" + msg + "/attachments/1", {bearer(ot)}).status, 404);
+    EXPECT_EQ(selo->post(box + "/" + msg + "/accept", "{}", {bearer(ot)}).status, 404);
+    EXPECT_EQ(selo->post(box + "/" + msg + "/archive", "{}", {bearer(ot)}).status, 404);
+    EXPECT_EQ(selo->get("/api/v1/sepbox/messages/" + msg, {bearer(ot)}).status, 404);
+    EXPECT_EQ(selo->get("/api/v1/sepbox/messages/" + msg, {bearer(mt)}).status, 404)
+        << "the member's own mailbox does not hold the institution's mail";
+
+    // The member.
+    auto mine = selo->get("/api/v1/institutions", {bearer(mt)});
+    ASSERT_EQ(mine.status, 200) << mine.raw;
+    ASSERT_EQ(mine.body.as_object().at("institutions").as_array().size(), 1u);
+    auto list = selo->get(box, {bearer(mt)});
+    ASSERT_EQ(list.status, 200) << list.raw;
+    ASSERT_EQ(list.body.as_object().at("total").to_number<int>(), 1) << list.raw;
+    auto one = selo->get(box + "/" + msg, {bearer(mt)});
+    ASSERT_EQ(one.status, 200) << one.raw;
+    EXPECT_EQ(one.body.as_object().at("body_text").as_string(), "A licença segue em anexo.");
+    std::string href(one.body.as_object().at("attachments").as_array().at(0).as_object().at("href").as_string());
+    EXPECT_EQ(href, box + "/" + msg + "/attachments/1");
+    auto file = selo->get(href, {bearer(mt)});
+    EXPECT_EQ(file.status, 200);
+    EXPECT_EQ(file.raw, "licence 7");
+    EXPECT_EQ(selo->post(box + "/" + msg + "/accept", "{}", {bearer(mt)}).status, 200);
+
+    // The evidence names the member who acted on behalf of the institution.
+    auto ev = selo->get("/api/v1/sepbox/sent/" + msg + "/evidence", {bearer(agency_token)});
+    ASSERT_EQ(ev.status, 200) << ev.raw;
+    std::vector<std::string> events;
+    for (const auto& e : ev.body.as_object().at("evidence").as_array()) {
+        const auto& o = e.as_object();
+        events.emplace_back(o.at("event").as_string());
+        auto der = base64_decode(std::string(o.at("cms").as_string())).value();
+        fs::path p7m = selo->dir() / (std::string(o.at("id").as_string()) + ".p7m");
+        write_file(p7m, std::string(as_chars(der)));
+        auto v = run("openssl cms -verify -binary -inform DER -in " + shell_quote(p7m.string()) + " -CAfile " +
+                     shell_quote(selo->root_pem().string()) + " 2>/dev/null");
+        ASSERT_EQ(v.exit_code, 0) << v.output;
+        auto doc = json::parse(v.output).as_object();
+        const auto& recipient = doc.at("recipient").as_object();
+        EXPECT_EQ(recipient.at("account_id").as_string(), inst);
+        const bool acted = o.at("event").as_string() == "ContentHandover" ||
+                           o.at("event").as_string() == "ConsignmentAcceptance";
+        EXPECT_EQ(recipient.contains("delegate"), acted) << v.output;
+        if (acted) {
+            EXPECT_EQ(recipient.at("delegate").as_object().at("account_id").as_string(), member.account_id);
+            EXPECT_EQ(recipient.at("delegate").as_object().at("name").as_string(), "梁家輝");
+        }
+    }
+    EXPECT_EQ(events, (std::vector<std::string>{"SubmissionAcceptance", "ContentConsignment", "ContentHandover",
+                                                "ConsignmentAcceptance"}));
+
+    // Removal takes effect at once, on the session already open.
+    EXPECT_EQ(selo->request("DELETE", members + "/" + member.account_id, "", {bearer(ct)}).status, 204);
+    EXPECT_EQ(selo->request("DELETE", members + "/" + member.account_id, "", {bearer(ct)}).status, 404);
+    EXPECT_EQ(selo->get(box, {bearer(mt)}).status, 404);
+    EXPECT_EQ(selo->get(box + "/" + msg, {bearer(mt)}).status, 404);
+    EXPECT_EQ(selo->get("/api/v1/institutions/" + inst, {bearer(mt)}).status, 404);
+    // Every change is in the audit trail (read with sqlite3, as an auditor with the database would).
+    auto audit = run("sqlite3 " + shell_quote((selo->data() / "selo.db").string()) +
+                     " \"SELECT action FROM audit_log WHERE subject = '" + inst + "' ORDER BY rowid\"");
+    EXPECT_NE(audit.output.find("institution.register\ninstitution.member.add\ninstitution.member.remove"),
+              std::string::npos)
+        << audit.output;
+}
+
+// Every route a citizen may call that names a resource (any method), called by another citizen
+// (and, for an institution's mailbox, a non-member) with the real ids of someone else's
+// resources: 404, never the data, and never a side effect. A route with a parameter this test
+// cannot fill fails it, so new routes are covered when they are added.
+TEST_F(Counter, WrongCitizenAndNonMemberGet404OnEveryOwnedResource) {
+    std::string ct = *clerk_token;
+    Holder agency = selo->enrol("郵政局", "Direccao dos Servicos de Correios", "AG-0501", "ctt@gov.example.mo", "",
+                                {"agency"}, "staff-card");
+    Holder owner = selo->enrol("蘇文", "SOU Man", "6666666(6)", "sou@example.mo", "");
+    Holder other = selo->enrol("馮安", "FONG On", "7777770(7)", "fong@example.mo", "");
+    auto made = selo->post("/api/v1/institutions",
+                           json::serialize(json::object{{"organization_identifier", "NTRMO-2077"},
+                                                        {"name", "澳門測試公司"},
+                                                        {"latin_name", "Companhia de Ensaios de Macau"},
+                                                        {"postal_address", "Rua Central 1, Macau"},
+                                                        {"email", "ensaios@example.mo"}}),
+                           {bearer(ct)});
+    ASSERT_EQ(made.status, 201) << made.raw;
+    std::string inst(made.body.as_object().at("account_id").as_string());
+    ASSERT_EQ(selo->post("/api/v1/institutions/" + inst + "/members",
+                         json::serialize(json::object{{"account_id", owner.account_id}}), {bearer(ct)}).status,
+              201);
+    ASSERT_EQ(selo->post("/api/v1/subscriptions/" + owner.account_id + "/payments",
+                         json::serialize(json::object{{"amount_cents", 30000}, {"currency", "MOP"}, {"reference", "W-1"}}),
+                         {bearer(ct)}).status,
+              201);
+    std::string at = selo->api_login(agency);
+    auto send = [&](const std::string& to) {
+        json::object letter{{"recipients", json::array{to}},
+                            {"subject", "Aviso"},
+                            {"body_text", "OWNED-CONTENT-8841"},
+                            {"category", "official-letter"},
+                            {"attachments", json::array{json::object{{"filename", "a.txt"},
+                                                                     {"content", base64_encode(as_bytes(std::string("OWNED-FILE-8841")))}}}}};
+        auto r = selo->post("/api/v1/sepbox/messages", json::serialize(letter), {bearer(at)});
+        EXPECT_EQ(r.status, 200) << r.raw;
+        return r.status == 200 ? std::string(r.body.as_object().at("results").as_array().at(0).as_object().at("message_id").as_string())
+                               : std::string();
+    };
+    const std::string personal = send(owner.account_id);
+    const std::string institutional = send(inst);
+    std::string owner_token = selo->api_login(owner);
+    auto postmark = selo->post("/api/v1/epcm/postmark",
+                               json::serialize(json::object{{"digest", std::string(64, 'a')}}), {bearer(owner_token)});
+    ASSERT_LT(postmark.status, 300) << postmark.raw;
+    std::string transaction(postmark.body.as_object().at("transaction_id").as_string());
+
+    auto doc = selo->get("/api/v1/openapi.json");
+    ASSERT_EQ(doc.status, 200);
+    std::string ot = selo->api_login(other);
+    auto uppercase = [](std::string s) {
+        for (auto& ch : s) {
+            ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        }
+        return s;
+    };
+    int checked = 0;
+    for (const auto& [path_key, item] : doc.body.as_object().at("paths").as_object()) {
+        const std::string tmpl(path_key);
+        if (tmpl.find('{') == std::string::npos) {
+            continue;
+        }
+        for (const auto& [method_key, op] : item.as_object()) {
+            bool citizen = false;
+            for (const auto& r : op.as_object().at("x-roles").as_array()) {
+                citizen = citizen || r.as_string() == "citizen" || r.as_string() == "any";
+            }
+            if (!citizen) {
+                continue;
+            }
+            std::string path = tmpl;
+            bool filled = true;
+            for (std::smatch m; filled && std::regex_search(path, m, std::regex("\\{([a-z_]+)\\}"));) {
+                const std::string name = m[1].str();
+                std::string value;
+                if (name == "account") {
+                    value = owner.account_id;
+                } else if (name == "institution") {
+                    value = inst;
+                } else if (name == "index") {
+                    value = "1";
+                } else if (name == "id" && tmpl.starts_with("/api/v1/institutions/")) {
+                    value = institutional;
+                } else if (name == "id" && tmpl.starts_with("/api/v1/sepbox/messages/")) {
+                    value = personal;
+                } else if (name == "id" && tmpl.starts_with("/api/v1/epcm/transactions/")) {
+                    value = transaction;
+                } else {
+                    ADD_FAILURE() << uppercase(std::string(method_key)) << " " << tmpl << " names '" << name
+                                  << "', which this test does not know how to fill with someone else's resource";
+                    filled = false;
+                }
+                path = m.prefix().str() + value + m.suffix().str();
+            }
+            if (!filled) {
+                continue;
+            }
+            const std::string method = uppercase(std::string(method_key));
+            const std::string body = method == "GET" || method == "DELETE" ? "" : "{}";
+            auto r = selo->request(method, path, body, {bearer(ot)});
+            EXPECT_EQ(r.status, 404) << method << " " << path << " as the wrong citizen: " << r.raw;
+            for (const char* secret : {"OWNED-CONTENT-8841", "OWNED-FILE-8841", "Aviso"}) {
+                EXPECT_EQ(r.raw.find(secret), std::string::npos) << method << " " << path << " leaks " << secret;
+            }
+            ++checked;
+        }
+    }
+    EXPECT_GE(checked, 16) << "personal and institution mailbox routes, subscriptions, EPCM transactions";
+
+    // Nothing happened: both letters unread, in the inbox, unanswered; no evidence beyond the
+    // submission's two.
+    for (const auto& [box, id] : std::vector<std::pair<std::string, std::string>>{
+             {"/api/v1/sepbox/messages", personal}, {"/api/v1/institutions/" + inst + "/sepbox/messages", institutional}}) {
+        auto list = selo->get(box, {bearer(owner_token)});
+        ASSERT_EQ(list.status, 200) << list.raw;
+        bool found = false;
+        for (const auto& m : list.body.as_object().at("messages").as_array()) {
+            if (m.as_object().at("id").as_string() == id) {
+                found = true;
+                EXPECT_FALSE(m.as_object().at("read").as_bool()) << box;
+                EXPECT_FALSE(m.as_object().at("archived").as_bool()) << box;
+                EXPECT_FALSE(m.as_object().contains("decision")) << box;
+            }
+        }
+        EXPECT_TRUE(found) << list.raw;
+        auto ev = selo->get("/api/v1/sepbox/sent/" + id + "/evidence", {bearer(at)});
+        ASSERT_EQ(ev.status, 200) << ev.raw;
+        EXPECT_EQ(ev.body.as_object().at("evidence").as_array().size(), 2u) << ev.raw;
+    }
+    auto events = selo->get("/api/v1/epcm/transactions/" + transaction, {bearer(owner_token)});
+    ASSERT_EQ(events.status, 200) << events.raw;
+    EXPECT_EQ(events.body.as_object().at("events").as_array().size(), 1u) << events.raw;
 }
 
 }  // namespace

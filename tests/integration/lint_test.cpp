@@ -9,7 +9,32 @@
 namespace selo::test {
 namespace {
 
-constexpr const char* kNaturalPersonSigning = "2.25.213343623855697146825054647424244362817.1.1";
+constexpr const char* kNaturalPersonSigning = "2.25.213343623855697146825054647424244362817.1.1, 0.4.0.194112.1.0";
+constexpr const char* kQcStatements = "1.3.6.1.5.5.7.1.3";
+
+// qcStatements sections for `openssl asn1parse -genconf` (ETSI EN 319 412-5's ASN.1 module):
+// what the natural-person-signing profile carries, statement by statement.
+struct QcSpec {
+    std::vector<std::string> statements = {"compliance", "legislation", "type", "semantics"};
+    std::string type = "0.4.0.1862.1.6.1";
+    std::string semantics = "0.4.0.194121.1.1";
+    std::string pds_url = "https://ca.example.mo/pds/en.pdf";
+};
+std::string qc_genconf(const QcSpec& q) {
+    std::string top = "asn1 = SEQUENCE:qcs\n[qcs]\n";
+    int i = 0;
+    for (const auto& st : q.statements) {
+        top += "s" + std::to_string(i++) + " = SEQUENCE:" + st + "\n";
+    }
+    return top +
+           "[compliance]\nid = OID:0.4.0.1862.1.1\n"
+           "[sscd]\nid = OID:0.4.0.1862.1.4\n"
+           "[legislation]\nid = OID:0.4.0.1862.1.7\ninfo = SEQUENCE:countries\n[countries]\nc = PRINTABLESTRING:MO\n"
+           "[type]\nid = OID:0.4.0.1862.1.6\ninfo = SEQUENCE:types\n[types]\nt = OID:" + q.type + "\n"
+           "[semantics]\nid = OID:1.3.6.1.5.5.7.11.2\ninfo = SEQUENCE:semid\n[semid]\ns = OID:" + q.semantics + "\n"
+           "[pds]\nid = OID:0.4.0.1862.1.5\ninfo = SEQUENCE:locations\n[locations]\nl = SEQUENCE:location\n"
+           "[location]\nurl = IA5STRING:" + q.pds_url + "\nlanguage = PRINTABLESTRING:en\n";
+}
 
 class Lint : public ::testing::Test {
 protected:
@@ -33,6 +58,14 @@ protected:
 
     CommandResult sh(const std::string& cmd) { return run("cd " + shell_quote(dir.path().string()) + " && " + cmd); }
 
+    // The extension value "DER:<hex>" of qcStatements built by openssl from `q`.
+    std::string qc(const QcSpec& q = {}) {
+        write_file(dir / "qc.cnf", qc_genconf(q));
+        auto r = sh("openssl asn1parse -genconf qc.cnf -noout -out qc.der && od -An -tx1 -v qc.der | tr -d ' \\n'");
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+        return "DER:" + r.output;
+    }
+
     // A natural-person signing certificate that follows the profile, with `change` applied to
     // its extension file (lines replaced by key) and extra `x509 -req` options.
     std::string craft(const std::string& name, std::map<std::string, std::string> change = {},
@@ -46,6 +79,7 @@ protected:
             {"authorityKeyIdentifier", "keyid:always"},
             {"authorityInfoAccess", "OCSP;URI:http://ca.example.mo/ocsp,caIssuers;URI:http://ca.example.mo/ca/x.crt"},
             {"crlDistributionPoints", "URI:http://ca.example.mo/crl/x.crl"},
+            {kQcStatements, qc()},
         };
         for (auto& [k, v] : change) {
             if (v.empty()) {
@@ -115,6 +149,51 @@ TEST_F(Lint, AWellFormedCertificatePassesAndEachBrokenRuleFires) {
                  "-out printable.csr").exit_code, 0);
     expect_rule(craft("printable", {}, "-set_serial 0x4a0b0c0d0e0f10111213141516171819 -days 365", "printable.csr"),
                 "subject.string_type");
+    // Subject rules of the profile (ETSI EN 319 412-2 §4.2.4, EN 319 412-1 §5.1.3).
+    auto csr = [&](const std::string& name, const std::string& subject) {
+        EXPECT_EQ(sh("openssl req -new -key ee.key -utf8 -subj '" + subject + "' -out " + name + ".csr").exit_code, 0);
+        return name + ".csr";
+    };
+    const std::string opts = "-set_serial 0x4a0b0c0d0e0f10111213141516171819 -days 365";
+    expect_rule(craft("noserial", {}, opts, csr("noserial", "/C=MO/GN=Tai Man/SN=CHAN/CN=Chan")), "subject.required_missing");
+    expect_rule(craft("withorg", {}, opts, csr("withorg", "/C=MO/O=Org/GN=Tai Man/SN=CHAN/serialNumber=IDCMO-1/CN=Chan")),
+                "subject.not_allowed");
+    expect_rule(craft("badserial", {}, opts, csr("badserial", "/C=MO/GN=Tai Man/SN=CHAN/serialNumber=5215299(8)/CN=Chan")),
+                "subject.serial_number_form");
+    expect_rule(craft("xyzserial", {}, opts, csr("xyzserial", "/C=MO/GN=Tai Man/SN=CHAN/serialNumber=XYZMO-1/CN=Chan")),
+                "subject.serial_number_form");
+    expect_rule(craft("orgid", {{kQcStatements, ""}}, opts, csr("orgid", "/C=MO/O=Org/organizationIdentifier=12345/CN=Org")),
+                "subject.organization_identifier_form", "--issuer ca.pem --profile legal-person-seal");
+    expect_rule(craft("kuplus", {{"keyUsage", "critical,digitalSignature,nonRepudiation,keyEncipherment"}}),
+                "ext.key_usage.profile");
+    expect_rule(craft("ekuextra", {{"extendedKeyUsage", "codeSigning"}}), "ext.eku.profile");
+
+    // qcStatements (ETSI EN 319 412-5), each crafted by openssl's ASN.1 generator.
+    expect_rule(craft("noqc", {{kQcStatements, ""}}), "qc.missing");
+    expect_rule(craft("qcjunk", {{kQcStatements, "DER:300302012a"}}), "qc.malformed");
+    QcSpec dup;
+    dup.statements = {"compliance", "compliance", "legislation", "type", "semantics"};
+    expect_rule(craft("qcdup", {{kQcStatements, qc(dup)}}), "qc.duplicate");
+    QcSpec seal;
+    seal.type = "0.4.0.1862.1.6.2";
+    expect_rule(craft("qctype", {{kQcStatements, qc(seal)}}), "qc.type_mismatch");
+    expect_rule(craft("qcnoqcp", {{"certificatePolicies", "2.25.213343623855697146825054647424244362817.1.1"}}),
+                "qc.compliance_without_qcp", "--issuer ca.pem --profile natural-person-signing");
+    QcSpec http;
+    http.statements = {"compliance", "legislation", "pds", "type", "semantics"};
+    http.pds_url = "http://ca.example.mo/pds/en.pdf";
+    expect_rule(craft("qchttp", {{kQcStatements, qc(http)}}), "qc.pds_not_https");
+    QcSpec sscd;
+    sscd.statements = {"compliance", "legislation", "sscd", "type", "semantics"};
+    expect_rule(craft("qcsscd", {{kQcStatements, qc(sscd)}}), "qc.sscd_without_qscd_policy");
+    expect_rule("qcsscd.pem", "qc.statement_unexpected");
+    QcSpec nosem;
+    nosem.statements = {"compliance", "legislation", "type"};
+    expect_rule(craft("qcnosem", {{kQcStatements, qc(nosem)}}), "qc.statement_missing");
+    QcSpec legal;
+    legal.semantics = "0.4.0.194121.1.2";
+    expect_rule(craft("qcsem", {{kQcStatements, qc(legal)}}), "qc.semantics_mismatch");
+
     // Not Selo's: no profile recognised.
     expect_rule("nopol.pem", "profile.unknown");
     expect_rule("other.pem", "ext.key_usage.missing", "");  // self-signed CA: checked as a root

@@ -109,10 +109,12 @@ CommandResult SeloInstance::selo(const std::string& args, bool stdout_only) cons
 
 Holder SeloInstance::enrol(const std::string& name, const std::string& latin, const std::string& id,
                            const std::string& email, const std::string& pin,
-                           const std::vector<std::string>& roles, const std::string& id_type) {
+                           const std::vector<std::string>& roles, const std::string& id_type,
+                           bool one_time) {
     std::string args = "account create --data " + shell_quote(data().string()) + " --name " +
                        shell_quote(name) + " --latin-name " + shell_quote(latin) + " --id-number " +
-                       shell_quote(id) + " --email " + shell_quote(email) + " --json";
+                       shell_quote(id) + " --email " + shell_quote(email) + " --json" +
+                       (one_time ? "" : " --permanent-password");
     if (!pin.empty()) {
         args += " --pin " + shell_quote(pin);
     }
@@ -132,6 +134,7 @@ Holder SeloInstance::enrol(const std::string& name, const std::string& latin, co
     h.account_id = std::string(v.at("account_id").as_string());
     h.username = std::string(v.at("username").as_string());
     h.password = std::string(v.at("password").as_string());
+    h.password_change_required = v.at("password_change_required").as_bool();
     if (v.contains("credential_id")) {
         h.credential = std::string(v.at("credential_id").as_string());
     }

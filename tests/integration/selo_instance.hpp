@@ -33,6 +33,7 @@ struct Holder {
     std::string otp_secret;  // base32, from the otpauth URI
     std::string credential;  // empty without a PIN
     std::string pin;
+    bool password_change_required = false;  // the CLI printed a one-time password
 };
 
 class SeloInstance {
@@ -74,9 +75,12 @@ public:
     // Runs `selo ARGS` (ARGS already shell-quoted), capturing stdout only or both.
     CommandResult selo(const std::string& args, bool stdout_only = false) const;
 
+    // `selo account create --permanent-password`: a fixture account whose generated password
+    // works without the first-sign-in change (one_time: the operator's default, a one-time one).
     Holder enrol(const std::string& name, const std::string& latin, const std::string& id,
                  const std::string& email, const std::string& pin,
-                 const std::vector<std::string>& roles = {}, const std::string& id_type = {});
+                 const std::vector<std::string>& roles = {}, const std::string& id_type = {},
+                 bool one_time = false);
     // The code the holder's authenticator app shows `ahead` time steps from now (oathtool).
     static std::string otp(const Holder& h, int ahead = 0);
 

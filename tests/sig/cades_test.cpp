@@ -24,8 +24,11 @@ protected:
                       .value();
         key = crypto::generate_key(crypto::KeyType::ec_p256).value();
         pki::DistinguishedName dn;
-        dn.add(NID_countryName, "MO").add(NID_serialNumber, "IDCMO-1").add(NID_commonName, "João Conceição");
-        signer = ca.issue({std::string(pki::kProfileNaturalPersonSigning), dn, key.get(), std::nullopt, {}, {}}).value();
+        dn.add(NID_countryName, "MO").add(NID_serialNumber, "IDCMO-1").add(NID_givenName, "João")
+            .add(NID_surname, "Conceição").add(NID_commonName, "João Conceição");
+        auto issued = ca.issue({std::string(pki::kProfileNaturalPersonSigning), dn, key.get(), std::nullopt, {}, {}});
+        ASSERT_TRUE(issued.has_value()) << issued.error().message;
+        signer = std::move(*issued);
         chain.push_back(ca.certificate());
         chain.push_back(pki::Certificate::from_der(cas.find(pki::kRootCaName).value()->certificate_der).value());
     }
