@@ -76,6 +76,10 @@ void add_operations_routes(http::Router& router, ApiContext& ctx);
 // shape: CSC's {"error", "error_description"} under /csc/, problem+json under /api/.
 void install_error_renderers(http::Router& router);
 
+// True for the routes a plain-http repository listener serves: CA certificates (/ca/), CRLs
+// (/crl/) and OCSP (/ocsp, /ocsp/...). Nothing else (sign-in, CSC, /api/v1) belongs there.
+[[nodiscard]] bool is_repository_request(const http::Request& request);
+
 // Every route of the server, in one router.
 void add_all_routes(http::Router& router, ApiContext& ctx);
 

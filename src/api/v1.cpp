@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "api/client_certificate_auth.hpp"
 #include "core/log.hpp"
 #include "http/response.hpp"
 
@@ -101,6 +102,22 @@ std::expected<account::Principal, http::Response> authenticate_request(
     return std::move(*principal);
 }
 
+std::expected<account::Principal, http::Response> ApiRegistry::authenticate(
+    const http::Request& req, const http::RequestContext& ctx) {
+    if (certificates_ == nullptr || ctx.client_certificate.empty() || session_token(req)) {
+        return authenticate_request(req, accounts_);  // a token, when sent, decides
+    }
+    auto principal = certificates_->authenticate(ctx.client_certificate, ctx);
+    if (!principal) {
+        if (principal.error().code == ErrorCode::unauthorized) {
+            return std::unexpected(problem(http::Status::unauthorized, principal.error().message));
+        }
+        log::error("request {}: client certificate: {}", ctx.request_id, principal.error().message);
+        return std::unexpected(http::problem_response(principal.error()));
+    }
+    return std::move(*principal);
+}
+
 void ApiRegistry::add(http::Router& router, http::Verb method, std::string path, Access access,
                       ApiDoc doc, ApiHandler handler, http::Execution execution) {
     operations_.push_back({method, path, access, doc});
@@ -111,7 +128,7 @@ void ApiRegistry::add(http::Router& router, http::Verb method, std::string path,
                                                     const http::PathParams& params) {
             std::optional<account::Principal> principal;
             if (access.kind != Access::Kind::public_route) {
-                auto p = authenticate_request(req, accounts_);
+                auto p = authenticate(req, ctx);
                 if (!p) {
                     return std::move(p.error());
                 }
@@ -251,7 +268,18 @@ json::object ApiRegistry::openapi(std::string_view server_url) const {
         {"paths", std::move(paths)},
         {"components",
          json::object{{"securitySchemes",
-                       json::object{{"bearer", json::object{{"type", "http"}, {"scheme", "bearer"}}}}},
+                       json::object{{"bearer",
+                                     json::object{
+                                         {"type", "http"},
+                                         {"scheme", "bearer"},
+                                         {"description",
+                                          "A session token from POST /auth/login or /auth/token. "
+                                          "Agencies may instead present, over mutual TLS, a client "
+                                          "certificate from Selo's institutions CA that an "
+                                          "administrator bound to their account (`selo account "
+                                          "bind-certificate`): a request without a token is then "
+                                          "that account's. (OpenAPI 3.1 would name this a "
+                                          "mutualTLS security scheme; this document is 3.0.)"}}}}},
                       {"schemas", json::object{{"Problem", std::move(problem_schema)}}}}}};
 }
 

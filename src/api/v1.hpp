@@ -16,6 +16,8 @@
 
 namespace selo::api {
 
+class ClientCertificateAuthenticator;
+
 // Who may call a route.
 struct Access {
     enum class Kind { public_route, signed_in, roles };
@@ -78,8 +80,19 @@ public:
     };
     [[nodiscard]] const std::vector<Operation>& operations() const noexcept { return operations_; }
 
+    // Mutual TLS: a request with no session token (no Authorization header, no session cookie)
+    // but a TLS client certificate is authenticated by `authenticator` (agencies; see
+    // client_certificate_auth.hpp). Null: client certificates are ignored.
+    void accept_client_certificates(ClientCertificateAuthenticator* authenticator) noexcept {
+        certificates_ = authenticator;
+    }
+
 private:
+    std::expected<account::Principal, http::Response> authenticate(const http::Request& req,
+                                                                   const http::RequestContext& ctx);
+
     account::AccountService& accounts_;
+    ClientCertificateAuthenticator* certificates_ = nullptr;
     std::vector<Operation> operations_;
 };
 

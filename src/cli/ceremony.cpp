@@ -257,7 +257,7 @@ Result<pki::Certificate> ceremony_sign(const fs::path& offline_dir, ByteView csr
     }
     auto ca = SELO_TRY(pki::CertificateAuthority::load(
         *o->record,
-        pki::CaContext{o->backend->store(), *o->certificates, clock, rng, o->config.server.public_url},
+        pki::CaContext{o->backend->store(), *o->certificates, clock, rng, status_base_url(o->config.server)},
         {std::string(pki::kProfileIssuingCa)}));
     pki::DistinguishedName dn;
     dn.add(NID_countryName, c).add(NID_organizationName, org).add(NID_commonName, cn);

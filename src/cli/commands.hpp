@@ -25,6 +25,9 @@ struct InitArgs {
     std::string pkcs11_module;
     std::string pkcs11_token_label;
     std::string pkcs11_pin_source;
+    // [server] repository_url / repository_listen (plain-http status listener).
+    std::string repository_url;
+    std::string repository_listen;
 };
 int run_init(const InitArgs& args);
 
@@ -54,6 +57,14 @@ struct AccountCreateArgs {
     bool permanent_password = false;
 };
 int run_account_create(const AccountCreateArgs& args);
+
+// selo account bind-certificate: mutual-TLS sign-in of an agency with this certificate.
+struct BindCertificateArgs {
+    std::filesystem::path data;
+    std::string account;                 // the agency's account id
+    std::filesystem::path certificate;   // PEM or DER, issued by the institutions CA
+};
+int run_account_bind_certificate(const BindCertificateArgs& args);
 
 struct SignArgs {
     std::string server;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -82,6 +83,49 @@ Result<void> check_url(std::string_view url) {
 
 }  // namespace
 
+// [server] repository_url / repository_listen for a new directory. Relying parties such as NSS
+// cannot fetch OCSP or CRLs over https, so an https public URL gets a plain-http status
+// listener by default: the listen port + 1 (80 when it is 443), at the public URL's host.
+static Result<void> choose_repository(ServerConfig& server, const InitOptions& options) {
+    server.repository_url = options.repository_url;
+    while (server.repository_url.size() > 7 && server.repository_url.back() == '/') {
+        server.repository_url.pop_back();
+    }
+    server.repository_listen = options.repository_listen;
+    if (server.repository_url.empty() && server.repository_listen.empty() && !server.tls) {
+        return {};  // everything is http already
+    }
+    std::size_t colon = server.listen.rfind(':');
+    unsigned listen_port = 0;
+    if (colon == std::string::npos ||
+        std::sscanf(server.listen.c_str() + colon + 1, "%u", &listen_port) != 1) {
+        return fail(ErrorCode::invalid_argument, "--listen '{}': expected HOST:PORT", server.listen);
+    }
+    std::string port_text;
+    if (server.repository_listen.empty()) {
+        unsigned port = listen_port == 443 ? 80 : listen_port + 1;
+        if (listen_port == 0 || port > 65535) {
+            return fail(ErrorCode::invalid_argument,
+                        "cannot choose a port for the plain-http status listener next to --listen {}: "
+                        "give --repository-listen HOST:PORT and --repository-url", server.listen);
+        }
+        port_text = std::to_string(port);
+        server.repository_listen = server.listen.substr(0, colon + 1) + port_text;
+    } else {
+        port_text = server.repository_listen.substr(server.repository_listen.rfind(':') + 1);
+    }
+    if (server.repository_url.empty()) {
+        auto u = boost::urls::parse_absolute_uri(server.public_url);
+        if (!u) {
+            return fail(ErrorCode::invalid_argument, "--public-url '{}': not an absolute URL",
+                        server.public_url);
+        }
+        server.repository_url = "http://" + std::string(u->encoded_host()) +
+                                (port_text == "80" ? "" : ":" + port_text);
+    }
+    return {};
+}
+
 bool is_data_directory(const fs::path& dir) {
     std::error_code ec;
     return fs::exists(dir / kConfigFile, ec);
@@ -148,6 +192,7 @@ Result<void> initialise_data_directory(const fs::path& dir, const InitOptions& o
     config.keys.pkcs11_token_label = options.keys.pkcs11_token_label;
     config.keys.pkcs11_pin_source = options.keys.pkcs11_pin_source;
     config.pki.offline_root = options.offline_root;
+    SELO_TRY_VOID(choose_repository(config.server, options));
     // The same checks as loading the configuration later, before anything is written.
     SELO_TRY(parse_config(render_config(config), "the new configuration"));
     SELO_TRY_VOID(install_configured_profiles(config, "the new configuration"));
@@ -230,7 +275,7 @@ Result<void> install_configured_profiles(const Config& config, std::string_view 
 }
 
 Result<pki::HierarchySpec> hierarchy_of(const Config& config) {
-    pki::HierarchySpec spec{config.pki.country, config.pki.organization, config.server.public_url, {}};
+    pki::HierarchySpec spec{config.pki.country, config.pki.organization, status_base_url(config.server), {}};
     if (config.pki.authorities.empty()) {
         spec.authorities = pki::default_authorities(config.pki.organization);
         return spec;
@@ -372,7 +417,7 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         }
         store::Database* db = rt->db_.get();
         pki::CaContext ca_context{rt->keys(), *rt->logged_certificates_, clock, rng,
-                                  rt->config_.server.public_url, &rt->audit_,
+                                  status_base_url(rt->config_.server), &rt->audit_,
                                   [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); }};
         rt->authorities_.emplace(
             a.name, SELO_TRY(pki::CertificateAuthority::load(

@@ -43,6 +43,10 @@ struct InitOptions {
     bool offline_root = false;
     // [pki] organization_identifier: the operator's own, named in the SEPBox seal.
     std::string organization_identifier = "NTRMO-SELO";
+    // [server] repository_url and repository_listen. Both empty with an https public URL: an
+    // http listener on the listen port + 1 (80 for 443), named at the public URL's host.
+    std::string repository_url;
+    std::string repository_listen;
 };
 
 // Creates a data directory: configuration, master key (0600), SQLite database (WAL), and the

@@ -51,6 +51,12 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     init_cmd->add_option("--listen", init.listen, "Default listen address for `selo serve`")
         ->capture_default_str();
+    init_cmd->add_option("--repository-url", init.repository_url,
+                         "http:// base URL certificates name for OCSP, CRLs and CA certificates "
+                         "(default with an https public URL: http://<public host>:<listen port + 1>)");
+    init_cmd->add_option("--repository-listen", init.repository_listen,
+                         "HOST:PORT of the plain-http listener serving only those (default with "
+                         "--repository-url or an https public URL: <listen host>:<its port>)");
     init_cmd->add_option("--organization", init.organization, "Organisation named in CA certificates")
         ->capture_default_str();
     init_cmd->add_option("--organization-identifier", init.organization_identifier,
@@ -125,6 +131,18 @@ int main(int argc, char** argv) {
     create_cmd->add_flag("--permanent-password", acc.permanent_password,
                          "Do not require the generated password to be changed at first sign-in "
                          "(test fixtures and service accounts only; recorded in the audit trail)");
+
+    BindCertificateArgs bind;
+    bind.data = default_data_dir();
+    auto* bind_cmd = account_cmd->add_subcommand(
+        "bind-certificate",
+        "Administrator: let an agency account sign in to /api/v1 with a client certificate "
+        "(mutual TLS) of the institutions CA");
+    bind_cmd->add_option("--data", bind.data, "Data directory")->capture_default_str();
+    bind_cmd->add_option("--account", bind.account, "The agency's account id")->required();
+    bind_cmd->add_option("--cert", bind.certificate,
+                         "The certificate (PEM or DER), issued by the institutions CA and valid")
+        ->required();
 
     SignArgs sign;
     auto* sign_cmd = app.add_subcommand(
@@ -279,6 +297,9 @@ int main(int argc, char** argv) {
     }
     if (*create_cmd) {
         return run_account_create(acc);
+    }
+    if (*bind_cmd) {
+        return run_account_bind_certificate(bind);
     }
     if (*ceremony_cmd) {
         return run_ca_ceremony(ceremony);

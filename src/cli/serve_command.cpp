@@ -9,6 +9,7 @@
 
 #include "api/api.hpp"
 #include "api/sepbox_api.hpp"
+#include "cli/client_certificates.hpp"
 #include "cli/commands.hpp"
 #include "cli/data_dir.hpp"
 #include "cli/tls_identity.hpp"
@@ -21,6 +22,9 @@ namespace selo::cli {
 namespace {
 
 std::atomic<http::Server*> g_server{nullptr};
+
+// ListenOptions::name of the plain-http repository listener.
+constexpr std::string_view kRepositoryListener = "repository";
 
 // Each connection is a file descriptor: lift the soft limit to the hard one so the server's
 // connection cap, not a default of 1024, decides how many clients it holds.
@@ -51,12 +55,20 @@ int run_init(const InitArgs& args) {
     opts.keys.pkcs11_module = args.pkcs11_module;
     opts.keys.pkcs11_token_label = args.pkcs11_token_label;
     opts.keys.pkcs11_pin_source = args.pkcs11_pin_source;
+    opts.repository_url = args.repository_url;
+    opts.repository_listen = args.repository_listen;
     if (auto r = initialise_data_directory(args.data, opts, clock, rng); !r) {
         print_error(r.error().message);
         return 1;
     }
     std::cout << "Created Selo data directory " << args.data.string() << "\n"
-              << "  root CA and natural-persons CA, certificates naming " << args.public_url << "\n"
+              << "  root CA and natural-persons CA, certificates naming " << args.public_url << "\n";
+    if (auto cfg = load_config(args.data / kConfigFile); cfg && !cfg->server.repository_url.empty()) {
+        std::cout << "  status (OCSP, CRLs, CA certificates) over plain http at "
+                  << cfg->server.repository_url << ", served on " << cfg->server.repository_listen
+                  << "\n";
+    }
+    std::cout
               << "Next: selo serve --data " << args.data.string() << "\n";
     return 0;
 }
@@ -155,8 +167,69 @@ int run_serve(const ServeArgs& args) {
         auto token = http::bearer_token(header);
         return token && accounts.resolve_session(*token) ? doc_limit : body_limit;
     };
+    // Agencies may sign in to /api/v1 with a certificate of the institutions CA (mutual TLS).
+    std::unique_ptr<ClientCertificates> client_certificates;
+    if (config.server.tls) {
+        auto cc = open_client_certificates(**rt);
+        if (cc) {
+            client_certificates = std::move(*cc);
+            registry.accept_client_certificates(&client_certificates->authenticator);
+        } else {
+            log::warn("tls: client certificates are not accepted: {}", cc.error().message);
+        }
+    }
+    // An agency signed in by its client certificate gets the SEPBox limit like a bearer token.
+    if (client_certificates) {
+        limits->body_limit_for_client = [by_header = limits->body_limit_for, body_limit, sepbox_limit,
+                                         auth = &client_certificates->authenticator](
+                                            const http::RequestHeader& header,
+                                            const http::RequestContext& c) {
+            auto path = http::target_path(header.target());
+            if (header.method() == http::Verb::post && path && *path == "/api/v1/sepbox/messages" &&
+                !c.client_certificate.empty() && header.find(http::Field::authorization) == header.end() &&
+                header.find(http::Field::cookie) == header.end()) {
+                return auth->accepts(c.client_certificate) ? std::max(sepbox_limit, body_limit) : body_limit;
+            }
+            return by_header(header);
+        };
+    }
     api::install_error_renderers(router);
-    http::Server server(*limits, router.async_handler(), router.inline_handler(), router.error_renderers());
+    // The plain-http repository listener ([server] repository_listen) answers only the
+    // repository and status routes; anything else there is 404, before any handler runs.
+    std::optional<http::HostPort> repository_listen;
+    if (!config.server.repository_listen.empty()) {
+        auto hp = http::split_host_port(config.server.repository_listen);
+        if (!hp) {
+            print_error(fmt::format("[server] repository_listen: {}", hp.error().message));
+            return 2;
+        }
+        repository_listen = *hp;
+    }
+    const std::string secure_base = config.server.public_url;
+    auto off_repository = [secure_base](const http::Request& req, const http::RequestContext& c)
+        -> std::optional<http::Response> {
+        if (c.listener != kRepositoryListener || api::is_repository_request(req)) {
+            return std::nullopt;
+        }
+        return http::text_response(
+            http::Status::not_found,
+            fmt::format("this plain-http listener serves only CA certificates (/ca/), CRLs (/crl/) "
+                        "and OCSP (/ocsp); everything else is at {}",
+                        secure_base));
+    };
+    http::InlineHandler inline_handler =
+        [off_repository, next = router.inline_handler()](const http::Request& req,
+                                                         const http::RequestContext& c)
+        -> std::optional<http::Response> {
+        if (auto refused = off_repository(req, c)) {
+            return refused;
+        }
+        return next ? next(req, c) : std::nullopt;
+    };
+    http::Server server(*limits, router.async_handler(), std::move(inline_handler),
+                        router.error_renderers());
+    const std::string client_cas =
+        client_certificates ? client_certificates->authenticator.acceptable_issuers_pem() : std::string();
     std::optional<TlsIdentity> tls;
     if (config.server.tls) {
         auto id = tls_identity(**rt, clock);
@@ -164,7 +237,7 @@ int run_serve(const ServeArgs& args) {
             print_error(fmt::format("TLS ([server] tls): {}", id.error().message));
             return 1;
         }
-        if (auto r = server.use_tls(id->chain_pem, id->key_pem.view()); !r) {
+        if (auto r = server.use_tls(id->chain_pem, id->key_pem.view(), client_cas); !r) {
             print_error(r.error().message);
             return 1;
         }
@@ -173,12 +246,28 @@ int run_serve(const ServeArgs& args) {
             log::warn("tls: the listener speaks https, but [server] public_url (named in "
                       "certificates) is {}", config.server.public_url);
         }
+        if (config.server.repository_url.empty()) {
+            log::warn("tls: certificates name https URLs for OCSP, CRLs and CA certificates, which "
+                      "NSS (pdfsig, Firefox) and many relying parties cannot fetch; set [server] "
+                      "repository_url = \"http://HOST:PORT\" and repository_listen (new "
+                      "certificates then name it)");
+        }
         tls = std::move(*id);
     }
     auto port = server.listen(listen->host, listen->port);
     if (!port) {
         print_error(port.error().message);
         return 1;
+    }
+    std::optional<std::uint16_t> repository_port;
+    if (repository_listen) {
+        auto p = server.listen(repository_listen->host, repository_listen->port,
+                               http::ListenOptions{std::string(kRepositoryListener), true});
+        if (!p) {
+            print_error(fmt::format("[server] repository_listen: {}", p.error().message));
+            return 1;
+        }
+        repository_port = *p;
     }
     // Signed tree heads on a schedule (and now, for what was logged since the last one).
     translog::TreeHeadSchedule tree_heads((*rt)->transparency_log(),
@@ -198,7 +287,16 @@ int run_serve(const ServeArgs& args) {
     }
     std::cout << "Selo is listening on " << (tls ? "https://" : "http://") << host << ":" << *port << "  (data: "
               << args.data.string() << ")\n"
-              << "  public URL (named in certificates): " << pub << "\n"
+              << "  public URL: " << pub << "\n";
+    if (repository_port) {
+        std::cout << "Status listener (plain http; CA certificates, CRLs, OCSP only) on http://"
+                  << (repository_listen->host.find(':') != std::string::npos
+                          ? "[" + repository_listen->host + "]"
+                          : repository_listen->host)
+                  << ":" << *repository_port << "\n";
+    }
+    std::cout << "  status and CA certificate URLs (named in certificates): "
+              << status_base_url(config.server) << "\n"
               << "  CA certificates: " << pub << "/ca/root.crt, " << pub << "/ca/natural-persons.crt\n"
               << "  CSC API v2:      " << pub << "/csc/v2/info\n"
               << "  API and docs:    " << pub << "/api/v1/openapi.json\n"
@@ -234,7 +332,7 @@ int run_serve(const ServeArgs& args) {
             // the old one stays and renewal is tried again in an hour.
             if (tls && clock.now() >= tls->renew_at) {
                 auto next = issue_tls_identity(**rt, clock);
-                Result<void> used = next ? server.use_tls(next->chain_pem, next->key_pem.view())
+                Result<void> used = next ? server.use_tls(next->chain_pem, next->key_pem.view(), client_cas)
                                          : Result<void>(std::unexpected(next.error()));
                 if (used) {
                     log::info("tls: renewed: {}", next->description);

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <algorithm>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -296,6 +297,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     SELO_TRY_VOID(r.get(server, "server", "tls_certificate_file", c.server.tls_certificate_file));
     SELO_TRY_VOID(r.get(server, "server", "tls_key_file", c.server.tls_key_file));
     SELO_TRY_VOID(r.get_strings(server, "server", "tls_names", c.server.tls_names));
+    SELO_TRY_VOID(r.get(server, "server", "repository_listen", c.server.repository_listen));
+    SELO_TRY_VOID(r.get(server, "server", "repository_url", c.server.repository_url));
     const auto& http = section_of(root, "http");
     SELO_TRY_VOID(r.get(http, "http", "max_header_bytes", c.http.max_header_bytes));
     SELO_TRY_VOID(r.get(http, "http", "max_body_bytes", c.http.max_body_bytes));
@@ -487,6 +490,34 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     if (!c.server.tls_certificate_file.empty()) {
         c.server.tls = true;
     }
+    // Status URLs are plain http (RFC 5280 §4.2.1.13, §4.2.2.1): fetching a certificate's status
+    // over TLS would need that status first. Nothing after the authority: paths are appended.
+    if (const auto& u = c.server.repository_url; !u.empty()) {
+        std::string_view rest = std::string_view(u).substr(std::min<std::size_t>(u.size(), 7));
+        if (!u.starts_with("http://") || rest.empty() ||
+            rest.find_first_of("/?#@ ") != std::string_view::npos) {
+            return fail(ErrorCode::invalid_argument,
+                        "{}: [server] repository_url = \"{}\": must be http://HOST[:PORT], "
+                        "without a path (status URLs are plain http, RFC 5280 §4.2.1.13)",
+                        source_name, u);
+        }
+    }
+    if (const auto& l = c.server.repository_listen; !l.empty()) {
+        if (l.rfind(':') == std::string::npos || l.back() == ':') {
+            return fail(ErrorCode::invalid_argument,
+                        "{}: [server] repository_listen = \"{}\": expected HOST:PORT", source_name, l);
+        }
+        if (l == c.server.listen) {
+            return fail(ErrorCode::invalid_argument,
+                        "{}: [server] repository_listen is the same address as listen ({})",
+                        source_name, l);
+        }
+        if (c.server.repository_url.empty()) {
+            return fail(ErrorCode::invalid_argument,
+                        "{}: [server] repository_listen needs repository_url (the http:// URL "
+                        "certificates name for it)", source_name);
+        }
+    }
     if (c.cloudsign.sad_lifetime_seconds == 0 || c.cloudsign.sad_lifetime_seconds > 300) {
         return fail(ErrorCode::invalid_argument,
                     "{}: [cloudsign] sad_lifetime_seconds must be between 1 and 300", source_name);
@@ -587,7 +618,11 @@ std::string render_tls_files(const ServerConfig& s, Quote q) {
     for (const auto& n : s.tls_names) {
         names += (names.empty() ? "" : ", ") + q(n);
     }
-    out += fmt::format("tls_names = [{}]", names);
+    out += fmt::format("tls_names = [{}]\n", names);
+    out += "# Plain-http listener for CA certificates, CRLs and OCSP only (everything else: 404), and\n"
+           "# the http:// base URL certificates name for them (empty: public_url).\n";
+    out += fmt::format("repository_listen = {}\nrepository_url = {}", q(s.repository_listen),
+                       q(s.repository_url));
     return out;
 }
 
@@ -692,6 +727,10 @@ std::string render_log(const LogConfig& l) {
         l.tree_head_interval_seconds);
 }
 }  // namespace
+
+const std::string& status_base_url(const ServerConfig& server) {
+    return server.repository_url.empty() ? server.public_url : server.repository_url;
+}
 
 std::string render_config(const Config& c) {
     auto q = [](const std::string& s) {

@@ -27,7 +27,18 @@ struct ServerConfig {
     std::string tls_certificate_file;  // leaf first, then the chain
     std::string tls_key_file;
     std::vector<std::string> tls_names;  // extra DNS names / IP addresses for the issued certificate
+    // A second, plain-http listener serving only the repository and status routes (CA
+    // certificates, CRLs, OCSP), for relying parties that cannot fetch them over https (NSS,
+    // pdfsig; RFC 5280 §4.2.1.13 and §4.2.2.1 expect http). Empty: none.
+    std::string repository_listen;
+    // The http:// base URL certificates name for OCSP, CRL distribution points and AIA
+    // caIssuers; empty: public_url. Needs repository_listen (or another server answering there).
+    std::string repository_url;
 };
+
+// The base URL certificates name for status and CA certificates: [server] repository_url when
+// set, else public_url.
+[[nodiscard]] const std::string& status_base_url(const ServerConfig& server);
 
 struct HttpLimits {
     std::uint32_t max_header_bytes = 16 * 1024;

@@ -32,6 +32,11 @@ struct RequestContext {
     std::string remote_address;  // peer IP address, textual
     std::uint16_t remote_port = 0;
     std::uint64_t request_id = 0;  // monotonic per server, for correlating log lines
+    // The listener's name (ListenOptions::name; empty for the default listener).
+    std::string listener;
+    // DER of the certificate the TLS client presented (with proof of possession of its key),
+    // not validated: whoever relies on it checks its chain and status. Empty: none.
+    std::string client_certificate;
 };
 
 // Runs a request to completion. Called on a worker thread; may block (key derivation, signing).

@@ -226,6 +226,7 @@ struct Server::Impl {
             : acceptor(net::make_strand(ctx)), retry(acceptor.get_executor()) {}
         tcp::acceptor acceptor;
         net::steady_timer retry;
+        ListenOptions options;
     };
     std::mutex listeners_mutex;
     std::vector<std::unique_ptr<Listener>> listeners;
@@ -256,9 +257,11 @@ class StreamSession final : public Session {
   public:
     static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-    StreamSession(Server::Impl& server, tcp::socket&& socket, std::shared_ptr<ssl::context> tls)
+    StreamSession(Server::Impl& server, tcp::socket&& socket, std::shared_ptr<ssl::context> tls,
+                  const std::string& listener)
         : server_(server), tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_.get())) {
         server_.open_connections.fetch_add(1);
+        ctx_.listener = listener;
         error_code ec;
         tcp::endpoint peer = lowest().socket().remote_endpoint(ec);
         if (!ec) {
@@ -335,6 +338,19 @@ class StreamSession final : public Session {
                        ctx_.remote_port, ec.message());
             close();
             return;
+        }
+        if constexpr (kTls) {
+            // The client's certificate, when it sent one (its key proven by CertificateVerify;
+            // the chain is the application's to judge). Sessions are never resumed, so every
+            // connection has its own full handshake.
+            if (X509* peer = ::SSL_get0_peer_certificate(stream_.native_handle())) {
+                int n = ::i2d_X509(peer, nullptr);
+                if (n > 0) {
+                    ctx_.client_certificate.resize(static_cast<std::size_t>(n));
+                    auto* out = reinterpret_cast<unsigned char*>(ctx_.client_certificate.data());
+                    ::i2d_X509(peer, &out);
+                }
+            }
         }
         read_next();
     }
@@ -476,7 +492,8 @@ class StreamSession final : public Session {
             return;
         }
         auto length = parser_->content_length();
-        if (limits().body_limit_for && (!length || *length > limits().max_body_bytes)) {
+        if ((limits().body_limit_for || limits().body_limit_for_client) &&
+            (!length || *length > limits().max_body_bytes)) {
             ask_body_limit();
             return;
         }
@@ -1012,11 +1029,12 @@ void Server::Impl::on_accept(Listener& listener, const error_code& ec, tcp::sock
         tls_context = tls;
     }
     std::shared_ptr<Session> session;
-    if (tls_context) {
+    if (tls_context && !listener.options.plain_http) {
         session = std::make_shared<StreamSession<beast::ssl_stream<beast::tcp_stream>>>(
-            *this, std::move(socket), std::move(tls_context));
+            *this, std::move(socket), std::move(tls_context), listener.options.name);
     } else {
-        session = std::make_shared<StreamSession<beast::tcp_stream>>(*this, std::move(socket), nullptr);
+        session = std::make_shared<StreamSession<beast::tcp_stream>>(*this, std::move(socket), nullptr,
+                                                                     listener.options.name);
     }
     {
         std::lock_guard lock(sessions_mutex);
@@ -1092,7 +1110,8 @@ std::optional<Response> Server::Impl::call_inline(const Request& req,
 std::optional<std::uint64_t> Server::Impl::call_body_limit(const RequestHeader& header,
                                                            const RequestContext& ctx) noexcept {
     try {
-        return limits.body_limit_for(header);
+        return limits.body_limit_for_client ? limits.body_limit_for_client(header, ctx)
+                                            : limits.body_limit_for(header);
     } catch (const std::exception& e) {
         log::error("http {}:{}: body_limit_for {} {} threw: {}", ctx.remote_address,
                    ctx.remote_port, std::string_view(header.method_string()),
@@ -1247,7 +1266,8 @@ Server::Server(ServerLimits limits, AsyncHandler handler, InlineHandler inline_h
 
 Server::~Server() = default;
 
-Result<std::uint16_t> Server::listen(std::string_view host, std::uint16_t port) {
+Result<std::uint16_t> Server::listen(std::string_view host, std::uint16_t port,
+                                     ListenOptions options) {
     error_code ec;
     std::string host_text(host);
     net::ip::address address =
@@ -1263,6 +1283,7 @@ Result<std::uint16_t> Server::listen(std::string_view host, std::uint16_t port) 
                     port);
     }
     auto listener = std::make_unique<Impl::Listener>(impl_->ioc);
+    listener->options = std::move(options);
     auto& acceptor = listener->acceptor;
     auto failed = [&](std::string_view step) {
         return fail(ErrorCode::unavailable, "cannot listen on {}:{}: {}: {}", host, port, step,
@@ -1297,7 +1318,8 @@ Result<std::uint16_t> Server::listen(std::string_view host, std::uint16_t port) 
     Impl::Listener& ref = *listener;
     impl_->listeners.push_back(std::move(listener));
     net::post(ref.acceptor.get_executor(), [impl = impl_.get(), &ref] { impl->accept(ref); });
-    log::info("http: listening on {}:{}", host, bound);
+    log::info("http: listening on {}:{}{}", host, bound,
+              ref.options.name.empty() ? std::string() : " (" + ref.options.name + ")");
     return bound;
 }
 
@@ -1337,7 +1359,8 @@ void Server::stop() noexcept {
     }
 }
 
-Result<void> Server::use_tls(std::string_view certificate_chain_pem, ByteView private_key_pem) {
+Result<void> Server::use_tls(std::string_view certificate_chain_pem, ByteView private_key_pem,
+                             std::string_view client_ca_pem) {
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     SSL_CTX* c = ctx->native_handle();
     auto openssl_error = [](std::string_view what) {
@@ -1391,6 +1414,29 @@ Result<void> Server::use_tls(std::string_view certificate_chain_pem, ByteView pr
     }
     if (::SSL_CTX_check_private_key(c) != 1) {
         return openssl_error("the private key does not match the certificate");
+    }
+    if (!client_ca_pem.empty()) {
+        std::unique_ptr<BIO, decltype(&::BIO_free)> cas(
+            ::BIO_new_mem_buf(client_ca_pem.data(), static_cast<int>(client_ca_pem.size())),
+            &::BIO_free);
+        int named = 0;
+        while (X509* ca = ::PEM_read_bio_X509(cas.get(), nullptr, nullptr, nullptr)) {
+            int added = ::SSL_CTX_add_client_CA(c, ca);  // copies the name
+            ::X509_free(ca);
+            if (added != 1) {
+                return openssl_error("a client CA certificate");
+            }
+            ++named;
+        }
+        ::ERR_clear_error();
+        if (named == 0) {
+            return openssl_error("the client CA certificates (PEM)");
+        }
+        // Optional (no SSL_VERIFY_FAIL_IF_NO_PEER_CERT), and every chain accepted here: the
+        // handler decides, per request, with the certificate's current status.
+        ::SSL_CTX_set_verify(c, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+        static const unsigned char kSessionContext[] = "selo";
+        ::SSL_CTX_set_session_id_context(c, kSessionContext, sizeof kSessionContext - 1);
     }
     std::lock_guard lock(impl_->tls_mutex);
     impl_->tls = std::move(ctx);

@@ -49,6 +49,11 @@ struct ServerLimits {
     // - An exception from it answers the request with 500.
     // Empty: max_body_bytes for every request.
     std::function<std::uint64_t(const RequestHeader& header)> body_limit_for;
+    // The same, also given the connection's facts (RequestContext: e.g. the TLS client
+    // certificate, for clients that authenticate with one rather than a header). When set it is
+    // called instead of body_limit_for, under the same rules.
+    std::function<std::uint64_t(const RequestHeader& header, const RequestContext& context)>
+        body_limit_for_client;
     // Bodies larger than this are "large": each needs one of max_concurrent_large_bodies slots,
     // taken when Content-Length announces such a body, or when a chunked body grows past this
     // size (checked at each chunk header, before the chunk is read), and held until the
@@ -118,6 +123,14 @@ struct ServerStats {
     std::uint64_t large_bodies_refused = 0;     // 503s for want of a slot
 };
 
+// How a listener serves its connections.
+struct ListenOptions {
+    // Copied into RequestContext::listener of its requests, so handlers can tell listeners apart.
+    std::string name;
+    // Plain HTTP even when use_tls() is in effect (e.g. a listener for OCSP and CRLs).
+    bool plain_http = false;
+};
+
 class Server {
   public:
     // `handler` answers requests on worker threads; `inline_handler`, when given, is tried first
@@ -137,7 +150,8 @@ class Server {
 
     // Binds and starts accepting on host:port (host is an IP address or "localhost"; port 0
     // picks an ephemeral port). May be called several times. Returns the bound port.
-    [[nodiscard]] Result<std::uint16_t> listen(std::string_view host, std::uint16_t port);
+    [[nodiscard]] Result<std::uint16_t> listen(std::string_view host, std::uint16_t port,
+                                               ListenOptions options = {});
 
     // Runs the server on the calling thread plus io_threads-1 more; blocks until stop() has
     // taken effect: listeners closed, in-flight requests answered (or cut after
@@ -155,8 +169,15 @@ class Server {
     // renegotiation, compression or session tickets. May be called again, from any thread, to
     // replace the certificate (renewal). invalid_argument, with OpenSSL's reason, for a
     // certificate or key that cannot be used.
+    // With `client_ca_pem` (PEM certificates): the server asks for an optional client
+    // certificate, naming these CAs in its CertificateRequest (RFC 8446 §4.3.2
+    // certificate_authorities, RFC 5246 §7.4.4). Any certificate whose key the client proves is
+    // accepted into RequestContext::client_certificate; its chain, validity and status are the
+    // application's to check per request, so that a revocation counts at once and a refusal
+    // is an HTTP answer rather than a failed handshake.
     [[nodiscard]] Result<void> use_tls(std::string_view certificate_chain_pem,
-                                       ByteView private_key_pem);
+                                       ByteView private_key_pem,
+                                       std::string_view client_ca_pem = {});
     [[nodiscard]] bool tls() const noexcept;
 
     [[nodiscard]] ServerStats stats() const noexcept;

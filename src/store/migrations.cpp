@@ -15,6 +15,7 @@ const std::vector<SchemaPart>& schema_parts() {
         {"tsa", schema::tsa()},
         {"translog", schema::translog()},
         {"institution", schema::institution()},
+        {"client_certificates", schema::client_certificates()},
     };
     return parts;
 }

@@ -22,6 +22,7 @@ const std::vector<std::string_view>& sepbox();
 const std::vector<std::string_view>& tsa();
 const std::vector<std::string_view>& translog();
 const std::vector<std::string_view>& institution();
+const std::vector<std::string_view>& client_certificates();
 }  // namespace schema
 
 // Every part, in the order their tables must be created (referenced tables first).

@@ -4,6 +4,7 @@
 
 #include "store/audit.hpp"
 #include "store/sql_account.hpp"
+#include "store/sql_certificate_binding.hpp"
 #include "store/sql_enrolment.hpp"
 #include "store/sql_institution.hpp"
 #include "store/sql_cloudsign.hpp"

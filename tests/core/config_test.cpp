@@ -116,5 +116,30 @@ TEST(Config, TimeStampingAndLogSettingsRoundTripAndAreChecked) {
     EXPECT_FALSE(parse_config("[log]\ntree_head_interval_seconds = 0\n", "t").has_value());
 }
 
+TEST(Config, RepositoryListenerRoundTripsAndIsChecked) {
+    Config c;
+    c.server.public_url = "https://selo.example.mo";
+    c.server.tls = true;
+    c.server.repository_listen = "0.0.0.0:80";
+    c.server.repository_url = "http://status.example.mo";
+    auto parsed = parse_config(render_config(c), "test");
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+    EXPECT_EQ(parsed->server.repository_listen, "0.0.0.0:80");
+    EXPECT_EQ(status_base_url(parsed->server), "http://status.example.mo");
+    EXPECT_EQ(status_base_url(Config{}.server), Config{}.server.public_url);
+    for (const char* bad : {"https://status.example.mo", "http://", "http://h/path", "ftp://h",
+                            "http://user@h", "status.example.mo"}) {
+        auto r = parse_config(std::string("[server]\nrepository_url = \"") + bad + "\"\n", "t");
+        ASSERT_FALSE(r.has_value()) << bad;
+        EXPECT_NE(r.error().message.find("repository_url"), std::string::npos) << r.error().message;
+    }
+    auto alone = parse_config("[server]\nrepository_listen = \"127.0.0.1:8081\"\n", "t");
+    ASSERT_FALSE(alone.has_value());
+    EXPECT_NE(alone.error().message.find("needs repository_url"), std::string::npos);
+    EXPECT_FALSE(parse_config("[server]\nrepository_listen = \"8081\"\nrepository_url = \"http://h:8081\"\n", "t"));
+    EXPECT_FALSE(parse_config("[server]\nlisten = \"127.0.0.1:8080\"\nrepository_listen = \"127.0.0.1:8080\"\n"
+                              "repository_url = \"http://h:8080\"\n", "t"));
+}
+
 }  // namespace
 }  // namespace selo

@@ -177,5 +177,49 @@ TEST_F(TlsTest, UnusableCertificatesAreRefused) {
     EXPECT_EQ(ok.output, "got:still\n") << ok.output;
 }
 
+// Client certificates (optional, any chain: the application judges) and a plain-http listener
+// beside the TLS one.
+TEST_F(TlsTest, OptionalClientCertificatesReachTheHandlerAndAPlainListenerStaysPlain) {
+    const std::string d = shell_quote(dir.path().string());
+    auto made = run("cd " + d + " && "
+                    "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                    "-keyout client.key -out client.csr -subj /CN=Agency 2>&1 && "
+                    "printf 'extendedKeyUsage=clientAuth\\nkeyUsage=critical,digitalSignature\\n' > cext.cnf && "
+                    "openssl x509 -req -in client.csr -CA other.pem -CAkey other.key -CAcreateserial "
+                    "-days 1 -extfile cext.cnf -out client.pem 2>&1 && "
+                    "openssl x509 -in client.pem -outform DER | base64 -w0 > client.b64");
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+    Router who;
+    who.add(Verb::get, "/who", [](const Request&, const RequestContext& ctx, const PathParams&) {
+        return text_response(Status::ok, ctx.listener + ":" + base64_encode(as_bytes(ctx.client_certificate)));
+    });
+    test::RunningServer mtls(test::test_limits(), who.handler(), who.inline_handler());
+    auto chain = read_file(dir.path() / "server.pem");
+    auto key = read_file(dir.path() / "server.key");
+    auto root = read_file(dir.path() / "root.pem");
+    auto tls = mtls.server().use_tls(std::string_view(reinterpret_cast<const char*>(chain.data()), chain.size()),
+                                     key, std::string_view(reinterpret_cast<const char*>(root.data()), root.size()));
+    ASSERT_TRUE(tls.has_value()) << tls.error().message;
+    auto plain_port = mtls.server().listen("127.0.0.1", 0, ListenOptions{"plain", true});
+    ASSERT_TRUE(plain_port.has_value()) << plain_port.error().message;
+    const std::string base = "https://localhost:" + std::to_string(mtls.port()) + "/who";
+
+    auto with = run("curl -sS --cacert " + file("root.pem") + " --cert " + file("client.pem") + " --key " +
+                    file("client.key") + " " + base);
+    auto expected = read_file(dir.path() / "client.b64");
+    EXPECT_EQ(with.output, ":" + std::string(reinterpret_cast<const char*>(expected.data()), expected.size()) + "\n");
+    auto without = run("curl -sS --cacert " + file("root.pem") + " " + base);
+    EXPECT_EQ(without.output, ":\n");
+    // The CertificateRequest names the acceptable CA.
+    auto names = run("echo | openssl s_client -connect 127.0.0.1:" + std::to_string(mtls.port()) +
+                     " -servername localhost 2>&1");
+    EXPECT_NE(names.output.find("Acceptable client certificate CA names\nCN = Test-Root"), std::string::npos)
+        << names.output;
+    auto plain = run("curl -sS http://127.0.0.1:" + std::to_string(*plain_port) + "/who");
+    EXPECT_EQ(plain.output, "plain:\n");
+    auto tls_to_plain = run("curl -sS --max-time 5 -k https://127.0.0.1:" + std::to_string(*plain_port) + "/who");
+    EXPECT_NE(tls_to_plain.exit_code, 0) << tls_to_plain.output;
+}
+
 }  // namespace
 }  // namespace selo::http

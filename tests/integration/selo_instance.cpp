@@ -50,6 +50,16 @@ std::string SeloInstance::start(bool nss) {
                shell_quote(SoftHsm::instance().module().string()) + " --pkcs11-token-label " +
                shell_quote(std::string(kTestTokenLabel)) + " --pkcs11-pin-source env:SELO_TEST_TOKEN_PIN";
     }
+    if (tls) {
+        // Status URLs over plain http beside the TLS listener, on a port of its own.
+        std::uint16_t repository = free_port();
+        while (repository == port_) {
+            repository = free_port();
+        }
+        const std::string address = "127.0.0.1:" + std::to_string(repository);
+        repository_base_ = "http://" + address;
+        keys += " --repository-url " + repository_base_ + " --repository-listen " + address;
+    }
     auto init = selo("init --data " + shell_quote(data().string()) + " --public-url " + base_ + keys);
     if (init.exit_code != 0) {
         return "selo init failed: " + init.output;

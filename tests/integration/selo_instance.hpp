@@ -67,6 +67,9 @@ public:
     [[nodiscard]] std::filesystem::path nss() const { return dir() / "nss"; }
     [[nodiscard]] const std::string& base() const { return base_; }
     [[nodiscard]] std::uint16_t port() const { return port_; }
+    // With tls: the plain-http repository listener ([server] repository_listen and
+    // repository_url, given to `selo init`), http://127.0.0.1:PORT; empty without tls.
+    [[nodiscard]] const std::string& repository_base() const { return repository_base_; }
     [[nodiscard]] int stop_status() const { return stop_status_; }
 
     // Runs `selo ARGS` (ARGS already shell-quoted), capturing stdout only or both.
@@ -102,6 +105,7 @@ private:
     std::unique_ptr<ServerProcess> server_;
     std::string base_;
     std::uint16_t port_ = 0;
+    std::string repository_base_;
     int counter_ = 0;
     int stop_status_ = -1;
 };

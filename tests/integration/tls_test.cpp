@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "integration/selo_instance.hpp"
 #include "support/test_support.hpp"
 
@@ -41,6 +43,20 @@ protected:
                    " --user " + c.username + " --password " + shell_quote(c.password) + " --pin " +
                    c.pin + " --otp " + SeloInstance::otp(c) + " " + extra + " " +
                    shell_quote(in.string()) + " -o " + shell_quote(out.string()));
+    }
+
+    // curl ARGS (already quoted): the HTTP status and the body.
+    static std::pair<int, std::string> fetch(const std::string& args) {
+        const fs::path body = selo->dir() / "fetched";
+        std::error_code ec;
+        fs::remove(body, ec);
+        auto r = run("curl -s -o " + shell_quote(body.string()) + " -w '%{http_code}' " + args);
+        std::string text = fs::exists(body) ? std::string(as_chars(read_file(body))) : "";
+        return {std::atoi(r.output.c_str()), text};
+    }
+    static std::string repo() { return selo->repository_base(); }
+    static std::string in_dir(const std::string& cmd) {
+        return "cd " + shell_quote(selo->dir().string()) + " && " + cmd;
     }
 
     static inline SeloInstance* selo = nullptr;
@@ -104,10 +120,29 @@ TEST_F(TlsEndToEnd, SeloSignOverHttpsTrustsOnlyWhatItIsTold) {
     auto sigs = pdfsig(out, selo->nss());
     ASSERT_EQ(sigs.size(), 1u);
     EXPECT_EQ(sigs[0].validation, "Signature is Valid.");
-    // Not checked here: pdfsig's trust verdict. With an https public URL the certificate's OCSP
-    // URL is https too, which NSS's OCSP fetcher does not speak, so pdfsig cannot reach the
-    // responder (an open item: status URLs over plain http beside a TLS listener). The
-    // plain-http signing suites check the trust verdict with OCSP.
+    // The certificate names the plain-http repository listener for OCSP (NSS does not fetch
+    // https OCSP URLs): pdfsig asks Selo's responder there and trusts the signature, until an
+    // officer revokes the certificate.
+    EXPECT_EQ(sigs[0].certificate, "Certificate is Trusted.");
+    auto list = selo->selo("ca list --data " + shell_quote(selo->data().string()) +
+                               " --ca natural-persons --status valid --json",
+                           true);
+    ASSERT_EQ(list.exit_code, 0) << list.output;
+    std::string serial;
+    const boost::json::value listed = boost::json::parse(list.output);
+    for (const auto& v : listed.as_array()) {
+        if (std::string(v.at("subject").as_string()).find("IDCMO-7123456(1)") != std::string::npos) {
+            serial = std::string(v.at("serial").as_string());
+        }
+    }
+    ASSERT_FALSE(serial.empty()) << list.output;
+    auto revoke = selo->selo("ca revoke --data " + shell_quote(selo->data().string()) + " --serial " +
+                             serial + " --reason keyCompromise");
+    ASSERT_EQ(revoke.exit_code, 0) << revoke.output;
+    auto after = pdfsig(out, selo->nss());
+    ASSERT_EQ(after.size(), 1u);
+    EXPECT_EQ(after[0].certificate, "Certificate has been Revoked.");
+    EXPECT_EQ(after[0].validation, "Signature is Valid.");
 
     // Refused before any secret is sent: wrong host name, untrusted certificate, plain http to
     // another machine. No output file in any case.
@@ -125,6 +160,212 @@ TEST_F(TlsEndToEnd, SeloSignOverHttpsTrustsOnlyWhatItIsTold) {
     EXPECT_NE(clear.exit_code, 0);
     EXPECT_NE(clear.output.find("in clear"), std::string::npos) << clear.output;
     EXPECT_FALSE(fs::exists(none));
+}
+
+// [server] repository_listen: plain http beside the TLS listener, for CA certificates, CRLs and
+// OCSP only. openssl and curl as relying parties.
+TEST_F(TlsEndToEnd, RepositoryListenerServesOnlyStatusOverPlainHttp) {
+    ASSERT_FALSE(repo().empty());
+    // The issuing CA's certificate names the plain listener for its issuer and status.
+    auto aia = run("openssl x509 -in " + shell_quote(selo->dir().string() + "/np.pem") + " -noout -text");
+    EXPECT_NE(aia.output.find("CA Issuers - URI:" + repo() + "/ca/root.crt"), std::string::npos) << aia.output;
+    EXPECT_NE(aia.output.find(repo() + "/crl/root.crl"), std::string::npos) << aia.output;
+
+    auto [ca_status, ca_der] = fetch(shell_quote(repo() + "/ca/natural-persons.crt"));
+    EXPECT_EQ(ca_status, 200);
+    write_file(selo->dir() / "np-plain.der", ca_der);
+    EXPECT_EQ(run(in_dir("openssl x509 -inform DER -in np-plain.der -noout -subject")).exit_code, 0);
+    auto [crl_status, crl] = fetch(shell_quote(repo() + "/crl/natural-persons.crl"));
+    EXPECT_EQ(crl_status, 200);
+    write_file(selo->dir() / "np.crl", crl);
+    auto crl_ok = run(in_dir("openssl crl -inform DER -in np.crl -CAfile np.pem -noout 2>&1"));
+    EXPECT_NE(crl_ok.output.find("verify OK"), std::string::npos) << crl_ok.output;
+
+    // OCSP by POST (openssl ocsp) and by GET (curl), for a certificate of the CA.
+    Holder h = selo->enrol("李小龍", "LEE Siu Lung", "7654321(0)", "lee@example.mo", "246810");
+    auto list = selo->selo("ca list --data " + shell_quote(selo->data().string()) +
+                               " --ca natural-persons --status valid --json", true);
+    std::string serial;
+    const boost::json::value listed = boost::json::parse(list.output);
+    for (const auto& v : listed.as_array()) {
+        if (std::string(v.at("subject").as_string()).find("IDCMO-7654321(0)") != std::string::npos) {
+            serial = std::string(v.at("serial").as_string());
+        }
+    }
+    ASSERT_FALSE(serial.empty()) << list.output;
+    auto ocsp = run(in_dir("openssl ocsp -issuer np.pem -serial 0x" + serial + " -url " + repo() +
+                           "/ocsp -CAfile root.pem -verify_other np.pem -reqout req.der 2>&1"));
+    EXPECT_NE(ocsp.output.find("Response verify OK"), std::string::npos) << ocsp.output;
+    EXPECT_NE(ocsp.output.find("0x" + serial + ": good"), std::string::npos) << ocsp.output;
+    auto get = run(in_dir("curl -sf -o resp.der " + shell_quote(repo()) +
+                          "/ocsp/$(base64 -w0 req.der | sed 's/+/%2B/g; s,/,%2F,g; s/=/%3D/g') && "
+                          "openssl ocsp -respin resp.der -no_nonce -issuer np.pem -serial 0x" + serial +
+                          " -CAfile root.pem -verify_other np.pem 2>&1"));
+    EXPECT_NE(get.output.find("0x" + serial + ": good"), std::string::npos) << get.output;
+
+    // Nothing else is reachable there: sign-in, CSC, /api/v1, health, and no way around it.
+    for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+             {"POST", "/api/v1/auth/login"}, {"GET", "/api/v1/openapi.json"}, {"GET", "/api/v1/me"},
+             {"POST", "/csc/v2/info"}, {"POST", "/csc/v2/auth/login"}, {"GET", "/healthz"},
+             {"POST", "/tsa"}, {"GET", "/ca/../api/v1/openapi.json"}, {"GET", "/"}}) {
+        auto [status, body] = fetch("--path-as-is -X " + method + " -d '{}' " + shell_quote(repo() + path));
+        EXPECT_EQ(status, 404) << method << " " << path << ": " << body;
+        if (path == "/api/v1/auth/login") {
+            EXPECT_NE(body.find(selo->base()), std::string::npos) << body;
+        }
+    }
+    // Plain http only; the TLS listener still serves everything, status included.
+    EXPECT_NE(run("curl -sS --max-time 5 -k https://" + repo().substr(7) + "/ca/root.crt").exit_code, 0);
+    EXPECT_EQ(fetch("--cacert " + root() + " " + selo->base() + "/crl/natural-persons.crl").first, 200);
+    EXPECT_EQ(fetch("--cacert " + root() + " " + selo->base() + "/api/v1/openapi.json").first, 200);
+}
+
+// Agencies sign in with a certificate of the institutions CA over mutual TLS.
+TEST_F(TlsEndToEnd, AgencySendsWithItsClientCertificateUntilItIsRevoked) {
+    Holder agency = selo->enrol("澳門郵電局", "Direccao dos Servicos de Correios", "AG-0007",
+                                "ctt@gov.example.mo", "", {"agency"}, "staff-card");
+    Holder citizen = selo->enrol("陳小明", "CHAN Siu Ming", "5123456(7)", "chan.siuming@example.mo", "");
+    Holder other = selo->enrol("黃大仙", "WONG Tai Sin", "5987654(3)", "wong@example.mo", "");
+    const std::string data = shell_quote(selo->data().string());
+    auto issued = selo->selo("ca issue --data " + data + " --profile government-entity-signing "
+                             "--organization 'Direcção dos Serviços de Correios' "
+                             "--organization-identifier NTRMO-00077 --generate-key --key-out " +
+                             shell_quote(selo->dir().string() + "/agency.key") + " -o " +
+                             shell_quote(selo->dir().string() + "/agency.pem"));
+    ASSERT_EQ(issued.exit_code, 0) << issued.output;
+    const std::string cert = "--cacert " + root() + " --cert " + shell_quote(selo->dir().string() + "/agency.pem") +
+                             " --key " + shell_quote(selo->dir().string() + "/agency.key") + " ";
+
+    // Not bound yet: a clear 401.
+    auto [unbound, unbound_body] = fetch(cert + selo->base() + "/api/v1/me");
+    EXPECT_EQ(unbound, 401) << unbound_body;
+    EXPECT_NE(unbound_body.find("not bound"), std::string::npos) << unbound_body;
+    // Only to an agency.
+    auto to_citizen = selo->selo("account bind-certificate --data " + data + " --account " +
+                                 citizen.account_id + " --cert " + shell_quote(selo->dir().string() + "/agency.pem"));
+    EXPECT_NE(to_citizen.exit_code, 0);
+    EXPECT_NE(to_citizen.output.find("not an agency"), std::string::npos) << to_citizen.output;
+    auto bound = selo->selo("account bind-certificate --data " + data + " --account " + agency.account_id +
+                            " --cert " + shell_quote(selo->dir().string() + "/agency.pem"), true);
+    ASSERT_EQ(bound.exit_code, 0) << bound.output;
+    auto again = selo->selo("account bind-certificate --data " + data + " --account " + agency.account_id +
+                            " --cert " + shell_quote(selo->dir().string() + "/agency.pem"));
+    EXPECT_NE(again.exit_code, 0);
+    EXPECT_NE(again.output.find("already"), std::string::npos) << again.output;
+    const std::string serial = bound.output.substr(18, bound.output.find(" ", 18) - 18);
+
+    auto [me, me_body] = fetch(cert + selo->base() + "/api/v1/me");
+    EXPECT_EQ(me, 200) << me_body;
+    EXPECT_NE(me_body.find(agency.account_id), std::string::npos) << me_body;
+    boost::json::object letter{{"recipients", boost::json::array{citizen.account_id}},
+                               {"subject", "Aviso de chegada — 到件通知"},
+                               {"body_text", "A parcel awaits you."},
+                               {"category", "notification"}};
+    write_file(selo->dir() / "letter.json", boost::json::serialize(letter));
+    auto [sent, sent_body] = fetch(cert + "-H 'Content-Type: application/json' --data-binary @" +
+                                   shell_quote(selo->dir().string() + "/letter.json") + " " +
+                                   selo->base() + "/api/v1/sepbox/messages");
+    ASSERT_EQ(sent, 200) << sent_body;
+    EXPECT_NE(sent_body.find("\"accepted\""), std::string::npos) << sent_body;
+    auto inbox = selo->get("/api/v1/sepbox/messages",
+                           {"Authorization: Bearer " + selo->api_login(citizen)});
+    EXPECT_NE(inbox.raw.find("Aviso de chegada"), std::string::npos) << inbox.raw;
+    // Attachments beyond the general body limit (1 MiB) get the SEPBox limit, as with a token.
+    boost::json::object big = letter;
+    big["attachments"] = boost::json::array{boost::json::object{
+        {"filename", "relatório.pdf"}, {"media_type", "application/pdf"},
+        {"content", base64_encode(as_bytes(std::string(2 * 1024 * 1024, 'P')))}}};
+    write_file(selo->dir() / "big.json", boost::json::serialize(big));
+    auto [big_sent, big_body] = fetch(cert + "-H 'Content-Type: application/json' --data-binary @" +
+                                      shell_quote(selo->dir().string() + "/big.json") + " " +
+                                      selo->base() + "/api/v1/sepbox/messages");
+    EXPECT_EQ(big_sent, 200) << big_body.substr(0, 300);
+    // The certificate stands for the agency only: roles still apply.
+    EXPECT_EQ(fetch(cert + selo->base() + "/api/v1/certificates").first, 403);
+    // A token, when sent, decides: a bad one is refused even with a good certificate.
+    EXPECT_EQ(fetch(cert + "-H 'Authorization: Bearer nonsense' " + selo->base() + "/api/v1/me").first, 401);
+
+    // No certificate: a bearer token is still required, and works.
+    auto [anonymous, anonymous_body] = fetch("--cacert " + root() + " " + selo->base() + "/api/v1/me");
+    EXPECT_EQ(anonymous, 401) << anonymous_body;
+    EXPECT_EQ(selo->get("/api/v1/me", {"Authorization: Bearer " + selo->api_login(agency)}).status, 200);
+
+    // Suspended, then revoked: refused from the next request on.
+    ASSERT_EQ(selo->selo("ca suspend --data " + data + " --serial " + serial).exit_code, 0);
+    auto [held, held_body] = fetch(cert + selo->base() + "/api/v1/me");
+    EXPECT_EQ(held, 401) << held_body;
+    EXPECT_NE(held_body.find("suspended"), std::string::npos) << held_body;
+    ASSERT_EQ(selo->selo("ca resume --data " + data + " --serial " + serial).exit_code, 0);
+    EXPECT_EQ(fetch(cert + selo->base() + "/api/v1/me").first, 200);
+    ASSERT_EQ(selo->selo("ca revoke --data " + data + " --serial " + serial + " --reason keyCompromise").exit_code, 0);
+    auto [revoked, revoked_body] = fetch(cert + "-H 'Content-Type: application/json' --data-binary @" +
+                                         shell_quote(selo->dir().string() + "/letter.json") + " " +
+                                         selo->base() + "/api/v1/sepbox/messages");
+    EXPECT_EQ(revoked, 401) << revoked_body;
+    EXPECT_NE(revoked_body.find("revoked"), std::string::npos) << revoked_body;
+
+    // Each sign-in by certificate, each refusal and the binding are in the audit trail.
+    const std::string db = shell_quote((selo->data() / "selo.db").string());
+    auto audited = [&](const std::string& where) {
+        auto r = run("sqlite3 " + db + " \"SELECT count(*) FROM audit_log WHERE " + where + "\"");
+        EXPECT_EQ(r.exit_code, 0) << r.output;
+        return std::atoi(r.output.c_str());
+    };
+    EXPECT_GE(audited("action = 'auth.certificate' AND actor = '" + agency.account_id + "'"), 3);
+    EXPECT_GE(audited("action = 'auth.certificate.failure' AND subject = 'institutions:" + serial + "'"), 2);
+    EXPECT_EQ(audited("action = 'certificate.bind' AND subject = 'institutions:" + serial + "'"), 1);
+
+    // A binding to an account that is not an agency (which the CLI refuses to make, written
+    // into the database here) does not sign anyone in: the role is checked on every request.
+    auto second = selo->selo("ca issue --data " + data + " --profile government-entity-signing "
+                             "--organization 'Instituto de Teste' --organization-identifier NTRMO-00078 "
+                             "--generate-key --key-out " + shell_quote(selo->dir().string() + "/second.key") +
+                             " -o " + shell_quote(selo->dir().string() + "/second.pem"));
+    ASSERT_EQ(second.exit_code, 0) << second.output;
+    auto listed_inst = selo->selo("ca list --data " + data + " --ca institutions --status valid --json", true);
+    const boost::json::value inst = boost::json::parse(listed_inst.output);
+    std::string second_serial;
+    for (const auto& v : inst.as_array()) {
+        if (std::string(v.at("subject").as_string()).find("NTRMO-00078") != std::string::npos) {
+            second_serial = std::string(v.at("serial").as_string());
+        }
+    }
+    ASSERT_FALSE(second_serial.empty()) << listed_inst.output;
+    auto forged = run("sqlite3 -cmd '.timeout 5000' " + db + " \"INSERT INTO certificate_bindings "
+                      "(issuer, serial, account_id, bound_by, bound_at) VALUES ('institutions', '" +
+                      second_serial + "', '" + citizen.account_id + "', 'test', 0)\"");
+    ASSERT_EQ(forged.exit_code, 0) << forged.output;
+    auto [citizen_status, citizen_body] = fetch("--cacert " + root() + " --cert " +
+                                                shell_quote(selo->dir().string() + "/second.pem") + " --key " +
+                                                shell_quote(selo->dir().string() + "/second.key") + " " +
+                                                selo->base() + "/api/v1/me");
+    EXPECT_EQ(citizen_status, 401) << citizen_body;
+    EXPECT_NE(citizen_body.find("not an agency"), std::string::npos) << citizen_body;
+
+    // Another Selo CA's certificate (natural persons, clientAuth) and a foreign CA's: refused.
+    auto np = selo->selo("ca issue --data " + data + " --profile natural-person-authentication --account " +
+                         other.username + " --generate-key --key-out " +
+                         shell_quote(selo->dir().string() + "/person.key") + " -o " +
+                         shell_quote(selo->dir().string() + "/person.pem"));
+    ASSERT_EQ(np.exit_code, 0) << np.output;
+    auto np_bind = selo->selo("account bind-certificate --data " + data + " --account " + agency.account_id +
+                              " --cert " + shell_quote(selo->dir().string() + "/person.pem"));
+    EXPECT_NE(np_bind.exit_code, 0);
+    auto [np_status, np_body] = fetch("--cacert " + root() + " --cert " + shell_quote(selo->dir().string() + "/person.pem") +
+                                      " --key " + shell_quote(selo->dir().string() + "/person.key") + " " +
+                                      selo->base() + "/api/v1/me");
+    EXPECT_EQ(np_status, 401) << np_body;
+    EXPECT_NE(np_body.find("institutions CA"), std::string::npos) << np_body;
+    auto foreign = run(in_dir("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                              "-keyout foreign.key -out foreign.pem -subj '/C=MO/O=Direcção dos Serviços de Correios/CN=Other' "
+                              "-days 30 2>&1"));
+    ASSERT_EQ(foreign.exit_code, 0) << foreign.output;
+    auto [foreign_status, foreign_body] = fetch("--cacert " + root() + " --cert " +
+                                                shell_quote(selo->dir().string() + "/foreign.pem") + " --key " +
+                                                shell_quote(selo->dir().string() + "/foreign.key") + " " +
+                                                selo->base() + "/api/v1/me");
+    EXPECT_EQ(foreign_status, 401) << foreign_body;
+    EXPECT_NE(foreign_body.find("not accepted"), std::string::npos) << foreign_body;
 }
 
 }  // namespace
