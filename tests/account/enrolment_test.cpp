@@ -90,7 +90,7 @@ protected:
 
     Result<std::size_t> count(std::string_view table) {
         auto row = SELO_TRY(runtime->database().query_one(fmt::format("SELECT count(*) FROM {}", table)));
-        return static_cast<std::size_t>(row->integer(0));
+        return static_cast<std::size_t>(row->integer(0).value());
     }
 
     // Enrols, enters the code and confirms with PIN and a first OTP: a usable credential.
