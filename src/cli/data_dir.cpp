@@ -483,6 +483,9 @@ Result<unsigned> Runtime::renew_time_stamping_units() {
     for (const Served& served : {Served{&spec, &*tsa_}, Served{&log_spec, &*log_unit_}}) {
         std::optional<tsa::Unit> next;
         const pki::Certificate current = served.unit->certificate();
+        if (current.not_after() - clock_.now() > tsa::kRenewUnitBefore) {
+            continue;  // not due: no write transaction every minute
+        }
         SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
             next = SELO_TRY(tsa::renew_unit(*served.spec, current, tsa::kRenewUnitBefore, tsa_units_, keys(),
                                             *issuer, clock_));
