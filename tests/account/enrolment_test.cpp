@@ -153,7 +153,7 @@ TEST_F(EnrolmentTest, OneCallOpensAccountMailboxFreeYearAndActivationMessage) {
     auto stored = runtime->database().query("SELECT code_hash FROM activation_codes");
     ASSERT_TRUE(stored.has_value());
     ASSERT_EQ(stored->size(), 1u);
-    const Bytes& hash = (*stored)[0].blob(0);
+    const Bytes hash = (*stored)[0].blob(0).value();
     EXPECT_EQ(std::search(hash.begin(), hash.end(), code.begin(), code.end()), hash.end())
         << "only a keyed hash of the code is stored";
     EXPECT_EQ(hash.size(), 32u);
