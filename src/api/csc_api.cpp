@@ -671,9 +671,15 @@ Response sign_doc(const Request& req, ApiContext& ctx) {
 }
 
 // CSC v2 §11.11 signatures/timestamp: an RFC 3161 token for a hash, from the same TSA as
-// POST /tsa. Public like /tsa: a time-stamp proves only that the hash existed.
-Response signatures_timestamp(const Request& req, ApiContext& ctx) {
-    auto run = [&]() -> Result<Bytes> {
+// POST /tsa and the same way: signed on the worker, answered once the token's log entry is
+// durable, without a worker waiting through the commit. Public like /tsa: a time-stamp proves
+// only that the hash existed.
+void signatures_timestamp(const Request& req, ApiContext& ctx, http::Respond respond) {
+    struct Parsed {
+        TimeStampRequest request;
+        Bytes nonce;
+    };
+    auto parsed = [&]() -> Result<Parsed> {
         if (ctx.tsa == nullptr) {
             return fail(ErrorCode::unsupported, "time-stamping is not configured");
         }
@@ -692,13 +698,21 @@ Response signatures_timestamp(const Request& req, ApiContext& ctx) {
             }
             nonce = std::move(*decoded);
         }
-        return ctx.tsa->time_stamp({algo, std::move(*hash), true}, nonce);
-    };
-    auto token = run();
-    if (!token) {
-        return from_error(token.error(), "signatures/timestamp");
+        return Parsed{{algo, std::move(*hash), true}, std::move(nonce)};
+    }();
+    if (!parsed) {
+        respond(from_error(parsed.error(), "signatures/timestamp"));
+        return;
     }
-    return csc_json(Status::ok, json::object{{"timestamp", base64_encode(*token)}});
+    ctx.tsa->time_stamp_async(parsed->request, parsed->nonce,
+                              [respond = std::move(respond)](Result<Bytes> token) {
+                                  if (!token) {
+                                      respond(from_error(token.error(), "signatures/timestamp"));
+                                      return;
+                                  }
+                                  respond(csc_json(Status::ok,
+                                                   json::object{{"timestamp", base64_encode(*token)}}));
+                              });
 }
 
 }  // namespace
@@ -721,8 +735,11 @@ void add_csc_routes(http::Router& router, ApiContext& ctx) {
           "CSC credentials/authorize: PIN and OTP to a SAD bound to the hashes");
     route("/csc/v2/signatures/signHash", sign_hash, "CSC signatures/signHash");
     route("/csc/v2/signatures/signDoc", sign_doc, "CSC signatures/signDoc: PAdES B-B");
-    route("/csc/v2/signatures/timestamp", signatures_timestamp,
-          "CSC signatures/timestamp: an RFC 3161 token for a hash");
+    router.add_async(
+        http::Verb::post, "/csc/v2/signatures/timestamp",
+        [&ctx](const Request& req, const http::RequestContext&, const http::PathParams&,
+               http::Respond respond) { signatures_timestamp(req, ctx, std::move(respond)); },
+        {.summary = "CSC signatures/timestamp: an RFC 3161 token for a hash"});
 }
 
 }  // namespace selo::api

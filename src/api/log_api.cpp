@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "api/api.hpp"
+#include "core/log.hpp"
 #include "http/response.hpp"
 #include "translog/log.hpp"
 
@@ -123,9 +124,30 @@ void add_log_routes(http::Router& router, ApiContext& ctx) {
                 auto q = SELO_TRY(http::parse_query(r.http.target()));
                 auto start = SELO_TRY(number_param(q, "start", 0));
                 auto end = SELO_TRY(number_param(q, "end", start + kMaxEntriesPerPage));
-                auto [size, root] = SELO_TRY(log.current());
-                (void)root;
-                auto entries = SELO_TRY(log.entries(start, std::min(end, size), kMaxEntriesPerPage));
+                std::uint64_t size = 0;
+                std::vector<translog::LogEntry> entries;
+                auto read = [&]() -> Result<void> {
+                    size = SELO_TRY(log.current()).first;
+                    entries = SELO_TRY(log.entries(start, std::min(end, size), kMaxEntriesPerPage));
+                    return {};
+                }();
+                if (!read && read.error().code == ErrorCode::internal) {
+                    // A damaged stored entry: auditors are told which one (it is the log's own
+                    // public numbering), the reason stays in the server's log.
+                    auto bad = log.first_unreadable(start);
+                    if (bad && *bad) {
+                        selo::log::error("request {} {}: {}", r.context.request_id, r.http.target(),
+                                   read.error().message);
+                        http::Problem p;
+                        p.status = http::Status::internal_server_error;
+                        p.detail = fmt::format("Log entry {} cannot be read: its stored record is damaged. "
+                                               "The incident has been logged.", **bad);
+                        p.extensions["code"] = "internal";
+                        p.extensions["unreadable_entry"] = **bad;
+                        return http::problem_response(p);
+                    }
+                }
+                SELO_TRY_VOID(read);
                 json::array out;
                 for (const auto& e : entries) {
                     out.push_back(json::object{

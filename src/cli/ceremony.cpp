@@ -165,7 +165,7 @@ Result<std::unique_ptr<OfflineRoot>> open_offline(const fs::path& dir, const Clo
 
 Result<bool> key_is_offline(store::Database& db, std::string_view id) {
     auto row = SELO_TRY(db.query_one("SELECT backend FROM keys WHERE id = ?", {std::string(id)}));
-    return row && row->text(0) == "offline";
+    return row && SELO_TRY(row->text(0)) == "offline";
 }
 
 Result<pki::Certificate> ceremony_init_root(const fs::path& dir, InitOptions options,

@@ -537,14 +537,56 @@ Result<void> Runtime::open_sepbox() {
     return {};
 }
 
+namespace {
+// The public TSA ("tsa") and the transparency log's unit ("log").
+Result<std::pair<tsa::UnitSpec, tsa::UnitSpec>> unit_specs(const Config& config) {
+    auto key_type = SELO_TRY(crypto::key_type_from_name(config.tsa.key));
+    return std::pair{tsa::UnitSpec{"tsa", config.pki.country, config.pki.organization,
+                                   config.pki.organization + " Time-Stamping Unit", key_type},
+                     tsa::UnitSpec{"log", config.pki.country, config.pki.organization,
+                                   config.pki.organization + " Transparency Log", key_type}};
+}
+}  // namespace
+
+Result<unsigned> Runtime::renew_time_stamping_units() {
+    auto* issuer = SELO_TRY(authority(config_.tsa.issuer));
+    auto specs = SELO_TRY(unit_specs(config_));
+    const tsa::UnitSpec& spec = specs.first;
+    const tsa::UnitSpec& log_spec = specs.second;
+    unsigned renewed = 0;
+    struct Served {
+        const tsa::UnitSpec* spec;
+        tsa::TimeStampAuthority* unit;
+    };
+    for (const Served& served : {Served{&spec, &*tsa_}, Served{&log_spec, &*log_unit_}}) {
+        std::optional<tsa::Unit> next;
+        const pki::Certificate current = served.unit->certificate();
+        if (current.not_after() - clock_.now() > tsa::kRenewUnitBefore) {
+            continue;  // not due: no write transaction every minute
+        }
+        SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
+            next = SELO_TRY(tsa::renew_unit(*served.spec, current, tsa::kRenewUnitBefore, tsa_units_, keys(),
+                                            *issuer, clock_));
+            return {};
+        }));
+        if (next) {
+            const std::string serial = next->certificate.serial_hex();
+            const auto until = unix_seconds(next->certificate.not_after());
+            SELO_TRY_VOID(served.unit->use(std::move(next->certificate), std::move(next->key)));
+            log::info("time-stamping unit '{}': certificate renewed, now {} valid until {}", served.spec->name,
+                      serial, until);
+            ++renewed;
+        }
+    }
+    return renewed;
+}
+
 Result<void> Runtime::open_time_stamping() {
     const TsaConfig& tc = config_.tsa;
     auto* issuer = SELO_TRY(authority(tc.issuer));
-    auto key_type = SELO_TRY(crypto::key_type_from_name(tc.key));
-    tsa::UnitSpec spec{"tsa", config_.pki.country, config_.pki.organization,
-                       config_.pki.organization + " Time-Stamping Unit", key_type};
-    tsa::UnitSpec log_spec{"log", config_.pki.country, config_.pki.organization,
-                           config_.pki.organization + " Transparency Log", key_type};
+    auto specs = SELO_TRY(unit_specs(config_));
+    const tsa::UnitSpec& spec = specs.first;
+    const tsa::UnitSpec& log_spec = specs.second;
     std::optional<tsa::Unit> unit;
     std::optional<tsa::Unit> log_unit;
     SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {

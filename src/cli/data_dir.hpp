@@ -100,6 +100,11 @@ public:
     // The RFC 3161 time-stamping authority ([tsa]); its certificate chain up to the root.
     tsa::TimeStampAuthority& time_stamp_authority() noexcept { return *tsa_; }
     const std::vector<pki::Certificate>& tsa_chain() const noexcept { return tsa_chain_; }
+    // Renews the certificates of the TSA and of the log's unit when they are near their end
+    // (tsa::kRenewUnitBefore), while serving; returns how many were renewed.
+    Result<unsigned> renew_time_stamping_units();
+    // The log's own time-stamping unit (tree heads).
+    tsa::TimeStampAuthority& log_time_stamp_unit() noexcept { return *log_unit_; }
     // The transparency log over every trust event; tree heads signed by the "log" unit.
     translog::TransparencyLog& transparency_log() noexcept { return *log_; }
     // EPCM postmarks (S43), time-stamped by the TSA and logged.

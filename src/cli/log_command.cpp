@@ -144,7 +144,20 @@ Result<int> verify(const LogVerifyArgs& args) {
     std::vector<Hash> leaves;
     std::uint64_t size = 0;
     for (bool first = true; first || leaves.size() < size; first = false) {
-        auto page = SELO_TRY(get_json(client, fmt::format("/api/v1/log/entries?start={}", leaves.size())));
+        const std::string path = fmt::format("/api/v1/log/entries?start={}", leaves.size());
+        auto res = SELO_TRY(client.get(path));
+        if (res.result() == http::Status::internal_server_error) {
+            // The server names an entry it cannot read (a damaged stored record).
+            boost::system::error_code ec;
+            auto problem = json::parse(res.body(), ec);
+            const json::value* bad = problem.is_object() ? problem.as_object().if_contains("unreadable_entry") : nullptr;
+            if (bad != nullptr && bad->is_number()) {
+                std::cout << "FAILED: entry " << bad->to_number<std::uint64_t>()
+                          << " is damaged: the server cannot read its stored record\n";
+                return 1;
+            }
+        }
+        auto page = SELO_TRY(get_json(client, path));
         if (first) {
             size = SELO_TRY(uint_field(page, "tree_size"));
         }

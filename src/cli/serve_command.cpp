@@ -328,6 +328,11 @@ int run_serve(const ServeArgs& args) {
             if (auto r = (*rt)->ocsp().prepare(); !r) {
                 log::warn("housekeeping: OCSP responders: {}", r.error().message);
             }
+            // Time-stamping units' certificates, renewed well before they expire; on failure the
+            // old one stays and renewal is tried again next time.
+            if (auto r = (*rt)->renew_time_stamping_units(); !r) {
+                log::warn("housekeeping: time-stamping units: {}", r.error().message);
+            }
             // The issued TLS certificate is replaced two thirds into its validity; on failure
             // the old one stays and renewal is tried again in an hour.
             if (tls && clock.now() >= tls->renew_at) {

@@ -1,17 +1,38 @@
 #include "crypto/digest.hpp"
 
+#include <openssl/err.h>
+
 #include <cstdlib>
 
 namespace selo::crypto {
 
-const EVP_MD* evp_md(DigestAlgorithm alg) noexcept {
-    switch (alg) {
-        case DigestAlgorithm::sha1: return ::EVP_sha1();
-        case DigestAlgorithm::sha256: return ::EVP_sha256();
-        case DigestAlgorithm::sha384: return ::EVP_sha384();
-        case DigestAlgorithm::sha512: return ::EVP_sha512();
+namespace {
+// Fetched once and kept for the process: with EVP_sha256() and friends, OpenSSL 3 fetches the
+// implementation again on every EVP_DigestInit_ex (a lookup under a lock shared by all
+// threads), which costs more than hashing a few hundred octets. The legacy object is the
+// fallback when fetching fails.
+const EVP_MD* fetched(const char* name, const EVP_MD* legacy) noexcept {
+    EVP_MD* md = ::EVP_MD_fetch(nullptr, name, nullptr);
+    if (md == nullptr) {
+        ::ERR_clear_error();
+        return legacy;
     }
-    return ::EVP_sha256();
+    return md;
+}
+}  // namespace
+
+const EVP_MD* evp_md(DigestAlgorithm alg) noexcept {
+    static const EVP_MD* const sha1 = fetched("SHA1", ::EVP_sha1());
+    static const EVP_MD* const sha256 = fetched("SHA256", ::EVP_sha256());
+    static const EVP_MD* const sha384 = fetched("SHA384", ::EVP_sha384());
+    static const EVP_MD* const sha512 = fetched("SHA512", ::EVP_sha512());
+    switch (alg) {
+        case DigestAlgorithm::sha1: return sha1;
+        case DigestAlgorithm::sha256: return sha256;
+        case DigestAlgorithm::sha384: return sha384;
+        case DigestAlgorithm::sha512: return sha512;
+    }
+    return sha256;
 }
 
 std::size_t digest_size(DigestAlgorithm alg) noexcept {

@@ -1,55 +1,79 @@
 #include "store/database.hpp"
 
-#include <cstdlib>
-
 namespace selo::store {
 namespace {
-[[noreturn]] void type_error(std::size_t i, const char* want) {
-    // Column types are fixed by our own schema: a mismatch is a programming error.
-    fmt::print(stderr, "store: column {} is not {}\n", i, want);
-    std::abort();
+std::string_view type_name(const Value& v) {
+    switch (v.index()) {
+        case 0: return "NULL";
+        case 1: return "an integer";
+        case 2: return "text";
+        default: return "a blob";
+    }
 }
 }  // namespace
 
-bool Row::is_null(std::size_t i) const { return std::holds_alternative<Null>(values_.at(i)); }
-
-std::int64_t Row::integer(std::size_t i) const {
-    if (const auto* v = std::get_if<std::int64_t>(&values_.at(i))) {
-        return *v;
+std::string Row::column_name(std::size_t i) const {
+    if (columns_ && i < columns_->size() && !(*columns_)[i].empty()) {
+        return (*columns_)[i];
     }
-    type_error(i, "an integer");
+    return fmt::format("#{}", i);
 }
 
-std::optional<std::int64_t> Row::optional_integer(std::size_t i) const {
+Error Row::type_error(std::size_t i, std::string_view want) const {
+    if (i >= values_.size()) {
+        return Error{ErrorCode::internal,
+                     fmt::format("stored row has {} columns; column #{} was asked for", values_.size(), i)};
+    }
+    return Error{ErrorCode::internal, fmt::format("stored column {} holds {} where {} belongs",
+                                                  column_name(i), type_name(values_[i]), want)};
+}
+
+bool Row::is_null(std::size_t i) const noexcept {
+    return i < values_.size() && std::holds_alternative<Null>(values_[i]);
+}
+
+Result<std::int64_t> Row::integer(std::size_t i) const {
+    if (i < values_.size()) {
+        if (const auto* v = std::get_if<std::int64_t>(&values_[i])) {
+            return *v;
+        }
+    }
+    return std::unexpected(type_error(i, "an integer"));
+}
+
+Result<std::optional<std::int64_t>> Row::optional_integer(std::size_t i) const {
     if (is_null(i)) {
-        return std::nullopt;
+        return std::optional<std::int64_t>{};
     }
-    return integer(i);
+    return std::optional<std::int64_t>(SELO_TRY(integer(i)));
 }
 
-const std::string& Row::text(std::size_t i) const {
-    if (const auto* v = std::get_if<std::string>(&values_.at(i))) {
-        return *v;
+Result<std::string> Row::text(std::size_t i) const {
+    if (i < values_.size()) {
+        if (const auto* v = std::get_if<std::string>(&values_[i])) {
+            return *v;
+        }
     }
-    type_error(i, "text");
+    return std::unexpected(type_error(i, "text"));
 }
 
-std::optional<std::string> Row::optional_text(std::size_t i) const {
+Result<std::optional<std::string>> Row::optional_text(std::size_t i) const {
     if (is_null(i)) {
-        return std::nullopt;
+        return std::optional<std::string>{};
     }
-    return text(i);
+    return std::optional<std::string>(SELO_TRY(text(i)));
 }
 
-const Bytes& Row::blob(std::size_t i) const {
-    if (const auto* v = std::get_if<Bytes>(&values_.at(i))) {
-        return *v;
+Result<Bytes> Row::blob(std::size_t i) const {
+    if (i < values_.size()) {
+        if (const auto* v = std::get_if<Bytes>(&values_[i])) {
+            return *v;
+        }
+        if (is_null(i)) {
+            return Bytes{};
+        }
     }
-    static const Bytes empty;
-    if (is_null(i)) {
-        return empty;
-    }
-    type_error(i, "a blob");
+    return std::unexpected(type_error(i, "a blob"));
 }
 
 Result<std::int64_t> Database::execute(std::string_view sql, const std::vector<Value>& params) {

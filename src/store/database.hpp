@@ -23,20 +23,30 @@ namespace selo::store {
 struct Null {};
 using Value = std::variant<Null, std::int64_t, std::string, Bytes>;
 
-// One result row; column access by index, with type checks reported as internal errors.
+// One result row; column access by index. A value of another type than asked for (a row edited
+// by hand, a schema drifted) or an index past the end is an internal error naming the column,
+// returned to the caller: what the database holds is input, not an invariant.
 class Row {
 public:
-    explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+    explicit Row(std::vector<Value> values,
+                 std::shared_ptr<const std::vector<std::string>> columns = nullptr)
+        : values_(std::move(values)), columns_(std::move(columns)) {}
     [[nodiscard]] std::size_t size() const noexcept { return values_.size(); }
-    [[nodiscard]] bool is_null(std::size_t i) const;
-    [[nodiscard]] std::int64_t integer(std::size_t i) const;
-    [[nodiscard]] std::optional<std::int64_t> optional_integer(std::size_t i) const;
-    [[nodiscard]] const std::string& text(std::size_t i) const;
-    [[nodiscard]] std::optional<std::string> optional_text(std::size_t i) const;
-    [[nodiscard]] const Bytes& blob(std::size_t i) const;
+    // false for a column past the end (whose accessors then report it).
+    [[nodiscard]] bool is_null(std::size_t i) const noexcept;
+    [[nodiscard]] Result<std::int64_t> integer(std::size_t i) const;
+    [[nodiscard]] Result<std::optional<std::int64_t>> optional_integer(std::size_t i) const;
+    [[nodiscard]] Result<std::string> text(std::size_t i) const;
+    [[nodiscard]] Result<std::optional<std::string>> optional_text(std::size_t i) const;
+    // NULL reads as an empty blob.
+    [[nodiscard]] Result<Bytes> blob(std::size_t i) const;
+    // The column's name as the query gave it ("#3" when unknown).
+    [[nodiscard]] std::string column_name(std::size_t i) const;
 
 private:
+    [[nodiscard]] Error type_error(std::size_t i, std::string_view want) const;
     std::vector<Value> values_;
+    std::shared_ptr<const std::vector<std::string>> columns_;
 };
 
 class Connection {

@@ -27,7 +27,7 @@ Result<void> migrate(Database& db) {
         for (const auto& part : schema_parts()) {
             auto row = SELO_TRY(db.query_one("SELECT version FROM schema_versions WHERE part = ?",
                                              {std::string(part.name)}));
-            std::int64_t version = row ? row->integer(0) : 0;
+            std::int64_t version = row ? SELO_TRY(row->integer(0)) : 0;
             if (version > static_cast<std::int64_t>(part.migrations.size())) {
                 return fail(ErrorCode::conflict,
                             "the database's '{}' schema is at version {}, newer than this Selo "

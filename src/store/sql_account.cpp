@@ -16,7 +16,7 @@ Result<std::vector<account::Role>> roles_of(Database& db, std::string_view accou
                                   {std::string(account_id)}));
     std::vector<account::Role> roles;
     for (const auto& r : rows) {
-        roles.push_back(SELO_TRY(account::role_from_name(r.text(0))));
+        roles.push_back(SELO_TRY(account::role_from_name(SELO_TRY(r.text(0)))));
     }
     std::sort(roles.begin(), roles.end());
     return roles;
@@ -70,23 +70,23 @@ Result<std::optional<account::Account>> SqlAccountRepository::find_where(std::st
     }
     const Row& r = *row;
     account::Account a;
-    a.id = r.text(0);
-    a.username = r.text(1);
-    a.person.name = r.text(2);
-    a.person.latin_name = r.text(3);
-    a.person.given_name = r.text(4);
-    a.person.surname = r.text(5);
-    a.person.id_type = SELO_TRY(account::identity_document_from_name(r.text(6)));
-    a.person.id_country = r.text(7);
-    a.person.id_number = r.text(8);
-    a.person.email = r.text(9);
-    a.password_hash = r.text(10);
-    a.totp_secret_sealed = r.blob(11);
-    if (auto s = r.optional_integer(12)) {
+    a.id = SELO_TRY(r.text(0));
+    a.username = SELO_TRY(r.text(1));
+    a.person.name = SELO_TRY(r.text(2));
+    a.person.latin_name = SELO_TRY(r.text(3));
+    a.person.given_name = SELO_TRY(r.text(4));
+    a.person.surname = SELO_TRY(r.text(5));
+    a.person.id_type = SELO_TRY(account::identity_document_from_name(SELO_TRY(r.text(6))));
+    a.person.id_country = SELO_TRY(r.text(7));
+    a.person.id_number = SELO_TRY(r.text(8));
+    a.person.email = SELO_TRY(r.text(9));
+    a.password_hash = SELO_TRY(r.text(10));
+    a.totp_secret_sealed = SELO_TRY(r.blob(11));
+    if (auto s = SELO_TRY(r.optional_integer(12))) {
         a.totp_last_step = static_cast<std::uint64_t>(*s);
     }
-    a.created_at = at(r.integer(13));
-    a.must_change_password = r.integer(14) != 0;
+    a.created_at = at(SELO_TRY(r.integer(13)));
+    a.must_change_password = SELO_TRY(r.integer(14)) != 0;
     a.roles = SELO_TRY(roles_of(db_, a.id));
     return std::optional<account::Account>(std::move(a));
 }
@@ -159,8 +159,8 @@ Result<account::FailureState> SqlFailureRepository::find(std::string_view subjec
         "SELECT failures, locked_until FROM auth_failures WHERE subject = ?", {std::string(subject)}));
     account::FailureState s;
     if (row) {
-        s.failures = static_cast<unsigned>(row->integer(0));
-        if (auto l = row->optional_integer(1)) {
+        s.failures = static_cast<unsigned>(SELO_TRY(row->integer(0)));
+        if (auto l = SELO_TRY(row->optional_integer(1))) {
             s.locked_until = at(*l);
         }
     }
@@ -200,14 +200,14 @@ Result<void> SqlFailureRepository::clear(std::string_view subject) {
 // ---- API clients -------------------------------------------------------------------------------
 
 namespace {
-account::ApiClient client_from_row(const Row& r) {
+Result<account::ApiClient> client_from_row(const Row& r) {
     account::ApiClient c;
-    c.client_id = r.text(0);
-    c.account_id = r.text(1);
-    c.secret_hash = r.text(2);
-    c.created_by = r.text(3);
-    c.created_at = at(r.integer(4));
-    if (auto v = r.optional_integer(5)) {
+    c.client_id = SELO_TRY(r.text(0));
+    c.account_id = SELO_TRY(r.text(1));
+    c.secret_hash = SELO_TRY(r.text(2));
+    c.created_by = SELO_TRY(r.text(3));
+    c.created_at = at(SELO_TRY(r.integer(4)));
+    if (auto v = SELO_TRY(r.optional_integer(5))) {
         c.revoked_at = at(*v);
     }
     return c;
@@ -231,7 +231,7 @@ Result<std::optional<account::ApiClient>> SqlApiClientRepository::find(std::stri
     if (!row) {
         return std::optional<account::ApiClient>{};
     }
-    return std::optional<account::ApiClient>(client_from_row(*row));
+    return std::optional<account::ApiClient>(SELO_TRY(client_from_row(*row)));
 }
 
 Result<std::vector<account::ApiClient>> SqlApiClientRepository::list_for_account(
@@ -242,7 +242,7 @@ Result<std::vector<account::ApiClient>> SqlApiClientRepository::list_for_account
         {std::string(account_id)}));
     std::vector<account::ApiClient> out;
     for (const auto& r : rows) {
-        out.push_back(client_from_row(r));
+        out.push_back(SELO_TRY(client_from_row(r)));
     }
     return out;
 }
@@ -274,7 +274,7 @@ Result<std::optional<account::Session>> SqlSessionRepository::find(ByteView toke
         return std::optional<account::Session>{};
     }
     return std::optional<account::Session>(account::Session{
-        row->blob(0), row->text(1), row->integer(2) != 0, at(row->integer(3)), at(row->integer(4))});
+        SELO_TRY(row->blob(0)), SELO_TRY(row->text(1)), SELO_TRY(row->integer(2)) != 0, at(SELO_TRY(row->integer(3))), at(SELO_TRY(row->integer(4)))});
 }
 
 Result<void> SqlSessionRepository::remove(ByteView token_hash) {

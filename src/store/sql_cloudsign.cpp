@@ -32,20 +32,20 @@ constexpr std::string_view kCredentialColumns =
 
 Result<cloudsign::Credential> credential_from_row(const Row& r) {
     cloudsign::Credential c;
-    c.id = r.text(0);
-    c.account_id = r.text(1);
-    c.ca_name = r.text(2);
-    c.certificate_serial = r.text(3);
-    c.certificate_der = r.blob(4);
-    c.key_type = SELO_TRY(crypto::key_type_from_name(r.text(5)));
-    c.sealed_private_key = r.blob(6);
-    c.pin_salt = r.blob(7);
-    c.pin_kdf.memory_kib = static_cast<std::uint32_t>(r.integer(8));
-    c.pin_kdf.iterations = static_cast<std::uint32_t>(r.integer(9));
-    c.pin_kdf.parallelism = static_cast<std::uint32_t>(r.integer(10));
-    c.status = r.text(11) == "enabled" ? cloudsign::CredentialStatus::enabled
+    c.id = SELO_TRY(r.text(0));
+    c.account_id = SELO_TRY(r.text(1));
+    c.ca_name = SELO_TRY(r.text(2));
+    c.certificate_serial = SELO_TRY(r.text(3));
+    c.certificate_der = SELO_TRY(r.blob(4));
+    c.key_type = SELO_TRY(crypto::key_type_from_name(SELO_TRY(r.text(5))));
+    c.sealed_private_key = SELO_TRY(r.blob(6));
+    c.pin_salt = SELO_TRY(r.blob(7));
+    c.pin_kdf.memory_kib = static_cast<std::uint32_t>(SELO_TRY(r.integer(8)));
+    c.pin_kdf.iterations = static_cast<std::uint32_t>(SELO_TRY(r.integer(9)));
+    c.pin_kdf.parallelism = static_cast<std::uint32_t>(SELO_TRY(r.integer(10)));
+    c.status = SELO_TRY(r.text(11)) == "enabled" ? cloudsign::CredentialStatus::enabled
                                        : cloudsign::CredentialStatus::disabled;
-    c.created_at = at(r.integer(12));
+    c.created_at = at(SELO_TRY(r.integer(12)));
     return c;
 }
 }  // namespace
@@ -110,18 +110,18 @@ Result<std::optional<cloudsign::SignatureActivation>> SqlActivationRepository::f
         return std::optional<cloudsign::SignatureActivation>{};
     }
     cloudsign::SignatureActivation a;
-    a.id = row->blob(0);
-    a.account_id = row->text(1);
-    a.credential_id = row->text(2);
-    a.hash_algorithm = SELO_TRY(sql::digest_from_label(row->text(3)));
-    a.expires_at = at(row->integer(4));
-    a.sealed_pin_key = row->blob(5);
-    a.created_at = at(row->integer(6));
+    a.id = SELO_TRY(row->blob(0));
+    a.account_id = SELO_TRY(row->text(1));
+    a.credential_id = SELO_TRY(row->text(2));
+    a.hash_algorithm = SELO_TRY(sql::digest_from_label(SELO_TRY(row->text(3))));
+    a.expires_at = at(SELO_TRY(row->integer(4)));
+    a.sealed_pin_key = SELO_TRY(row->blob(5));
+    a.created_at = at(SELO_TRY(row->integer(6)));
     auto hashes = SELO_TRY(db_.query(
         "SELECT hash FROM signature_activation_hashes WHERE activation_id = ? ORDER BY position",
         {a.id}));
     for (const auto& h : hashes) {
-        a.hashes.push_back(h.blob(0));
+        a.hashes.push_back(SELO_TRY(h.blob(0)));
     }
     return std::optional<cloudsign::SignatureActivation>(std::move(a));
 }

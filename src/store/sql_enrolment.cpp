@@ -51,17 +51,17 @@ Result<std::optional<account::Enrolment>> SqlEnrolmentRepository::find(std::stri
         return std::optional<account::Enrolment>{};
     }
     account::Enrolment e;
-    e.id = row->text(0);
-    e.account_id = row->text(1);
-    e.clerk_id = row->text(2);
-    e.date_of_birth = row->text(3);
-    e.phone = row->text(4);
-    e.postal_address = row->text(5);
-    e.sepbox = row->integer(6) != 0;
-    e.esigncloud = row->integer(7) != 0;
-    e.slip_password_sealed = row->blob(8);
-    e.slip_expires_at = at(row->integer(9));
-    e.created_at = at(row->integer(10));
+    e.id = SELO_TRY(row->text(0));
+    e.account_id = SELO_TRY(row->text(1));
+    e.clerk_id = SELO_TRY(row->text(2));
+    e.date_of_birth = SELO_TRY(row->text(3));
+    e.phone = SELO_TRY(row->text(4));
+    e.postal_address = SELO_TRY(row->text(5));
+    e.sepbox = SELO_TRY(row->integer(6)) != 0;
+    e.esigncloud = SELO_TRY(row->integer(7)) != 0;
+    e.slip_password_sealed = SELO_TRY(row->blob(8));
+    e.slip_expires_at = at(SELO_TRY(row->integer(9)));
+    e.created_at = at(SELO_TRY(row->integer(10)));
     return std::optional<account::Enrolment>(std::move(e));
 }
 
@@ -93,16 +93,16 @@ Result<std::optional<account::ActivationCode>> SqlEnrolmentRepository::open_code
         return std::optional<account::ActivationCode>{};
     }
     account::ActivationCode c;
-    c.id = row->text(0);
-    c.account_id = row->text(1);
-    c.purpose = SELO_TRY(account::activation_purpose_from_name(row->text(2)));
-    c.code_hash = row->blob(3);
-    c.state = state_from(row->text(4));
-    c.attempts = static_cast<unsigned>(row->integer(5));
-    c.pending_secret_sealed = row->blob(6);
-    c.message_id = row->text(7);
-    c.created_at = at(row->integer(8));
-    c.expires_at = at(row->integer(9));
+    c.id = SELO_TRY(row->text(0));
+    c.account_id = SELO_TRY(row->text(1));
+    c.purpose = SELO_TRY(account::activation_purpose_from_name(SELO_TRY(row->text(2))));
+    c.code_hash = SELO_TRY(row->blob(3));
+    c.state = state_from(SELO_TRY(row->text(4)));
+    c.attempts = static_cast<unsigned>(SELO_TRY(row->integer(5)));
+    c.pending_secret_sealed = SELO_TRY(row->blob(6));
+    c.message_id = SELO_TRY(row->text(7));
+    c.created_at = at(SELO_TRY(row->integer(8)));
+    c.expires_at = at(SELO_TRY(row->integer(9)));
     return std::optional<account::ActivationCode>(std::move(c));
 }
 
@@ -133,7 +133,7 @@ Result<std::optional<account::Subscription>> SqlEnrolmentRepository::subscriptio
         return std::optional<account::Subscription>{};
     }
     return std::optional<account::Subscription>(
-        account::Subscription{row->text(0), at(row->integer(1)), at(row->integer(2))});
+        account::Subscription{SELO_TRY(row->text(0)), at(SELO_TRY(row->integer(1))), at(SELO_TRY(row->integer(2)))});
 }
 
 Result<void> SqlEnrolmentRepository::put_subscription(const account::Subscription& s) {
@@ -177,7 +177,7 @@ Result<std::vector<account::Subscription>> SqlEnrolmentRepository::subscriptions
         {secs(from), secs(to)}));
     std::vector<account::Subscription> out;
     for (const auto& r : rows) {
-        out.push_back({r.text(0), at(r.integer(1)), at(r.integer(2))});
+        out.push_back({SELO_TRY(r.text(0)), at(SELO_TRY(r.integer(1))), at(SELO_TRY(r.integer(2)))});
     }
     return out;
 }

@@ -28,7 +28,7 @@ Result<std::optional<crypto::SealedKeyRepository::Record>> SqlSealedKeyRepositor
     if (!row) {
         return std::optional<Record>{};
     }
-    return std::optional<Record>(Record{row->text(0), row->text(1), row->blob(2), row->blob(3)});
+    return std::optional<Record>(Record{SELO_TRY(row->text(0)), SELO_TRY(row->text(1)), SELO_TRY(row->blob(2)), SELO_TRY(row->blob(3))});
 }
 
 // ---- keys in a PKCS#11 token -------------------------------------------------------------------
@@ -52,7 +52,7 @@ Result<std::optional<crypto::TokenKeyRepository::Record>> SqlTokenKeyRepository:
     if (!row) {
         return std::optional<Record>{};
     }
-    return std::optional<Record>(Record{row->text(0), row->text(1), row->blob(2), row->blob(3)});
+    return std::optional<Record>(Record{SELO_TRY(row->text(0)), SELO_TRY(row->text(1)), SELO_TRY(row->blob(2)), SELO_TRY(row->blob(3))});
 }
 
 }  // namespace selo::store

@@ -23,9 +23,9 @@ Result<void> SqlCaRepository::insert(const pki::CaRecord& ca) {
 }
 
 namespace {
-pki::CaRecord ca_from_row(const Row& r) {
-    return pki::CaRecord{r.text(0), r.text(1), r.optional_text(2), r.text(3), r.blob(4),
-                         at(r.integer(5))};
+Result<pki::CaRecord> ca_from_row(const Row& r) {
+    return pki::CaRecord{SELO_TRY(r.text(0)), SELO_TRY(r.text(1)), SELO_TRY(r.optional_text(2)), SELO_TRY(r.text(3)), SELO_TRY(r.blob(4)),
+                         at(SELO_TRY(r.integer(5)))};
 }
 }  // namespace
 
@@ -37,7 +37,7 @@ Result<std::optional<pki::CaRecord>> SqlCaRepository::find(std::string_view name
     if (!row) {
         return std::optional<pki::CaRecord>{};
     }
-    return std::optional<pki::CaRecord>(ca_from_row(*row));
+    return std::optional<pki::CaRecord>(SELO_TRY(ca_from_row(*row)));
 }
 
 Result<std::vector<pki::CaRecord>> SqlCaRepository::list() {
@@ -46,7 +46,7 @@ Result<std::vector<pki::CaRecord>> SqlCaRepository::list() {
         "ORDER BY created_at, name"));
     std::vector<pki::CaRecord> out;
     for (const auto& r : rows) {
-        out.push_back(ca_from_row(r));
+        out.push_back(SELO_TRY(ca_from_row(r)));
     }
     return out;
 }
@@ -85,14 +85,14 @@ constexpr std::string_view kCertificateColumns =
     "issuer, serial, subject, profile, not_before, not_after, der, issued_at, status, revoked_at, "
     "revocation_reason";
 
-pki::CertificateRecord certificate_from_row(const Row& r) {
-    pki::CertificateRecord c{r.text(0), r.text(1), r.text(2), r.text(3), at(r.integer(4)),
-                             at(r.integer(5)), r.blob(6), at(r.integer(7)), r.text(8),
+Result<pki::CertificateRecord> certificate_from_row(const Row& r) {
+    pki::CertificateRecord c{SELO_TRY(r.text(0)), SELO_TRY(r.text(1)), SELO_TRY(r.text(2)), SELO_TRY(r.text(3)), at(SELO_TRY(r.integer(4))),
+                             at(SELO_TRY(r.integer(5))), SELO_TRY(r.blob(6)), at(SELO_TRY(r.integer(7))), SELO_TRY(r.text(8)),
                              std::nullopt, std::nullopt};
-    if (auto t = r.optional_integer(9)) {
+    if (auto t = SELO_TRY(r.optional_integer(9))) {
         c.revoked_at = at(*t);
     }
-    if (auto reason = r.optional_integer(10)) {
+    if (auto reason = SELO_TRY(r.optional_integer(10))) {
         c.revocation_reason = static_cast<int>(*reason);
     }
     return c;
@@ -108,7 +108,7 @@ Result<std::optional<pki::CertificateRecord>> SqlCertificateRepository::find(
     if (!row) {
         return std::optional<pki::CertificateRecord>{};
     }
-    return std::optional<pki::CertificateRecord>(certificate_from_row(*row));
+    return std::optional<pki::CertificateRecord>(SELO_TRY(certificate_from_row(*row)));
 }
 
 Result<std::optional<pki::CertificateStatus>> SqlCertificateRepository::status(
@@ -120,11 +120,11 @@ Result<std::optional<pki::CertificateStatus>> SqlCertificateRepository::status(
     if (!row) {
         return std::optional<pki::CertificateStatus>{};
     }
-    pki::CertificateStatus st{row->text(0), std::nullopt, std::nullopt, at(row->integer(3))};
-    if (auto t = row->optional_integer(1)) {
+    pki::CertificateStatus st{SELO_TRY(row->text(0)), std::nullopt, std::nullopt, at(SELO_TRY(row->integer(3)))};
+    if (auto t = SELO_TRY(row->optional_integer(1))) {
         st.revoked_at = at(*t);
     }
-    if (auto reason = row->optional_integer(2)) {
+    if (auto reason = SELO_TRY(row->optional_integer(2))) {
         st.revocation_reason = static_cast<int>(*reason);
     }
     return std::optional<pki::CertificateStatus>(st);
@@ -162,8 +162,8 @@ Result<std::vector<pki::RevokedEntry>> SqlCertificateRepository::revoked(std::st
     std::vector<pki::RevokedEntry> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {
-        out.push_back({r.text(0), at(r.optional_integer(1).value_or(0)),
-                       static_cast<int>(r.optional_integer(2).value_or(0))});
+        out.push_back({SELO_TRY(r.text(0)), at(SELO_TRY(r.optional_integer(1)).value_or(0)),
+                       static_cast<int>(SELO_TRY(r.optional_integer(2)).value_or(0))});
     }
     return out;
 }
@@ -171,7 +171,7 @@ Result<std::vector<pki::RevokedEntry>> SqlCertificateRepository::revoked(std::st
 Result<std::int64_t> SqlCertificateRepository::status_version(std::string_view issuer) {
     auto row = SELO_TRY(db_.query_one(
         "SELECT version FROM certificate_status_versions WHERE issuer = ?", {std::string(issuer)}));
-    return row ? row->integer(0) : std::int64_t{0};
+    return row ? SELO_TRY(row->integer(0)) : std::int64_t{0};
 }
 
 Result<std::vector<pki::CertificateRecord>> SqlCertificateRepository::list(
@@ -196,7 +196,7 @@ Result<std::vector<pki::CertificateRecord>> SqlCertificateRepository::list(
     std::vector<pki::CertificateRecord> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {
-        out.push_back(certificate_from_row(r));
+        out.push_back(SELO_TRY(certificate_from_row(r)));
     }
     return out;
 }
@@ -213,7 +213,7 @@ Result<std::optional<pki::CrlRecord>> SqlCrlRepository::latest(std::string_view 
     }
     const Row& r = *row;
     return std::optional<pki::CrlRecord>(pki::CrlRecord{
-        r.text(0), r.integer(1), at(r.integer(2)), at(r.integer(3)), r.integer(4), r.blob(5)});
+        SELO_TRY(r.text(0)), SELO_TRY(r.integer(1)), at(SELO_TRY(r.integer(2))), at(SELO_TRY(r.integer(3))), SELO_TRY(r.integer(4)), SELO_TRY(r.blob(5))});
 }
 
 Result<void> SqlCrlRepository::insert(const pki::CrlRecord& c) {
@@ -243,7 +243,7 @@ Result<std::optional<pki::ResponderRecord>> SqlResponderRepository::latest(std::
         return std::optional<pki::ResponderRecord>{};
     }
     return std::optional<pki::ResponderRecord>(
-        pki::ResponderRecord{row->text(0), row->text(1), row->text(2), at(row->integer(3))});
+        pki::ResponderRecord{SELO_TRY(row->text(0)), SELO_TRY(row->text(1)), SELO_TRY(row->text(2)), at(SELO_TRY(row->integer(3)))});
 }
 
 }  // namespace selo::store

@@ -20,11 +20,11 @@ Value optional_time(const std::optional<TimePoint>& t) {
     return Null{};
 }
 
-std::optional<TimePoint> time_or_none(const Row& r, std::size_t i) {
-    if (auto v = r.optional_integer(i)) {
-        return at(*v);
+Result<std::optional<TimePoint>> time_or_none(const Row& r, std::size_t i) {
+    if (auto v = SELO_TRY(r.optional_integer(i))) {
+        return std::optional<TimePoint>(at(*v));
     }
-    return std::nullopt;
+    return std::optional<TimePoint>{};
 }
 
 std::string_view decision_label(sepbox::Decision d) {
@@ -63,20 +63,20 @@ Result<sepbox::Event> event_from(std::string_view s) {
 
 Result<sepbox::StoredMessage> message_from(const Row& r) {
     sepbox::StoredMessage m;
-    m.id = r.text(0);
-    m.recipient_id = r.text(1);
-    m.sender_id = r.text(2);
-    m.sender_name = r.text(3);
-    m.category = SELO_TRY(sepbox::category_from_name(r.text(4)));
-    m.sender_reference = r.text(5);
-    m.reply_by = time_or_none(r, 6);
-    m.received_at = at(r.integer(7));
-    m.read_at = time_or_none(r, 8);
-    m.archived_at = time_or_none(r, 9);
-    m.handed_over_at = time_or_none(r, 10);
-    m.decision = SELO_TRY(decision_from(r.optional_text(11)));
-    m.decided_at = time_or_none(r, 12);
-    m.sealed_key = r.blob(13);
+    m.id = SELO_TRY(r.text(0));
+    m.recipient_id = SELO_TRY(r.text(1));
+    m.sender_id = SELO_TRY(r.text(2));
+    m.sender_name = SELO_TRY(r.text(3));
+    m.category = SELO_TRY(sepbox::category_from_name(SELO_TRY(r.text(4))));
+    m.sender_reference = SELO_TRY(r.text(5));
+    m.reply_by = SELO_TRY(time_or_none(r, 6));
+    m.received_at = at(SELO_TRY(r.integer(7)));
+    m.read_at = SELO_TRY(time_or_none(r, 8));
+    m.archived_at = SELO_TRY(time_or_none(r, 9));
+    m.handed_over_at = SELO_TRY(time_or_none(r, 10));
+    m.decision = SELO_TRY(decision_from(SELO_TRY(r.optional_text(11))));
+    m.decided_at = SELO_TRY(time_or_none(r, 12));
+    m.sealed_key = SELO_TRY(r.blob(13));
     return m;
 }
 
@@ -93,7 +93,7 @@ Result<std::optional<sepbox::Mailbox>> SqlSepboxRepository::find_mailbox(std::st
     if (!row) {
         return std::optional<sepbox::Mailbox>{};
     }
-    return std::optional<sepbox::Mailbox>(sepbox::Mailbox{row->text(0), row->blob(1), at(row->integer(2))});
+    return std::optional<sepbox::Mailbox>(sepbox::Mailbox{SELO_TRY(row->text(0)), SELO_TRY(row->blob(1)), at(SELO_TRY(row->integer(2)))});
 }
 
 Result<void> SqlSepboxRepository::insert_mailbox(const sepbox::Mailbox& m) {
@@ -134,16 +134,16 @@ Result<std::vector<sepbox::StoredPart>> SqlSepboxRepository::parts_of(std::strin
     std::vector<sepbox::StoredPart> parts;
     for (const auto& r : rows) {
         sepbox::StoredPart p;
-        p.position = static_cast<int>(r.integer(0));
-        p.name = r.text(1);
-        p.media_type = r.text(2);
+        p.position = static_cast<int>(SELO_TRY(r.integer(0)));
+        p.name = SELO_TRY(r.text(1));
+        p.media_type = SELO_TRY(r.text(2));
         if (!r.is_null(3)) {
-            p.sealed_filename = r.blob(3);
+            p.sealed_filename = SELO_TRY(r.blob(3));
         }
-        p.size = static_cast<std::uint64_t>(r.integer(4));
-        p.sha256 = r.blob(5);
+        p.size = static_cast<std::uint64_t>(SELO_TRY(r.integer(4)));
+        p.sha256 = SELO_TRY(r.blob(5));
         if (!r.is_null(6)) {
-            p.sealed = r.blob(6);
+            p.sealed = SELO_TRY(r.blob(6));
         }
         parts.push_back(std::move(p));
     }
@@ -167,7 +167,7 @@ Result<std::optional<Bytes>> SqlSepboxRepository::part_content(std::string_view 
     if (!row) {
         return std::optional<Bytes>{};
     }
-    return std::optional<Bytes>(row->blob(0));
+    return std::optional<Bytes>(SELO_TRY(row->blob(0)));
 }
 
 namespace {
@@ -211,7 +211,7 @@ Result<std::size_t> SqlSepboxRepository::count_messages(std::string_view recipie
     std::vector<Value> params;
     auto row = SELO_TRY(db_.query_one("SELECT COUNT(*) FROM sepbox_messages" + mailbox_where(f, recipient_id, params),
                                       params));
-    return static_cast<std::size_t>(row ? row->integer(0) : 0);
+    return static_cast<std::size_t>(row ? SELO_TRY(row->integer(0)) : 0);
 }
 
 Result<bool> SqlSepboxRepository::mark_handed_over(std::string_view id, TimePoint t) {
@@ -247,7 +247,7 @@ Result<std::vector<std::string>> SqlSepboxRepository::undecided_past(TimePoint n
         {secs(now), static_cast<std::int64_t>(limit)}));
     std::vector<std::string> ids;
     for (const auto& r : rows) {
-        ids.push_back(r.text(0));
+        ids.push_back(SELO_TRY(r.text(0)));
     }
     return ids;
 }
@@ -275,18 +275,18 @@ Result<std::vector<sepbox::EvidenceRecord>> SqlSepboxRepository::evidence_for(st
     std::vector<sepbox::EvidenceRecord> out;
     for (const auto& r : rows) {
         sepbox::EvidenceRecord e;
-        e.id = r.text(0);
-        e.message_id = r.text(1);
-        e.sender_id = r.text(2);
-        e.recipient_id = r.text(3);
-        e.event = SELO_TRY(event_from(r.text(4)));
-        e.at = at(r.integer(5));
-        e.canonical = r.blob(6);
-        e.cms = r.blob(7);
+        e.id = SELO_TRY(r.text(0));
+        e.message_id = SELO_TRY(r.text(1));
+        e.sender_id = SELO_TRY(r.text(2));
+        e.recipient_id = SELO_TRY(r.text(3));
+        e.event = SELO_TRY(event_from(SELO_TRY(r.text(4))));
+        e.at = at(SELO_TRY(r.integer(5)));
+        e.canonical = SELO_TRY(r.blob(6));
+        e.cms = SELO_TRY(r.blob(7));
         if (!r.is_null(8)) {
-            e.timestamp_token = r.blob(8);
+            e.timestamp_token = SELO_TRY(r.blob(8));
         }
-        if (auto i = r.optional_integer(9)) {
+        if (auto i = SELO_TRY(r.optional_integer(9))) {
             e.log_index = static_cast<std::uint64_t>(*i);
         }
         out.push_back(std::move(e));
@@ -302,7 +302,7 @@ Result<std::optional<sepbox::SealRecord>> SqlSepboxRepository::latest_seal() {
         return std::optional<sepbox::SealRecord>{};
     }
     return std::optional<sepbox::SealRecord>(sepbox::SealRecord{
-        row->text(0), row->blob(1), at(row->integer(2)), at(row->integer(3)), at(row->integer(4))});
+        SELO_TRY(row->text(0)), SELO_TRY(row->blob(1)), at(SELO_TRY(row->integer(2))), at(SELO_TRY(row->integer(3))), at(SELO_TRY(row->integer(4)))});
 }
 
 Result<void> SqlSepboxRepository::insert_seal(const sepbox::SealRecord& s) {
@@ -329,8 +329,8 @@ Result<std::vector<sepbox::Notice>> SqlSepboxRepository::due_notices(TimePoint n
         {secs(now), static_cast<std::int64_t>(limit)}));
     std::vector<sepbox::Notice> out;
     for (const auto& r : rows) {
-        out.push_back({r.integer(0), r.text(1), r.text(2), r.text(3), r.text(4),
-                       static_cast<int>(r.integer(5)), at(r.integer(6)), at(r.integer(7))});
+        out.push_back({SELO_TRY(r.integer(0)), SELO_TRY(r.text(1)), SELO_TRY(r.text(2)), SELO_TRY(r.text(3)), SELO_TRY(r.text(4)),
+                       static_cast<int>(SELO_TRY(r.integer(5))), at(SELO_TRY(r.integer(6))), at(SELO_TRY(r.integer(7)))});
     }
     return out;
 }

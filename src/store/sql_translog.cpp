@@ -21,13 +21,45 @@ Result<translog::Hash> hash_of(const Bytes& b, std::string_view what) {
 
 Result<std::uint64_t> SqlLogRepository::size() {
     auto row = SELO_TRY(db_.query_one("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries"));
-    return static_cast<std::uint64_t>(row->integer(0));
+    return static_cast<std::uint64_t>(SELO_TRY(row->integer(0)));
 }
 
 Result<void> SqlLogRepository::insert(const translog::LogEntry& e) {
     SELO_TRY(db_.execute(
         "INSERT INTO log_entries (idx, type, logged_at_ms, data, leaf_hash) VALUES (?,?,?,?,?)",
         {static_cast<std::int64_t>(e.index), e.type, ms(e.logged_at), e.data, bytes_of(e.leaf_hash)}));
+    return {};
+}
+
+Result<void> SqlLogRepository::insert_all(std::span<const translog::LogEntry> entries) {
+    // Multi-row INSERTs: one statement step per kRows entries instead of one per entry. Two
+    // statement texts only (kRows rows, and one row for the rest), so both stay prepared.
+    constexpr std::size_t kRows = 64;
+    static const std::string many = [] {
+        std::string sql = "INSERT INTO log_entries (idx, type, logged_at_ms, data, leaf_hash) VALUES ";
+        for (std::size_t i = 0; i < kRows; ++i) {
+            sql += i == 0 ? "(?,?,?,?,?)" : ",(?,?,?,?,?)";
+        }
+        return sql;
+    }();
+    std::vector<Value> params;
+    std::size_t i = 0;
+    for (; i + kRows <= entries.size(); i += kRows) {
+        params.clear();
+        params.reserve(kRows * 5);
+        for (std::size_t j = i; j < i + kRows; ++j) {
+            const auto& e = entries[j];
+            params.emplace_back(static_cast<std::int64_t>(e.index));
+            params.emplace_back(e.type);
+            params.emplace_back(ms(e.logged_at));
+            params.emplace_back(e.data);
+            params.emplace_back(bytes_of(e.leaf_hash));
+        }
+        SELO_TRY(db_.execute(many, params));
+    }
+    for (; i < entries.size(); ++i) {
+        SELO_TRY_VOID(insert(entries[i]));
+    }
     return {};
 }
 
@@ -42,8 +74,17 @@ Result<std::vector<translog::LogEntry>> SqlLogRepository::entries(std::uint64_t 
     std::vector<translog::LogEntry> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {
-        out.push_back({static_cast<std::uint64_t>(r.integer(0)), r.text(1), from_ms(r.integer(2)),
-                       r.blob(3), SELO_TRY(hash_of(r.blob(4), "leaf hash"))});
+        // A row edited by hand is reported with its place in the log, not as a bare type error.
+        const std::uint64_t at = begin + out.size();
+        auto entry = [&]() -> Result<translog::LogEntry> {
+            return translog::LogEntry{static_cast<std::uint64_t>(SELO_TRY(r.integer(0))), SELO_TRY(r.text(1)),
+                                      from_ms(SELO_TRY(r.integer(2))), SELO_TRY(r.blob(3)),
+                                      SELO_TRY(hash_of(SELO_TRY(r.blob(4)), "leaf hash"))};
+        }();
+        if (!entry) {
+            return std::unexpected(entry.error().context(fmt::format("log entry {}", at)));
+        }
+        out.push_back(std::move(*entry));
     }
     return out;
 }
@@ -54,20 +95,19 @@ Result<std::vector<translog::Hash>> SqlLogRepository::leaf_hashes(std::uint64_t 
     std::vector<translog::Hash> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {
-        if (static_cast<std::uint64_t>(r.integer(0)) != begin + out.size()) {
-            return fail(ErrorCode::internal, "the log has a gap at index {}", begin + out.size());
+        const std::uint64_t at = begin + out.size();
+        auto hash = [&]() -> Result<translog::Hash> {
+            if (static_cast<std::uint64_t>(SELO_TRY(r.integer(0))) != at) {
+                return fail(ErrorCode::internal, "the log has a gap (or an edited index) there");
+            }
+            return hash_of(SELO_TRY(r.blob(1)), "leaf hash");
+        }();
+        if (!hash) {
+            return std::unexpected(hash.error().context(fmt::format("log entry {}", at)));
         }
-        out.push_back(SELO_TRY(hash_of(r.blob(1), "leaf hash")));
+        out.push_back(*hash);
     }
     return out;
-}
-
-Result<std::optional<std::uint64_t>> SqlLogRepository::find_leaf(const translog::Hash& leaf) {
-    auto row = SELO_TRY(db_.query_one("SELECT MIN(idx) FROM log_entries WHERE leaf_hash = ?", {bytes_of(leaf)}));
-    if (!row || row->is_null(0)) {
-        return std::optional<std::uint64_t>{};
-    }
-    return std::optional<std::uint64_t>(static_cast<std::uint64_t>(row->integer(0)));
 }
 
 Result<void> SqlLogRepository::insert_tree_head(const translog::TreeHead& h) {
@@ -83,8 +123,8 @@ Result<std::vector<translog::TreeHead>> SqlLogRepository::tree_heads() {
         "ORDER BY id"));
     std::vector<translog::TreeHead> out;
     for (const auto& r : rows) {
-        out.push_back({static_cast<std::uint64_t>(r.integer(0)), SELO_TRY(hash_of(r.blob(1), "root hash")),
-                       from_ms(r.integer(2)), r.blob(3)});
+        out.push_back({static_cast<std::uint64_t>(SELO_TRY(r.integer(0))), SELO_TRY(hash_of(SELO_TRY(r.blob(1)), "root hash")),
+                       from_ms(SELO_TRY(r.integer(2))), SELO_TRY(r.blob(3))});
     }
     return out;
 }

@@ -11,9 +11,9 @@ public:
     explicit SqlLogRepository(Database& db) : db_(db) {}
     Result<std::uint64_t> size() override;
     Result<void> insert(const translog::LogEntry& entry) override;
+    Result<void> insert_all(std::span<const translog::LogEntry> entries) override;
     Result<std::vector<translog::LogEntry>> entries(std::uint64_t begin, std::uint64_t end) override;
     Result<std::vector<translog::Hash>> leaf_hashes(std::uint64_t begin) override;
-    Result<std::optional<std::uint64_t>> find_leaf(const translog::Hash& leaf) override;
     Result<void> insert_tree_head(const translog::TreeHead& head) override;
     Result<std::vector<translog::TreeHead>> tree_heads() override;
 

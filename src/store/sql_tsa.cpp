@@ -12,13 +12,23 @@ Result<std::optional<tsa::UnitRecord>> SqlTsaUnitRepository::find(std::string_vi
         return std::optional<tsa::UnitRecord>{};
     }
     return std::optional<tsa::UnitRecord>(
-        tsa::UnitRecord{row->text(0), row->text(1), row->blob(2), sql::at(row->integer(3))});
+        tsa::UnitRecord{SELO_TRY(row->text(0)), SELO_TRY(row->text(1)), SELO_TRY(row->blob(2)), sql::at(SELO_TRY(row->integer(3)))});
 }
 
 Result<void> SqlTsaUnitRepository::insert(const tsa::UnitRecord& r) {
     SELO_TRY(db_.execute(
         "INSERT INTO tsa_units (name, key_id, certificate, created_at) VALUES (?,?,?,?)",
         {r.name, r.key_id, r.certificate_der, sql::secs(r.created_at)}));
+    return {};
+}
+
+Result<void> SqlTsaUnitRepository::replace(const tsa::UnitRecord& r) {
+    auto changed = SELO_TRY(db_.execute(
+        "UPDATE tsa_units SET key_id = ?, certificate = ?, created_at = ? WHERE name = ?",
+        {r.key_id, r.certificate_der, sql::secs(r.created_at), r.name}));
+    if (changed == 0) {
+        return fail(ErrorCode::not_found, "no time-stamping unit '{}'", r.name);
+    }
     return {};
 }
 
@@ -29,18 +39,18 @@ constexpr std::string_view kEpcmColumns =
 
 Result<tsa::EpcmEvent> epcm_from_row(const Row& r) {
     tsa::EpcmEvent e;
-    e.id = r.text(0);
-    e.transaction_id = r.text(1);
-    e.sequence = static_cast<std::uint32_t>(r.integer(2));
-    e.event = r.text(3);
-    e.submitter = r.text(4);
-    e.algorithm = SELO_TRY(sql::digest_from_label(r.text(5)));
-    e.digest = r.blob(6);
-    e.details = r.text(7);
-    e.validation = {r.text(8), r.text(9)};
-    e.time = TimePoint(std::chrono::milliseconds(r.integer(10)));
-    e.receipt = r.blob(11);
-    e.token = r.blob(12);
+    e.id = SELO_TRY(r.text(0));
+    e.transaction_id = SELO_TRY(r.text(1));
+    e.sequence = static_cast<std::uint32_t>(SELO_TRY(r.integer(2)));
+    e.event = SELO_TRY(r.text(3));
+    e.submitter = SELO_TRY(r.text(4));
+    e.algorithm = SELO_TRY(sql::digest_from_label(SELO_TRY(r.text(5))));
+    e.digest = SELO_TRY(r.blob(6));
+    e.details = SELO_TRY(r.text(7));
+    e.validation = {SELO_TRY(r.text(8)), SELO_TRY(r.text(9))};
+    e.time = TimePoint(std::chrono::milliseconds(SELO_TRY(r.integer(10))));
+    e.receipt = SELO_TRY(r.blob(11));
+    e.token = SELO_TRY(r.blob(12));
     return e;
 }
 }  // namespace

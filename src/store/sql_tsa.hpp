@@ -12,6 +12,7 @@ public:
     explicit SqlTsaUnitRepository(Database& db) : db_(db) {}
     Result<std::optional<tsa::UnitRecord>> find(std::string_view name) override;
     Result<void> insert(const tsa::UnitRecord& record) override;
+    Result<void> replace(const tsa::UnitRecord& record) override;
 
 private:
     Database& db_;

@@ -1,5 +1,6 @@
 #include "translog/log.hpp"
 
+#include "core/log.hpp"
 #include "crypto/digest.hpp"
 #include "tsa/verify.hpp"
 
@@ -49,14 +50,20 @@ TransparencyLog::TransparencyLog(LogRepository& repo, Transact transact, const C
                                  TimeStamper* stamper)
     : repo_(repo), transact_(std::move(transact)), clock_(clock), stamper_(stamper) {}
 
-Result<LogReceipt> TransparencyLog::write(std::uint64_t index, std::string_view type, ByteView data,
-                                          TimePoint now) {
+LogEntry TransparencyLog::make_entry(std::uint64_t index, std::string_view type, ByteView data,
+                                     TimePoint now) {
     LogEntry e;
     e.index = index;
     e.type = std::string(type);
     e.logged_at = now;
     e.data.assign(data.begin(), data.end());
     e.leaf_hash = leaf_hash(leaf_input(type, now, data));
+    return e;
+}
+
+Result<LogReceipt> TransparencyLog::write(std::uint64_t index, std::string_view type, ByteView data,
+                                          TimePoint now) {
+    LogEntry e = make_entry(index, type, data, now);
     SELO_TRY_VOID(repo_.insert(e));
     return LogReceipt{e.index, Bytes(e.leaf_hash.begin(), e.leaf_hash.end()), now};
 }
@@ -95,20 +102,24 @@ Result<LogReceipt> TransparencyLog::append(std::string_view type, ByteView entry
         std::vector<Pending*> batch(queue_.begin(), queue_.end());
         queue_.clear();
         lock.unlock();
-        std::vector<LogReceipt> receipts;
         const TimePoint now = to_millis(clock_.now());
+        std::vector<LogEntry> entries;
+        entries.reserve(batch.size());
+        for (Pending* p : batch) {
+            entries.push_back(make_entry(0, p->type, p->data, now));
+        }
         auto r = transact_([&]() -> Result<void> {
-            receipts.clear();
             std::uint64_t next = SELO_TRY(repo_.size());
-            for (Pending* p : batch) {
-                receipts.push_back(SELO_TRY(write(next++, p->type, p->data, now)));
+            for (LogEntry& e : entries) {
+                e.index = next++;
             }
-            return {};
+            return repo_.insert_all(entries);
         });
         lock.lock();
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (r) {
-                batch[i]->result = receipts[i];
+                const LogEntry& e = entries[i];
+                batch[i]->result = LogReceipt{e.index, Bytes(e.leaf_hash.begin(), e.leaf_hash.end()), now};
             } else {
                 batch[i]->result = std::unexpected(r.error());
             }
@@ -124,7 +135,15 @@ TransparencyLog::~TransparencyLog() {
         writer_.request_stop();
         async_cv_.notify_all();
         writer_.join();  // commits what is still queued first
+        const auto stats = commit_stats();
+        log::info("transparency log: {} entries appended in {} group commits (largest {})", stats.entries,
+                  stats.commits, stats.largest);
     }
+}
+
+TransparencyLog::CommitStats TransparencyLog::commit_stats() const noexcept {
+    return {commits_.load(std::memory_order_relaxed), committed_.load(std::memory_order_relaxed),
+            largest_batch_.load(std::memory_order_relaxed)};
 }
 
 void TransparencyLog::append_async(std::string_view type, ByteView entry,
@@ -145,7 +164,7 @@ void TransparencyLog::append_async(std::string_view type, ByteView entry,
 
 void TransparencyLog::write_queued(std::stop_token stop) {
     std::vector<Queued> batch;
-    std::vector<LogReceipt> receipts;
+    std::vector<LogEntry> entries;
     for (;;) {
         {
             std::unique_lock lock(async_mutex_);
@@ -162,17 +181,31 @@ void TransparencyLog::write_queued(std::stop_token stop) {
         }
         async_room_cv_.notify_all();
         const TimePoint now = to_millis(clock_.now());
+        // Leaf hashes are computed once, outside the transaction; only the indices (from the
+        // stored size, as another process may have appended) are assigned inside it.
+        entries.clear();
+        entries.reserve(batch.size());
+        for (const Queued& q : batch) {
+            entries.push_back(make_entry(0, q.type, q.data, now));
+        }
         auto r = transact_([&]() -> Result<void> {
-            receipts.clear();
             std::uint64_t next = SELO_TRY(repo_.size());
-            for (const Queued& q : batch) {
-                receipts.push_back(SELO_TRY(write(next++, q.type, q.data, now)));
+            for (LogEntry& e : entries) {
+                e.index = next++;
             }
-            return {};
+            return repo_.insert_all(entries);
         });
+        if (r) {
+            commits_.fetch_add(1, std::memory_order_relaxed);
+            committed_.fetch_add(batch.size(), std::memory_order_relaxed);
+            if (batch.size() > largest_batch_.load(std::memory_order_relaxed)) {
+                largest_batch_.store(batch.size(), std::memory_order_relaxed);
+            }
+        }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (r) {
-                batch[i].done(std::move(receipts[i]));
+                const LogEntry& e = entries[i];
+                batch[i].done(LogReceipt{e.index, Bytes(e.leaf_hash.begin(), e.leaf_hash.end()), now});
             } else {
                 batch[i].done(std::unexpected(r.error()));
             }
@@ -184,8 +217,57 @@ void TransparencyLog::write_queued(std::stop_token stop) {
 Result<std::uint64_t> TransparencyLog::refresh() {
     std::unique_lock lock(cache_mutex_);
     auto more = SELO_TRY(repo_.leaf_hashes(leaves_.size()));
+    const std::size_t from = leaves_.size();
     leaves_.insert(leaves_.end(), more.begin(), more.end());
+    index_leaves(from);
     return leaves_.size();
+}
+
+namespace {
+std::size_t slot_of(const Hash& h, std::size_t mask) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) {
+        v = (v << 8) | h[static_cast<std::size_t>(i)];
+    }
+    return static_cast<std::size_t>(v) & mask;
+}
+}  // namespace
+
+void TransparencyLog::index_leaves(std::size_t from) {
+    // Load at most one half: probes stay short.
+    if (leaves_.size() * 2 > leaf_slots_.size()) {
+        std::size_t n = std::max<std::size_t>(1024, leaf_slots_.size());
+        while (leaves_.size() * 2 > n) {
+            n *= 2;
+        }
+        leaf_slots_.assign(n, 0);
+        from = 0;
+    }
+    const std::size_t mask = leaf_slots_.size() - 1;
+    for (std::size_t i = from; i < leaves_.size(); ++i) {
+        for (std::size_t s = slot_of(leaves_[i], mask);; s = (s + 1) & mask) {
+            if (leaf_slots_[s] == 0) {
+                leaf_slots_[s] = i + 1;
+                break;
+            }
+            if (leaves_[leaf_slots_[s] - 1] == leaves_[i]) {
+                break;  // the same leaf again: the first index is kept
+            }
+        }
+    }
+}
+
+std::optional<std::uint64_t> TransparencyLog::find_leaf(const Hash& leaf) const {
+    if (leaf_slots_.empty()) {
+        return std::nullopt;
+    }
+    const std::size_t mask = leaf_slots_.size() - 1;
+    for (std::size_t s = slot_of(leaf, mask); leaf_slots_[s] != 0; s = (s + 1) & mask) {
+        if (leaves_[leaf_slots_[s] - 1] == leaf) {
+            return leaf_slots_[s] - 1;
+        }
+    }
+    return std::nullopt;
 }
 
 Result<std::pair<std::uint64_t, Hash>> TransparencyLog::current() {
@@ -230,11 +312,11 @@ Result<InclusionProof> TransparencyLog::inclusion_proof(const Hash& leaf, std::u
     if (tree_size > have || tree_size == 0) {
         return fail(ErrorCode::invalid_argument, "tree_size must be 1 to {} (the log's size)", have);
     }
-    auto index = SELO_TRY(repo_.find_leaf(leaf));
+    std::shared_lock lock(cache_mutex_);
+    auto index = find_leaf(leaf);
     if (!index || *index >= tree_size) {
         return fail(ErrorCode::not_found, "no entry with that leaf hash in the first {} entries", tree_size);
     }
-    std::shared_lock lock(cache_mutex_);
     return InclusionProof{*index, tree_size, inclusion_path(*index, std::span(leaves_).first(tree_size))};
 }
 
@@ -259,6 +341,23 @@ Result<std::vector<LogEntry>> TransparencyLog::entries(std::uint64_t begin, std:
         end = begin + limit;
     }
     return repo_.entries(begin, end);
+}
+
+Result<std::optional<std::uint64_t>> TransparencyLog::first_unreadable(std::uint64_t begin) {
+    constexpr std::uint64_t kChunk = 1000;
+    const std::uint64_t size = SELO_TRY(repo_.size());
+    for (std::uint64_t at = begin; at < size; at += kChunk) {
+        const std::uint64_t end = std::min(size, at + kChunk);
+        if (auto chunk = repo_.entries(at, end); chunk && chunk->size() == end - at) {
+            continue;
+        }
+        for (std::uint64_t i = at; i < end; ++i) {
+            if (auto one = repo_.entries(i, i + 1); !one || one->size() != 1) {
+                return std::optional<std::uint64_t>(i);
+            }
+        }
+    }
+    return std::optional<std::uint64_t>{};
 }
 
 Result<void> LoggedCertificateRepository::insert(const pki::CertificateRecord& record) {

@@ -12,12 +12,14 @@
 // over SHA-256 of tree_head_message(size, root): its genTime is the tree head's time, and anyone
 // can check it with `openssl ts -verify -digest`.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <stop_token>
 #include <thread>
 #include <string>
@@ -61,12 +63,12 @@ public:
     // The number of entries (the next index).
     virtual Result<std::uint64_t> size() = 0;
     virtual Result<void> insert(const LogEntry& entry) = 0;
+    // Entries with consecutive indices, in one go (the group commit's batch).
+    virtual Result<void> insert_all(std::span<const LogEntry> entries) = 0;
     // Entries [begin, end) in order.
     virtual Result<std::vector<LogEntry>> entries(std::uint64_t begin, std::uint64_t end) = 0;
     // Stored leaf hashes from `begin` on, in order.
     virtual Result<std::vector<Hash>> leaf_hashes(std::uint64_t begin) = 0;
-    // The first index with that leaf hash.
-    virtual Result<std::optional<std::uint64_t>> find_leaf(const Hash& leaf) = 0;
     virtual Result<void> insert_tree_head(const TreeHead& head) = 0;
     // Every signed tree head, oldest first.
     virtual Result<std::vector<TreeHead>> tree_heads() = 0;
@@ -104,6 +106,14 @@ public:
     // Entries per transaction at most.
     static constexpr std::size_t kMaxBatch = 4096;
 
+    // Group commits of append_async so far: how many, the entries in them, the largest.
+    struct CommitStats {
+        std::uint64_t commits = 0;
+        std::uint64_t entries = 0;
+        std::uint64_t largest = 0;
+    };
+    [[nodiscard]] CommitStats commit_stats() const noexcept;
+
     ~TransparencyLog() override;
 
     // Appends within the caller's transaction (or its own), on the calling thread.
@@ -124,6 +134,9 @@ public:
     Result<std::vector<LogEntry>> entries(std::uint64_t begin, std::uint64_t end, std::uint64_t limit);
     // Root of the first `size` leaves.
     Result<Hash> root_at(std::uint64_t size);
+    // After a failure to read the log: the first index from `begin` on whose stored entry is
+    // missing or cannot be read (a row damaged by hand), or nullopt when every one reads.
+    Result<std::optional<std::uint64_t>> first_unreadable(std::uint64_t begin);
 
 private:
     struct Pending {
@@ -132,6 +145,8 @@ private:
         std::optional<Result<LogReceipt>> result;
     };
     Result<LogReceipt> write(std::uint64_t index, std::string_view type, ByteView data, TimePoint now);
+    // The entry to store at `index`, its leaf hash computed.
+    static LogEntry make_entry(std::uint64_t index, std::string_view type, ByteView data, TimePoint now);
     // Loads leaf hashes appended (by anyone) since the last call; returns the size.
     Result<std::uint64_t> refresh();
 
@@ -155,10 +170,19 @@ private:
     std::condition_variable_any async_cv_;     // the writer waits for work
     std::condition_variable async_room_cv_;    // producers wait for room
     std::deque<Queued> async_queue_;
+    std::atomic<std::uint64_t> commits_{0};
+    std::atomic<std::uint64_t> committed_{0};
+    std::atomic<std::uint64_t> largest_batch_{0};
     std::jthread writer_;                      // started by the first append_async
 
     std::shared_mutex cache_mutex_;
     std::vector<Hash> leaves_;  // committed leaf hashes, a prefix of the stored log
+    // Leaf hash -> first index, for inclusion proofs by leaf hash: an open-addressing table of
+    // index + 1 (0: empty) keyed by the hash's first octets, over leaves_. Kept here rather than
+    // as a database index, which cost the group commit a random B-tree insert per entry.
+    std::vector<std::uint64_t> leaf_slots_;
+    void index_leaves(std::size_t from);                       // cache_mutex_ held exclusively
+    [[nodiscard]] std::optional<std::uint64_t> find_leaf(const Hash& leaf) const;  // held shared
 };
 
 // Wraps a CertificateRepository so that every certificate recorded is also appended to the

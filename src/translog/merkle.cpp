@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "crypto/digest.hpp"
+
 namespace selo::translog {
 namespace {
 
@@ -12,7 +14,7 @@ Hash sha256_parts(std::uint8_t prefix, ByteView a, ByteView b) {
     EVP_MD_CTX* ctx = ::EVP_MD_CTX_new();
     unsigned int len = 0;
     // SHA-256 cannot fail on valid inputs; a failure here is a broken OpenSSL, not bad input.
-    if (ctx == nullptr || ::EVP_DigestInit_ex(ctx, ::EVP_sha256(), nullptr) != 1 ||
+    if (ctx == nullptr || ::EVP_DigestInit_ex(ctx, crypto::evp_md(crypto::DigestAlgorithm::sha256), nullptr) != 1 ||
         ::EVP_DigestUpdate(ctx, &prefix, 1) != 1 || ::EVP_DigestUpdate(ctx, a.data(), a.size()) != 1 ||
         ::EVP_DigestUpdate(ctx, b.data(), b.size()) != 1 || ::EVP_DigestFinal_ex(ctx, out.data(), &len) != 1) {
         ::EVP_MD_CTX_free(ctx);

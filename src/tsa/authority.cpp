@@ -1,9 +1,11 @@
 #include "tsa/authority.hpp"
 
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 #include <openssl/ts.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "crypto/keys.hpp"
 #include "tsa/der.hpp"
@@ -74,7 +76,42 @@ TimeStampReply granted(ByteView token) {
     return r;
 }
 
+std::atomic<std::uint64_t> next_signer_id{1};
+
 }  // namespace
+
+// The signature over a digest with the unit's key. Each thread keeps an initialised context for
+// the signer it last used, as `openssl speed` does: creating and initialising one per token
+// (a provider fetch under a lock every thread shares) cost more than a quarter of the signature.
+// The context holds its own reference to the key; a renewed signer has another id.
+Result<Bytes> TimeStampAuthority::sign_with(const Signer& signer, ByteView digest) {
+    thread_local std::uint64_t owner = 0;
+    thread_local crypto::EvpPkeyCtxPtr ctx;
+    if (owner != signer.id) {
+        owner = 0;
+        ctx.reset(::EVP_PKEY_CTX_new_from_pkey(nullptr, signer.key.get(), nullptr));
+        if (!ctx || ::EVP_PKEY_sign_init(ctx.get()) != 1) {
+            return crypto::openssl_fail("signature init");
+        }
+        if (::EVP_PKEY_get_base_id(signer.key.get()) == EVP_PKEY_RSA &&
+            ::EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1) {
+            return crypto::openssl_fail("RSA padding");
+        }
+        // With a signature digest set, RSA wraps the input in a DigestInfo; ECDSA checks size.
+        if (::EVP_PKEY_CTX_set_signature_md(ctx.get(), crypto::evp_md(signer.digest)) != 1) {
+            return crypto::openssl_fail("signature digest");
+        }
+        owner = signer.id;
+    }
+    std::size_t len = signer.signature_size;
+    Bytes sig(len);
+    if (::EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size()) != 1) {
+        owner = 0;  // initialised afresh next time
+        return crypto::openssl_fail("signing");
+    }
+    sig.resize(len);
+    return sig;
+}
 
 std::string_view failure_name(FailureInfo f) noexcept {
     switch (f) {
@@ -90,9 +127,8 @@ std::string_view failure_name(FailureInfo f) noexcept {
     return "unknown";
 }
 
-Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certificate,
-                                                      crypto::EvpPkeyPtr key, TsaOptions options,
-                                                      const Clock& clock, Rng& rng, TrustLog* log) {
+Result<std::shared_ptr<const TimeStampAuthority::Signer>> TimeStampAuthority::make_signer(
+    pki::Certificate certificate, crypto::EvpPkeyPtr key, const std::vector<pki::Certificate>& chain) {
     if (!key) {
         return fail(ErrorCode::invalid_argument, "the TSA needs a signing key");
     }
@@ -106,14 +142,62 @@ Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certifica
         return fail(ErrorCode::invalid_argument,
                     "the TSA certificate must carry extendedKeyUsage id-kp-timeStamping alone");
     }
-    TimeStampAuthority tsa(std::move(certificate));
-    tsa.key_ = std::move(key);
+    auto signer = std::make_shared<Signer>(Signer{.id = next_signer_id.fetch_add(1), .certificate = std::move(certificate)});
+    signer->key = std::move(key);
+    signer->digest = digest_for(signer->key.get());
+    // EVP_PKEY_get_size: the largest signature the key makes (a DER ECDSA-Sig-Value varies).
+    signer->signature_size = static_cast<std::size_t>(std::max(::EVP_PKEY_get_size(signer->key.get()), 0));
+    if (signer->signature_size == 0) {
+        return fail(ErrorCode::invalid_argument, "the TSA key has no signature size");
+    }
+    X509* cert = signer->certificate.x509();
+
+    Bytes certs;
+    certs.insert(certs.end(), signer->certificate.der().begin(), signer->certificate.der().end());
+    for (const auto& c : chain) {
+        certs.insert(certs.end(), c.der().begin(), c.der().end());
+    }
+    signer->certificates = der::tlv(0xa0, {certs});
+
+    Bytes issuer = SELO_TRY(encode(::X509_get_issuer_name(cert), ::i2d_X509_NAME, "encoding the issuer"));
+    Bytes serial = SELO_TRY(encode(::X509_get0_serialNumber(cert), ::i2d_ASN1_INTEGER, "encoding the serial"));
+    signer->signer_identifier = der::sequence({issuer, serial});
+
+    Bytes digest_oid = SELO_TRY(der::oid(crypto::digest_oid(signer->digest)));
+    // RFC 5754 §2: SHA-2 AlgorithmIdentifiers carry no parameters.
+    signer->digest_algorithm = der::sequence({digest_oid});
+    auto sig_oid = SELO_TRY(crypto::signature_algorithm_oid(signer->key.get(), signer->digest));
+    Bytes sig_oid_der = SELO_TRY(der::oid(sig_oid));
+    if (::EVP_PKEY_get_base_id(signer->key.get()) == EVP_PKEY_RSA) {
+        const std::uint8_t null[] = {der::kNull, 0};
+        signer->signature_algorithm = der::sequence({sig_oid_der, null});
+    } else {
+        signer->signature_algorithm = der::sequence({sig_oid_der});
+    }
+
+    // RFC 5035 §5.4: ESSCertIDv2 { certHash (SHA-256, the default algorithm, so omitted),
+    // issuerSerial { issuer GeneralNames { directoryName [4] }, serialNumber } }.
+    Bytes cert_hash = crypto::sha256(signer->certificate.der());
+    Bytes general_names = der::sequence({der::tlv(0xa4, {issuer})});
+    Bytes issuer_serial = der::sequence({general_names, serial});
+    Bytes ess_cert_id = der::sequence({der::tlv(der::kOctetString, {cert_hash}), issuer_serial});
+    Bytes signing_cert = der::sequence({der::sequence({ess_cert_id})});
+    Bytes signing_cert_oid = SELO_TRY(der::oid(kOidSigningCertificateV2));
+    signer->signing_cert_attr = der::sequence({signing_cert_oid, der::tlv(der::kSet, {signing_cert})});
+    return std::shared_ptr<const Signer>(std::move(signer));
+}
+
+Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certificate,
+                                                      crypto::EvpPkeyPtr key, TsaOptions options,
+                                                      const Clock& clock, Rng& rng, TrustLog* log) {
+    auto signer = SELO_TRY(make_signer(std::move(certificate), std::move(key), options.chain));
+    TimeStampAuthority tsa;
+    tsa.signer_ = std::make_unique<SignerSlot>();
+    tsa.signer_->current.store(std::move(signer));
     tsa.options_ = std::move(options);
     tsa.clock_ = &clock;
     tsa.rng_ = &rng;
     tsa.log_ = log;
-    tsa.signer_digest_ = digest_for(tsa.key_.get());
-    X509* cert = tsa.certificate_.x509();
 
     tsa.policies_.emplace_back(tsa.options_.default_policy, SELO_TRY(der::oid(tsa.options_.default_policy)));
     for (const auto& p : tsa.options_.accepted_policies) {
@@ -140,45 +224,23 @@ Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certifica
         tsa.accuracy_ = der::tlv(der::kSequence, {content});
     }
 
-    Bytes certs;
-    certs.insert(certs.end(), tsa.certificate_.der().begin(), tsa.certificate_.der().end());
-    for (const auto& c : tsa.options_.chain) {
-        certs.insert(certs.end(), c.der().begin(), c.der().end());
-    }
-    tsa.certificates_ = der::tlv(0xa0, {certs});
-
-    Bytes issuer = SELO_TRY(encode(::X509_get_issuer_name(cert), ::i2d_X509_NAME, "encoding the issuer"));
-    Bytes serial = SELO_TRY(encode(::X509_get0_serialNumber(cert), ::i2d_ASN1_INTEGER, "encoding the serial"));
-    tsa.signer_identifier_ = der::sequence({issuer, serial});
-
-    Bytes digest_oid = SELO_TRY(der::oid(crypto::digest_oid(tsa.signer_digest_)));
-    // RFC 5754 §2: SHA-2 AlgorithmIdentifiers carry no parameters.
-    tsa.digest_algorithm_ = der::sequence({digest_oid});
-    auto sig_oid = SELO_TRY(crypto::signature_algorithm_oid(tsa.key_.get(), tsa.signer_digest_));
-    Bytes sig_oid_der = SELO_TRY(der::oid(sig_oid));
-    if (::EVP_PKEY_get_base_id(tsa.key_.get()) == EVP_PKEY_RSA) {
-        const std::uint8_t null[] = {der::kNull, 0};
-        tsa.signature_algorithm_ = der::sequence({sig_oid_der, null});
-    } else {
-        tsa.signature_algorithm_ = der::sequence({sig_oid_der});
-    }
-
     tsa.tst_info_oid_ = SELO_TRY(der::oid(kOidTstInfo));
     tsa.signed_data_oid_ = SELO_TRY(der::oid(kOidSignedData));
     tsa.message_digest_oid_ = SELO_TRY(der::oid(kOidMessageDigest));
     Bytes content_type_oid = SELO_TRY(der::oid(kOidContentType));
     tsa.content_type_attr_ = der::sequence({content_type_oid, der::tlv(der::kSet, {tsa.tst_info_oid_})});
-
-    // RFC 5035 §5.4: ESSCertIDv2 { certHash (SHA-256, the default algorithm, so omitted),
-    // issuerSerial { issuer GeneralNames { directoryName [4] }, serialNumber } }.
-    Bytes cert_hash = crypto::sha256(tsa.certificate_.der());
-    Bytes general_names = der::sequence({der::tlv(0xa4, {issuer})});
-    Bytes issuer_serial = der::sequence({general_names, serial});
-    Bytes ess_cert_id = der::sequence({der::tlv(der::kOctetString, {cert_hash}), issuer_serial});
-    Bytes signing_cert = der::sequence({der::sequence({ess_cert_id})});
-    Bytes signing_cert_oid = SELO_TRY(der::oid(kOidSigningCertificateV2));
-    tsa.signing_cert_attr_ = der::sequence({signing_cert_oid, der::tlv(der::kSet, {signing_cert})});
     return tsa;
+}
+
+Result<void> TimeStampAuthority::use(pki::Certificate certificate, crypto::EvpPkeyPtr key) {
+    auto signer = SELO_TRY(make_signer(std::move(certificate), std::move(key), options_.chain));
+    // Tokens being signed keep the signer they loaded; the next ones get this one.
+    signer_->current.store(std::move(signer));
+    return {};
+}
+
+pki::Certificate TimeStampAuthority::certificate() const {
+    return signer_->current.load()->certificate;
 }
 
 Result<Bytes> TimeStampAuthority::issue(ByteView imprint_der, ByteView policy_der,
@@ -206,29 +268,31 @@ Result<TimeStampAuthority::Issued> TimeStampAuthority::sign(ByteView imprint_der
     const Bytes gen_time = der::generalized_time(clock_->now());
     Bytes tst_info = der::sequence({version, policy_der, imprint_der, serial, gen_time, accuracy_, nonce_der});
 
-    Bytes content_digest = crypto::digest(signer_digest_, tst_info);
+    const std::shared_ptr<const Signer> signer = signer_->current.load();
+    const DigestAlgorithm signer_digest = signer->digest;
+    Bytes content_digest = crypto::digest(signer_digest, tst_info);
     Bytes message_digest_attr = der::sequence(
         {message_digest_oid_, der::tlv(der::kSet, {der::tlv(der::kOctetString, {content_digest})})});
     // DER SET OF: elements in ascending order of their encodings (X.690 §11.6).
-    std::array<const Bytes*, 3> attrs{&content_type_attr_, &message_digest_attr, &signing_cert_attr_};
+    std::array<const Bytes*, 3> attrs{&content_type_attr_, &message_digest_attr, &signer->signing_cert_attr};
     std::sort(attrs.begin(), attrs.end(), [](const Bytes* a, const Bytes* b) {
         return std::lexicographical_compare(a->begin(), a->end(), b->begin(), b->end());
     });
     // RFC 5652 §5.4: the signature covers the attributes encoded as a SET OF.
     Bytes signed_attrs = der::tlv(der::kSet, {*attrs[0], *attrs[1], *attrs[2]});
-    Bytes to_sign = crypto::digest(signer_digest_, signed_attrs);
-    Bytes signature = SELO_TRY(crypto::sign_digest(key_.get(), signer_digest_, to_sign));
+    Bytes to_sign = crypto::digest(signer_digest, signed_attrs);
+    Bytes signature = SELO_TRY(sign_with(*signer, to_sign));
     signed_attrs[0] = 0xa0;  // [0] IMPLICIT in SignerInfo
 
     const Bytes v1 = der::small_integer(1);
     const Bytes v3 = der::small_integer(3);
-    Bytes signer_info = der::sequence({v1, signer_identifier_, digest_algorithm_, signed_attrs,
-                                       signature_algorithm_, der::tlv(der::kOctetString, {signature})});
+    Bytes signer_info = der::sequence({v1, signer->signer_identifier, signer->digest_algorithm, signed_attrs,
+                                       signer->signature_algorithm, der::tlv(der::kOctetString, {signature})});
     Bytes encap = der::sequence(
         {tst_info_oid_, der::tlv(0xa0, {der::tlv(der::kOctetString, {tst_info})})});
-    ByteView certs = with_certificates ? ByteView(certificates_) : ByteView();
+    ByteView certs = with_certificates ? ByteView(signer->certificates) : ByteView();
     // RFC 5652 §5.1: version 3 because the content type is not id-data.
-    Bytes signed_data = der::sequence({v3, der::tlv(der::kSet, {digest_algorithm_}), encap, certs,
+    Bytes signed_data = der::sequence({v3, der::tlv(der::kSet, {signer->digest_algorithm}), encap, certs,
                                        der::tlv(der::kSet, {signer_info})});
     Bytes token = der::sequence({signed_data_oid_, der::tlv(0xa0, {signed_data})});
     return Issued{std::move(token), std::move(tst_info)};
@@ -357,6 +421,42 @@ Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request) {
 }
 
 Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request, ByteView nonce) {
+    Bytes nonce_der;
+    Bytes imprint = SELO_TRY(imprint_of(request, nonce, nonce_der));
+    return issue(imprint, policies_.front().second, nonce_der, request.include_certificate);
+}
+
+void TimeStampAuthority::time_stamp_async(const TimeStampRequest& request, ByteView nonce,
+                                          std::function<void(Result<Bytes>)> done) {
+    Bytes nonce_der;
+    auto imprint = imprint_of(request, nonce, nonce_der);
+    if (!imprint) {
+        done(std::unexpected(imprint.error()));
+        return;
+    }
+    auto issued = sign(*imprint, policies_.front().second, nonce_der, request.include_certificate);
+    if (!issued) {
+        done(std::unexpected(issued.error()));
+        return;
+    }
+    if (log_ == nullptr) {
+        done(std::move(issued->token));
+        return;
+    }
+    // As respond_async: the token leaves only once its TSTInfo is committed to the log.
+    log_->append_async(options_.log_type, issued->tst_info,
+                       [token = std::move(issued->token), done = std::move(done)](
+                           Result<LogReceipt> logged) mutable {
+                           if (!logged) {
+                               done(std::unexpected(logged.error().context("logging the token")));
+                               return;
+                           }
+                           done(std::move(token));
+                       });
+}
+
+Result<Bytes> TimeStampAuthority::imprint_of(const TimeStampRequest& request, ByteView nonce,
+                                             Bytes& nonce_der) const {
     if (nonce.size() > kMaxNonceOctets) {
         return fail(ErrorCode::invalid_argument, "the nonce is longer than {} octets", kMaxNonceOctets);
     }
@@ -371,9 +471,8 @@ Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request, By
                     crypto::digest_name(*alg), crypto::digest_size(*alg), request.digest.size());
     }
     Bytes alg_oid = SELO_TRY(der::oid(request.hash_algorithm_oid));
-    Bytes imprint = der::sequence({der::sequence({alg_oid}), der::tlv(der::kOctetString, {request.digest})});
-    Bytes nonce_der = nonce.empty() ? Bytes() : der::unsigned_integer(nonce);
-    return issue(imprint, policies_.front().second, nonce_der, request.include_certificate);
+    nonce_der = nonce.empty() ? Bytes() : der::unsigned_integer(nonce);
+    return der::sequence({der::sequence({alg_oid}), der::tlv(der::kOctetString, {request.digest})});
 }
 
 }  // namespace selo::tsa

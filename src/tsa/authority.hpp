@@ -10,7 +10,9 @@
 // without a lock. Every token's TSTInfo is appended to the transparency log (when one is given)
 // before the token is returned.
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <functional>
 #include <optional>
 #include <string>
@@ -90,8 +92,19 @@ public:
     // The same with a nonce (a big-endian magnitude, at most 64 octets) echoed in the token, as
     // CSC signatures/timestamp asks for.
     Result<Bytes> time_stamp(const TimeStampRequest& request, ByteView nonce);
+    // The same without waiting on the calling thread: `done` gets the token once its log entry
+    // is durable (on the log's writer thread, as for respond_async), or the error; refusals,
+    // and every token when there is no log, are given before this returns.
+    void time_stamp_async(const TimeStampRequest& request, ByteView nonce,
+                          std::function<void(Result<Bytes>)> done);
 
-    [[nodiscard]] const pki::Certificate& certificate() const noexcept { return certificate_; }
+    // Replaces the unit's certificate and key (renewal); tokens signed from then on carry the
+    // new certificate's ESSCertIDv2. Safe while other threads are signing. invalid_argument
+    // for a key that does not match or a certificate that is not for time-stamping.
+    Result<void> use(pki::Certificate certificate, crypto::EvpPkeyPtr key);
+
+    // The certificate tokens are signed under now.
+    [[nodiscard]] pki::Certificate certificate() const;
     [[nodiscard]] const TsaOptions& options() const noexcept { return options_; }
 
 private:
@@ -99,7 +112,30 @@ private:
         Bytes token;
         Bytes tst_info;
     };
-    explicit TimeStampAuthority(pki::Certificate certificate) : certificate_(std::move(certificate)) {}
+    // What depends on the unit's certificate and key: replaced as a whole on renewal, while
+    // signing threads keep the one they loaded.
+    struct Signer {
+        std::uint64_t id = 0;  // unique per signer, for the per-thread signing contexts
+        pki::Certificate certificate;
+        crypto::EvpPkeyPtr key;
+        crypto::DigestAlgorithm digest = crypto::DigestAlgorithm::sha256;
+        Bytes certificates;         // [0] IMPLICIT CertificateSet
+        Bytes signer_identifier;    // IssuerAndSerialNumber
+        Bytes digest_algorithm;     // AlgorithmIdentifier of digest
+        Bytes signature_algorithm;
+        Bytes signing_cert_attr;    // Attribute signingCertificateV2
+        std::size_t signature_size = 0;
+    };
+    static Result<Bytes> sign_with(const Signer& signer, ByteView digest);
+    struct SignerSlot {
+        std::atomic<std::shared_ptr<const Signer>> current;
+    };
+    TimeStampAuthority() = default;
+    static Result<std::shared_ptr<const Signer>> make_signer(pki::Certificate certificate,
+                                                             crypto::EvpPkeyPtr key,
+                                                             const std::vector<pki::Certificate>& chain);
+    // The MessageImprint DER of an in-process request, and the nonce as an INTEGER (or empty).
+    Result<Bytes> imprint_of(const TimeStampRequest& request, ByteView nonce, Bytes& nonce_der) const;
     // Builds, signs and logs one token. `imprint_der` is the MessageImprint to copy,
     // `policy_der` one of the precomputed policy OIDs, `nonce_der` an INTEGER or empty.
     Result<Bytes> issue(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,
@@ -111,22 +147,15 @@ private:
     // reply's der is left empty.
     TimeStampReply answer(ByteView request_der, Issued* unlogged);
 
-    pki::Certificate certificate_;
-    crypto::EvpPkeyPtr key_;
+    std::unique_ptr<SignerSlot> signer_;  // a pointer, so that the authority stays movable
     TsaOptions options_;
     const Clock* clock_ = nullptr;
     Rng* rng_ = nullptr;
     TrustLog* log_ = nullptr;
-    crypto::DigestAlgorithm signer_digest_ = crypto::DigestAlgorithm::sha256;
     // Precomputed encodings.
     std::vector<std::pair<std::string, Bytes>> policies_;  // dotted, DER OID; [0] is the default
     Bytes accuracy_;
-    Bytes certificates_;        // [0] IMPLICIT CertificateSet
-    Bytes signer_identifier_;   // IssuerAndSerialNumber
-    Bytes digest_algorithm_;    // AlgorithmIdentifier of signer_digest_
-    Bytes signature_algorithm_;
     Bytes content_type_attr_;   // Attribute contentType = id-ct-TSTInfo
-    Bytes signing_cert_attr_;   // Attribute signingCertificateV2
     Bytes tst_info_oid_;
     Bytes signed_data_oid_;
     Bytes message_digest_oid_;

@@ -28,6 +28,8 @@ public:
     virtual ~UnitRepository() = default;
     virtual Result<std::optional<UnitRecord>> find(std::string_view name) = 0;
     virtual Result<void> insert(const UnitRecord& record) = 0;
+    // Replaces the unit's key and certificate (renewal); not_found for an unknown unit.
+    virtual Result<void> replace(const UnitRecord& record) = 0;
 };
 
 struct UnitSpec {
@@ -50,5 +52,19 @@ struct Unit {
 [[nodiscard]] Result<Unit> ensure_unit(const UnitSpec& spec, UnitRepository& units,
                                        crypto::KeyStore& keys, pki::CertificateAuthority& issuer,
                                        const Clock& clock);
+
+// A unit's certificate is renewed when less than this is left of it (the "tsa" profile gives
+// three years), so that tokens are never signed under a certificate about to expire.
+inline constexpr std::chrono::seconds kRenewUnitBefore{std::chrono::hours(24 * 90)};
+
+// Renewal of the unit named in `spec`, whose certificate in use is `current`: nullopt while
+// `current` has more than `renew_before` left; otherwise the unit's stored certificate and key
+// when another process has renewed it already, else a new key generated in `keys`, certified by
+// `issuer` with the "tsa" profile and recorded in place of the old one. Call it inside a database
+// transaction.
+[[nodiscard]] Result<std::optional<Unit>> renew_unit(const UnitSpec& spec, const pki::Certificate& current,
+                                                     std::chrono::seconds renew_before, UnitRepository& units,
+                                                     crypto::KeyStore& keys, pki::CertificateAuthority& issuer,
+                                                     const Clock& clock);
 
 }  // namespace selo::tsa

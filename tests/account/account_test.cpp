@@ -88,8 +88,8 @@ TEST_F(AccountTest, FiveWrongPasswordsLockTheAccountEvenForTheRightOne) {
     ASSERT_TRUE(rows.has_value()) << rows.error().message;
     int failures = 0, lockouts = 0;
     for (const auto& r : *rows) {
-        failures += r.text(0) == "auth.password.failure";
-        lockouts += r.text(0) == "auth.lockout";
+        failures += r.text(0).value() == "auth.password.failure";
+        lockouts += r.text(0).value() == "auth.lockout";
     }
     EXPECT_EQ(failures, 7);
     EXPECT_EQ(lockouts, 2);

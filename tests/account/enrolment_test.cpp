@@ -90,7 +90,7 @@ protected:
 
     Result<std::size_t> count(std::string_view table) {
         auto row = SELO_TRY(runtime->database().query_one(fmt::format("SELECT count(*) FROM {}", table)));
-        return static_cast<std::size_t>(row->integer(0));
+        return static_cast<std::size_t>(row->integer(0).value());
     }
 
     // Enrols, enters the code and confirms with PIN and a first OTP: a usable credential.
@@ -153,7 +153,7 @@ TEST_F(EnrolmentTest, OneCallOpensAccountMailboxFreeYearAndActivationMessage) {
     auto stored = runtime->database().query("SELECT code_hash FROM activation_codes");
     ASSERT_TRUE(stored.has_value());
     ASSERT_EQ(stored->size(), 1u);
-    const Bytes& hash = (*stored)[0].blob(0);
+    const Bytes hash = (*stored)[0].blob(0).value();
     EXPECT_EQ(std::search(hash.begin(), hash.end(), code.begin(), code.end()), hash.end())
         << "only a keyed hash of the code is stored";
     EXPECT_EQ(hash.size(), 32u);

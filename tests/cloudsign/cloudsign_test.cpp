@@ -149,7 +149,7 @@ TEST_F(CloudSignTest, PurgeDeletesExpiredActivationsOnly) {
               "Invalid parameter SAD");
     EXPECT_TRUE(runtime->cloudsign().sign_hashes(sign_request(alice, fresh.sad, {h2})).has_value());
     auto rows = runtime->database().query("SELECT COUNT(*) FROM signature_activation_hashes").value();
-    EXPECT_EQ(rows[0].integer(0), 1) << "the expired activation's hashes went with it";
+    EXPECT_EQ(rows[0].integer(0).value(), 1) << "the expired activation's hashes went with it";
 }
 
 TEST_F(CloudSignTest, ForgedOrMangledSadIsRefused) {
@@ -247,7 +247,7 @@ TEST_F(CloudSignTest, TheAuditTrailRecordsAuthorisationsSignaturesAndFailures) {
                     .value();
     std::vector<std::string> actions;
     for (const auto& r : rows) {
-        actions.push_back(r.text(1));
+        actions.push_back(r.text(1).value());
     }
     auto has = [&](std::string_view a) { return std::find(actions.begin(), actions.end(), a) != actions.end(); };
     EXPECT_TRUE(has("credential.create"));
@@ -257,10 +257,10 @@ TEST_F(CloudSignTest, TheAuditTrailRecordsAuthorisationsSignaturesAndFailures) {
     EXPECT_TRUE(has("auth.password.failure"));
     // The authorisation names the digest that was authorised, never the PIN or the SAD.
     for (const auto& r : rows) {
-        EXPECT_EQ(r.text(3).find(alice.pin), std::string::npos) << r.text(1);
-        EXPECT_EQ(r.text(3).find(sad.sad), std::string::npos) << r.text(1);
-        if (r.text(1) == "credential.authorize") {
-            EXPECT_NE(r.text(3).find(hex_encode(h1)), std::string::npos);
+        EXPECT_EQ(r.text(3).value().find(alice.pin), std::string::npos) << r.text(1).value();
+        EXPECT_EQ(r.text(3).value().find(sad.sad), std::string::npos) << r.text(1).value();
+        if (r.text(1).value() == "credential.authorize") {
+            EXPECT_NE(r.text(3).value().find(hex_encode(h1)), std::string::npos);
         }
     }
 }

@@ -207,5 +207,28 @@ TEST_F(LogHttp, VerifyFailsNamingTheFirstEditedEntry) {
     EXPECT_NE(bad2.output.find("not consistent with the tree head"), std::string::npos) << bad2.output;
 }
 
+TEST_F(LogHttp, AHandEditedRowOfTheWrongTypeIsNamedNotACrash) {
+    stamp(4);
+    ASSERT_EQ(verify().exit_code, 0);
+    const std::string db = shell_quote((selo.data() / "selo.db").string());
+    // Text where an integer belongs, as a hand edit leaves it.
+    auto edit = run("sqlite3 " + db + " \"DROP TRIGGER log_entries_append_only_update;"
+                    " UPDATE log_entries SET logged_at_ms = 'yesterday' WHERE idx = 3;\"");
+    ASSERT_EQ(edit.exit_code, 0) << edit.output;
+    auto bad = verify();
+    EXPECT_EQ(bad.exit_code, 1) << bad.output;
+    EXPECT_NE(bad.output.find("entry 3 is damaged"), std::string::npos) << bad.output;
+    // The server answers 500 with the entry named, logs why, and keeps serving.
+    auto r = selo.get("/api/v1/log/entries?start=0");
+    EXPECT_EQ(r.status, 500) << r.raw;
+    EXPECT_EQ(r.body.as_object().at("unreadable_entry").as_int64(), 3) << r.raw;
+    EXPECT_EQ(r.raw.find("logged_at_ms"), std::string::npos) << "the reason stays in the server's log";
+    EXPECT_EQ(selo.get("/healthz").status, 200);
+    stamp(1);
+    auto log = run("cat " + shell_quote((selo.dir() / "server.log").string()));
+    EXPECT_NE(log.output.find("log entry 3: stored column logged_at_ms holds text where an integer belongs"),
+              std::string::npos) << log.output;
+}
+
 }  // namespace
 }  // namespace selo::test

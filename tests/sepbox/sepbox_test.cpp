@@ -199,7 +199,7 @@ protected:
     }
 
     std::int64_t count(std::string_view table) {
-        return rt->database().query_one(fmt::format("SELECT COUNT(*) FROM {}", table)).value()->integer(0);
+        return rt->database().query_one(fmt::format("SELECT COUNT(*) FROM {}", table)).value()->integer(0).value();
     }
 
     test::TempDir dir;
@@ -516,9 +516,9 @@ TEST_F(Sepbox, NoticesGoThroughARealSmtpServerAndAreRetriedWithBackOff) {
     EXPECT_EQ(failing.run_once().value(), 0u);
     auto attempts = rt->database().query("SELECT attempts, next_attempt_at, last_error FROM sepbox_outbox").value();
     ASSERT_EQ(attempts.size(), 2u);
-    EXPECT_EQ(attempts[0].integer(0), 1);
-    EXPECT_EQ(attempts[0].integer(1), unix_seconds(clock.now() + 60s));
-    EXPECT_FALSE(attempts[0].text(2).empty());
+    EXPECT_EQ(attempts[0].integer(0).value(), 1);
+    EXPECT_EQ(attempts[0].integer(1).value(), unix_seconds(clock.now() + 60s));
+    EXPECT_FALSE(attempts[0].text(2).value().empty());
     EXPECT_EQ(failing.run_once().value(), 0u) << "not due yet";
     // A notice another process holds is not sent twice.
     EXPECT_TRUE(rt->sepbox_repository().claim_notice(1, clock.now() + 60s, clock.now() + 60s + 5min).value());

@@ -6,6 +6,7 @@
 #include "store/migrations.hpp"
 #include "store/repositories.hpp"
 #include "store/sqlite/sqlite_database.hpp"
+#include "store/sql_translog.hpp"
 #include "support/test_support.hpp"
 
 namespace selo::store {
@@ -27,12 +28,65 @@ TEST_F(StoreTest, MigrationIsIdempotentAndUsesWal) {
     ASSERT_TRUE(migrate(*db).has_value());
     auto v = db->query_one("SELECT version FROM schema_versions WHERE part = 'cloudsign'").value();
     ASSERT_TRUE(v.has_value());
-    EXPECT_EQ(v->integer(0), 1);
+    EXPECT_EQ(v->integer(0).value(), 1);
     EXPECT_EQ(db->query("SELECT part FROM schema_versions").value().size(), schema_parts().size());
     auto mode = db->query_one("PRAGMA journal_mode").value();
-    EXPECT_EQ(mode->text(0), "wal");
+    EXPECT_EQ(mode->text(0).value(), "wal");
     auto sync = db->query_one("PRAGMA synchronous").value();
-    EXPECT_EQ(sync->integer(0), 2) << "synchronous=FULL";
+    EXPECT_EQ(sync->integer(0).value(), 2) << "synchronous=FULL";
+}
+
+TEST_F(StoreTest, RowAccessorsReportAWrongTypeAsAnErrorNamingTheColumn) {
+    auto row = db->query_one("SELECT 'abc' AS name, 7 AS n, X'0102' AS b, NULL AS absent").value();
+    ASSERT_TRUE(row.has_value());
+    EXPECT_EQ(row->text(0).value(), "abc");
+    EXPECT_EQ(row->integer(1).value(), 7);
+    EXPECT_EQ(row->blob(2).value(), (Bytes{1, 2}));
+    EXPECT_EQ(row->blob(3).value(), Bytes{}) << "NULL reads as an empty blob";
+    EXPECT_EQ(row->optional_integer(3).value(), std::nullopt);
+    auto wrong = row->integer(0);
+    ASSERT_FALSE(wrong.has_value());
+    EXPECT_EQ(wrong.error().code, ErrorCode::internal);
+    EXPECT_NE(wrong.error().message.find("column name holds text where an integer belongs"), std::string::npos)
+        << wrong.error().message;
+    EXPECT_FALSE(row->text(1).has_value());
+    EXPECT_FALSE(row->blob(1).has_value());
+    EXPECT_FALSE(row->optional_text(1).has_value());
+    auto past = row->text(9);
+    ASSERT_FALSE(past.has_value());
+    EXPECT_NE(past.error().message.find("4 columns"), std::string::npos) << past.error().message;
+    EXPECT_FALSE(row->is_null(9));
+}
+
+TEST_F(StoreTest, AHandEditedLogRowIsAnErrorNamingTheEntry) {
+    SqlLogRepository log(*db);
+    std::vector<translog::LogEntry> entries;
+    for (std::uint64_t i = 0; i < 70; ++i) {  // more than one multi-row INSERT
+        entries.push_back({i, "timestamp", TimePoint(std::chrono::milliseconds(1'700'000'000'000 + i)),
+                           Bytes{static_cast<std::uint8_t>(i)}, translog::leaf_hash(Bytes{static_cast<std::uint8_t>(i)})});
+    }
+    ASSERT_TRUE(db->transaction([&] { return log.insert_all(entries); }).has_value());
+    auto all = log.entries(0, 100).value();
+    ASSERT_EQ(all.size(), 70u);
+    EXPECT_EQ(all[69].data, Bytes{69});
+    EXPECT_EQ(all[69].leaf_hash, entries[69].leaf_hash);
+    EXPECT_EQ(log.size().value(), 70u);
+    db.reset();  // the sqlite3 CLI edits the file, as an operator would
+    if (auto missing = test::missing_tool({"sqlite3"}); !missing.empty()) {
+        GTEST_SKIP() << missing;
+    }
+    auto edit = test::run("sqlite3 " + test::shell_quote((dir / "selo.db").string()) +
+                          " \"DROP TRIGGER log_entries_append_only_update;"
+                          " UPDATE log_entries SET logged_at_ms = 'soon' WHERE idx = 42;\"");
+    ASSERT_EQ(edit.exit_code, 0) << edit.output;
+    db = open_sqlite(dir / "selo.db").value();
+    SqlLogRepository reopened(*db);
+    auto r = reopened.entries(0, 100);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::internal);
+    EXPECT_NE(r.error().message.find("log entry 42: stored column logged_at_ms holds text where an integer belongs"),
+              std::string::npos) << r.error().message;
+    EXPECT_EQ(reopened.entries(0, 42).value().size(), 42u) << "the rows before it still read";
 }
 
 TEST_F(StoreTest, RefusesADatabaseFromANewerSelo) {

@@ -115,6 +115,49 @@ TEST_F(TransparencyLogTest, ProofsVerifyWithTheIndependentVerifier) {
     }
 }
 
+TEST_F(TransparencyLogTest, FindsLeavesAppendedByAnotherWriterAndTheFirstOfEqualOnes) {
+    ASSERT_TRUE(log->append("timestamp", as_bytes(std::string_view("first"))).has_value());
+    ASSERT_TRUE(log->inclusion_proof(log->entries(0, 1, 1).value()[0].leaf_hash, 1).has_value());
+    // Another writer on the same database (another process, in production): group commits,
+    // past the first sizes of the lookup table.
+    {
+        TransparencyLog other(*repo, store::transact_with(*db), clock, nullptr);
+        std::promise<void> all;
+        std::atomic<int> left{2999};
+        for (int i = 1; i < 3000; ++i) {
+            if (i % 100 == 0) {
+                clock.advance(std::chrono::milliseconds(1));
+            }
+            other.append_async("timestamp", as_bytes(fmt::format("entry {}", i % 2000)), [&](Result<LogReceipt> r) {
+                EXPECT_TRUE(r.has_value());
+                if (left.fetch_sub(1) == 1) {
+                    all.set_value();
+                }
+            });
+        }
+        all.get_future().wait();
+    }
+    auto entries = log->entries(0, 3000, 3000).value();
+    ASSERT_EQ(entries.size(), 3000u);
+    for (std::uint64_t i : {0u, 1u, 777u, 1999u, 2999u}) {
+        auto proof = log->inclusion_proof(entries[i].leaf_hash, 3000);
+        ASSERT_TRUE(proof.has_value()) << i << ": " << proof.error().message;
+        // Equal entries (same type, data and millisecond) have one leaf hash: the first is named.
+        std::uint64_t first = i;
+        for (std::uint64_t j = 0; j < i; ++j) {
+            if (entries[j].leaf_hash == entries[i].leaf_hash) {
+                first = j;
+                break;
+            }
+        }
+        EXPECT_EQ(proof->leaf_index, first) << i;
+        std::vector<Digest> path(proof->path.begin(), proof->path.end());
+        EXPECT_TRUE(rfc_verify_inclusion(first, 3000, entries[i].leaf_hash, path, log->root_at(3000).value()));
+    }
+    // Not in the first 500 entries: not found there, though it is in the log.
+    EXPECT_EQ(log->inclusion_proof(entries[2999].leaf_hash, 500).error().code, ErrorCode::not_found);
+}
+
 TEST_F(TransparencyLogTest, RefusesBadRequestsClearly) {
     ASSERT_TRUE(log->append("postmark", as_bytes(std::string_view("one"))).has_value());
     EXPECT_EQ(log->inclusion_proof(Hash{}, 1).error().code, ErrorCode::not_found);

@@ -6,6 +6,7 @@
 #include <openssl/objects.h>
 
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "support/test_support.hpp"
 #include "tsa/authority.hpp"
 #include "tsa/der.hpp"
+#include "tsa/unit.hpp"
 #include "tsa/verify.hpp"
 
 namespace selo::tsa {
@@ -371,6 +373,136 @@ TEST_F(TsaTest, RespondAsyncAnswersOnlyOnceTheTokenIsLogged) {
     fixture->tsa->respond_async(to_bytes("garbage"), [&](TimeStampReply x) { reply = std::move(x); });
     ASSERT_TRUE(reply.has_value());
     EXPECT_EQ(reply->failure, FailureInfo::bad_data_format);
+}
+
+TEST_F(TsaTest, TimeStampAsyncAnswersOnlyOnceTheTokenIsLogged) {
+    Bytes data = to_bytes("signatures/timestamp");
+    Bytes digest = crypto::sha256(data);
+    fixture->log.deferring = true;
+    std::optional<Result<Bytes>> token;
+    std::size_t logged_before = fixture->log.entries.size();
+    fixture->tsa->time_stamp_async({"2.16.840.1.101.3.4.2.1", digest, true}, to_bytes("\x01\x02"),
+                                   [&](Result<Bytes> t) { token = std::move(t); });
+    EXPECT_FALSE(token.has_value());  // signed, not yet logged
+    fixture->log.release();
+    ASSERT_TRUE(token.has_value());
+    ASSERT_TRUE(token->has_value()) << (*token).error().message;
+    EXPECT_EQ(fixture->log.entries.size(), logged_before + 1);
+    auto info = read_token(**token).value();
+    EXPECT_EQ(fixture->log.entries.back().second, info.tst_info_der);
+    test::write_file(path("a.tst"), **token);
+    test::write_file(path("a.dat"), data);
+    auto r = run("openssl ts -verify -data " + path("a.dat").string() + " -in " + path("a.tst").string() +
+                 " -token_in -CAfile " + path("root.pem").string() + " -untrusted " + path("chain.pem").string());
+    EXPECT_NE(r.output.find("Verification: OK"), std::string::npos) << r.output;
+
+    // A failed commit is an error, not a token; bad input fails at once.
+    token.reset();
+    fixture->tsa->time_stamp_async({"2.16.840.1.101.3.4.2.1", digest, true}, {},
+                                   [&](Result<Bytes> t) { token = std::move(t); });
+    fixture->log.failing = true;
+    fixture->log.release();
+    fixture->log.failing = false;
+    fixture->log.deferring = false;
+    ASSERT_TRUE(token.has_value());
+    EXPECT_FALSE(token->has_value());
+    token.reset();
+    fixture->tsa->time_stamp_async({"1.3.14.3.2.26", Bytes(20, 1), true}, {},
+                                   [&](Result<Bytes> t) { token = std::move(t); });
+    ASSERT_TRUE(token.has_value());
+    ASSERT_FALSE(token->has_value());
+    EXPECT_EQ((*token).error().code, ErrorCode::invalid_argument);
+}
+
+// Units in memory.
+class MemoryUnits final : public UnitRepository {
+public:
+    Result<std::optional<UnitRecord>> find(std::string_view name) override {
+        auto it = units.find(std::string(name));
+        return it == units.end() ? std::optional<UnitRecord>{} : std::optional<UnitRecord>(it->second);
+    }
+    Result<void> insert(const UnitRecord& r) override {
+        units[r.name] = r;
+        return {};
+    }
+    Result<void> replace(const UnitRecord& r) override {
+        if (!units.contains(r.name)) {
+            return fail(ErrorCode::not_found, "no unit");
+        }
+        units[r.name] = r;
+        return {};
+    }
+    std::map<std::string, UnitRecord> units;
+};
+
+TEST_F(TsaTest, RenewsTheUnitCertificateBeforeItExpiresAndTokensCarryTheNewOne) {
+    // Its own clock, moved to 60 days before the unit's certificate ends.
+    FakeClock clock{std::chrono::system_clock::now()};
+    auto rec = fixture->cas.find(pki::kInfrastructureCaName).value();
+    auto infra = pki::CertificateAuthority::load(
+                     *rec, pki::CaContext{fixture->keys, fixture->certs, clock, fixture->rng, "http://ca.example.mo"},
+                     {std::string(pki::kProfileTsa)})
+                     .value();
+    MemoryUnits units;
+    UnitSpec spec{"renewal", "MO", "Selo Test Services", "Selo Renewal Test Unit", crypto::KeyType::ec_p256};
+    auto unit = ensure_unit(spec, units, fixture->keys, infra, clock).value();
+    const pki::Certificate first = unit.certificate;
+    TsaOptions opts;
+    opts.chain = {infra.certificate()};
+    auto tsa = TimeStampAuthority::create(first, std::move(unit.key), opts, clock, fixture->rng, nullptr).value();
+
+    EXPECT_FALSE(renew_unit(spec, first, kRenewUnitBefore, units, fixture->keys, infra, clock).value().has_value())
+        << "three years left: nothing to renew";
+    Bytes data = to_bytes("renewal");
+    Bytes digest = crypto::sha256(data);
+    // Without certificates in the tokens: the verifier has only the chain file to go by.
+    Bytes old_token = tsa.time_stamp({"2.16.840.1.101.3.4.2.1", digest, false}).value();
+
+    clock.set(first.not_after() - std::chrono::days(60));
+    auto renewed = renew_unit(spec, first, kRenewUnitBefore, units, fixture->keys, infra, clock);
+    ASSERT_TRUE(renewed.has_value()) << renewed.error().message;
+    ASSERT_TRUE(renewed->has_value());
+    const pki::Certificate second = (*renewed)->certificate;
+    EXPECT_NE(second.serial_hex(), first.serial_hex());
+    EXPECT_GT(second.not_after(), first.not_after());
+    EXPECT_EQ(units.units.at("renewal").certificate_der, second.der());
+    ASSERT_TRUE(tsa.use(second, std::move((*renewed)->key)).has_value());
+    EXPECT_EQ(tsa.certificate().der(), second.der());
+
+    // A second process still on the old certificate takes the renewed one instead of issuing again.
+    auto adopted = renew_unit(spec, first, kRenewUnitBefore, units, fixture->keys, infra, clock).value();
+    ASSERT_TRUE(adopted.has_value());
+    EXPECT_EQ(adopted->certificate.der(), second.der());
+
+    // New tokens name the new certificate (ESSCertIDv2 = its SHA-256) and verify under it;
+    // the old token still verifies under the old one. openssl checks at the clock's time.
+    Bytes new_token = tsa.time_stamp({"2.16.840.1.101.3.4.2.1", digest, false}).value();
+    test::write_file(path("renew.dat"), data);
+    const std::string at = " -attime " + std::to_string(unix_seconds(clock.now()));
+    for (const auto& [token, cert] : {std::pair{&new_token, &second}, std::pair{&old_token, &first}}) {
+        test::write_file(path("renew.tst"), *token);
+        test::write_file(path("renew-chain.pem"), fixture->intermediate->pem() + cert->pem());
+        auto when = token == &new_token ? at : std::string();
+        auto v = run("openssl ts -verify -data " + path("renew.dat").string() + " -in " + path("renew.tst").string() +
+                     " -token_in -CAfile " + path("root.pem").string() + " -untrusted " +
+                     path("renew-chain.pem").string() + when);
+        EXPECT_NE(v.output.find("Verification: OK"), std::string::npos) << v.output;
+        auto dump = run("openssl asn1parse -inform DER -in " + path("renew.tst").string());
+        EXPECT_NE(dump.output.find(hex_encode_upper(crypto::sha256(cert->der()))), std::string::npos)
+            << "certHash of " << cert->serial_hex();
+    }
+    // The new token is not taken for one of the old certificate's.
+    test::write_file(path("renew.tst"), new_token);
+    test::write_file(path("renew-chain.pem"), fixture->intermediate->pem() + first.pem());
+    auto wrong = run("openssl ts -verify -data " + path("renew.dat").string() + " -in " + path("renew.tst").string() +
+                     " -token_in -CAfile " + path("root.pem").string() + " -untrusted " +
+                     path("renew-chain.pem").string() + at);
+    EXPECT_EQ(wrong.output.find("Verification: OK"), std::string::npos) << wrong.output;
+
+    // A key that is not the certificate's is refused, and the unit keeps signing as before.
+    auto other = crypto::generate_key(crypto::KeyType::ec_p256).value();
+    EXPECT_FALSE(tsa.use(first, std::move(other)).has_value());
+    EXPECT_EQ(tsa.certificate().der(), second.der());
 }
 
 TEST(Der, EncodesTimesBitsAndIntegers) {

@@ -56,6 +56,8 @@ public:
     Result<std::vector<Row>> query(std::string_view sql, const std::vector<Value>& params) override {
         auto* stmt = SELO_TRY(prepare(sql, params));
         std::vector<Row> rows;
+        // Column names, for errors about what a row holds.
+        std::shared_ptr<const std::vector<std::string>> columns;
         for (;;) {
             int rc = ::sqlite3_step(stmt);
             if (rc == SQLITE_DONE) {
@@ -66,6 +68,14 @@ public:
                 return std::unexpected(sqlite_error(db_, rc, "sqlite step"));
             }
             int n = ::sqlite3_column_count(stmt);
+            if (!columns) {
+                std::vector<std::string> names;
+                for (int i = 0; i < n; ++i) {
+                    const char* name = ::sqlite3_column_name(stmt, i);
+                    names.emplace_back(name != nullptr ? name : "");
+                }
+                columns = std::make_shared<const std::vector<std::string>>(std::move(names));
+            }
             std::vector<Value> values;
             values.reserve(static_cast<std::size_t>(n));
             for (int i = 0; i < n; ++i) {
@@ -90,7 +100,7 @@ public:
                     }
                 }
             }
-            rows.emplace_back(std::move(values));
+            rows.emplace_back(std::move(values), columns);
         }
         ::sqlite3_reset(stmt);
         return rows;
@@ -127,6 +137,8 @@ private:
             return fail(ErrorCode::internal, "statement wants {} parameters, got {}",
                         ::sqlite3_bind_parameter_count(stmt), params.size());
         }
+        // SQLITE_STATIC: `params` outlives every step of this statement (execute and query run
+        // it to the end and reset it before returning), so values are not copied again.
         for (std::size_t i = 0; i < params.size(); ++i) {
             int idx = static_cast<int>(i + 1);
             int rc = SQLITE_OK;
@@ -136,12 +148,12 @@ private:
             } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
                 rc = ::sqlite3_bind_int64(stmt, idx, *n);
             } else if (const auto* s = std::get_if<std::string>(&v)) {
-                rc = ::sqlite3_bind_text64(stmt, idx, s->data(), s->size(), SQLITE_TRANSIENT,
+                rc = ::sqlite3_bind_text64(stmt, idx, s->data(), s->size(), SQLITE_STATIC,
                                            SQLITE_UTF8);
             } else if (const auto* b = std::get_if<Bytes>(&v)) {
                 rc = b->empty() ? ::sqlite3_bind_zeroblob(stmt, idx, 0)
                                 : ::sqlite3_bind_blob64(stmt, idx, b->data(), b->size(),
-                                                        SQLITE_TRANSIENT);
+                                                        SQLITE_STATIC);
             }
             if (rc != SQLITE_OK) {
                 return std::unexpected(sqlite_error(db_, rc, "sqlite bind"));
