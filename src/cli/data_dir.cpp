@@ -344,7 +344,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         store::Database* db = rt->db_.get();
         pki::CaContext ca_context{rt->keys(), *rt->logged_certificates_, clock, rng,
                                   rt->config_.server.public_url, &rt->audit_,
-                                  [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); }};
+                                  [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); },
+                                  [db] { return db->in_transaction(); }};
         rt->authorities_.emplace(
             a.name, SELO_TRY(pki::CertificateAuthority::load(
                         *rec, std::move(ca_context),

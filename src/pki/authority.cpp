@@ -4,6 +4,9 @@
 #include <openssl/objects.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 
 #include "core/log.hpp"
 #include "pki/lint.hpp"
@@ -173,6 +176,21 @@ TimePoint whole_seconds(TimePoint t) { return std::chrono::floor<std::chrono::se
 
 }  // namespace
 
+// Issuances waiting for the durable commit that records them. Whoever finds no commit running
+// takes everything queued so far into one transaction (one fsync for the lot, as the
+// transparency log does for its appends); the others wait for it, and each caller hears of its
+// certificate only once the commit that holds it has returned.
+struct CertificateAuthority::GroupCommit {
+    struct Pending {
+        const CertificateRecord* record;
+        std::optional<Result<void>> result;
+    };
+    std::mutex mutex;
+    std::condition_variable done;
+    std::deque<Pending*> queue;
+    bool committing = false;
+};
+
 std::string ca_certificate_url(std::string_view public_url, std::string_view name) {
     std::string base(public_url);
     while (!base.empty() && base.back() == '/') {
@@ -215,6 +233,7 @@ Result<CertificateAuthority> CertificateAuthority::load(const CaRecord& record, 
     auto lint_key = SELO_TRY(lint_key_like(key.get()));
     ca.ca_key_ = std::shared_ptr<EVP_PKEY>(key.release(), ::EVP_PKEY_free);
     ca.lint_key_ = std::shared_ptr<EVP_PKEY>(lint_key.release(), ::EVP_PKEY_free);
+    ca.group_ = std::make_shared<GroupCommit>();
     return ca;
 }
 
@@ -285,7 +304,7 @@ Result<Certificate> CertificateAuthority::issue_with(const CertificateProfile& p
                               prof.name,      cert.not_before(), cert.not_after(),
                               cert.der(),     ctx_.clock.now(),  "valid", std::nullopt,
                               std::nullopt};
-        auto stored = ctx_.certificates.insert(rec);
+        auto stored = record(rec);
         if (stored) {
             log::info("ca {}: issued {} serial {} to {}", name_, prof.name, rec.serial_hex,
                       rec.subject);
@@ -296,6 +315,50 @@ Result<Certificate> CertificateAuthority::issue_with(const CertificateProfile& p
         }
     }
     return fail(ErrorCode::internal, "could not draw a unique serial number");
+}
+
+Result<void> CertificateAuthority::record(const CertificateRecord& rec) {
+    // Inside the caller's transaction the record joins it, on the caller's thread: another
+    // thread's commit must never carry it, nor its own commit carry another's.
+    if (!group_ || !ctx_.transaction || !ctx_.in_transaction || ctx_.in_transaction()) {
+        return ctx_.certificates.insert(rec);
+    }
+    GroupCommit& g = *group_;
+    GroupCommit::Pending mine{&rec, std::nullopt};
+    std::unique_lock lock(g.mutex);
+    g.queue.push_back(&mine);
+    while (!mine.result) {
+        if (g.committing) {
+            g.done.wait(lock);
+            continue;
+        }
+        g.committing = true;
+        std::vector<GroupCommit::Pending*> batch(g.queue.begin(), g.queue.end());
+        g.queue.clear();
+        lock.unlock();
+        std::vector<Result<void>> results;
+        auto all = ctx_.transaction([&]() -> Result<void> {
+            for (auto* p : batch) {
+                SELO_TRY_VOID(ctx_.certificates.insert(*p->record));
+            }
+            return {};
+        });
+        if (all || batch.size() == 1) {
+            results.assign(batch.size(), all);
+        } else {
+            // One record's failure (a serial drawn twice) must not fail the others: each alone.
+            for (auto* p : batch) {
+                results.push_back(ctx_.transaction([&] { return ctx_.certificates.insert(*p->record); }));
+            }
+        }
+        lock.lock();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            batch[i]->result = std::move(results[i]);
+        }
+        g.committing = false;
+        g.done.notify_all();
+    }
+    return std::move(*mine.result);
 }
 
 Result<CertificateRecord> CertificateAuthority::change_status(
@@ -417,18 +480,21 @@ Result<CertificateRecord> CertificateAuthority::resume(std::string_view serial_h
         actor);
 }
 
+// The root keeps P-384 (it signs rarely and lives longest); the issuing CAs sign every
+// certificate, CRL and (through their responders) OCSP answer, and use P-256 with SHA-256, which
+// ETSI TS 119 312 equally recommends and OpenSSL signs about thirty times faster.
 std::vector<AuthoritySpec> default_authorities(std::string_view organization) {
     std::string org(organization);
     return {
         {std::string(kRootCaName), "root", "", org + " Root CA", KeyType::ec_p384, {}},
         {std::string(kNaturalPersonsCaName), "issuing", std::string(kRootCaName),
-         org + " Natural Persons CA", KeyType::ec_p384,
+         org + " Natural Persons CA", KeyType::ec_p256,
          {std::string(kProfileNaturalPersonSigning), std::string(kProfileNaturalPersonAuthentication)}},
         {std::string(kInstitutionsCaName), "issuing", std::string(kRootCaName),
-         org + " Institutions CA", KeyType::ec_p384,
+         org + " Institutions CA", KeyType::ec_p256,
          {std::string(kProfileLegalPersonSeal), std::string(kProfileGovernmentEntitySigning)}},
         {std::string(kInfrastructureCaName), "issuing", std::string(kRootCaName),
-         org + " Infrastructure CA", KeyType::ec_p384,
+         org + " Infrastructure CA", KeyType::ec_p256,
          {std::string(kProfileOcspResponder), std::string(kProfileTsa), std::string(kProfileTlsServer)}},
     };
 }

@@ -214,6 +214,8 @@ public:
         return result;
     }
 
+    bool in_transaction() const override { return ambient_connection() != nullptr; }
+
 private:
     struct Lease {
         std::unique_ptr<SqliteConnection> conn;
