@@ -360,6 +360,11 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     // for CRLs (RFC 5019 §2.2.4, RFC 5280 §5.1.2.5).
     rt->ocsp_ = std::make_unique<pki::OcspResponder>(rt->certificates_, rt->responders_, rt->keys(),
                                                      clock, rng, pki::OcspOptions{});
+    // Precomputed answers are checked against the CAs' status versions through a connection of
+    // their own, which learns of any process's commit from PRAGMA data_version.
+    rt->status_versions_ = std::make_unique<store::WatchedStatusVersions>(
+        SELO_TRY(store::open_sqlite_commit_watch(db_file)));
+    rt->ocsp_->set_status_versions(rt->status_versions_.get());
     rt->crl_publisher_ = std::make_unique<pki::CrlPublisher>(
         rt->certificates_, rt->crl_repo_, rt->keys(), clock, std::chrono::hours(24));
     for (auto& [name, ca] : rt->authorities_) {
