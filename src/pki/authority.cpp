@@ -1,6 +1,7 @@
 #include "pki/authority.hpp"
 
 #include <openssl/conf.h>
+#include <openssl/core_names.h>
 #include <openssl/objects.h>
 
 #include <algorithm>
@@ -58,12 +59,46 @@ struct TbsInput {
     std::vector<std::string> ip_addresses;
 };
 
+// The subjectPublicKeyInfo of an EC key, written into the certificate's X509_PUBKEY directly
+// (RFC 5480 §2: id-ecPublicKey, the named curve, the encoded point). X509_set_pubkey gives the
+// same octets, but OpenSSL 3.0 sets up an encoder and a decoder for it each time, which cost
+// more than the CA's signature. false: not a named-curve EC key; use X509_set_pubkey.
+bool set_ec_public_key(X509* cert, EVP_PKEY* key) {
+    if (::EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
+        return false;
+    }
+    char group[80];
+    std::size_t group_len = 0;
+    if (::EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &group_len) != 1) {
+        clear_errors();
+        return false;
+    }
+    const int curve = ::OBJ_txt2nid(group);
+    std::size_t point_len = 0;
+    if (curve == NID_undef ||
+        ::EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, nullptr, 0, &point_len) != 1 ||
+        point_len == 0) {
+        clear_errors();
+        return false;
+    }
+    auto* point = static_cast<unsigned char*>(::OPENSSL_malloc(point_len));
+    if (point == nullptr ||
+        ::EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, point_len, &point_len) != 1 ||
+        ::X509_PUBKEY_set0_param(::X509_get_X509_PUBKEY(cert), ::OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                                 V_ASN1_OBJECT, ::OBJ_nid2obj(curve), point, static_cast<int>(point_len)) != 1) {
+        ::OPENSSL_free(point);
+        clear_errors();
+        return false;
+    }
+    return true;
+}
+
 Result<X509Ptr> build_certificate(const TbsInput& in, ASN1_INTEGER* serial) {
     X509Ptr cert(::X509_new());
     if (!cert || ::X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
         ::X509_set_serialNumber(cert.get(), serial) != 1 ||
         ::X509_set_subject_name(cert.get(), in.subject) != 1 ||
-        ::X509_set_pubkey(cert.get(), in.public_key) != 1) {
+        (!set_ec_public_key(cert.get(), in.public_key) && ::X509_set_pubkey(cert.get(), in.public_key) != 1)) {
         return openssl_fail("building certificate");
     }
     X509_NAME* issuer_name =
