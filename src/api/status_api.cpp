@@ -12,22 +12,61 @@ namespace {
 
 constexpr std::string_view kOcspResponseType = "application/ocsp-response";
 
+// The RFC 5019 §6.2 header values of one reply, formatted once per I/O or worker thread and
+// reused while that thread hands out the same answer (max-age changes with the second only).
+struct CachingHeaders {
+    const Bytes* der = nullptr;  // the reply they belong to (with its times: an address reused)
+    TimePoint produced_at;
+    TimePoint next_update;
+    std::string last_modified;
+    std::string expires;
+    std::int64_t at_second = -1;
+    std::string cache_control;
+};
+
 http::Response ocsp_response(const pki::OcspReply& reply, const Clock& clock, bool get) {
     auto res = http::binary_response(http::Status::ok, ByteView(*reply.der), kOcspResponseType);
     if (get && reply.cacheable) {
-        // RFC 5019 §6.2: caches may keep the answer until shortly before nextUpdate; the
-        // responder re-signs at half-time, so a cache that asks again then gets the new one.
-        auto left = std::chrono::duration_cast<std::chrono::seconds>(reply.next_update - clock.now());
-        auto max_age = std::max<std::int64_t>(0, std::min<std::int64_t>(left.count(), left.count() / 2 + 1));
-        res.set(http::Field::last_modified, http::format_http_date(reply.produced_at));
-        res.set(http::Field::expires, http::format_http_date(reply.next_update));
-        res.set(http::Field::cache_control,
-                fmt::format("max-age={}, public, no-transform, must-revalidate", max_age));
+        thread_local CachingHeaders h;
+        if (h.der != reply.der.get() || h.produced_at != reply.produced_at || h.next_update != reply.next_update) {
+            h.der = reply.der.get();
+            h.produced_at = reply.produced_at;
+            h.next_update = reply.next_update;
+            h.last_modified = http::format_http_date(reply.produced_at);
+            h.expires = http::format_http_date(reply.next_update);
+            h.at_second = -1;
+        }
+        const auto now = clock.now();
+        const std::int64_t second = unix_seconds(now);
+        if (h.at_second != second) {
+            // RFC 5019 §6.2: caches may keep the answer until shortly before nextUpdate; the
+            // responder re-signs at half-time, so a cache that asks again then gets the new one.
+            auto left = std::chrono::duration_cast<std::chrono::seconds>(reply.next_update - now);
+            auto max_age = std::max<std::int64_t>(0, std::min<std::int64_t>(left.count(), left.count() / 2 + 1));
+            h.cache_control = fmt::format("max-age={}, public, no-transform, must-revalidate", max_age);
+            h.at_second = second;
+        }
+        res.set(http::Field::last_modified, h.last_modified);
+        res.set(http::Field::expires, h.expires);
+        res.set(http::Field::cache_control, h.cache_control);
         res.set(http::Field::etag, reply.etag);
     } else {
         res.set(http::Field::cache_control, "no-cache, no-store");
     }
     return res;
+}
+
+// RFC 6960 Appendix A.1: the URL-encoded base64 of the DER request. Clients send '/', '+' and
+// even "//" raw; the greedy tail keeps them. Empty when undecodable.
+Bytes ocsp_get_request(std::string_view raw) {
+    auto decoded = http::percent_decode(raw);
+    if (!decoded) {
+        return {};
+    }
+    std::string text = std::move(*decoded);
+    std::erase_if(text, [](char c) { return c == '\r' || c == '\n'; });
+    auto b = base64_decode(text);
+    return b ? std::move(*b) : Bytes{};
 }
 
 }  // namespace
@@ -39,25 +78,30 @@ void add_status_routes(http::Router& router, ApiContext& ctx) {
             [&ctx](const http::Request& req, const http::RequestContext&, const http::PathParams&) {
                 return ocsp_response(ctx.ocsp->respond(as_bytes(req.body())), ctx.clock, false);
             },
-            {.summary = "OCSP request (RFC 6960 Appendix A.1, POST)"});
+            {.summary = "OCSP request (RFC 6960 Appendix A.1, POST)",
+             // A request answered before is answered again on the I/O thread, unless the CA's
+             // statuses changed since; the rest (nonces, first requests) is signed on a worker.
+             .fast_path = [&ctx](const http::Request& req, const http::RequestContext&,
+                                 const http::PathParams&) -> std::optional<http::Response> {
+                 if (auto reply = ctx.ocsp->precomputed(as_bytes(req.body()))) {
+                     return ocsp_response(*reply, ctx.clock, false);
+                 }
+                 return std::nullopt;
+             }});
         router.add(
             http::Verb::get, "/ocsp/{rest*}",
             [&ctx](const http::Request&, const http::RequestContext&, const http::PathParams& p) {
-                // RFC 6960 Appendix A.1: the URL-encoded base64 of the DER request. Clients send
-                // '/', '+' and even "//" raw; the greedy tail keeps them.
-                auto decoded = http::percent_decode(p.raw("rest"));
-                Bytes der;
-                if (decoded) {
-                    std::string text = *decoded;
-                    std::erase_if(text, [](char c) { return c == '\r' || c == '\n'; });
-                    if (auto b = base64_decode(text)) {
-                        der = std::move(*b);
-                    }
-                }
                 // Undecodable input is answered in OCSP's own terms: malformedRequest.
-                return ocsp_response(ctx.ocsp->respond(der), ctx.clock, true);
+                return ocsp_response(ctx.ocsp->respond(ocsp_get_request(p.raw("rest"))), ctx.clock, true);
             },
-            {.summary = "OCSP request (RFC 6960 Appendix A.1, GET with base64 in the path)"});
+            {.summary = "OCSP request (RFC 6960 Appendix A.1, GET with base64 in the path)",
+             .fast_path = [&ctx](const http::Request&, const http::RequestContext&,
+                                 const http::PathParams& p) -> std::optional<http::Response> {
+                 if (auto reply = ctx.ocsp->precomputed(ocsp_get_request(p.raw("rest")))) {
+                     return ocsp_response(*reply, ctx.clock, true);
+                 }
+                 return std::nullopt;
+             }});
     }
     if (ctx.crls != nullptr) {
         router.add(

@@ -418,7 +418,8 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
         store::Database* db = rt->db_.get();
         pki::CaContext ca_context{rt->keys(), *rt->logged_certificates_, clock, rng,
                                   status_base_url(rt->config_.server), &rt->audit_,
-                                  [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); }};
+                                  [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); },
+                                  [db] { return db->in_transaction(); }};
         rt->authorities_.emplace(
             a.name, SELO_TRY(pki::CertificateAuthority::load(
                         *rec, std::move(ca_context),
@@ -433,6 +434,11 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
     // for CRLs (RFC 5019 §2.2.4, RFC 5280 §5.1.2.5).
     rt->ocsp_ = std::make_unique<pki::OcspResponder>(rt->certificates_, rt->responders_, rt->keys(),
                                                      clock, rng, pki::OcspOptions{});
+    // Precomputed answers are checked against the CAs' status versions through a connection of
+    // their own, which learns of any process's commit from PRAGMA data_version.
+    rt->status_versions_ = std::make_unique<store::WatchedStatusVersions>(
+        SELO_TRY(store::open_sqlite_commit_watch(db_file)));
+    rt->ocsp_->set_status_versions(rt->status_versions_.get());
     rt->crl_publisher_ = std::make_unique<pki::CrlPublisher>(
         rt->certificates_, rt->crl_repo_, rt->keys(), clock, std::chrono::hours(24));
     for (auto& [name, ca] : rt->authorities_) {

@@ -145,6 +145,7 @@ private:
     std::map<std::string, pki::CertificateAuthority, std::less<>> authorities_;
     std::unique_ptr<account::AccountService> accounts_;
     std::unique_ptr<cloudsign::CloudSignService> cloudsign_;
+    std::unique_ptr<store::WatchedStatusVersions> status_versions_;  // for ocsp_'s fast path
     std::unique_ptr<pki::OcspResponder> ocsp_;
     std::unique_ptr<pki::CrlPublisher> crl_publisher_;
     store::SqlSepboxRepository sepbox_repo_;

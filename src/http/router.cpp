@@ -367,6 +367,13 @@ std::optional<Response> Router::handle_inline(const Request& request,
     if (m.outcome != Outcome::matched) {
         return error_response(request, m);
     }
+    if (m.route->options.fast_path && m.route->options.execution != Execution::inline_io) {
+        PathParams params;
+        if (auto error = resolve(request, m, params)) {
+            return error;
+        }
+        return m.route->options.fast_path(request, context, params);
+    }
     if (m.route->options.execution != Execution::inline_io) {
         return std::nullopt;
     }

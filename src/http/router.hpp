@@ -76,9 +76,16 @@ using RouteHandler =
 using AsyncRouteHandler =
     std::function<void(const Request&, const RequestContext&, const PathParams&, Respond)>;
 
+// A cheap first attempt at a worker route, made on the I/O thread: a response is sent at once,
+// nullopt hands the request to the route's handler on the worker pool. It must not block (an
+// in-memory lookup, e.g. a precomputed answer).
+using FastPathHandler =
+    std::function<std::optional<Response>(const Request&, const RequestContext&, const PathParams&)>;
+
 struct RouteOptions {
     Execution execution = Execution::worker;
     std::string summary;  // one line for humans and the OpenAPI cross-check
+    FastPathHandler fast_path;  // optional; see FastPathHandler
 };
 
 // One entry of the route table.
@@ -111,8 +118,9 @@ class Router {
     // router's own errors, when the route responds for asynchronous ones.
     void handle_async(const Request& request, const RequestContext& context, Respond respond) const;
 
-    // The inline half: answers routes marked inline_io, and the router's own errors, and returns
-    // nullopt for worker routes (the server then calls handle() on a worker thread).
+    // The inline half: answers routes marked inline_io, the router's own errors and what a
+    // route's fast path answers, and returns nullopt for the rest (the server then calls
+    // handle() on a worker thread).
     [[nodiscard]] std::optional<Response> handle_inline(const Request& request,
                                                         const RequestContext& context) const;
 

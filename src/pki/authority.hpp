@@ -40,6 +40,10 @@ struct CaContext {
     // Runs `fn` as one durable transaction (the status change and its audit record commit
     // together); empty: fn runs as it is.
     std::function<Result<void>(const std::function<Result<void>()>&)> transaction;
+    // True when the calling thread is inside a transaction of that database. Given (with
+    // `transaction`), concurrent issuances outside any transaction share one durable commit;
+    // empty: every certificate is recorded on its own.
+    std::function<bool()> in_transaction;
 };
 
 // Who asks for a life-cycle change, and why: it goes into the audit trail.
@@ -88,6 +92,10 @@ public:
 
 private:
     Result<Certificate> issue_with(const CertificateProfile& profile, const IssuanceRequest& request);
+    // Records an issued certificate durably before returning (group commit with concurrent
+    // callers when the context allows it).
+    Result<void> record(const CertificateRecord& record);
+    struct GroupCommit;
     Result<CertificateRecord> change_status(std::string_view serial_hex, std::string_view action,
                                             const std::function<Result<CertificateStatus>(
                                                 const CertificateRecord&)>& next,
@@ -102,6 +110,7 @@ private:
     // once is safe in OpenSSL 3.
     std::shared_ptr<EVP_PKEY> ca_key_;
     std::shared_ptr<EVP_PKEY> lint_key_;
+    std::shared_ptr<GroupCommit> group_;
 
     std::string name_;
     std::string key_id_;

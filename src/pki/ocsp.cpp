@@ -94,6 +94,41 @@ struct OcspResponder::Cached {
     OcspReply reply;
 };
 
+struct OcspResponder::Precomputed {
+    const Served* ca;
+    std::int64_t status_version;  // the CA's, read before the status the answer gives
+    TimePoint refresh_at;
+    std::shared_ptr<const OcspReply> reply;
+};
+
+Result<std::int64_t> OcspResponder::status_version(const Served& ca) {
+    return versions_ != nullptr ? versions_->version(ca.name) : certificates_.status_version(ca.name);
+}
+
+std::shared_ptr<const OcspReply> OcspResponder::precomputed(ByteView in) {
+    if (in.empty() || in.size() > kMaxRequestBytes) {
+        return nullptr;
+    }
+    std::shared_ptr<const Precomputed> entry;
+    {
+        std::shared_lock lock(precomputed_mutex_);
+        auto it = precomputed_.find(std::string(reinterpret_cast<const char*>(in.data()), in.size()));
+        if (it == precomputed_.end()) {
+            return nullptr;
+        }
+        entry = it->second;
+    }
+    const TimePoint now = clock_.now();
+    if (now >= entry->refresh_at || now < entry->reply->this_update) {
+        return nullptr;
+    }
+    auto version = status_version(*entry->ca);
+    if (!version || *version != entry->status_version) {
+        return nullptr;
+    }
+    return entry->reply;
+}
+
 OcspResponder::OcspResponder(CertificateRepository& certificates, ResponderRepository& responders,
                              crypto::KeyStore& keys, const Clock& clock, Rng& rng,
                              OcspOptions options)
@@ -248,6 +283,14 @@ OcspReply OcspResponder::respond(ByteView in) {
         serials.push_back(serial_of(serial));
     }
 
+    // A plain request's answer is kept for precomputed(), under the CA's status version read
+    // before the status: a change committed in between makes the version newer than the entry.
+    std::optional<std::int64_t> version_before;
+    if (count == 1 && !has_nonce) {
+        if (auto v = status_version(*ca)) {
+            version_before = *v;
+        }
+    }
     std::vector<std::optional<CertificateStatus>> statuses;
     for (const auto& s : serials) {
         if (s.empty()) {
@@ -273,11 +316,18 @@ OcspReply OcspResponder::respond(ByteView in) {
             cache_key.assign(reinterpret_cast<char*>(out), static_cast<std::size_t>(len));
         }
         ::OPENSSL_free(out);
-        std::shared_lock lock(cache_mutex_);
-        auto it = cache_.find(cache_key);
-        if (it != cache_.end() && it->second->status == *statuses[0] && now < it->second->refresh_at &&
-            now >= it->second->reply.this_update) {
-            return it->second->reply;
+        std::shared_ptr<const Cached> hit;
+        {
+            std::shared_lock lock(cache_mutex_);
+            auto it = cache_.find(cache_key);
+            if (it != cache_.end() && it->second->status == *statuses[0] && now < it->second->refresh_at &&
+                now >= it->second->reply.this_update) {
+                hit = it->second;
+            }
+        }
+        if (hit) {
+            remember(in, *ca, version_before, hit->refresh_at, hit->reply);
+            return hit->reply;
         }
     }
 
@@ -366,8 +416,25 @@ OcspReply OcspResponder::respond(ByteView in) {
             cache_.clear();
         }
         cache_[cache_key] = std::move(entry);
+        lock.unlock();
+        remember(in, *ca, version_before, now + options_.validity / 2, reply);
     }
     return reply;
+}
+
+void OcspResponder::remember(ByteView request, const Served& ca, std::optional<std::int64_t> version,
+                             TimePoint refresh_at, const OcspReply& reply) {
+    if (!version) {
+        return;
+    }
+    auto entry = std::make_shared<const Precomputed>(
+        Precomputed{&ca, *version, refresh_at, std::make_shared<const OcspReply>(reply)});
+    std::unique_lock lock(precomputed_mutex_);
+    if (precomputed_.size() >= options_.max_cached) {
+        precomputed_.clear();
+    }
+    precomputed_.insert_or_assign(std::string(reinterpret_cast<const char*>(request.data()), request.size()),
+                                  std::move(entry));
 }
 
 }  // namespace selo::pki

@@ -1,10 +1,12 @@
 #pragma once
 // The OCSP responder (RFC 6960, with the RFC 5019 profile for high-volume use): answers status
 // requests for the certificates of every CA it serves, signed by a delegated responder
-// certificate each CA issues for itself (or by the CA key). The status is read from the
-// certificate repository on every request, so a revocation by any process is visible at once;
-// the signed answer to a plain (nonce-less, one-certificate) request is kept and handed out
-// again until the status changes or half its validity has passed.
+// certificate each CA issues for itself (or by the CA key). The signed answer to a plain
+// (nonce-less, one-certificate) request is kept and handed out again until the status changes
+// or half its validity has passed: precomputed() finds it by the request's encoding without
+// reading the status, as long as the CA's status version (bumped with every status change, in
+// any process) is the one it was made under; respond() reads the status itself. So a
+// revocation by any process is visible at once.
 
 #include <chrono>
 #include <map>
@@ -61,11 +63,23 @@ public:
     // does not serve unauthorized, a storage failure tryLater (RFC 6960 §4.2.1).
     [[nodiscard]] OcspReply respond(ByteView request);
 
+    // Where the CAs' status versions are read cheaply (null: from the certificate repository).
+    // Set before serving; it must outlive the responder.
+    void set_status_versions(StatusVersions* versions) noexcept { versions_ = versions; }
+    // The answer respond() gave to exactly these request octets (plain requests only), while it
+    // is current and its CA's status version has not moved; null otherwise (call respond()).
+    // Signs nothing and reads no status: cheap enough for an I/O thread.
+    [[nodiscard]] std::shared_ptr<const OcspReply> precomputed(ByteView request);
+
     [[nodiscard]] const OcspOptions& options() const noexcept { return options_; }
 
 private:
     struct Served;
     struct Cached;
+    struct Precomputed;
+    Result<std::int64_t> status_version(const Served& ca);
+    void remember(ByteView request, const Served& ca, std::optional<std::int64_t> version,
+                  TimePoint refresh_at, const OcspReply& reply);
     Result<void> ensure_signer(Served& ca);
     OcspReply error_reply(int status) const;
 
@@ -80,6 +94,9 @@ private:
     mutable std::shared_mutex cache_mutex_;
     std::unordered_map<std::string, std::shared_ptr<const Cached>> cache_;
     std::map<int, OcspReply> errors_;
+    StatusVersions* versions_ = nullptr;
+    mutable std::shared_mutex precomputed_mutex_;
+    std::unordered_map<std::string, std::shared_ptr<const Precomputed>> precomputed_;
 };
 
 }  // namespace selo::pki

@@ -92,6 +92,15 @@ public:
     virtual Result<std::vector<CertificateRecord>> list(const CertificateFilter& filter) = 0;
 };
 
+// Each CA's status version (CertificateRepository::status_version), cheap enough to ask on every
+// OCSP request: an implementation re-reads the versions only when it learns that something was
+// committed since it last did, by any process.
+class StatusVersions {
+public:
+    virtual ~StatusVersions() = default;
+    virtual Result<std::int64_t> version(std::string_view issuer) = 0;
+};
+
 // A CRL as published.
 struct CrlRecord {
     std::string issuer;

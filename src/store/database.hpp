@@ -71,6 +71,9 @@ public:
     // Nested calls join the outer transaction. Busy databases are retried with back-off.
     virtual Result<void> transaction(const std::function<Result<void>()>& fn) = 0;
 
+    // True when the calling thread is inside transaction() of this database.
+    [[nodiscard]] virtual bool in_transaction() const = 0;
+
     // Convenience wrappers over with_connection.
     Result<std::int64_t> execute(std::string_view sql, const std::vector<Value>& params = {});
     Result<std::vector<Row>> query(std::string_view sql, const std::vector<Value>& params = {});

@@ -174,6 +174,23 @@ Result<std::int64_t> SqlCertificateRepository::status_version(std::string_view i
     return row ? SELO_TRY(row->integer(0)) : std::int64_t{0};
 }
 
+Result<std::int64_t> WatchedStatusVersions::version(std::string_view issuer) {
+    std::lock_guard lock(mutex_);
+    // A commit between the check and the read is read too, and seen again next time: the
+    // versions are never older than the last commit before the call.
+    if (SELO_TRY(watch_->changed()) || stale_) {
+        stale_ = true;
+        auto rows = SELO_TRY(watch_->connection().query("SELECT issuer, version FROM certificate_status_versions", {}));
+        versions_.clear();
+        for (const auto& r : rows) {
+            versions_.emplace(r.text(0), r.integer(1));
+        }
+        stale_ = false;
+    }
+    auto it = versions_.find(issuer);
+    return it == versions_.end() ? std::int64_t{0} : it->second;
+}
+
 Result<std::vector<pki::CertificateRecord>> SqlCertificateRepository::list(
     const pki::CertificateFilter& f) {
     std::string sql = fmt::format("SELECT {} FROM certificates WHERE 1 = 1", kCertificateColumns);

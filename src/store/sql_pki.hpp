@@ -1,8 +1,13 @@
 #pragma once
 // SQL repository: CA and certificate records.
 
+#include <map>
+#include <memory>
+#include <mutex>
+
 #include "pki/repository.hpp"
 #include "store/database.hpp"
+#include "store/sqlite/sqlite_database.hpp"
 
 namespace selo::store {
 
@@ -38,6 +43,20 @@ public:
 
 private:
     Database& db_;
+};
+
+// The status versions read through a CommitWatch: PRAGMA data_version once per call, the
+// versions table again only when some connection committed since.
+class WatchedStatusVersions final : public pki::StatusVersions {
+public:
+    explicit WatchedStatusVersions(std::unique_ptr<CommitWatch> watch) : watch_(std::move(watch)) {}
+    Result<std::int64_t> version(std::string_view issuer) override;
+
+private:
+    std::mutex mutex_;
+    std::unique_ptr<CommitWatch> watch_;
+    std::map<std::string, std::int64_t, std::less<>> versions_;
+    bool stale_ = false;  // a re-read failed: read again whatever the watch says
 };
 
 class SqlCrlRepository final : public pki::CrlRepository {

@@ -194,6 +194,37 @@ TEST_F(RouterTest, InlineHalfAnswersInlineRoutesAndErrorsOnly) {
     EXPECT_EQ(missing->result(), Status::not_found);
 }
 
+TEST_F(RouterTest, FastPathAnswersInlineOrLeavesTheRequestToTheWorkerHandler) {
+    Router r;
+    bool precomputed = false;
+    r.add(
+        Verb::get, "/status/{rest*}",
+        [](const Request&, const RequestContext&, const PathParams& p) {
+            return text_response(Status::ok, "worker " + std::string(p.raw("rest")));
+        },
+        {.summary = "status",
+         .fast_path = [&precomputed](const Request&, const RequestContext&,
+                                     const PathParams& p) -> std::optional<Response> {
+             if (!precomputed) {
+                 return std::nullopt;
+             }
+             return text_response(Status::ok, "inline " + std::string(p.raw("rest")));
+         }});
+    EXPECT_FALSE(r.handle_inline(make(Verb::get, "/status/a//b"), ctx)) << "nothing precomputed: to the worker";
+    EXPECT_EQ(r.handle(make(Verb::get, "/status/a//b"), ctx).body(), "worker a//b\n");
+    precomputed = true;
+    auto res = r.handle_inline(make(Verb::get, "/status/a//b"), ctx);
+    ASSERT_TRUE(res.has_value());
+    EXPECT_EQ(res->body(), "inline a//b\n");
+    // The worker handler stays the route's answer when called directly; bad escapes never
+    // reach either.
+    EXPECT_EQ(r.handle(make(Verb::get, "/status/x"), ctx).body(), "worker x\n");
+    auto bad = r.handle_inline(make(Verb::get, "/status/%zz"), ctx);
+    ASSERT_TRUE(bad.has_value());
+    EXPECT_EQ(bad->result(), Status::bad_request);
+    EXPECT_EQ(r.routes().front().execution, Execution::worker);
+}
+
 TEST_F(RouterTest, ErrorRendererCanProduceProblemJson) {
     router.set_error_renderer([](const Request&, Status status, std::string_view message) {
         return problem_response(status, message);

@@ -216,6 +216,41 @@ TEST_F(CaStatusOverHttp, HandBuiltGetRequestsWorkWithCachingHeaders) {
     EXPECT_NE(empty.output.find("malformedrequest (1)"), std::string::npos) << empty.output;
 }
 
+TEST_F(CaStatusOverHttp, PrecomputedAnswersSeeEveryCliChangeAtOnce) {
+    // The same request octets, asked again and again: after the first answer the server hands
+    // out the precomputed one on its I/O thread, until the CLI (another process) changes the
+    // status; the next request must already see the change.
+    selo->enrol("黃大仙", "WONG Tai Sin", "5300005(5)", "e@example.mo", "585714");
+    std::string e = save_certificate("IDCMO-5300005(5)", "e.pem");
+    ASSERT_FALSE(e.empty());
+    ASSERT_EQ(run(in_dir("openssl ocsp -issuer natural-persons.pem -cert e.pem -no_nonce -reqout e.der")).exit_code, 0);
+    const std::string url = shell_quote(selo->base() + "/ocsp/" + base64_encode(read_file(selo->dir() / "e.der")));
+    auto status = [&](bool get) {
+        std::string fetch = get ? "curl -sf -o e.resp " + url
+                                : "curl -sf -o e.resp -H 'Content-Type: application/ocsp-request' --data-binary @e.der " +
+                                      selo->base() + "/ocsp";
+        auto r = run(in_dir(fetch + " && openssl ocsp -respin e.resp -issuer natural-persons.pem -cert e.pem"
+                                    " -CAfile root.pem -verify_other natural-persons.pem"));
+        EXPECT_NE(r.output.find("Response verify OK"), std::string::npos) << r.output;
+        return r.output;
+    };
+    auto expect_all = [&](const std::string& want) {
+        for (int i = 0; i < 3; ++i) {
+            EXPECT_NE(status(true).find("e.pem: " + want), std::string::npos) << "GET " << i << " " << want;
+            EXPECT_NE(status(false).find("e.pem: " + want), std::string::npos) << "POST " << i << " " << want;
+        }
+    };
+    expect_all("good");
+    ASSERT_EQ(selo->selo("ca suspend --data " + data() + " --serial " + e).exit_code, 0);
+    EXPECT_NE(status(true).find("Reason: certificateHold"), std::string::npos);
+    expect_all("revoked");
+    ASSERT_EQ(selo->selo("ca resume --data " + data() + " --serial " + e).exit_code, 0);
+    expect_all("good");
+    ASSERT_EQ(selo->selo("ca revoke --data " + data() + " --serial " + e + " --reason keyCompromise").exit_code, 0);
+    EXPECT_NE(status(false).find("Reason: keyCompromise"), std::string::npos);
+    expect_all("revoked");
+}
+
 TEST_F(CaStatusOverHttp, OfficerApiChangesStatusAndTheRepositoryShowsIt) {
     selo->enrol("張三", "CHEUNG Sam", "5300003(3)", "c@example.mo", "485714");
     std::string c = save_certificate("IDCMO-5300003(3)", "c.pem");

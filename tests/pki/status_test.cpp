@@ -337,6 +337,53 @@ TEST_P(CaStatus, PlainAnswersAreReusedUntilHalfTimeAndResponderRotates) {
     EXPECT_NE(out.output.find("Response verify OK"), std::string::npos) << out.output;
 }
 
+TEST_P(CaStatus, PrecomputedAnswersFollowEveryStatusChangeAtOnce) {
+    auto a = issue("1000009(9)");
+    save(a, "a.pem");
+    ASSERT_EQ(run("cd " + dir.path().string() + " && openssl ocsp -issuer np.pem -cert a.pem -no_nonce -reqout req.der")
+                  .exit_code, 0);
+    auto req = test::read_file(dir / "req.der");
+    EXPECT_EQ(ocsp->precomputed(req), nullptr) << "nothing was answered yet";
+    auto first = ocsp->respond(req);
+    auto pre = ocsp->precomputed(req);
+    ASSERT_NE(pre, nullptr);
+    EXPECT_EQ(*pre->der, *first.der);
+    auto read = [&](const OcspReply& reply) {
+        test::write_file(dir / "resp.der", *reply.der);
+        return run("cd " + dir.path().string() + " && openssl ocsp -respin resp.der -issuer np.pem -cert a.pem"
+                   " -CAfile root.pem -verify_other np.pem").output;
+    };
+    EXPECT_NE(read(*pre).find("a.pem: good"), std::string::npos);
+    // Other request octets for the same certificate are answered by respond() first.
+    ASSERT_EQ(run("cd " + dir.path().string() + " && openssl ocsp -issuer np.pem -sha256 -cert a.pem -no_nonce"
+                  " -reqout req256.der").exit_code, 0);
+    EXPECT_EQ(ocsp->precomputed(test::read_file(dir / "req256.der")), nullptr);
+
+    // A status change, through any CA object or process, bumps the CA's status version: the
+    // precomputed answer is gone at once, and respond() gives the new status.
+    ASSERT_TRUE(np->suspend(a.serial_hex(), officer));
+    EXPECT_EQ(ocsp->precomputed(req), nullptr);
+    auto held = ocsp->respond(req);
+    EXPECT_NE(read(held).find("a.pem: revoked"), std::string::npos);
+    pre = ocsp->precomputed(req);
+    ASSERT_NE(pre, nullptr);
+    EXPECT_EQ(*pre->der, *held.der);
+    ASSERT_TRUE(certs.update_status(np->name(), a.serial_hex(), "suspended",
+                                    {"valid", std::nullopt, std::nullopt, a.not_after()}).has_value());
+    EXPECT_EQ(ocsp->precomputed(req), nullptr);
+    EXPECT_NE(read(ocsp->respond(req)).find("a.pem: good"), std::string::npos);
+    ASSERT_NE(ocsp->precomputed(req), nullptr);
+
+    // Nonce requests are never precomputed; half-time ends the reuse.
+    ASSERT_EQ(run("cd " + dir.path().string() + " && openssl ocsp -issuer np.pem -cert a.pem -reqout nonce.der")
+                  .exit_code, 0);
+    auto nonce_req = test::read_file(dir / "nonce.der");
+    (void)ocsp->respond(nonce_req);
+    EXPECT_EQ(ocsp->precomputed(nonce_req), nullptr);
+    clock.advance(std::chrono::hours(13));
+    EXPECT_EQ(ocsp->precomputed(req), nullptr);
+}
+
 INSTANTIATE_TEST_SUITE_P(KeyStores, CaStatus, ::testing::ValuesIn(key_stores()),
                          [](const auto& info) { return info.param.name; });
 

@@ -220,5 +220,41 @@ TEST_F(StoreTest, ConcurrentClaimsOfOneHashSucceedOnce) {
     EXPECT_EQ(wins.load(), 1);
 }
 
+TEST_F(StoreTest, WatchedStatusVersionsSeeEveryOtherConnectionsCommitAtOnce) {
+    SqlCertificateRepository certs(*db);
+    const auto t = from_unix_seconds(1'700'000'000);
+    ASSERT_TRUE(certs.insert({"np", "4a", "CN=a", "natural-person-signing", t, t + std::chrono::hours(24),
+                              Bytes{0x30, 0x00}, t, "valid", std::nullopt, std::nullopt}).has_value());
+    auto watch = open_sqlite_commit_watch(dir / "selo.db");
+    ASSERT_TRUE(watch.has_value()) << watch.error().message;
+    WatchedStatusVersions versions(std::move(*watch));
+    EXPECT_EQ(versions.version("np").value(), 0);
+    // Another opener of the file (as `selo ca revoke` is) changes a status: seen on the next call.
+    auto other = open_sqlite(dir / "selo.db").value();
+    SqlCertificateRepository certs2(*other);
+    pki::CertificateStatus revoked{"revoked", t, 1, t + std::chrono::hours(24)};
+    ASSERT_TRUE(certs2.update_status("np", "4a", "valid", revoked).has_value());
+    EXPECT_EQ(versions.version("np").value(), 1);
+    EXPECT_EQ(versions.version("np").value(), 1);
+    EXPECT_EQ(versions.version("institutions").value(), 0);
+    // This process's own pooled connections too.
+    pki::CertificateStatus held{"suspended", t, 6, t + std::chrono::hours(24)};
+    ASSERT_TRUE(certs.insert({"np", "4b", "CN=b", "natural-person-signing", t, t + std::chrono::hours(24),
+                              Bytes{0x30, 0x00}, t, "valid", std::nullopt, std::nullopt}).has_value());
+    EXPECT_EQ(versions.version("np").value(), 1) << "an issuance changes no status";
+    ASSERT_TRUE(certs.update_status("np", "4b", "valid", held).has_value());
+    EXPECT_EQ(versions.version("np").value(), 2);
+    // And another process altogether.
+    if (!test::have_tool("python3")) {
+        GTEST_SKIP() << "python3 missing";
+    }
+    auto r = test::run("python3 -c " + test::shell_quote(
+        "import sqlite3; c = sqlite3.connect('" + (dir / "selo.db").string() + "'); "
+        "c.execute(\"UPDATE certificate_status_versions SET version = version + 1 WHERE issuer = 'np'\"); "
+        "c.commit()"));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(versions.version("np").value(), 3);
+}
+
 }  // namespace
 }  // namespace selo::store

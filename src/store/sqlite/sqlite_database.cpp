@@ -226,6 +226,8 @@ public:
         return result;
     }
 
+    bool in_transaction() const override { return ambient_connection() != nullptr; }
+
 private:
     struct Lease {
         std::unique_ptr<SqliteConnection> conn;
@@ -297,7 +299,58 @@ private:
     unsigned open_ = 0;
 };
 
+class SqliteCommitWatch final : public CommitWatch {
+public:
+    SqliteCommitWatch(std::unique_ptr<SqliteConnection> conn, ::sqlite3* db, ::sqlite3_stmt* stmt)
+        : conn_(std::move(conn)), db_(db), stmt_(stmt) {}
+    ~SqliteCommitWatch() override { ::sqlite3_finalize(stmt_); }
+    SqliteCommitWatch(const SqliteCommitWatch&) = delete;
+    SqliteCommitWatch& operator=(const SqliteCommitWatch&) = delete;
+
+    Result<bool> changed() override {
+        int rc = ::sqlite3_step(stmt_);
+        if (rc != SQLITE_ROW) {
+            ::sqlite3_reset(stmt_);
+            return std::unexpected(sqlite_error(db_, rc, "PRAGMA data_version"));
+        }
+        const std::int64_t v = ::sqlite3_column_int64(stmt_, 0);
+        ::sqlite3_reset(stmt_);
+        const bool changed = !seen_ || v != version_;
+        seen_ = true;
+        version_ = v;
+        return changed;
+    }
+    Connection& connection() override { return *conn_; }
+
+private:
+    std::unique_ptr<SqliteConnection> conn_;
+    ::sqlite3* db_;
+    ::sqlite3_stmt* stmt_;
+    bool seen_ = false;
+    std::int64_t version_ = 0;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<CommitWatch>> open_sqlite_commit_watch(const std::filesystem::path& file) {
+    ::sqlite3* db = nullptr;
+    int rc = ::sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        Error e = sqlite_error(db, rc, fmt::format("cannot open database {}", file.string()));
+        ::sqlite3_close_v2(db);
+        return std::unexpected(e);
+    }
+    // Short: a watch that cannot look at once says so, and its caller takes the slow path.
+    ::sqlite3_busy_timeout(db, 50);
+    ::sqlite3_extended_result_codes(db, 1);
+    auto conn = std::make_unique<SqliteConnection>(db);
+    ::sqlite3_stmt* stmt = nullptr;
+    rc = ::sqlite3_prepare_v3(db, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+        return std::unexpected(sqlite_error(db, rc, "sqlite prepare"));
+    }
+    return std::unique_ptr<CommitWatch>(std::make_unique<SqliteCommitWatch>(std::move(conn), db, stmt));
+}
 
 Result<std::unique_ptr<Database>> open_sqlite(const std::filesystem::path& file,
                                               const SqliteOptions& options) {
