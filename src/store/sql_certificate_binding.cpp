@@ -29,7 +29,8 @@ Result<std::optional<account::CertificateBinding>> SqlCertificateBindingReposito
         return std::optional<account::CertificateBinding>{};
     }
     return std::optional<account::CertificateBinding>(account::CertificateBinding{
-        row->text(0), row->text(1), row->text(2), row->text(3), sql::at(row->integer(4))});
+        SELO_TRY(row->text(0)), SELO_TRY(row->text(1)), SELO_TRY(row->text(2)), SELO_TRY(row->text(3)),
+        sql::at(SELO_TRY(row->integer(4)))});
 }
 
 }  // namespace selo::store

@@ -12,16 +12,16 @@ constexpr std::string_view kSelect =
     "SELECT i.account_id, i.organization_identifier, a.name, a.latin_name, i.postal_address, "
     "a.email, i.created_by, i.created_at FROM institutions i JOIN accounts a ON a.id = i.account_id ";
 
-account::Institution institution_of(const Row& r) {
+Result<account::Institution> institution_of(const Row& r) {
     account::Institution i;
-    i.account_id = r.text(0);
-    i.organization_identifier = r.text(1);
-    i.name = r.text(2);
-    i.latin_name = r.text(3);
-    i.postal_address = r.text(4);
-    i.email = r.text(5);
-    i.created_by = r.text(6);
-    i.created_at = at(r.integer(7));
+    i.account_id = SELO_TRY(r.text(0));
+    i.organization_identifier = SELO_TRY(r.text(1));
+    i.name = SELO_TRY(r.text(2));
+    i.latin_name = SELO_TRY(r.text(3));
+    i.postal_address = SELO_TRY(r.text(4));
+    i.email = SELO_TRY(r.text(5));
+    i.created_by = SELO_TRY(r.text(6));
+    i.created_at = at(SELO_TRY(r.integer(7)));
     return i;
 }
 }  // namespace
@@ -43,7 +43,7 @@ Result<std::optional<account::Institution>> SqlInstitutionRepository::find(std::
     if (!row) {
         return std::optional<account::Institution>{};
     }
-    return std::optional<account::Institution>(institution_of(*row));
+    return std::optional<account::Institution>(SELO_TRY(institution_of(*row)));
 }
 
 Result<std::vector<account::Institution>> SqlInstitutionRepository::list(std::size_t limit) {
@@ -51,7 +51,7 @@ Result<std::vector<account::Institution>> SqlInstitutionRepository::list(std::si
                                    {static_cast<std::int64_t>(limit)}));
     std::vector<account::Institution> out;
     for (const auto& r : rows) {
-        out.push_back(institution_of(r));
+        out.push_back(SELO_TRY(institution_of(r)));
     }
     return out;
 }
@@ -92,7 +92,7 @@ Result<std::vector<account::Membership>> SqlInstitutionRepository::members(std::
         {std::string(institution_id)}));
     std::vector<account::Membership> out;
     for (const auto& r : rows) {
-        out.push_back({r.text(0), r.text(1), r.text(2), at(r.integer(3))});
+        out.push_back({SELO_TRY(r.text(0)), SELO_TRY(r.text(1)), SELO_TRY(r.text(2)), at(SELO_TRY(r.integer(3)))});
     }
     return out;
 }
@@ -104,7 +104,7 @@ Result<std::vector<std::string>> SqlInstitutionRepository::memberships(std::stri
         {std::string(member_id)}));
     std::vector<std::string> out;
     for (const auto& r : rows) {
-        out.push_back(r.text(0));
+        out.push_back(SELO_TRY(r.text(0)));
     }
     return out;
 }

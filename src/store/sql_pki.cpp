@@ -183,7 +183,7 @@ Result<std::int64_t> WatchedStatusVersions::version(std::string_view issuer) {
         auto rows = SELO_TRY(watch_->connection().query("SELECT issuer, version FROM certificate_status_versions", {}));
         versions_.clear();
         for (const auto& r : rows) {
-            versions_.emplace(r.text(0), r.integer(1));
+            versions_.emplace(SELO_TRY(r.text(0)), SELO_TRY(r.integer(1)));
         }
         stale_ = false;
     }
