@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/config.hpp"
@@ -34,6 +35,19 @@ TEST(Config, OfflineRootFlagRoundTrips) {
     ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
     EXPECT_TRUE(parsed->pki.offline_root);
     EXPECT_FALSE(parse_config("[pki]\noffline_root = \"yes\"\n", "test").has_value());
+}
+
+TEST(Config, OrganizationIdentifierRoundTripsAndBadFormsAreRefused) {
+    Config c;
+    c.pki.organization_identifier = "NTRMO-12345";
+    auto parsed = parse_config(render_config(c), "test");
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+    EXPECT_EQ(parsed->pki.organization_identifier, "NTRMO-12345");
+    for (const char* bad : {"12345", "NTRMO12345", "ntrmo-1", "NTRMO-", "NTRMO-12 45"}) {
+        auto r = parse_config(fmt::format("[pki]\norganization_identifier = \"{}\"\n", bad), "test");
+        ASSERT_FALSE(r.has_value()) << bad;
+        EXPECT_NE(r.error().message.find("organization_identifier"), std::string::npos) << r.error().message;
+    }
 }
 
 TEST(Config, RefusesUnknownKeys) {
