@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <regex>
+#include <thread>
 
 #include "integration/selo_instance.hpp"
 
@@ -203,6 +205,7 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
         std::string name, latin, id, pin;
         std::string account_id, username, password, token, otp_secret, credential;
     };
+    std::int64_t signed_at_step = 0;  // the time step when the last citizen's code was taken
     std::vector<Citizen> people = {{"陳大文", "CHAN Tai Man", "1111111(1)", "246810"},
                                    {"João Conceição", "João Conceição", "2222222(2)", "135790"}};
     for (auto& c : people) {
@@ -277,6 +280,8 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
                            " --pin " + c.pin + " --otp " + SeloInstance::otp(h, 1) + " " + shell_quote(in.string()) +
                            " -o " + shell_quote(out.string()));
         ASSERT_EQ(signed_.exit_code, 0) << signed_.output;
+        signed_at_step = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count() / 30;
         auto sigs = pdfsig(out, selo->nss());
         ASSERT_EQ(sigs.size(), 1u);
         EXPECT_EQ(sigs[0].validation, "Signature is Valid.");
@@ -334,6 +339,47 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
         }
         EXPECT_EQ(events, (std::vector<std::string>{"SubmissionAcceptance", "ContentConsignment"}));
     }
+
+    // An unpaid, expired subscription suspends signing with a clear CSC error, and a payment
+    // recorded by the clerk resumes it at once. The end date is moved into the past in the
+    // database (as a year passing would), the way an operator's clock cannot be.
+    Citizen& c = people[1];
+    const std::string password = "correct horse battery staple " + c.pin;
+    ASSERT_EQ(run("sqlite3 -cmd '.timeout 5000' " + shell_quote((selo->data() / "selo.db").string()) +
+                  " \"UPDATE subscriptions SET paid_until = CAST(strftime('%s','now') AS INTEGER) - 86400 "
+                  "WHERE account_id = '" + c.account_id + "'\"").exit_code,
+              0);
+    Holder h;
+    h.otp_secret = c.otp_secret;
+    fs::path in = fs::path(SELO_TEST_DATA) / "pdf" / "classic.pdf";
+    auto sign = [&](const std::string& otp, const fs::path& out) {
+        return run(shell_quote(SeloInstance::binary().string()) + " sign --server " + selo->base() + " --user " +
+                   c.username + " --password " + shell_quote(password) + " --pin " + c.pin + " --otp " + otp + " " +
+                   shell_quote(in.string()) + " -o " + shell_quote(out.string()) + " 2>&1");
+    };
+    fs::path refused = selo->dir() / "unpaid-signed.pdf";
+    auto unpaid = sign(SeloInstance::otp(h, 1), refused);
+    EXPECT_NE(unpaid.exit_code, 0) << unpaid.output;
+    EXPECT_NE(unpaid.output.find("subscription"), std::string::npos) << unpaid.output;
+    EXPECT_FALSE(fs::exists(refused));
+    auto paid = selo->post("/api/v1/subscriptions/" + c.account_id + "/payments",
+                           json::serialize(json::object{{"amount_cents", 30000}, {"currency", "MOP"},
+                                                        {"reference", "RENEW-" + c.account_id}}),
+                           {bearer(ct)});
+    ASSERT_EQ(paid.status, 201) << paid.raw;
+    // The first signature used the code one step ahead; wait until that step is the current one
+    // so that the next step's code is both fresh and inside the accepted window.
+    const auto step_now = [] { return std::chrono::duration_cast<std::chrono::seconds>(
+                                          std::chrono::system_clock::now().time_since_epoch()).count() / 30; };
+    for (auto first = signed_at_step; step_now() <= first;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    fs::path resumed = selo->dir() / "renewed-signed.pdf";
+    auto again = sign(SeloInstance::otp(h, 1), resumed);
+    ASSERT_EQ(again.exit_code, 0) << again.output;
+    auto sigs = pdfsig(resumed, selo->nss());
+    ASSERT_EQ(sigs.size(), 1u);
+    EXPECT_EQ(sigs[0].validation, "Signature is Valid.");
 }
 
 // Every /api/v1 route in the live OpenAPI document, called anonymously, as every role, and,
