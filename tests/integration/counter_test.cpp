@@ -203,7 +203,7 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
     std::string ct = *clerk_token;
     struct Citizen {
         std::string name, latin, id, pin;
-        std::string account_id, username, password, token, otp_secret, credential;
+        std::string account_id, username, password, token, otp_secret, credential, letter;
     };
     std::int64_t signed_at_step = 0;  // the time step when the last citizen's code was taken
     std::vector<Citizen> people = {{"陳大文", "CHAN Tai Man", "1111111(1)", "246810"},
@@ -311,6 +311,7 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
         auto sent = selo->post("/api/v1/sepbox/messages", json::serialize(letter), {bearer(at)});
         ASSERT_EQ(sent.status, 200) << sent.raw;
         std::string msg(sent.body.as_object().at("results").as_array().at(0).as_object().at("message_id").as_string());
+        c.letter = msg;
         auto ev = selo->get("/api/v1/sepbox/sent/" + msg + "/evidence", {bearer(at)});
         ASSERT_EQ(ev.status, 200) << ev.raw;
         std::vector<std::string> events;
@@ -380,6 +381,35 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
     auto sigs = pdfsig(resumed, selo->nss());
     ASSERT_EQ(sigs.size(), 1u);
     EXPECT_EQ(sigs[0].validation, "Signature is Valid.");
+
+    // 陳大文 signs in with password and OTP (his signing code's step has passed by now) and
+    // opens the letter: the agency then holds a ContentHandover evidence that verifies too.
+    Citizen& reader = people[0];
+    Holder rh;
+    rh.username = reader.username;
+    rh.password = "correct horse battery staple " + reader.pin;
+    rh.otp_secret = reader.otp_secret;
+    std::string rt = selo->api_login(rh, 1);
+    ASSERT_FALSE(rt.empty());
+    auto opened = selo->get("/api/v1/sepbox/messages/" + reader.letter, {bearer(rt)});
+    ASSERT_EQ(opened.status, 200) << opened.raw;
+    auto ev = selo->get("/api/v1/sepbox/sent/" + reader.letter + "/evidence", {bearer(at)});
+    ASSERT_EQ(ev.status, 200) << ev.raw;
+    bool handover = false;
+    for (const auto& e : ev.body.as_object().at("evidence").as_array()) {
+        const auto& o = e.as_object();
+        if (o.at("event").as_string() != "ContentHandover") {
+            continue;
+        }
+        handover = true;
+        fs::path p7m = selo->dir() / "handover.p7m";
+        write_file(p7m, std::string(as_chars(base64_decode(std::string(o.at("cms").as_string())).value())));
+        auto cms = run("openssl cms -verify -binary -inform DER -in " + shell_quote(p7m.string()) + " -CAfile " +
+                       shell_quote(selo->root_pem().string()) + " 2>&1");
+        EXPECT_NE(cms.output.find("Verification successful"), std::string::npos) << cms.output;
+        EXPECT_NE(cms.output.find(reader.account_id), std::string::npos) << cms.output;
+    }
+    EXPECT_TRUE(handover) << ev.raw;
 }
 
 // Every /api/v1 route in the live OpenAPI document, called anonymously, as every role, and,
