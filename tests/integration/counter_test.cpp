@@ -4,6 +4,7 @@
 // role x route matrix driven by the live OpenAPI document, so every route any engineer adds
 // is covered.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "integration/selo_instance.hpp"
+#include "sepbox/smtp_sink.hpp"
 
 namespace selo::test {
 namespace {
@@ -22,7 +24,17 @@ class Counter : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         selo = new SeloInstance();
-        error = new std::string(selo->start(true));
+        sink = new SmtpSink();
+        mail_dir = new TempDir();
+        error = new std::string(sink->start(mail_dir->path() / "mail"));
+        if (error->empty()) {
+            // New-mail notices go to a real SMTP server the tests read.
+            selo->extra_config = fmt::format(
+                "[sepbox]\nnotice_interval_seconds = 1\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\n"
+                "from = \"sepbox@selo.example.mo\"\ntimeout_seconds = 10\n",
+                sink->port());
+            *error = selo->start(true);
+        }
         if (error->empty()) {
             clerk = new Holder(selo->enrol("李小明", "LEI Sio Meng", "S-0042", "lei@selo.example.mo", "",
                                            {"clerk"}, "staff-card"));
@@ -35,6 +47,11 @@ protected:
         delete clerk_token;
         delete selo;
         delete error;
+        if (sink != nullptr) {
+            sink->stop();
+        }
+        delete sink;
+        delete mail_dir;
     }
     void SetUp() override {
         if (!error->empty()) {
@@ -80,6 +97,8 @@ protected:
     }
 
     static inline SeloInstance* selo = nullptr;
+    static inline SmtpSink* sink = nullptr;
+    static inline TempDir* mail_dir = nullptr;
     static inline std::string* error = nullptr;
     static inline Holder* clerk = nullptr;
     static inline std::string* clerk_token = nullptr;
@@ -408,8 +427,29 @@ TEST_F(Counter, WholeStoryTwoCitizensEnrolActivateAndSign) {
                        shell_quote(selo->root_pem().string()) + " 2>&1");
         EXPECT_NE(cms.output.find("Verification successful"), std::string::npos) << cms.output;
         EXPECT_NE(cms.output.find(reader.account_id), std::string::npos) << cms.output;
+        ASSERT_TRUE(o.contains("timestamp_token")) << "the handover evidence is not time-stamped";
+        fs::path tst = selo->dir() / "handover.tst";
+        write_file(tst, std::string(as_chars(base64_decode(std::string(o.at("timestamp_token").as_string())).value())));
+        auto ts = run("openssl ts -verify -digest $(openssl dgst -sha256 -r " + shell_quote(p7m.string()) +
+                      " | cut -c1-64) -in " + shell_quote(tst.string()) + " -token_in -CAfile " +
+                      shell_quote(selo->root_pem().string()) + " -untrusted " + d + "/chain.pem 2>&1");
+        EXPECT_NE(ts.output.find("Verification: OK"), std::string::npos) << ts.output;
     }
     EXPECT_TRUE(handover) << ev.raw;
+
+    // The SMTP server received new-mail notices addressed to the citizens' e-mail (both gave
+    // the one in person()), and none carries the letter's subject, body or attachment name.
+    // At least four: each citizen's activation message and letter.
+    auto mails = sink->wait_for(4, std::chrono::seconds(20));
+    ASSERT_GE(mails.size(), 4u);
+    for (std::size_t i = 0; i < mails.size(); ++i) {
+        EXPECT_NE(mails[i].find("X-Envelope-To: someone@example.mo"), std::string::npos) << mails[i];
+        std::string text = SmtpSink::decode(mails[i], selo->dir() / fmt::format("story-notice-{}.eml", i));
+        EXPECT_NE(text.find("You have new mail"), std::string::npos) << text;
+        for (const char* secret : {"Cartão", "身份證", "O seu cartão", "aviso.pdf"}) {
+            EXPECT_EQ(text.find(secret), std::string::npos) << "the notice leaks " << secret << ":\n" << text;
+        }
+    }
 }
 
 // Every /api/v1 route in the live OpenAPI document, called anonymously, as every role, and,
