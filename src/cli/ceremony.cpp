@@ -271,8 +271,8 @@ Result<pki::Certificate> ceremony_sign(const fs::path& offline_dir, ByteView csr
     return std::move(*issued);
 }
 
-Result<std::vector<std::string>> ceremony_import(Runtime& online, ByteView root_data,
-                                                 const std::vector<Bytes>& certificate_data) {
+Result<CeremonyImport> ceremony_import(Runtime& online, ByteView root_data,
+                                       const std::vector<Bytes>& certificate_data) {
     const TimePoint now = online.clock().now();
     auto root = SELO_TRY(pki::Certificate::from_pem_or_der(root_data));
     // The root: self-signed, a valid root-CA certificate, current.
@@ -399,7 +399,20 @@ Result<std::vector<std::string>> ceremony_import(Runtime& online, ByteView root_
         }
         return {};
     }));
-    return names;
+    CeremonyImport result{.cas = std::move(names)};
+    if (new_root && !SELO_TRY(key_is_offline(online.database(), online_root->key_id))) {
+        // Only once the new root is recorded: a failure before leaves the directory as it was.
+        auto destroyed = online.keys().destroy_private_key(online_root->key_id);
+        if (destroyed) {
+            result.destroyed_key = online_root->key_id;
+            SELO_TRY_VOID(store::append_audit(online.database(), online.clock().now(), "selo ca ceremony",
+                                              "ca.ceremony.destroy-old-root-key", online_root->name,
+                                              online_root->key_id));
+        } else {
+            result.destroy_failure = destroyed.error();
+        }
+    }
+    return result;
 }
 
 }  // namespace selo::cli

@@ -8,9 +8,12 @@
 //   selo ca ceremony import --data ONLINE --root root.crt --certificate np.crt ...
 //
 // After the import the online directory knows the root by its certificate and public key only
-// (key storage 'offline'); it publishes it and chains to it but can sign nothing with it.
+// (key storage 'offline'); it publishes it and chains to it but can sign nothing with it. The
+// online root key it had before (made by `selo init`) is destroyed: left in the key store, it
+// could still sign as a root every relying party that trusted the old one accepts.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,8 +43,14 @@ Result<pki::Certificate> ceremony_sign(const std::filesystem::path& offline_dir,
 // subject of one of the online root's issuing CAs, issued and signed by `root`, linted), then
 // in one transaction replaces those CAs' certificates and records `root` as the offline root.
 // A new root must come with certificates for every CA the old root certified, so no chain is
-// left dangling. Returns the names of the CAs re-certified.
-Result<std::vector<std::string>> ceremony_import(Runtime& online, ByteView root,
-                                                 const std::vector<Bytes>& certificates);
+// left dangling. After that transaction, a new root's predecessor's private key, when this
+// directory held it, is destroyed in the key store.
+struct CeremonyImport {
+    std::vector<std::string> cas;         // the CAs re-certified
+    std::string destroyed_key;            // the old root's key id, when it was destroyed
+    std::optional<Error> destroy_failure; // the import stands; the old key could not be destroyed
+};
+Result<CeremonyImport> ceremony_import(Runtime& online, ByteView root,
+                                       const std::vector<Bytes>& certificates);
 
 }  // namespace selo::cli

@@ -198,15 +198,23 @@ int run_ca_ceremony(const CeremonyArgs& a) {
         }
         certs.push_back(std::move(*c));
     }
-    auto names = ceremony_import(**rt, *root, certs);
-    if (!names) {
-        print_error(names.error().message);
+    auto imported = ceremony_import(**rt, *root, certs);
+    if (!imported) {
+        print_error(imported.error().message);
         return 1;
     }
-    for (const auto& n : *names) {
+    for (const auto& n : imported->cas) {
         std::cout << "CA '" << n << "' is now certified by the offline root\n";
     }
+    if (!imported->destroyed_key.empty()) {
+        std::cout << "The old online root key '" << imported->destroyed_key << "' is destroyed\n";
+    }
     std::cout << "Restart `selo serve` to serve the new chain\n";
+    if (imported->destroy_failure) {
+        print_error("the import is done, but the old online root key could not be destroyed: " +
+                    imported->destroy_failure->message);
+        return 1;
+    }
     return 0;
 }
 

@@ -54,4 +54,10 @@ Result<StoredKeyInfo> SoftwareKeyStore::info(std::string_view id) {
     return StoredKeyInfo{rec->id, type, rec->public_key_der};
 }
 
+Result<void> SoftwareKeyStore::destroy_private_key(std::string_view id) {
+    // The record's sealed blob is the store's copy. Copies of it in backups or in database
+    // pages SQLite has freed but not yet reused remain sealed under the master key.
+    return repo_.take_offline(id);
+}
+
 }  // namespace selo::crypto

@@ -29,6 +29,10 @@ public:
     // A handle usable for signing with OpenSSL (the private key, or a token-backed reference).
     virtual Result<EvpPkeyPtr> signing_key(std::string_view id) = 0;
     virtual Result<StoredKeyInfo> info(std::string_view id) = 0;
+    // Destroys the private key `id` for good (a root key that went offline in a key ceremony).
+    // Its record stays, holding only the public key, as an offline key: certificates it signed
+    // still verify, but signing_key() and info() on this store find it no more.
+    virtual Result<void> destroy_private_key(std::string_view id) = 0;
 };
 
 // Persistence the software key store needs: sealed blobs by id. Implemented in store/.
@@ -43,6 +47,9 @@ public:
     };
     virtual Result<void> insert(const Record& record) = 0;
     virtual Result<std::optional<Record>> find(std::string_view id) = 0;
+    // Wipes the sealed private key of `id` and marks the record offline; not_found if `id` is
+    // not a key of this store.
+    virtual Result<void> take_offline(std::string_view id) = 0;
 };
 
 // Keys sealed with AES-256-GCM under a master-key subkey, the key id bound as AAD.
@@ -52,6 +59,7 @@ public:
     Result<StoredKeyInfo> generate(std::string_view id, KeyType type) override;
     Result<EvpPkeyPtr> signing_key(std::string_view id) override;
     Result<StoredKeyInfo> info(std::string_view id) override;
+    Result<void> destroy_private_key(std::string_view id) override;
 
 private:
     SealedKeyRepository& repo_;

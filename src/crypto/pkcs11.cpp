@@ -363,6 +363,20 @@ public:
         return public_key_of(session.handle, h, type);
     }
 
+    // Destroys the private key object with CKA_ID `object_id` (C_DestroyObject, PKCS#11 v2.40
+    // §5.7); the public key object stays, as the database's record of it does.
+    Result<void> destroy_private_key(ByteView object_id) {
+        auto session = SELO_TRY(acquire());
+        auto h = SELO_TRY(find(session, CKO_PRIVATE_KEY, object_id));
+        CK_RV rv = module_->fns()->C_DestroyObject(session.handle, h);
+        if (rv != CKR_OK) {
+            session.lost = session_lost(rv);
+            return fail(ErrorCode::unavailable, "PKCS#11 {}: destroying key {} failed: {}",
+                        description_, hex_encode(object_id), rv_text(rv));
+        }
+        return {};
+    }
+
     Result<KeyProtection> protection(ByteView object_id) {
         auto session = SELO_TRY(acquire());
         auto h = SELO_TRY(find(session, CKO_PRIVATE_KEY, object_id));
@@ -848,6 +862,22 @@ Result<StoredKeyInfo> Pkcs11KeyStore::info(std::string_view id) {
 Result<KeyProtection> Pkcs11KeyStore::protection(std::string_view id) {
     auto rec = SELO_TRY(record(id));
     return token_->protection(rec.object_id);
+}
+
+Result<void> Pkcs11KeyStore::destroy_private_key(std::string_view id) {
+    auto rec = SELO_TRY(record(id));
+    {
+        std::lock_guard lock(mutex_);
+        loaded_.erase(std::string(id));
+    }
+    // The token first: should the record's update fail, the key is gone all the same and the
+    // record names an object the token no longer has (signing then fails with not_found); the
+    // other order could leave a key in the token that no record names.
+    SELO_TRY_VOID(token_->destroy_private_key(rec.object_id));
+    SELO_TRY_VOID(repo_.take_offline(id));
+    log::info("keys: destroyed the private key '{}' in {} (CKA_ID {})", id, token_->description(),
+              hex_encode(rec.object_id));
+    return {};
 }
 
 }  // namespace selo::crypto

@@ -55,6 +55,8 @@ public:
     };
     virtual Result<void> insert(const Record& record) = 0;
     virtual Result<std::optional<Record>> find(std::string_view id) = 0;
+    // Marks `id` offline (no token object any more); not_found if it is not a token key.
+    virtual Result<void> take_offline(std::string_view id) = 0;
 };
 
 class Pkcs11Token;
@@ -73,6 +75,8 @@ public:
     // An EVP_PKEY holding the public key, whose signing the token performs.
     Result<EvpPkeyPtr> signing_key(std::string_view id) override;
     Result<StoredKeyInfo> info(std::string_view id) override;
+    // C_DestroyObject on the private key; the public key object and the record (offline) stay.
+    Result<void> destroy_private_key(std::string_view id) override;
 
     // The private key's protection attributes as the token reports them.
     Result<KeyProtection> protection(std::string_view id);

@@ -31,6 +31,16 @@ Result<std::optional<crypto::SealedKeyRepository::Record>> SqlSealedKeyRepositor
     return std::optional<Record>(Record{SELO_TRY(row->text(0)), SELO_TRY(row->text(1)), SELO_TRY(row->blob(2)), SELO_TRY(row->blob(3))});
 }
 
+Result<void> SqlSealedKeyRepository::take_offline(std::string_view id) {
+    auto n = SELO_TRY(db_.execute(
+        "UPDATE keys SET sealed_private_key = X'', backend = 'offline' WHERE id = ? AND backend = 'software'",
+        {std::string(id)}));
+    if (n != 1) {
+        return fail(ErrorCode::not_found, "no key '{}' in the key store", id);
+    }
+    return {};
+}
+
 // ---- keys in a PKCS#11 token -------------------------------------------------------------------
 
 Result<void> SqlTokenKeyRepository::insert(const Record& r) {
@@ -53,6 +63,16 @@ Result<std::optional<crypto::TokenKeyRepository::Record>> SqlTokenKeyRepository:
         return std::optional<Record>{};
     }
     return std::optional<Record>(Record{SELO_TRY(row->text(0)), SELO_TRY(row->text(1)), SELO_TRY(row->blob(2)), SELO_TRY(row->blob(3))});
+}
+
+Result<void> SqlTokenKeyRepository::take_offline(std::string_view id) {
+    auto n = SELO_TRY(db_.execute(
+        "UPDATE keys SET token_object_id = NULL, backend = 'offline' WHERE id = ? AND backend = 'pkcs11'",
+        {std::string(id)}));
+    if (n != 1) {
+        return fail(ErrorCode::not_found, "no key '{}' in the token's records", id);
+    }
+    return {};
 }
 
 }  // namespace selo::store

@@ -13,6 +13,7 @@ public:
     SqlSealedKeyRepository(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
     Result<void> insert(const Record& record) override;
     Result<std::optional<Record>> find(std::string_view id) override;
+    Result<void> take_offline(std::string_view id) override;
 
 private:
     Database& db_;
@@ -26,6 +27,7 @@ public:
     SqlTokenKeyRepository(Database& db, const Clock& clock) : db_(db), clock_(clock) {}
     Result<void> insert(const Record& record) override;
     Result<std::optional<Record>> find(std::string_view id) override;
+    Result<void> take_offline(std::string_view id) override;
 
 private:
     Database& db_;

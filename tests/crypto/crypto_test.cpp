@@ -31,6 +31,12 @@ public:
         }
         return std::optional<Record>(it->second);
     }
+    Result<void> take_offline(std::string_view id) override {
+        if (records.erase(std::string(id)) == 0) {
+            return fail(ErrorCode::not_found, "no such key");
+        }
+        return {};
+    }
     std::map<std::string, Record> records;
 };
 

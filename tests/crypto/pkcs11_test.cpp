@@ -142,6 +142,39 @@ TEST_F(Pkcs11Test, P11toolSeesSensitiveNonExtractablePrivateKeys) {
     EXPECT_EQ(anonymous.output.find("Label: " + key_id), std::string::npos) << anonymous.output;
 }
 
+// A destroyed private key is gone from the token (p11tool, logged in, no longer lists it) while
+// its public key stays; the store then refuses to sign with it, and destroying it twice fails.
+TEST_F(Pkcs11Test, DestroyedPrivateKeysLeaveTheToken) {
+    if (!test::have_tool("p11tool")) {
+        GTEST_FAIL() << "p11tool (gnutls-bin) is not installed";
+    }
+    const std::string key_id = id("destroy");
+    ASSERT_TRUE(store->generate(key_id, KeyType::ec_p256).has_value());
+    ASSERT_TRUE(store->signing_key(key_id).has_value());  // loaded, so the cache must forget it too
+    auto list = [&](std::string_view what) {
+        return test::run("p11tool --provider " +
+                         test::shell_quote(test::SoftHsm::instance().module().string()) +
+                         " --login --set-pin=" + std::string(test::kTestTokenPin) + " " +
+                         std::string(what) + " " +
+                         test::shell_quote("pkcs11:token=" + std::string(test::kTestTokenLabel) +
+                                           ";object=" + key_id));
+    };
+    auto before = list("--list-privkeys");
+    ASSERT_NE(before.output.find("Label: " + key_id), std::string::npos) << before.output;
+
+    auto destroyed = store->destroy_private_key(key_id);
+    ASSERT_TRUE(destroyed.has_value()) << destroyed.error().message;
+    auto after = list("--list-privkeys");
+    EXPECT_EQ(after.output.find("Label: " + key_id), std::string::npos) << after.output;
+    auto pub = list("--list-all");
+    EXPECT_NE(pub.output.find("Label: " + key_id), std::string::npos) << "the public key stays: " << pub.output;
+
+    auto sign = store->signing_key(key_id);
+    ASSERT_FALSE(sign.has_value());
+    EXPECT_EQ(sign.error().code, ErrorCode::not_found) << sign.error().message;
+    EXPECT_EQ(store->destroy_private_key(key_id).error().code, ErrorCode::not_found);
+}
+
 TEST_F(Pkcs11Test, ClearErrorsForBadConfiguration) {
     auto options = test::TestKeyStore::options();
     options.pin = SecretBytes(as_bytes("00000000"));

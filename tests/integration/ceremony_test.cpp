@@ -113,6 +113,18 @@ TEST_P(RootKeyCeremony, OfflineRootCertifiesTheOnlineCasAndTheServerChainsToIt) 
         }
         EXPECT_TRUE(contains(imported.output, "CA 'natural-persons' is now certified by the offline root"))
             << imported.output;
+        // The online root key `selo init` made is destroyed: its record keeps the public key
+        // only (no sealed blob, no token object), like the offline root's own.
+        EXPECT_TRUE(contains(imported.output, "The old online root key 'ca/root/1' is destroyed")) << imported.output;
+        auto keys = run("sqlite3 " + q(s.data() / "selo.db") +
+                        " \"SELECT id, backend, length(sealed_private_key), token_object_id IS NULL FROM keys"
+                        " WHERE id LIKE 'ca/root/%' ORDER BY id\"");
+        EXPECT_EQ(keys.exit_code, 0) << keys.output;
+        EXPECT_TRUE(contains(keys.output, "ca/root/1|offline|0|1\n")) << keys.output;
+        EXPECT_TRUE(contains(keys.output, "ca/root/offline/")) << keys.output;
+        auto audit = run("sqlite3 " + q(s.data() / "selo.db") +
+                         " \"SELECT detail FROM audit_log WHERE action = 'ca.ceremony.destroy-old-root-key'\"");
+        EXPECT_EQ(audit.output, "ca/root/1\n") << audit.output;
         return {};
     };
     std::string error = s.start();

@@ -21,6 +21,12 @@ public:
         auto it = records.find(std::string(id));
         return it == records.end() ? std::optional<Record>{} : std::optional<Record>(it->second);
     }
+    Result<void> take_offline(std::string_view id) override {
+        if (records.erase(std::string(id)) == 0) {
+            return fail(ErrorCode::not_found, "no such key");
+        }
+        return {};
+    }
     std::map<std::string, Record> records;
 };
 
