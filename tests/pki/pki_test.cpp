@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <openssl/objects.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <set>
 
+#include "crypto/digest.hpp"
 #include "crypto/keys.hpp"
 #include "pki/authority.hpp"
 #include "pki/lint.hpp"
@@ -80,6 +83,34 @@ TEST_P(PkiTest, NaturalPersonCertificateHasTheProfileContent) {
     EXPECT_TRUE(certs.find(std::string(kNaturalPersonsCaName), cert.serial_hex()).value().has_value());
     EXPECT_TRUE(lint_certificate(cert, **find_profile(kProfileNaturalPersonSigning), &ca->certificate())
                     .empty());
+}
+
+// The certificate the CA hands back must answer exactly as one parsed from its DER: an object
+// kept as built (its key set with X509_PUBKEY_set0_param) has no usable public key, and one
+// whose cached data was read before the final signature holds the lint copy's SHA-1 (X509_cmp
+// compares it). Either shortcut in lint_and_sign fails here.
+TEST_P(PkiTest, IssuedCertificateObjectsAgreeWithTheirEncoding) {
+    auto cert = issue_person();
+    auto parsed = Certificate::from_der(cert.der()).value();
+    EXPECT_EQ(::X509_cmp(cert.x509(), parsed.x509()), 0);
+    ASSERT_NE(::X509_get0_pubkey(cert.x509()), nullptr);
+    EXPECT_EQ(::EVP_PKEY_eq(::X509_get0_pubkey(cert.x509()), ::X509_get0_pubkey(parsed.x509())), 1);
+    EXPECT_EQ(::X509_get_extension_flags(cert.x509()), ::X509_get_extension_flags(parsed.x509()));
+    EXPECT_EQ(::X509_get_key_usage(cert.x509()), ::X509_get_key_usage(parsed.x509()));
+    EXPECT_EQ(::X509_get_extended_key_usage(cert.x509()), ::X509_get_extended_key_usage(parsed.x509()));
+    EXPECT_EQ(::ASN1_OCTET_STRING_cmp(::X509_get0_subject_key_id(cert.x509()),
+                                      ::X509_get0_subject_key_id(parsed.x509())), 0);
+    EXPECT_EQ(::ASN1_OCTET_STRING_cmp(::X509_get0_authority_key_id(cert.x509()),
+                                      ::X509_get0_authority_key_id(parsed.x509())), 0);
+    EXPECT_EQ(::X509_check_issued(ca->certificate().x509(), cert.x509()), X509_V_OK);
+    EXPECT_EQ(::X509_verify(cert.x509(), ::X509_get0_pubkey(ca->certificate().x509())), 1);
+    unsigned char a[SHA256_DIGEST_LENGTH];
+    unsigned int n = 0;
+    ASSERT_EQ(::X509_digest(cert.x509(), ::EVP_sha256(), a, &n), 1);
+    EXPECT_EQ(Bytes(a, a + n), crypto::sha256(cert.der()));
+    EXPECT_EQ(cert.subject(), parsed.subject());
+    EXPECT_EQ(cert.serial_hex(), parsed.serial_hex());
+    EXPECT_EQ(cert.not_after(), parsed.not_after());
 }
 
 TEST_P(PkiTest, SerialsAreDistinct) {
