@@ -361,7 +361,22 @@ Result<TimeStampAuthority::Issued> TimeStampAuthority::sign(ByteView imprint_der
     // threads or nodes (RFC 3161 §2.4.2 allows up to 160 bits). Bit 7 clear (positive) and bit
     // 6 set, so the INTEGER is always these 16 octets (X.690 §8.3.2).
     std::uint8_t serial[2 + 16] = {der::kInteger, 16};
-    rng_->fill(std::span(serial).subspan(2));
+    // The random octets come from the injected Rng in blocks, each octet used once: a
+    // getrandom(2) call per token cost more than the token's DER. Serials are public (every
+    // token shows its own), so holding unused ones in memory exposes nothing.
+    struct SerialPool {
+        const Rng* rng = nullptr;
+        std::array<std::uint8_t, 512> bytes{};
+        std::size_t used = 512;
+    };
+    thread_local SerialPool pool;
+    if (pool.rng != rng_ || pool.used + 16 > pool.bytes.size()) {
+        rng_->fill(pool.bytes);
+        pool.rng = rng_;
+        pool.used = 0;
+    }
+    std::memcpy(serial + 2, pool.bytes.data() + pool.used, 16);
+    pool.used += 16;
     serial[2] = static_cast<std::uint8_t>((serial[2] & 0x7f) | 0x40);
     // genTime is UTC (RFC 3161 §2.4.2); ordering is false, the DEFAULT, hence absent.
     char time_text[der::kMaxGeneralizedTimeChars];
