@@ -50,20 +50,20 @@ TransparencyLog::TransparencyLog(LogRepository& repo, Transact transact, const C
                                  TimeStamper* stamper)
     : repo_(repo), transact_(std::move(transact)), clock_(clock), stamper_(stamper) {}
 
-LogEntry TransparencyLog::make_entry(std::uint64_t index, std::string_view type, ByteView data,
+LogEntry TransparencyLog::make_entry(std::uint64_t index, std::string_view type, Bytes data,
                                      TimePoint now) {
     LogEntry e;
     e.index = index;
     e.type = std::string(type);
     e.logged_at = now;
-    e.data.assign(data.begin(), data.end());
-    e.leaf_hash = leaf_hash(leaf_input(type, now, data));
+    e.data = std::move(data);
+    e.leaf_hash = leaf_hash(leaf_input(type, now, e.data));
     return e;
 }
 
 Result<LogReceipt> TransparencyLog::write(std::uint64_t index, std::string_view type, ByteView data,
                                           TimePoint now) {
-    LogEntry e = make_entry(index, type, data, now);
+    LogEntry e = make_entry(index, type, Bytes(data.begin(), data.end()), now);
     SELO_TRY_VOID(repo_.insert(e));
     return LogReceipt{e.index, Bytes(e.leaf_hash.begin(), e.leaf_hash.end()), now};
 }
@@ -106,7 +106,7 @@ Result<LogReceipt> TransparencyLog::append(std::string_view type, ByteView entry
         std::vector<LogEntry> entries;
         entries.reserve(batch.size());
         for (Pending* p : batch) {
-            entries.push_back(make_entry(0, p->type, p->data, now));
+            entries.push_back(make_entry(0, p->type, std::move(p->data), now));
         }
         auto r = transact_([&]() -> Result<void> {
             std::uint64_t next = SELO_TRY(repo_.size());
@@ -185,8 +185,8 @@ void TransparencyLog::write_queued(std::stop_token stop) {
         // stored size, as another process may have appended) are assigned inside it.
         entries.clear();
         entries.reserve(batch.size());
-        for (const Queued& q : batch) {
-            entries.push_back(make_entry(0, q.type, q.data, now));
+        for (Queued& q : batch) {
+            entries.push_back(make_entry(0, q.type, std::move(q.data), now));
         }
         auto r = transact_([&]() -> Result<void> {
             std::uint64_t next = SELO_TRY(repo_.size());

@@ -146,7 +146,7 @@ private:
     };
     Result<LogReceipt> write(std::uint64_t index, std::string_view type, ByteView data, TimePoint now);
     // The entry to store at `index`, its leaf hash computed.
-    static LogEntry make_entry(std::uint64_t index, std::string_view type, ByteView data, TimePoint now);
+    static LogEntry make_entry(std::uint64_t index, std::string_view type, Bytes data, TimePoint now);
     // Loads leaf hashes appended (by anyone) since the last call; returns the size.
     Result<std::uint64_t> refresh();
 

@@ -5,22 +5,23 @@
 #include <algorithm>
 
 #include "crypto/digest.hpp"
+#include "crypto/openssl.hpp"
 
 namespace selo::translog {
 namespace {
 
 Hash sha256_parts(std::uint8_t prefix, ByteView a, ByteView b) {
     Hash out{};
-    EVP_MD_CTX* ctx = ::EVP_MD_CTX_new();
+    // One context per thread, reset by each EVP_DigestInit_ex: a tree of n leaves hashes n - 1
+    // nodes, and the log hashes every entry it appends.
+    thread_local crypto::EvpMdCtxPtr ctx(::EVP_MD_CTX_new());
     unsigned int len = 0;
     // SHA-256 cannot fail on valid inputs; a failure here is a broken OpenSSL, not bad input.
-    if (ctx == nullptr || ::EVP_DigestInit_ex(ctx, crypto::evp_md(crypto::DigestAlgorithm::sha256), nullptr) != 1 ||
-        ::EVP_DigestUpdate(ctx, &prefix, 1) != 1 || ::EVP_DigestUpdate(ctx, a.data(), a.size()) != 1 ||
-        ::EVP_DigestUpdate(ctx, b.data(), b.size()) != 1 || ::EVP_DigestFinal_ex(ctx, out.data(), &len) != 1) {
-        ::EVP_MD_CTX_free(ctx);
+    if (!ctx || ::EVP_DigestInit_ex(ctx.get(), crypto::evp_md(crypto::DigestAlgorithm::sha256), nullptr) != 1 ||
+        ::EVP_DigestUpdate(ctx.get(), &prefix, 1) != 1 || ::EVP_DigestUpdate(ctx.get(), a.data(), a.size()) != 1 ||
+        ::EVP_DigestUpdate(ctx.get(), b.data(), b.size()) != 1 || ::EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1) {
         std::abort();
     }
-    ::EVP_MD_CTX_free(ctx);
     return out;
 }
 

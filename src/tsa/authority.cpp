@@ -5,10 +5,13 @@
 #include <openssl/ts.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstring>
 
 #include "crypto/keys.hpp"
 #include "tsa/der.hpp"
+#include "tsa/request.hpp"
 
 namespace selo::tsa {
 namespace {
@@ -67,15 +70,6 @@ TimeStampReply rejection(FailureInfo info, std::string text) {
     return r;
 }
 
-// A grant: TimeStampResp with status granted (0) and the token.
-TimeStampReply granted(ByteView token) {
-    const std::uint8_t status[] = {der::kSequence, 3, der::kInteger, 1, 0};
-    TimeStampReply r;
-    r.der = der::sequence({status, token});
-    r.granted = true;
-    return r;
-}
-
 std::atomic<std::uint64_t> next_signer_id{1};
 
 }  // namespace
@@ -84,7 +78,8 @@ std::atomic<std::uint64_t> next_signer_id{1};
 // the signer it last used, as `openssl speed` does: creating and initialising one per token
 // (a provider fetch under a lock every thread shares) cost more than a quarter of the signature.
 // The context holds its own reference to the key; a renewed signer has another id.
-Result<Bytes> TimeStampAuthority::sign_with(const Signer& signer, ByteView digest) {
+Result<std::size_t> TimeStampAuthority::sign_with(const Signer& signer, ByteView digest,
+                                                  std::uint8_t* out) {
     thread_local std::uint64_t owner = 0;
     thread_local crypto::EvpPkeyCtxPtr ctx;
     if (owner != signer.id) {
@@ -104,13 +99,11 @@ Result<Bytes> TimeStampAuthority::sign_with(const Signer& signer, ByteView diges
         owner = signer.id;
     }
     std::size_t len = signer.signature_size;
-    Bytes sig(len);
-    if (::EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(), digest.size()) != 1) {
+    if (::EVP_PKEY_sign(ctx.get(), out, &len, digest.data(), digest.size()) != 1) {
         owner = 0;  // initialised afresh next time
         return crypto::openssl_fail("signing");
     }
-    sig.resize(len);
-    return sig;
+    return len;
 }
 
 std::string_view failure_name(FailureInfo f) noexcept {
@@ -183,7 +176,48 @@ Result<std::shared_ptr<const TimeStampAuthority::Signer>> TimeStampAuthority::ma
     Bytes ess_cert_id = der::sequence({der::tlv(der::kOctetString, {cert_hash}), issuer_serial});
     Bytes signing_cert = der::sequence({der::sequence({ess_cert_id})});
     Bytes signing_cert_oid = SELO_TRY(der::oid(kOidSigningCertificateV2));
-    signer->signing_cert_attr = der::sequence({signing_cert_oid, der::tlv(der::kSet, {signing_cert})});
+    const Bytes signing_cert_attr = der::sequence({signing_cert_oid, der::tlv(der::kSet, {signing_cert})});
+
+    // RFC 5652 §11.1, §11.2: contentType id-ct-TSTInfo and the messageDigest of the TSTInfo.
+    const Bytes content_type_attr = der::sequence(
+        {SELO_TRY(der::oid(kOidContentType)), der::tlv(der::kSet, {SELO_TRY(der::oid(kOidTstInfo))})});
+    const Bytes message_digest_oid = SELO_TRY(der::oid(kOidMessageDigest));
+    const std::size_t digest_size = crypto::digest_size(signer->digest);
+    auto digest_attr = [&](std::uint8_t fill) {
+        const Bytes value(digest_size, fill);
+        return der::sequence({message_digest_oid, der::tlv(der::kSet, {der::tlv(der::kOctetString, {value})})});
+    };
+    // DER SET OF: elements in ascending order of their encodings (X.690 §11.6). The attributes
+    // differ before the digest value (in length or OID), so the order is the same for every
+    // token; checked here with the smallest and the largest digest.
+    auto sorted = [&](const Bytes& md) {
+        std::array<const Bytes*, 3> attrs{&content_type_attr, &md, &signing_cert_attr};
+        std::sort(attrs.begin(), attrs.end(), [](const Bytes* a, const Bytes* b) {
+            return std::lexicographical_compare(a->begin(), a->end(), b->begin(), b->end());
+        });
+        return attrs;
+    };
+    const Bytes low = digest_attr(0x00);
+    const Bytes high = digest_attr(0xff);
+    const auto order_low = sorted(low);
+    const auto order_high = sorted(high);
+    for (std::size_t i = 0; i < order_low.size(); ++i) {
+        if ((order_low[i] == &low) != (order_high[i] == &high)) {
+            return fail(ErrorCode::internal, "the signed attributes' order depends on the digest");
+        }
+    }
+    signer->signed_attrs = der::tlv(der::kSet, {*order_low[0], *order_low[1], *order_low[2]});
+    // The digest value ends the messageDigest attribute.
+    std::size_t offset =
+        signer->signed_attrs.size() - (low.size() + content_type_attr.size() + signing_cert_attr.size());
+    for (const Bytes* a : order_low) {
+        if (a == &low) {
+            offset += low.size() - digest_size;
+            break;
+        }
+        offset += a->size();
+    }
+    signer->message_digest_offset = offset;
     return std::shared_ptr<const Signer>(std::move(signer));
 }
 
@@ -226,9 +260,9 @@ Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certifica
 
     tsa.tst_info_oid_ = SELO_TRY(der::oid(kOidTstInfo));
     tsa.signed_data_oid_ = SELO_TRY(der::oid(kOidSignedData));
-    tsa.message_digest_oid_ = SELO_TRY(der::oid(kOidMessageDigest));
-    Bytes content_type_oid = SELO_TRY(der::oid(kOidContentType));
-    tsa.content_type_attr_ = der::sequence({content_type_oid, der::tlv(der::kSet, {tsa.tst_info_oid_})});
+    for (const auto& p : tsa.policies_) {
+        tsa.policy_ders_.emplace_back(p.second);
+    }
     return tsa;
 }
 
@@ -245,57 +279,206 @@ pki::Certificate TimeStampAuthority::certificate() const {
 
 Result<Bytes> TimeStampAuthority::issue(ByteView imprint_der, ByteView policy_der,
                                         ByteView nonce_der, bool with_certificates) {
-    Issued issued = SELO_TRY(sign(imprint_der, policy_der, nonce_der, with_certificates));
+    Issued issued = SELO_TRY(sign(imprint_der, policy_der, nonce_der, with_certificates, false));
     if (log_ != nullptr) {
         // Durable before anyone sees the token.
-        SELO_TRY(log_->append(options_.log_type, issued.tst_info));
+        SELO_TRY(log_->append(options_.log_type, issued.tst_info()));
     }
-    return std::move(issued.token);
+    return std::move(issued.der);
 }
+
+namespace {
+
+// Octets of a DER header (tag and definite length, X.690 §8.1.3) for `n` octets of content.
+constexpr std::size_t header_size(std::size_t n) noexcept {
+    return n < 0x80 ? 2 : n <= 0xff ? 3 : n <= 0xffff ? 4 : n <= 0xffffff ? 5 : 6;
+}
+constexpr std::size_t tlv_size(std::size_t n) noexcept { return header_size(n) + n; }
+
+// Writes DER front to back into a buffer sized in advance.
+class Out {
+public:
+    explicit Out(std::uint8_t* p) : p_(p) {}
+    void header(std::uint8_t tag, std::size_t n) {
+        *p_++ = tag;
+        if (n < 0x80) {
+            *p_++ = static_cast<std::uint8_t>(n);
+            return;
+        }
+        const std::size_t octets = header_size(n) - 2;
+        *p_++ = static_cast<std::uint8_t>(0x80 | octets);
+        for (std::size_t i = octets; i > 0; --i) {
+            *p_++ = static_cast<std::uint8_t>((n >> (8 * (i - 1))) & 0xff);
+        }
+    }
+    void bytes(ByteView b) {
+        if (!b.empty()) {
+            std::memcpy(p_, b.data(), b.size());
+            p_ += b.size();
+        }
+    }
+    void tlv(std::uint8_t tag, ByteView content) {
+        header(tag, content.size());
+        bytes(content);
+    }
+    [[nodiscard]] std::uint8_t* at() const noexcept { return p_; }
+
+private:
+    std::uint8_t* p_;
+};
+
+// A digest into `out`, with a context each thread keeps (EVP_MD_CTX_new per call is a heap
+// allocation; the context is reset by EVP_DigestInit_ex).
+Result<void> digest_into(DigestAlgorithm alg, std::initializer_list<ByteView> parts, std::uint8_t* out) {
+    thread_local crypto::EvpMdCtxPtr ctx(::EVP_MD_CTX_new());
+    unsigned len = 0;
+    if (!ctx || ::EVP_DigestInit_ex(ctx.get(), crypto::evp_md(alg), nullptr) != 1) {
+        return crypto::openssl_fail("digest init");
+    }
+    for (ByteView p : parts) {
+        if (::EVP_DigestUpdate(ctx.get(), p.data(), p.size()) != 1) {
+            return crypto::openssl_fail("digest");
+        }
+    }
+    if (::EVP_DigestFinal_ex(ctx.get(), out, &len) != 1) {
+        return crypto::openssl_fail("digest");
+    }
+    return {};
+}
+
+constexpr std::uint8_t kVersion1[] = {der::kInteger, 1, 1};
+constexpr std::uint8_t kVersion3[] = {der::kInteger, 1, 3};
+constexpr std::uint8_t kStatusGranted[] = {der::kSequence, 3, der::kInteger, 1, 0};
+
+}  // namespace
 
 Result<TimeStampAuthority::Issued> TimeStampAuthority::sign(ByteView imprint_der,
                                                             ByteView policy_der,
                                                             ByteView nonce_der,
-                                                            bool with_certificates) {
+                                                            bool with_certificates,
+                                                            bool as_response) {
     // A positive 16-octet serial with 126 random bits: unique without coordination between
-    // threads or nodes (RFC 3161 §2.4.2 allows up to 160 bits).
-    std::uint8_t serial_bytes[16];
-    rng_->fill(serial_bytes);
-    serial_bytes[0] = static_cast<std::uint8_t>((serial_bytes[0] & 0x7f) | 0x40);
-    const Bytes version = der::small_integer(1);
-    const Bytes serial = der::unsigned_integer(serial_bytes);
+    // threads or nodes (RFC 3161 §2.4.2 allows up to 160 bits). Bit 7 clear (positive) and bit
+    // 6 set, so the INTEGER is always these 16 octets (X.690 §8.3.2).
+    std::uint8_t serial[2 + 16] = {der::kInteger, 16};
+    // The random octets come from the injected Rng in blocks, each octet used once: a
+    // getrandom(2) call per token cost more than the token's DER. Serials are public (every
+    // token shows its own), so holding unused ones in memory exposes nothing.
+    struct SerialPool {
+        const Rng* rng = nullptr;
+        std::array<std::uint8_t, 512> bytes{};
+        std::size_t used = 512;
+    };
+    thread_local SerialPool pool;
+    if (pool.rng != rng_ || pool.used + 16 > pool.bytes.size()) {
+        rng_->fill(pool.bytes);
+        pool.rng = rng_;
+        pool.used = 0;
+    }
+    std::memcpy(serial + 2, pool.bytes.data() + pool.used, 16);
+    pool.used += 16;
+    serial[2] = static_cast<std::uint8_t>((serial[2] & 0x7f) | 0x40);
     // genTime is UTC (RFC 3161 §2.4.2); ordering is false, the DEFAULT, hence absent.
-    const Bytes gen_time = der::generalized_time(clock_->now());
-    Bytes tst_info = der::sequence({version, policy_der, imprint_der, serial, gen_time, accuracy_, nonce_der});
+    char time_text[der::kMaxGeneralizedTimeChars];
+    const std::size_t time_len = der::generalized_time_chars(clock_->now(), time_text);
+    const ByteView gen_time(reinterpret_cast<const std::uint8_t*>(time_text), time_len);
 
     const std::shared_ptr<const Signer> signer = signer_->current.load();
-    const DigestAlgorithm signer_digest = signer->digest;
-    Bytes content_digest = crypto::digest(signer_digest, tst_info);
-    Bytes message_digest_attr = der::sequence(
-        {message_digest_oid_, der::tlv(der::kSet, {der::tlv(der::kOctetString, {content_digest})})});
-    // DER SET OF: elements in ascending order of their encodings (X.690 §11.6).
-    std::array<const Bytes*, 3> attrs{&content_type_attr_, &message_digest_attr, &signer->signing_cert_attr};
-    std::sort(attrs.begin(), attrs.end(), [](const Bytes* a, const Bytes* b) {
-        return std::lexicographical_compare(a->begin(), a->end(), b->begin(), b->end());
-    });
-    // RFC 5652 §5.4: the signature covers the attributes encoded as a SET OF.
-    Bytes signed_attrs = der::tlv(der::kSet, {*attrs[0], *attrs[1], *attrs[2]});
-    Bytes to_sign = crypto::digest(signer_digest, signed_attrs);
-    Bytes signature = SELO_TRY(sign_with(*signer, to_sign));
-    signed_attrs[0] = 0xa0;  // [0] IMPLICIT in SignerInfo
+    const std::size_t digest_size = crypto::digest_size(signer->digest);
 
-    const Bytes v1 = der::small_integer(1);
-    const Bytes v3 = der::small_integer(3);
-    Bytes signer_info = der::sequence({v1, signer->signer_identifier, signer->digest_algorithm, signed_attrs,
-                                       signer->signature_algorithm, der::tlv(der::kOctetString, {signature})});
-    Bytes encap = der::sequence(
-        {tst_info_oid_, der::tlv(0xa0, {der::tlv(der::kOctetString, {tst_info})})});
-    ByteView certs = with_certificates ? ByteView(signer->certificates) : ByteView();
-    // RFC 5652 §5.1: version 3 because the content type is not id-data.
-    Bytes signed_data = der::sequence({v3, der::tlv(der::kSet, {signer->digest_algorithm}), encap, certs,
-                                       der::tlv(der::kSet, {signer_info})});
-    Bytes token = der::sequence({signed_data_oid_, der::tlv(0xa0, {signed_data})});
-    return Issued{std::move(token), std::move(tst_info)};
+    // TSTInfo (RFC 3161 §2.4.2): version, policy, messageImprint, serialNumber, genTime,
+    // accuracy, nonce.
+    const std::size_t tst_content = sizeof kVersion1 + policy_der.size() + imprint_der.size() + sizeof serial +
+                                    tlv_size(time_len) + accuracy_.size() + nonce_der.size();
+    const std::size_t tst_size = tlv_size(tst_content);
+
+    // The signature first: the lengths around it depend on its size (a DER ECDSA-Sig-Value
+    // varies by a few octets). It covers the signed attributes as a SET OF (RFC 5652 §5.4),
+    // whose messageDigest is the TSTInfo's digest.
+    thread_local Bytes scratch;
+    scratch.resize(tst_size + signer->signature_size);
+    std::uint8_t* const tst = scratch.data();
+    {
+        Out w(tst);
+        w.header(der::kSequence, tst_content);
+        w.bytes(kVersion1);
+        w.bytes(policy_der);
+        w.bytes(imprint_der);
+        w.bytes(serial);
+        w.tlv(der::kGeneralizedTime, gen_time);
+        w.bytes(accuracy_);
+        w.bytes(nonce_der);
+    }
+    std::uint8_t content_digest[EVP_MAX_MD_SIZE];
+    SELO_TRY_VOID(digest_into(signer->digest, {ByteView(tst, tst_size)}, content_digest));
+    const ByteView attrs(signer->signed_attrs);
+    const std::size_t md_at = signer->message_digest_offset;
+    std::uint8_t to_sign[EVP_MAX_MD_SIZE];
+    SELO_TRY_VOID(digest_into(signer->digest,
+                              {attrs.first(md_at), ByteView(content_digest, digest_size),
+                               attrs.subspan(md_at + digest_size)},
+                              to_sign));
+    std::uint8_t* const sig = tst + tst_size;
+    const std::size_t sig_len = SELO_TRY(sign_with(*signer, ByteView(to_sign, digest_size), sig));
+
+    // SignerInfo (RFC 5652 §5.3): version 1 (IssuerAndSerialNumber), sid, digestAlgorithm,
+    // [0] IMPLICIT signedAttrs, signatureAlgorithm, signature.
+    const std::size_t signer_info_content = sizeof kVersion1 + signer->signer_identifier.size() +
+                                            signer->digest_algorithm.size() + attrs.size() +
+                                            signer->signature_algorithm.size() + tlv_size(sig_len);
+    const std::size_t octets_content = tst_size;
+    const std::size_t explicit_content = tlv_size(octets_content);
+    const std::size_t encap_content = tst_info_oid_.size() + tlv_size(explicit_content);
+    const ByteView certs = with_certificates ? ByteView(signer->certificates) : ByteView();
+    const std::size_t digest_algs_content = signer->digest_algorithm.size();
+    // SignedData (RFC 5652 §5.1): version 3 because the content type is not id-data.
+    const std::size_t signed_data_content = sizeof kVersion3 + tlv_size(digest_algs_content) +
+                                            tlv_size(encap_content) + certs.size() +
+                                            tlv_size(tlv_size(signer_info_content));
+    const std::size_t content_info_content = signed_data_oid_.size() + tlv_size(tlv_size(signed_data_content));
+    const std::size_t token_size = tlv_size(content_info_content);
+    const std::size_t resp_content = sizeof kStatusGranted + token_size;
+
+    Issued issued;
+    issued.der.resize(as_response ? tlv_size(resp_content) : token_size);
+    Out w(issued.der.data());
+    if (as_response) {
+        // TimeStampResp (RFC 3161 §2.4.2): status granted, then the token.
+        w.header(der::kSequence, resp_content);
+        w.bytes(kStatusGranted);
+    }
+    issued.token_offset = static_cast<std::size_t>(w.at() - issued.der.data());
+    w.header(der::kSequence, content_info_content);
+    w.bytes(signed_data_oid_);
+    w.header(0xa0, tlv_size(signed_data_content));
+    w.header(der::kSequence, signed_data_content);
+    w.bytes(kVersion3);
+    w.tlv(der::kSet, signer->digest_algorithm);
+    w.header(der::kSequence, encap_content);
+    w.bytes(tst_info_oid_);
+    w.header(0xa0, explicit_content);
+    w.header(der::kOctetString, octets_content);
+    issued.tst_info_offset = static_cast<std::size_t>(w.at() - issued.der.data());
+    issued.tst_info_size = tst_size;
+    w.bytes(ByteView(tst, tst_size));
+    w.bytes(certs);
+    w.header(der::kSet, tlv_size(signer_info_content));
+    w.header(der::kSequence, signer_info_content);
+    w.bytes(kVersion1);
+    w.bytes(signer->signer_identifier);
+    w.bytes(signer->digest_algorithm);
+    std::uint8_t* const attrs_at = w.at();
+    w.bytes(attrs.first(md_at));
+    w.bytes(ByteView(content_digest, digest_size));
+    w.bytes(attrs.subspan(md_at + digest_size));
+    *attrs_at = 0xa0;  // [0] IMPLICIT in SignerInfo
+    w.bytes(signer->signature_algorithm);
+    w.tlv(der::kOctetString, ByteView(sig, sig_len));
+    if (w.at() != issued.der.data() + issued.der.size()) {
+        return fail(ErrorCode::internal, "the token's encoding is {} octets, not the {} computed",
+                    w.at() - issued.der.data(), issued.der.size());
+    }
+    return issued;
 }
 
 TimeStampReply TimeStampAuthority::respond(ByteView request_der) {
@@ -314,20 +497,57 @@ void TimeStampAuthority::respond_async(ByteView request_der,
         done(std::move(reply));
         return;
     }
-    // The token leaves only once its TSTInfo is committed to the log.
-    log_->append_async(options_.log_type, issued.tst_info,
-                       [token = std::move(issued.token), done = std::move(done)](
+    // The reply (built here, on the caller's thread) leaves only once its TSTInfo is committed
+    // to the log.
+    const ByteView tst_info = issued.tst_info();
+    log_->append_async(options_.log_type, tst_info,
+                       [der = std::move(issued.der), done = std::move(done)](
                            Result<LogReceipt> logged) mutable {
                            if (!logged) {
                                done(rejection(FailureInfo::system_failure,
                                               "the time-stamping unit cannot issue a token now"));
                                return;
                            }
-                           done(granted(token));
+                           TimeStampReply r;
+                           r.der = std::move(der);
+                           r.granted = true;
+                           done(std::move(r));
                        });
 }
 
+TimeStampReply TimeStampAuthority::grant(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,
+                                         bool cert_req, Issued* unlogged) {
+    auto issued = sign(imprint_der, policy_der, nonce_der, cert_req, true);
+    if (!issued) {
+        return rejection(FailureInfo::system_failure, "the time-stamping unit cannot issue a token now");
+    }
+    TimeStampReply r;
+    r.granted = true;
+    if (unlogged != nullptr) {
+        *unlogged = std::move(*issued);  // the caller answers once the token is logged
+        return r;
+    }
+    if (log_ != nullptr) {
+        // Durable before anyone sees the token.
+        if (auto logged = log_->append(options_.log_type, issued->tst_info()); !logged) {
+            return rejection(FailureInfo::system_failure, "the time-stamping unit cannot issue a token now");
+        }
+    }
+    r.der = std::move(issued->der);
+    return r;
+}
+
 TimeStampReply TimeStampAuthority::answer(ByteView request_der, Issued* unlogged) {
+    // The requests clients send are read directly; anything else (including every malformed
+    // or refused request) goes through OpenSSL's decoder as before, so its answer is unchanged.
+    if (auto req = read_canonical_request(request_der, policy_ders_, kMaxNonceOctets)) {
+        return grant(req->imprint, req->policy.empty() ? ByteView(policies_.front().second) : req->policy,
+                     req->nonce, req->cert_req, unlogged);
+    }
+    return answer_decoded(request_der, unlogged);
+}
+
+TimeStampReply TimeStampAuthority::answer_decoded(ByteView request_der, Issued* unlogged) {
     if (request_der.empty()) {
         return rejection(FailureInfo::bad_data_format, "empty request: expected a DER TimeStampReq");
     }
@@ -399,21 +619,7 @@ TimeStampReply TimeStampAuthority::answer(ByteView request_der, Issued* unlogged
         return rejection(FailureInfo::bad_data_format, "the message imprint cannot be encoded");
     }
     const bool cert_req = ::TS_REQ_get_cert_req(req.get()) != 0;
-    if (unlogged != nullptr) {
-        auto issued = sign(*imprint_der, *policy, nonce, cert_req);
-        if (!issued) {
-            return rejection(FailureInfo::system_failure, "the time-stamping unit cannot issue a token now");
-        }
-        *unlogged = std::move(*issued);
-        TimeStampReply r;  // the caller builds the reply once the token is logged
-        r.granted = true;
-        return r;
-    }
-    auto token = issue(*imprint_der, *policy, nonce, cert_req);
-    if (!token) {
-        return rejection(FailureInfo::system_failure, "the time-stamping unit cannot issue a token now");
-    }
-    return granted(*token);
+    return grant(*imprint_der, *policy, nonce, cert_req, unlogged);
 }
 
 Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request) {
@@ -434,18 +640,19 @@ void TimeStampAuthority::time_stamp_async(const TimeStampRequest& request, ByteV
         done(std::unexpected(imprint.error()));
         return;
     }
-    auto issued = sign(*imprint, policies_.front().second, nonce_der, request.include_certificate);
+    auto issued = sign(*imprint, policies_.front().second, nonce_der, request.include_certificate, false);
     if (!issued) {
         done(std::unexpected(issued.error()));
         return;
     }
     if (log_ == nullptr) {
-        done(std::move(issued->token));
+        done(std::move(issued->der));
         return;
     }
     // As respond_async: the token leaves only once its TSTInfo is committed to the log.
-    log_->append_async(options_.log_type, issued->tst_info,
-                       [token = std::move(issued->token), done = std::move(done)](
+    const ByteView tst_info = issued->tst_info();
+    log_->append_async(options_.log_type, tst_info,
+                       [token = std::move(issued->der), done = std::move(done)](
                            Result<LogReceipt> logged) mutable {
                            if (!logged) {
                                done(std::unexpected(logged.error().context("logging the token")));

@@ -108,9 +108,16 @@ public:
     [[nodiscard]] const TsaOptions& options() const noexcept { return options_; }
 
 private:
+    // A signed token: `der` holds the TimeStampResp around it (for HTTP replies) or the token
+    // alone (for in-process callers); the token and its TSTInfo are ranges of it.
     struct Issued {
-        Bytes token;
-        Bytes tst_info;
+        Bytes der;
+        std::size_t token_offset = 0;
+        std::size_t tst_info_offset = 0;
+        std::size_t tst_info_size = 0;
+        [[nodiscard]] ByteView tst_info() const noexcept {
+            return ByteView(der).subspan(tst_info_offset, tst_info_size);
+        }
     };
     // What depends on the unit's certificate and key: replaced as a whole on renewal, while
     // signing threads keep the one they loaded.
@@ -123,10 +130,16 @@ private:
         Bytes signer_identifier;    // IssuerAndSerialNumber
         Bytes digest_algorithm;     // AlgorithmIdentifier of digest
         Bytes signature_algorithm;
-        Bytes signing_cert_attr;    // Attribute signingCertificateV2
+        // The signed attributes as a DER SET OF (contentType, messageDigest,
+        // signingCertificateV2, in the order X.690 §11.6 gives them), with the messageDigest
+        // value left as zeros at `message_digest_offset`: a token copies it and fills that in.
+        Bytes signed_attrs;
+        std::size_t message_digest_offset = 0;
         std::size_t signature_size = 0;
     };
-    static Result<Bytes> sign_with(const Signer& signer, ByteView digest);
+    // The signature over a digest with the unit's key, into `out` (signature_size octets);
+    // returns its length.
+    static Result<std::size_t> sign_with(const Signer& signer, ByteView digest, std::uint8_t* out);
     struct SignerSlot {
         std::atomic<std::shared_ptr<const Signer>> current;
     };
@@ -140,12 +153,17 @@ private:
     // `policy_der` one of the precomputed policy OIDs, `nonce_der` an INTEGER or empty.
     Result<Bytes> issue(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,
                         bool with_certificates);
-    // The same without logging.
+    // The same without logging; with `as_response`, wrapped in a granted TimeStampResp.
     Result<Issued> sign(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,
-                        bool with_certificates);
+                        bool with_certificates, bool as_response);
     // respond(); with `unlogged`, a grant is signed but not logged, returned there, and the
     // reply's der is left empty.
     TimeStampReply answer(ByteView request_der, Issued* unlogged);
+    // answer() for what read_canonical_request did not take: OpenSSL's general decoder.
+    TimeStampReply answer_decoded(ByteView request_der, Issued* unlogged);
+    // Signs (and, without `unlogged`, logs) a request that passed every check.
+    TimeStampReply grant(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,
+                         bool cert_req, Issued* unlogged);
 
     std::unique_ptr<SignerSlot> signer_;  // a pointer, so that the authority stays movable
     TsaOptions options_;
@@ -154,11 +172,10 @@ private:
     TrustLog* log_ = nullptr;
     // Precomputed encodings.
     std::vector<std::pair<std::string, Bytes>> policies_;  // dotted, DER OID; [0] is the default
+    std::vector<ByteView> policy_ders_;  // views of policies_' encodings (moved with it)
     Bytes accuracy_;
-    Bytes content_type_attr_;   // Attribute contentType = id-ct-TSTInfo
     Bytes tst_info_oid_;
     Bytes signed_data_oid_;
-    Bytes message_digest_oid_;
 };
 
 // The PKIFailureInfo name used by RFC 3161 (e.g. "badAlg").

@@ -2,6 +2,7 @@
 
 #include <openssl/objects.h>
 
+#include <chrono>
 #include <ctime>
 
 #include "crypto/openssl.hpp"
@@ -87,25 +88,41 @@ Result<Bytes> oid(std::string_view dotted) {
     return out;
 }
 
-std::string generalized_time_text(TimePoint t) {
-    auto ms = std::chrono::floor<std::chrono::milliseconds>(t);
-    auto secs = std::chrono::floor<std::chrono::seconds>(ms);
-    auto frac = static_cast<int>((ms - secs).count());
-    std::time_t tt = std::chrono::system_clock::to_time_t(secs);
-    std::tm tm{};
-    ::gmtime_r(&tt, &tm);
-    char buf[32];
-    std::size_t n = std::strftime(buf, sizeof buf, "%Y%m%d%H%M%S", &tm);
-    std::string out(buf, n);
-    if (frac != 0) {
-        std::string f = fmt::format("{:03d}", frac);
-        while (f.back() == '0') {
-            f.pop_back();
+std::size_t generalized_time_chars(TimePoint t, char (&out)[kMaxGeneralizedTimeChars]) {
+    using namespace std::chrono;
+    const auto ms = floor<milliseconds>(t);
+    const auto day = floor<days>(ms);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{ms - day};
+    std::size_t n = 0;
+    auto put = [&](unsigned v, int digits) {
+        for (int i = digits - 1; i >= 0; --i) {
+            out[n + static_cast<std::size_t>(i)] = static_cast<char>('0' + v % 10);
+            v /= 10;
         }
-        out += "." + f;
+        n += static_cast<std::size_t>(digits);
+    };
+    put(static_cast<unsigned>(static_cast<int>(ymd.year())), 4);
+    put(static_cast<unsigned>(ymd.month()), 2);
+    put(static_cast<unsigned>(ymd.day()), 2);
+    put(static_cast<unsigned>(hms.hours().count()), 2);
+    put(static_cast<unsigned>(hms.minutes().count()), 2);
+    put(static_cast<unsigned>(hms.seconds().count()), 2);
+    if (auto frac = static_cast<unsigned>(hms.subseconds().count()); frac != 0) {
+        // X.690 §11.7.3: trailing zeros of the fraction are not encoded.
+        out[n++] = '.';
+        put(frac, 3);
+        while (out[n - 1] == '0') {
+            --n;
+        }
     }
-    out += "Z";
-    return out;
+    out[n++] = 'Z';
+    return n;
+}
+
+std::string generalized_time_text(TimePoint t) {
+    char buf[kMaxGeneralizedTimeChars];
+    return std::string(buf, generalized_time_chars(t, buf));
 }
 
 Bytes generalized_time(TimePoint t) {

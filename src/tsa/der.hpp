@@ -43,6 +43,9 @@ void append_tlv(Bytes& out, std::uint8_t tag, ByteView content);
 [[nodiscard]] Bytes generalized_time(TimePoint t);
 // The textual form generalized_time() encodes, e.g. "20250101120000.25Z".
 [[nodiscard]] std::string generalized_time_text(TimePoint t);
+// The same text written to `out` (no allocation, no time-zone lock); returns its length.
+inline constexpr std::size_t kMaxGeneralizedTimeChars = 19;  // YYYYMMDDHHMMSS.fffZ
+std::size_t generalized_time_chars(TimePoint t, char (&out)[kMaxGeneralizedTimeChars]);
 // BIT STRING of a named bit list (X.690 §11.2.2: trailing zero bits removed) with `bit` set.
 [[nodiscard]] Bytes named_bit(unsigned bit);
 

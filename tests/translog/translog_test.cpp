@@ -70,6 +70,38 @@ TEST(Merkle, MatchesTheCertificateTransparencyReferenceTree) {
     EXPECT_EQ(root(8), "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328");
 }
 
+// A group commit of any size stores every entry once, in order, with what was given: the batch
+// is split into multi-row INSERTs of 64, 32, ..., 1 rows.
+TEST_F(TransparencyLogTest, BatchesOfEverySizeStoreEveryEntryInOrder) {
+    std::uint64_t next = 0;
+    std::vector<std::size_t> sizes;
+    for (std::size_t n = 0; n <= 70; ++n) {
+        sizes.push_back(n);
+    }
+    sizes.push_back(127);
+    sizes.push_back(129);
+    for (std::size_t n : sizes) {
+        std::vector<LogEntry> batch;
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint64_t idx = next + i;
+            Bytes data{static_cast<std::uint8_t>(idx), static_cast<std::uint8_t>(idx >> 8), static_cast<std::uint8_t>(n)};
+            const TimePoint at(std::chrono::milliseconds(1'700'000'000'000 + static_cast<std::int64_t>(idx)));
+            batch.push_back({idx, "timestamp", at, data, leaf_hash(leaf_input("timestamp", at, data))});
+        }
+        ASSERT_TRUE(db->transaction([&] { return repo->insert_all(batch); }).has_value()) << n;
+        auto stored = repo->entries(next, next + n).value();
+        ASSERT_EQ(stored.size(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            EXPECT_EQ(stored[i].index, batch[i].index);
+            EXPECT_EQ(stored[i].data, batch[i].data) << "batch of " << n << ", entry " << i;
+            EXPECT_EQ(stored[i].logged_at, batch[i].logged_at);
+            EXPECT_EQ(stored[i].leaf_hash, batch[i].leaf_hash);
+        }
+        next += n;
+        EXPECT_EQ(repo->size().value(), next);
+    }
+}
+
 TEST_F(TransparencyLogTest, ProofsVerifyWithTheIndependentVerifier) {
     std::vector<Digest> expected;
     for (int i = 0; i < 37; ++i) {

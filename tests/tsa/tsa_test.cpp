@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <openssl/objects.h>
+#include <openssl/ts.h>
 
 #include <fstream>
 #include <map>
@@ -17,6 +18,7 @@
 #include "support/test_support.hpp"
 #include "tsa/authority.hpp"
 #include "tsa/der.hpp"
+#include "tsa/request.hpp"
 #include "tsa/unit.hpp"
 #include "tsa/verify.hpp"
 
@@ -505,11 +507,269 @@ TEST_F(TsaTest, RenewsTheUnitCertificateBeforeItExpiresAndTokensCarryTheNewOne) 
     EXPECT_EQ(tsa.certificate().der(), second.der());
 }
 
+// A request built with OpenSSL's TS API (for encodings `openssl ts -query` does not make).
+Bytes built_request(const EVP_MD* md, bool null_params, std::optional<std::string> policy,
+                    std::optional<Bytes> nonce_magnitude, bool negative_nonce, bool cert_req) {
+    TS_REQ* req = ::TS_REQ_new();
+    TS_MSG_IMPRINT* imprint = ::TS_MSG_IMPRINT_new();
+    X509_ALGOR* alg = ::X509_ALGOR_new();
+    ::X509_ALGOR_set0(alg, ::OBJ_dup(::OBJ_nid2obj(::EVP_MD_get_type(md))), null_params ? V_ASN1_NULL : V_ASN1_UNDEF,
+                      nullptr);
+    ::TS_MSG_IMPRINT_set_algo(imprint, alg);
+    Bytes digest(static_cast<std::size_t>(::EVP_MD_get_size(md)), 0x5a);
+    ::TS_MSG_IMPRINT_set_msg(imprint, digest.data(), static_cast<int>(digest.size()));
+    ::TS_REQ_set_version(req, 1);
+    ::TS_REQ_set_msg_imprint(req, imprint);
+    if (policy) {
+        ASN1_OBJECT* obj = ::OBJ_txt2obj(policy->c_str(), 1);
+        ::TS_REQ_set_policy_id(req, obj);
+        ::ASN1_OBJECT_free(obj);
+    }
+    if (nonce_magnitude) {
+        ASN1_INTEGER* n = ::ASN1_INTEGER_new();
+        ::ASN1_STRING_set(n, nonce_magnitude->data(), static_cast<int>(nonce_magnitude->size()));
+        if (negative_nonce) {
+            n->type = V_ASN1_NEG_INTEGER;
+        }
+        ::TS_REQ_set_nonce(req, n);
+        ::ASN1_INTEGER_free(n);
+    }
+    ::TS_REQ_set_cert_req(req, cert_req ? 1 : 0);
+    int len = ::i2d_TS_REQ(req, nullptr);
+    Bytes out(static_cast<std::size_t>(std::max(len, 0)));
+    unsigned char* p = out.data();
+    ::i2d_TS_REQ(req, &p);
+    ::X509_ALGOR_free(alg);
+    ::TS_MSG_IMPRINT_free(imprint);
+    ::TS_REQ_free(req);
+    return out;
+}
+
+template <typename T, typename F>
+Bytes i2d_bytes(const T* obj, F i2d) {
+    int len = i2d(const_cast<T*>(obj), nullptr);
+    Bytes out(static_cast<std::size_t>(std::max(len, 0)));
+    unsigned char* p = out.data();
+    i2d(const_cast<T*>(obj), &p);
+    return out;
+}
+
+// A DER tree, to make well-formed variants of a request that one-octet changes do not reach
+// (an element added, dropped, repeated or moved; a length in a longer form than needed).
+struct Node {
+    std::uint8_t tag = 0;
+    Bytes content;                 // primitive
+    std::vector<Node> children;    // constructed
+    bool long_length = false;      // 0x81 / 0x82 form even when short would do
+};
+Node parse_node(ByteView in) {
+    auto t = der::read_tlv(in).value();
+    Node n;
+    n.tag = t.tag;
+    if ((t.tag & 0x20) != 0) {
+        for (ByteView rest = t.content; !rest.empty();) {
+            auto c = der::read_tlv(rest).value();
+            n.children.push_back(parse_node(rest.first(c.size)));
+            rest = rest.subspan(c.size);
+        }
+    } else {
+        n.content.assign(t.content.begin(), t.content.end());
+    }
+    return n;
+}
+Bytes encode_node(const Node& n) {
+    Bytes content = n.content;
+    for (const auto& c : n.children) {
+        Bytes e = encode_node(c);
+        content.insert(content.end(), e.begin(), e.end());
+    }
+    Bytes out{n.tag};
+    if (n.long_length && content.size() < 0x100) {
+        out.push_back(0x81);
+        out.push_back(static_cast<std::uint8_t>(content.size()));
+    } else {
+        der::append_length(out, content.size());
+    }
+    out.insert(out.end(), content.begin(), content.end());
+    return out;
+}
+// Every constructed node of `root`, by path, with `f` applied to a copy of the tree there.
+void structural_variants(const Node& root, const std::function<void(const Bytes&)>& check) {
+    std::vector<std::vector<std::size_t>> paths{{}};
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        const Node* n = &root;
+        for (auto k : paths[i]) {
+            n = &n->children[k];
+        }
+        for (std::size_t k = 0; k < n->children.size(); ++k) {
+            auto p = paths[i];
+            p.push_back(k);
+            paths.push_back(p);
+        }
+    }
+    const Node null_node{der::kNull, {}, {}, false};
+    const Node bool_false{0x01, {0x00}, {}, false};
+    const Node bool_odd{0x01, {0x01}, {}, false};
+    const Node empty_exts{0xa0, {}, {}, false};
+    for (const auto& path : paths) {
+        auto at = [&](Node& tree) -> Node& {
+            Node* n = &tree;
+            for (auto k : path) {
+                n = &n->children[k];
+            }
+            return *n;
+        };
+        {
+            Node t = root;
+            at(t).long_length = true;
+            check(encode_node(t));
+        }
+        if ((at(const_cast<Node&>(root)).tag & 0x20) == 0) {
+            continue;
+        }
+        const std::size_t count = at(const_cast<Node&>(root)).children.size();
+        for (const Node& extra : {null_node, bool_false, bool_odd, empty_exts}) {
+            for (std::size_t k = 0; k <= count; ++k) {
+                Node t = root;
+                auto& c = at(t).children;
+                c.insert(c.begin() + static_cast<std::ptrdiff_t>(k), extra);
+                check(encode_node(t));
+            }
+        }
+        for (std::size_t k = 0; k < count; ++k) {
+            Node drop = root;
+            at(drop).children.erase(at(drop).children.begin() + static_cast<std::ptrdiff_t>(k));
+            check(encode_node(drop));
+            Node twice = root;
+            at(twice).children.insert(at(twice).children.begin() + static_cast<std::ptrdiff_t>(k),
+                                      at(twice).children[k]);
+            check(encode_node(twice));
+            if (k + 1 < count) {
+                Node swap = root;
+                std::swap(at(swap).children[k], at(swap).children[k + 1]);
+                check(encode_node(swap));
+            }
+        }
+    }
+}
+
+// The direct reader against OpenSSL's d2i_TS_REQ, on real requests and on every one-octet change,
+// insertion and truncation of them: whatever the reader takes, OpenSSL decodes completely to the
+// same values, so the TSA's answer cannot differ from what the OpenSSL path would give.
+TEST_F(TsaTest, CanonicalRequestReaderAgreesWithOpensslOnEveryMutation) {
+    const Bytes default_policy = der::oid(kPolicyTimeStamping).value();
+    const Bytes other_policy = der::oid("1.3.6.1.4.1.99999.1").value();
+    const std::vector<ByteView> policies = {default_policy, other_policy};
+    std::vector<Bytes> seeds;
+    for (const char* alg : {"-sha256", "-sha384", "-sha512"}) {
+        seeds.push_back(query(alg));
+        seeds.push_back(query(std::string(alg) + " -cert"));
+        seeds.push_back(query(std::string(alg) + " -no_nonce"));
+        seeds.push_back(query(std::string(alg) + " -cert -tspolicy 1.3.6.1.4.1.99999.1"));
+    }
+    const std::size_t from_openssl_cli = seeds.size();
+    seeds.push_back(built_request(::EVP_sha256(), false, std::nullopt, std::nullopt, false, false));
+    seeds.push_back(built_request(::EVP_sha384(), true, std::string(kPolicyTimeStamping), Bytes{0}, false, true));
+    seeds.push_back(built_request(::EVP_sha512(), false, std::nullopt, Bytes(64, 0xff), false, true));
+    seeds.push_back(built_request(::EVP_sha256(), true, std::nullopt, Bytes(65, 0x01), false, false));
+    seeds.push_back(built_request(::EVP_sha256(), true, std::nullopt, Bytes{0x12, 0x34}, true, true));
+    seeds.push_back(built_request(::EVP_sha256(), true, std::string("1.2.3.4"), Bytes{0x80}, false, true));
+    seeds.push_back(built_request(::EVP_sha1(), true, std::nullopt, std::nullopt, false, false));
+
+    std::size_t taken = 0;
+    std::size_t tried = 0;
+    auto check = [&](const Bytes& in) {
+        ++tried;
+        auto fast = read_canonical_request(in, policies, 64);
+        if (!fast) {
+            return;
+        }
+        ++taken;
+        const unsigned char* p = in.data();
+        std::unique_ptr<TS_REQ, crypto::Free<&::TS_REQ_free>> req(::d2i_TS_REQ(nullptr, &p, static_cast<long>(in.size())));
+        ASSERT_TRUE(req) << "taken but refused by OpenSSL: " << hex_encode(in);
+        ASSERT_EQ(p, in.data() + in.size()) << hex_encode(in);
+        EXPECT_EQ(::TS_REQ_get_version(req.get()), 1) << hex_encode(in);
+        TS_MSG_IMPRINT* imprint = ::TS_REQ_get_msg_imprint(req.get());
+        EXPECT_EQ(i2d_bytes(imprint, ::i2d_TS_MSG_IMPRINT), Bytes(fast->imprint.begin(), fast->imprint.end()))
+            << hex_encode(in);
+        const ASN1_OBJECT* alg_oid = nullptr;
+        int param_type = V_ASN1_UNDEF;
+        const void* param = nullptr;
+        ::X509_ALGOR_get0(&alg_oid, &param_type, &param, ::TS_MSG_IMPRINT_get_algo(imprint));
+        EXPECT_EQ(::OBJ_obj2nid(alg_oid), ::EVP_MD_get_type(crypto::evp_md(fast->algorithm))) << hex_encode(in);
+        EXPECT_TRUE(param_type == V_ASN1_UNDEF || param_type == V_ASN1_NULL) << hex_encode(in);
+        const ASN1_OCTET_STRING* digest = ::TS_MSG_IMPRINT_get_msg(imprint);
+        EXPECT_EQ(Bytes(::ASN1_STRING_get0_data(digest), ::ASN1_STRING_get0_data(digest) + ::ASN1_STRING_length(digest)),
+                  Bytes(fast->digest.begin(), fast->digest.end()))
+            << hex_encode(in);
+        const ASN1_OBJECT* policy = ::TS_REQ_get_policy_id(req.get());
+        ASSERT_EQ(policy != nullptr, !fast->policy.empty()) << hex_encode(in);
+        if (policy != nullptr) {
+            EXPECT_EQ(i2d_bytes(policy, ::i2d_ASN1_OBJECT), Bytes(fast->policy.begin(), fast->policy.end())) << hex_encode(in);
+        }
+        const ASN1_INTEGER* nonce = ::TS_REQ_get_nonce(req.get());
+        ASSERT_EQ(nonce != nullptr, !fast->nonce.empty()) << hex_encode(in);
+        if (nonce != nullptr) {
+            EXPECT_LE(::ASN1_STRING_length(nonce), 64) << hex_encode(in);
+            EXPECT_EQ(i2d_bytes(nonce, ::i2d_ASN1_INTEGER), Bytes(fast->nonce.begin(), fast->nonce.end())) << hex_encode(in);
+        }
+        EXPECT_EQ(::TS_REQ_get_cert_req(req.get()) != 0, fast->cert_req) << hex_encode(in);
+        const STACK_OF(X509_EXTENSION)* exts = ::TS_REQ_get_exts(req.get());
+        EXPECT_TRUE(exts == nullptr || sk_X509_EXTENSION_num(exts) == 0) << hex_encode(in);
+    };
+    std::size_t seeds_taken = 0;
+    for (std::size_t s = 0; s < seeds.size(); ++s) {
+        const Bytes& seed = seeds[s];
+        const std::size_t before = taken;
+        check(seed);
+        if (taken > before) {
+            ++seeds_taken;
+        } else {
+            // What OpenSSL's own client sends must take the direct path.
+            EXPECT_GE(s, from_openssl_cli) << "openssl ts -query request not taken: " << hex_encode(seed);
+        }
+        if (der::read_tlv(seed).has_value()) {
+            structural_variants(parse_node(seed), check);
+        }
+        for (std::size_t i = 0; i < seed.size(); ++i) {
+            for (int delta : {1, -1, 0x80, 0x7f, 0x40}) {
+                Bytes m = seed;
+                m[i] = static_cast<std::uint8_t>(m[i] + delta);
+                check(m);
+            }
+            for (std::uint8_t v : {0x00, 0x01, 0x05, 0x30, 0x80, 0x81, 0x82, 0xff}) {
+                Bytes m = seed;
+                m[i] = v;
+                check(m);
+                Bytes ins = seed;
+                ins.insert(ins.begin() + static_cast<std::ptrdiff_t>(i), v);
+                check(ins);
+            }
+            check(Bytes(seed.begin(), seed.begin() + static_cast<std::ptrdiff_t>(i)));
+            Bytes cut = seed;
+            cut.erase(cut.begin() + static_cast<std::ptrdiff_t>(i));
+            check(cut);
+        }
+    }
+    // The reader takes the real requests (so this test exercises it) and refuses the rest of
+    // the seeds: SHA-1, a 65-octet and a negative nonce, a policy not offered.
+    EXPECT_EQ(seeds_taken, seeds.size() - 4);
+    EXPECT_GT(taken, seeds_taken);
+    EXPECT_GT(tried, 10000u);
+}
+
 TEST(Der, EncodesTimesBitsAndIntegers) {
     using namespace std::chrono;
     TimePoint t = from_unix_seconds(1'735'732'800) + milliseconds(250);
     EXPECT_EQ(der::generalized_time_text(t), "20250101120000.25Z");
     EXPECT_EQ(der::generalized_time_text(from_unix_seconds(1'735'732'800)), "20250101120000Z");
+    // 2024-02-29T23:59:59.999Z and 1970-01-01T00:00:00.001Z: a leap day, every digit, the epoch.
+    EXPECT_EQ(der::generalized_time_text(from_unix_seconds(1'709'251'199) + milliseconds(999)),
+              "20240229235959.999Z");
+    EXPECT_EQ(der::generalized_time_text(from_unix_seconds(0) + milliseconds(1)), "19700101000000.001Z");
+    EXPECT_EQ(der::generalized_time_text(from_unix_seconds(4'102'444'800) + milliseconds(100)),
+              "21000101000000.1Z");
     EXPECT_EQ(hex_encode(der::named_bit(0)), "03020780");
     EXPECT_EQ(hex_encode(der::named_bit(5)), "03020204");
     EXPECT_EQ(hex_encode(der::named_bit(15)), "0303000001");
