@@ -122,6 +122,18 @@ TEST(Time, Rfc3339) {
     }
 }
 
+// A TimePoint counts nanoseconds in 64 bits (until 2262-04-11): later dates wrapped round, so
+// "2700-01-01" became a reply_by in 2115, written so into signed evidence.
+TEST(Time, Rfc3339OutsideTheClockRangeIsRefusedNotWrapped) {
+    EXPECT_EQ(format_time(parse_time("2262-04-11T00:00:00Z").value()), "2262-04-11T00:00:00Z");
+    for (const char* far : {"2700-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2262-04-12T00:00:00Z",
+                            "1600-01-01T00:00:00Z"}) {
+        auto t = parse_time(far);
+        ASSERT_FALSE(t.has_value()) << far << " read as " << format_time(*t);
+        EXPECT_NE(t.error().message.find("out of range"), std::string::npos) << t.error().message;
+    }
+}
+
 TEST(SepboxConfig, SectionsAreReadAndCheckedAndInitWritesThemAsComments) {
     auto c = parse_config("[sepbox]\nmax_message_bytes = 1000\nmax_recipients = 5\n"
                           "[smtp]\nhost = \"mail.example.mo\"\nport = 587\nfrom = \"a@b.mo\"\n",
