@@ -363,6 +363,26 @@ TEST_F(Sepbox, RejectedRecipientsGetSignedRejectionsAndBadSubmissionsWriteNothin
     EXPECT_EQ(count("sepbox_outbox"), outbox);
 }
 
+// "factura\u202Efdp.exe" displays as "facturaexe.pdf" (Unicode TR36 §2.2, bidirectional text
+// spoofing): a recipient would open a program that looks like a PDF.
+TEST_F(Sepbox, AttachmentNamesWithBidiOrInvisibleControlsAreRefused) {
+    auto& svc = rt->sepbox();
+    auto messages = count("sepbox_messages");
+    for (const char* name : {"factura\u202Efdp.exe", "a\u2066b.pdf", "a\u200Fb.pdf", "a\u061Cb.pdf",
+                             "a\u200Bb.pdf", "\uFEFFa.pdf"}) {
+        auto s = letter({chan});
+        s.attachments[0].filename = name;
+        auto r = svc.submit(s);
+        ASSERT_FALSE(r.has_value()) << name;
+        EXPECT_EQ(r.error().code, ErrorCode::invalid_argument) << name;
+        EXPECT_NE(r.error().message.find("U+"), std::string::npos) << r.error().message;
+    }
+    EXPECT_EQ(count("sepbox_messages"), messages);
+    auto ok = letter({chan});
+    ok.attachments[0].filename = "稅單 avaliação (2026).pdf";
+    EXPECT_TRUE(svc.submit(ok).has_value());
+}
+
 TEST_F(Sepbox, OfficialLettersAreAcceptedRejectedOrExpire) {
     auto& svc = rt->sepbox();
     auto r = svc.submit(letter({chan, joao})).value();
