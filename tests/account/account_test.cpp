@@ -128,6 +128,10 @@ TEST_F(AccountTest, PasswordPolicyRefusesShortCommonAndPersonalPasswords) {
     EXPECT_NE(why("qwertyuiop12").find("common"), std::string::npos) << "qwertyuiop is on the list";
     EXPECT_NE(why("xx-chan.taiman-yy").find("username"), std::string::npos);
     EXPECT_NE(why("Taiman-rocks-2026").find("username"), std::string::npos);
+    // Only a part matched: the answer names it, or "admin.root" choosing "Admin-Keeps-Keys"
+    // is told they used their username, which they did not.
+    EXPECT_NE(why("Taiman-rocks-2026").find("part of it ('taiman')"), std::string::npos)
+        << why("Taiman-rocks-2026");
     EXPECT_NE(why("my id 5215299 ok").find("identity document"), std::string::npos);
     EXPECT_NE(why("aaaaaaaaaaaaaaaa").find("different characters"), std::string::npos);
     EXPECT_EQ(why("correct horse battery staple"), "accepted");
