@@ -349,6 +349,27 @@ TEST_F(EnrolmentTest, APairingIsCompletedOnceEvenByConfirmationsThatRaced) {
     EXPECT_EQ(*count("credentials"), before);
 }
 
+// A code voided by five wrong tries says "a clerk can send a new one". The clerk's lost-phone
+// recovery sent one that only pairs an app (it keeps the key, and there was none): the citizen
+// ended with an authenticator and no signing credential, and no PIN was ever asked for.
+TEST_F(EnrolmentTest, LostPhoneBeforeAnyCredentialSendsAnActivationThatMakesOne) {
+    auto e = runtime->enrolment().enrol(clerk, chan());
+    ASSERT_TRUE(e);
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_FALSE(runtime->enrolment().enter_code(e->account, "AAAA-BBBB-CCCC"));
+    }
+    ASSERT_TRUE(runtime->activation().lost_phone(clerk, e->account.id, IdentityDocument::identity_card,
+                                                 "5215299(8)"));
+    auto account = runtime->accounts().find(e->account.id).value();
+    auto p = runtime->enrolment().enter_code(account, code_in_mailbox(account.id));
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_NE(p->purpose, ActivationPurpose::lost_phone) << "a PIN is to be chosen";
+    auto done = runtime->activation().confirm(account, "246810", otp::totp(secret_of(p->otpauth_uri), clock.now()));
+    ASSERT_TRUE(done) << done.error().message;
+    ASSERT_TRUE(done->credential.has_value()) << "the citizen can sign";
+    EXPECT_EQ(*count("credentials"), 1u);
+}
+
 TEST_F(EnrolmentTest, FiveWrongCodesVoidTheCode) {
     auto e = runtime->enrolment().enrol(clerk, chan());
     ASSERT_TRUE(e);
