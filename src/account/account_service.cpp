@@ -212,6 +212,13 @@ std::string generate_password(Rng& rng) {
 
 std::string new_account_id(Rng& rng) { return "acc_" + hex_encode(rng.bytes(12)); }
 
+// Accounts whose holder alone may act in them: a person's (SEPBox mailbox, eSignCloud key under
+// sole control, design.md) or an institution's (its mailbox, read by its members). Nobody else,
+// an administrator included, may get a way to sign in as them.
+bool holds_personal_services(const Account& a) {
+    return a.has_role(Role::citizen) || a.has_role(Role::institution);
+}
+
 }  // namespace
 
 std::string fold_to_ascii(std::string_view latin) {
@@ -549,6 +556,15 @@ Result<IssuedApiClient> AccountService::issue_api_client(const Account& administ
         return fail(ErrorCode::unsupported, "API clients are not available here");
     }
     auto target = SELO_TRY(find(account_id));
+    if (holds_personal_services(target)) {
+        return fail(ErrorCode::invalid_argument,
+                    "account {} ({}) belongs to a person or an institution: an API client would "
+                    "sign in as it with a secret alone, and whoever holds that could read its "
+                    "mailbox and pair an authenticator for its signing key. API clients are for "
+                    "service accounts (agency, clerk for payments, ...); people sign in with their "
+                    "own password and authenticator app",
+                    target.id, target.username);
+    }
     IssuedApiClient out;
     out.client.client_id = "cli_" + hex_encode(rng_.bytes(12));
     out.client.account_id = target.id;
@@ -583,7 +599,16 @@ Result<Account> AccountService::authenticate_client(std::string_view client_id,
         return fail(ErrorCode::unauthorized, "unknown client or wrong secret");
     }
     record_success(subject);
-    return find(client->account_id);
+    auto account = SELO_TRY(find(client->account_id));
+    // Also for a client issued before issue_api_client refused such accounts.
+    if (holds_personal_services(account)) {
+        audit({"anonymous", "auth.client.failure", client->client_id,
+               "the client's account belongs to a person or an institution"});
+        return fail(ErrorCode::unauthorized,
+                    "this client's account belongs to a person or an institution, which sign in "
+                    "themselves: an administrator must revoke the client");
+    }
+    return account;
 }
 
 Result<void> AccountService::revoke_api_client(const Account& administrator,

@@ -374,6 +374,15 @@ Result<EnrolmentService::PairingProof> EnrolmentService::check_pairing(const Acc
 
 Result<void> EnrolmentService::finish_pairing(const Account& account, PairingProof& proof) {
     return transaction_([&]() -> Result<void> {
+        // check_pairing read the code outside this transaction: confirmations sent at once all
+        // passed it with the same OTP, and each made a key pair and a certificate. Re-read in
+        // the write transaction, so only the first to get here completes the pairing.
+        auto current = SELO_TRY(repo_.open_code(account.id));
+        if (!current || current->id != proof.code.id || current->state != ActivationState::pairing) {
+            return fail(ErrorCode::conflict,
+                        "this pairing was completed or cancelled meanwhile (by another "
+                        "confirmation?): nothing was changed");
+        }
         SELO_TRY_VOID(accounts_.set_authenticator(account.id, proof.secret.view(), proof.step));
         proof.code.state = ActivationState::completed;
         proof.code.pending_secret_sealed.clear();

@@ -106,7 +106,8 @@ Result<void> PasswordPolicy::check(std::string_view password, std::string_view u
         std::size_t dot = username.find_first_of(".-_", start);
         std::string part = alnum_lower(username.substr(start, dot == std::string_view::npos ? username.npos : dot - start));
         if (part.size() >= 4 && flat.find(part) != std::string::npos) {
-            return fail(ErrorCode::invalid_argument, "the password must not contain the username");
+            return fail(ErrorCode::invalid_argument,
+                        "the password must not contain the username or a part of it ('{}')", part);
         }
         if (dot == std::string_view::npos) {
             break;

@@ -297,13 +297,16 @@ void add_auth_routes(http::Router& router, ApiContext& ctx) {
     reg.add(router, http::Verb::post, "/api/v1/api-clients", Access::only({account::Role::administrator}),
             {.summary = "Issue an API client (id and secret) for an account",
              .description = "The secret is shown once; only its Argon2id verifier is kept. The "
-                            "client acts as the account, with its roles.",
+                            "client acts as the account, with its roles. Only for service "
+                            "accounts (agency, clerk for payment systems, ...): a citizen's or "
+                            "an institution's account is refused (422), since a secret alone "
+                            "would then open its mailbox and its eSignCloud activation.",
              .request_schema = schema_object({{"account_id", schema_string()}}, {"account_id"}),
              .response_schema = schema_object({{"client_id", schema_string()},
                                                {"client_secret", schema_string()},
                                                {"account_id", schema_string()}}),
              .success_status = 201,
-             .errors = {400, 404}},
+             .errors = {400, 404, 422}},
             [&ctx](const ApiRequest& r) -> Result<http::Response> {
                 auto body = SELO_TRY(http::parse_json_object(r.http));
                 auto account_id = SELO_TRY(required_string(body, "account_id"));

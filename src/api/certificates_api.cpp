@@ -29,7 +29,11 @@ Result<TimePoint> parse_iso(std::string_view text) {
     if (end == nullptr || *end != '\0' || s.size() != 20) {
         return fail(ErrorCode::malformed, "time must be YYYY-MM-DDTHH:MM:SSZ (UTC)");
     }
-    return from_unix_seconds(static_cast<std::int64_t>(::timegm(&tm)));
+    const auto secs = static_cast<std::int64_t>(::timegm(&tm));
+    if (!fits_time_point(secs)) {
+        return fail(ErrorCode::invalid_argument, "time {} is out of range", text);
+    }
+    return from_unix_seconds(secs);
 }
 
 json::object to_json(const pki::CertificateRecord& r, bool with_der) {

@@ -189,6 +189,9 @@ std::string content_disposition(std::string_view filename) {
         bool plain = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
                      std::string_view("!#$&+-.^_`|~").find(c) != std::string_view::npos;
         encoded += plain ? std::string(1, c) : fmt::format("%{:02X}", u);
+        if ((u & 0xC0) == 0x80) {
+            continue;  // a UTF-8 continuation octet: its character has its '_' already
+        }
         ascii += (u >= 0x20 && u < 0x7F && c != '"' && c != '\\') ? c : '_';
     }
     return fmt::format("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii, encoded);

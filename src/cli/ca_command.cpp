@@ -25,16 +25,24 @@ namespace {
 
 // "2026-12-03T10:00:00Z" or seconds since the Unix epoch.
 Result<TimePoint> parse_time(std::string_view text) {
+    std::int64_t secs = 0;
     if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos && text.size() < 12) {
-        return from_unix_seconds(std::stoll(std::string(text)));
+        secs = std::stoll(std::string(text));
+    } else {
+        std::tm tm{};
+        // strptime's end pointer points into s, which must outlive it.
+        const std::string s(text);
+        const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (end == nullptr || *end != '\0' || text.size() != 20) {
+            return fail(ErrorCode::invalid_argument,
+                        "--time '{}': expected YYYY-MM-DDTHH:MM:SSZ (UTC) or Unix seconds", text);
+        }
+        secs = static_cast<std::int64_t>(::timegm(&tm));
     }
-    std::tm tm{};
-    const char* end = ::strptime(std::string(text).c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end == nullptr || *end != '\0' || text.size() != 20) {
-        return fail(ErrorCode::invalid_argument,
-                    "--time '{}': expected YYYY-MM-DDTHH:MM:SSZ (UTC) or Unix seconds", text);
+    if (!fits_time_point(secs)) {
+        return fail(ErrorCode::invalid_argument, "--time '{}' is out of range", text);
     }
-    return from_unix_seconds(static_cast<std::int64_t>(::timegm(&tm)));
+    return from_unix_seconds(secs);
 }
 
 std::string iso(TimePoint t) {

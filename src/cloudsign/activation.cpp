@@ -1,5 +1,7 @@
 #include "cloudsign/activation.hpp"
 
+#include <algorithm>
+
 #include "core/log.hpp"
 
 namespace selo::cloudsign {
@@ -70,8 +72,16 @@ Result<std::string> ActivationService::lost_phone(const account::Account& clerk,
     auto target = SELO_TRY(check_identity(clerk, account_id, seen_type, seen_number, "lost phone"));
     std::string message_id;
     SELO_TRY_VOID(transaction_([&]() -> Result<void> {
+        // A lost-phone activation keeps the credential and only pairs a new app. A citizen who
+        // has none (the enrolment code was voided or expired before activation) would end with
+        // an app and nothing to sign with: send them the first activation again instead.
+        auto creds = SELO_TRY(credentials_.list_for_account(target.id));
+        const bool has_key = std::any_of(creds.begin(), creds.end(), [](const Credential& c) {
+            return c.status == CredentialStatus::enabled;
+        });
         SELO_TRY_VOID(enrolment_.accounts().set_authenticator(target.id, {}, std::nullopt));
-        message_id = SELO_TRY(enrolment_.send_activation(target, account::ActivationPurpose::lost_phone));
+        message_id = SELO_TRY(enrolment_.send_activation(
+            target, has_key ? account::ActivationPurpose::lost_phone : account::ActivationPurpose::enrolment));
         enrolment_.accounts().audit({clerk.id, "recovery.lost_phone", target.id,
                                      fmt::format("{} {} seen; authenticator void; activation message {}",
                                                  account::identity_document_name(seen_type),

@@ -45,5 +45,13 @@ private:
     return std::chrono::duration_cast<Seconds>(t.time_since_epoch()).count();
 }
 [[nodiscard]] inline TimePoint from_unix_seconds(std::int64_t s) { return TimePoint(Seconds(s)); }
+// Whether from_unix_seconds(s) is exact: a TimePoint counts nanoseconds in 64 bits (1677-09-21
+// to 2262-04-11), and beyond that the conversion wraps round to another date. Parsers of dates
+// from outside check this first.
+[[nodiscard]] inline bool fits_time_point(std::int64_t s) noexcept {
+    using std::chrono::duration_cast;
+    return s >= duration_cast<Seconds>(TimePoint::min().time_since_epoch()).count() &&
+           s <= duration_cast<Seconds>(TimePoint::max().time_since_epoch()).count();
+}
 
 }  // namespace selo

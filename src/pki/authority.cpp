@@ -1,10 +1,12 @@
 #include "pki/authority.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/conf.h>
 #include <openssl/core_names.h>
 #include <openssl/objects.h>
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -44,6 +46,44 @@ Asn1IntegerPtr random_serial(Rng& rng) {
     b[0] = static_cast<std::uint8_t>((b[0] & 0x7f) | 0x40);
     BignumPtr bn(::BN_bin2bn(b.data(), static_cast<int>(b.size()), nullptr));
     return Asn1IntegerPtr(::BN_to_ASN1_INTEGER(bn.get(), nullptr));
+}
+
+// RFC 5280 §4.2.1.6: a dNSName is in the preferred name syntax (RFC 1034 §3.5, letters, digits
+// and hyphens in labels of 1-63 octets, RFC 1123 §2.1 letting a label start with a digit), at
+// most 253 octets; a wildcard only as the whole left-most label (RFC 6125 §6.4.3). Checked here
+// also because the names are written into an OpenSSL configuration string, where a comma would
+// start another entry of any type.
+bool valid_dns_name(std::string_view name) {
+    if (name.starts_with("*.")) {
+        name.remove_prefix(2);
+    }
+    if (name.empty() || name.size() > 253) {
+        return false;
+    }
+    std::size_t start = 0;
+    while (true) {
+        std::size_t dot = name.find('.', start);
+        std::string_view label = name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+            return false;
+        }
+        for (char c : label) {
+            auto u = static_cast<unsigned char>(c);
+            if (!(std::isalnum(u) != 0 && u < 0x80) && c != '-') {
+                return false;
+            }
+        }
+        if (dot == std::string_view::npos) {
+            return true;
+        }
+        start = dot + 1;
+    }
+}
+
+// An iPAddress entry: IPv4 dotted quad or IPv6 text, as inet_pton reads them.
+bool valid_ip_address(const std::string& ip) {
+    unsigned char buf[16];
+    return ::inet_pton(AF_INET, ip.c_str(), buf) == 1 || ::inet_pton(AF_INET6, ip.c_str(), buf) == 1;
 }
 
 struct TbsInput {
@@ -330,6 +370,20 @@ Result<Certificate> CertificateAuthority::issue_with(const CertificateProfile& p
                                                      const IssuanceRequest& request) {
     if (request.public_key == nullptr) {
         return fail(ErrorCode::invalid_argument, "issuance request has no public key");
+    }
+    for (const auto& d : request.dns_names) {
+        if (!valid_dns_name(d)) {
+            return fail(ErrorCode::invalid_argument,
+                        "subjectAltName dNSName '{}' is not a host name (letters, digits and - in "
+                        "dot-separated labels, optionally '*.' first; RFC 5280 §4.2.1.6)",
+                        d);
+        }
+    }
+    for (const auto& ip : request.ip_addresses) {
+        if (!valid_ip_address(ip)) {
+            return fail(ErrorCode::invalid_argument,
+                        "subjectAltName iPAddress '{}' is not an IPv4 or IPv6 address", ip);
+        }
     }
     auto subject = SELO_TRY(request.subject.to_x509_name());
     // Backdate slightly so that a relying party whose clock lags a little still accepts it.

@@ -108,7 +108,12 @@ Result<TimePoint> parse_time(std::string_view s) {
     tm.tm_hour = h;
     tm.tm_min = mi;
     tm.tm_sec = sec > 59 ? 59 : sec;
-    return from_unix_seconds(static_cast<std::int64_t>(::timegm(&tm)) - offset);
+    const std::int64_t secs = static_cast<std::int64_t>(::timegm(&tm)) - offset;
+    if (!fits_time_point(secs)) {
+        return fail(ErrorCode::invalid_argument,
+                    "'{}' is out of range: dates from 1677-09-22 to 2262-04-11 are accepted", s);
+    }
+    return from_unix_seconds(secs);
 }
 
 }  // namespace selo::sepbox

@@ -43,6 +43,26 @@ std::optional<std::size_t> utf8_length(std::string_view s) {
     return count;
 }
 
+// The first code point of well-formed UTF-8 `s` that is a bidirectional or invisible formatting
+// control (Unicode TR36 §2.2: "factura<U+202E>fdp.exe" displays as "facturaexe.pdf"), or 0.
+char32_t invisible_format(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : 4;
+        char32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+        for (std::size_t k = 1; k < n && i + k < s.size(); ++k) {
+            cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+        }
+        if (cp == 0x00ad || cp == 0x061c || cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) ||
+            (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
+            (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb)) {
+            return cp;
+        }
+        i += n;
+    }
+    return 0;
+}
+
 bool has_control(std::string_view s, bool allow_line_breaks) {
     return std::any_of(s.begin(), s.end(), [&](char c) {
         auto u = static_cast<unsigned char>(c);
@@ -241,6 +261,12 @@ Result<std::vector<RecipientResult>> SepboxService::submit(const Submission& in)
                         "attachment {}: 'filename' must be a file name (UTF-8, no / or \\, at most "
                         "{} bytes)",
                         k + 1, kMaxFilenameBytes);
+        }
+        if (char32_t cp = invisible_format(a.filename); cp != 0) {
+            return fail(ErrorCode::invalid_argument,
+                        "attachment {}: 'filename' holds an invisible formatting character "
+                        "(U+{:04X}), which could make it display as another name or type",
+                        k + 1, static_cast<std::uint32_t>(cp));
         }
         if (a.media_type.empty()) {
             a.media_type = "application/octet-stream";

@@ -313,6 +313,63 @@ TEST_F(EnrolmentTest, ActivationPairsTheAppThenCreatesTheCredential) {
               true);
 }
 
+// Two confirmations sent at once (a double click, a retry) both found the pairing open before
+// either completed it, and each made a key pair and a certificate from one code and one OTP.
+// The pairing is re-read inside the completing transaction, so only the first one counts.
+TEST_F(EnrolmentTest, APairingIsCompletedOnceEvenByConfirmationsThatRaced) {
+    auto e = runtime->enrolment().enrol(clerk, chan());
+    ASSERT_TRUE(e);
+    auto p = runtime->enrolment().enter_code(e->account, code_in_mailbox(e->account.id));
+    ASSERT_TRUE(p) << p.error().message;
+    std::string otp = otp::totp(secret_of(p->otpauth_uri), clock.now());
+    // Both checks pass before either completes: the order in which the server's workers ran.
+    auto first = runtime->enrolment().check_pairing(e->account, otp);
+    auto second = runtime->enrolment().check_pairing(e->account, otp);
+    ASSERT_TRUE(first) << first.error().message;
+    ASSERT_TRUE(second) << second.error().message;
+    ASSERT_TRUE(runtime->enrolment().finish_pairing(e->account, *first));
+    auto again = runtime->enrolment().finish_pairing(e->account, *second);
+    ASSERT_FALSE(again) << "the same code and OTP completed a second time";
+    EXPECT_EQ(again.error().code, ErrorCode::conflict);
+
+    // Through the activation service, with a fresh pairing (lost phone keeps no key; the
+    // forgotten-PIN one makes one): one credential for one confirmation.
+    ASSERT_TRUE(runtime->activation().forgotten_pin(clerk, e->account.id, IdentityDocument::identity_card,
+                                                    "5215299(8)"));
+    auto account = runtime->accounts().find(e->account.id).value();
+    clock.advance(30s);
+    auto p2 = runtime->enrolment().enter_code(account, code_in_mailbox(account.id));
+    ASSERT_TRUE(p2) << p2.error().message;
+    std::string otp2 = otp::totp(secret_of(p2->otpauth_uri), clock.now());
+    auto raced = runtime->enrolment().check_pairing(account, otp2);
+    ASSERT_TRUE(raced);
+    ASSERT_TRUE(runtime->activation().confirm(account, "246810", otp2));
+    auto before = *count("credentials");
+    EXPECT_FALSE(runtime->enrolment().finish_pairing(account, *raced));
+    EXPECT_EQ(*count("credentials"), before);
+}
+
+// A code voided by five wrong tries says "a clerk can send a new one". The clerk's lost-phone
+// recovery sent one that only pairs an app (it keeps the key, and there was none): the citizen
+// ended with an authenticator and no signing credential, and no PIN was ever asked for.
+TEST_F(EnrolmentTest, LostPhoneBeforeAnyCredentialSendsAnActivationThatMakesOne) {
+    auto e = runtime->enrolment().enrol(clerk, chan());
+    ASSERT_TRUE(e);
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_FALSE(runtime->enrolment().enter_code(e->account, "AAAA-BBBB-CCCC"));
+    }
+    ASSERT_TRUE(runtime->activation().lost_phone(clerk, e->account.id, IdentityDocument::identity_card,
+                                                 "5215299(8)"));
+    auto account = runtime->accounts().find(e->account.id).value();
+    auto p = runtime->enrolment().enter_code(account, code_in_mailbox(account.id));
+    ASSERT_TRUE(p) << p.error().message;
+    EXPECT_NE(p->purpose, ActivationPurpose::lost_phone) << "a PIN is to be chosen";
+    auto done = runtime->activation().confirm(account, "246810", otp::totp(secret_of(p->otpauth_uri), clock.now()));
+    ASSERT_TRUE(done) << done.error().message;
+    ASSERT_TRUE(done->credential.has_value()) << "the citizen can sign";
+    EXPECT_EQ(*count("credentials"), 1u);
+}
+
 TEST_F(EnrolmentTest, FiveWrongCodesVoidTheCode) {
     auto e = runtime->enrolment().enrol(clerk, chan());
     ASSERT_TRUE(e);

@@ -162,6 +162,8 @@ TEST_F(SepboxHttp, AgencyLetterIsReadDownloadedAndEvidencedAndNoticesAreMailed) 
         EXPECT_NE(file.headers.find("Content-Type: application/pdf"), std::string::npos) << file.headers;
         EXPECT_NE(file.headers.find("filename*=UTF-8''avalia%C3%A7%C3%A3o%202026.pdf"), std::string::npos)
             << file.headers;
+        // The ASCII fallback (RFC 6266 §4.3) stands in one '_' per character, not per UTF-8 octet.
+        EXPECT_NE(file.headers.find("filename=\"avalia__o 2026.pdf\""), std::string::npos) << file.headers;
     }
 
     // A citizen sees only their own mail; roles are enforced.

@@ -205,6 +205,37 @@ TEST_P(PkiTest, InfrastructureProfilesCarryTheirExtensions) {
     EXPECT_NE(l.find("TLS Web Server Authentication"), std::string::npos) << l;
 }
 
+// The names went into an OpenSSL configuration string ("DNS:a,DNS:b"), so a comma in one added
+// entries of any type: --dns "good.example,IP:10.6.6.6,email:evil@x.mo" gave a TLS certificate
+// naming an address and a mailbox nobody asked the CA for.
+TEST_P(PkiTest, SubjectAltNamesMustBeHostNamesAndAddresses) {
+    auto rec = cas.find(kInfrastructureCaName).value();
+    ASSERT_TRUE(rec.has_value());
+    auto infra = CertificateAuthority::load(*rec, CaContext{keys, certs, clock, rng, "http://ca.example.mo"},
+                                            {std::string(kProfileTlsServer)})
+                     .value();
+    auto key = crypto::generate_key(crypto::KeyType::ec_p256).value();
+    DistinguishedName dn;
+    dn.add(NID_countryName, "MO").add(NID_organizationName, "Selo Test Services").add(NID_commonName, "selo.example.mo");
+    auto issue = [&](std::vector<std::string> dns, std::vector<std::string> ips) {
+        return infra.issue({std::string(kProfileTlsServer), dn, key.get(), std::nullopt, std::move(dns), std::move(ips)});
+    };
+    for (const char* bad : {"good.example,IP:10.6.6.6", "good.example,email:evil@x.mo", "*.*.example",
+                            "a..example", "-a.example", "a-.example", "exa mple.mo", "", "*.",
+                            "foo.*.example", "a_b.example", "selo.example.mo."}) {
+        auto r = issue({bad}, {});
+        ASSERT_FALSE(r.has_value()) << bad;
+        EXPECT_EQ(r.error().code, ErrorCode::invalid_argument) << bad << ": " << r.error().message;
+    }
+    for (const char* bad : {"10.0.0.1,DNS:evil.example", "300.1.1.1", "localhost", "::g"}) {
+        auto r = issue({"selo.example.mo"}, {bad});
+        ASSERT_FALSE(r.has_value()) << bad;
+        EXPECT_EQ(r.error().code, ErrorCode::invalid_argument) << bad << ": " << r.error().message;
+    }
+    EXPECT_TRUE(issue({"*.selo.example.mo", "Selo-1.Example.MO", "localhost", "xn--fiq228c.mo"},
+                      {"127.0.0.1", "::1", "2001:db8::5"}));
+}
+
 TEST_P(PkiTest, EnsureHierarchyLeavesExistingCasAndAddsNewOnes) {
     auto before = cas.cas.at(std::string(kRootCaName)).certificate_der;
     auto authorities = default_authorities("Selo Test Services");

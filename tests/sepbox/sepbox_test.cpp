@@ -122,6 +122,18 @@ TEST(Time, Rfc3339) {
     }
 }
 
+// A TimePoint counts nanoseconds in 64 bits (until 2262-04-11): later dates wrapped round, so
+// "2700-01-01" became a reply_by in 2115, written so into signed evidence.
+TEST(Time, Rfc3339OutsideTheClockRangeIsRefusedNotWrapped) {
+    EXPECT_EQ(format_time(parse_time("2262-04-11T00:00:00Z").value()), "2262-04-11T00:00:00Z");
+    for (const char* far : {"2700-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2262-04-12T00:00:00Z",
+                            "1600-01-01T00:00:00Z"}) {
+        auto t = parse_time(far);
+        ASSERT_FALSE(t.has_value()) << far << " read as " << format_time(*t);
+        EXPECT_NE(t.error().message.find("out of range"), std::string::npos) << t.error().message;
+    }
+}
+
 TEST(SepboxConfig, SectionsAreReadAndCheckedAndInitWritesThemAsComments) {
     auto c = parse_config("[sepbox]\nmax_message_bytes = 1000\nmax_recipients = 5\n"
                           "[smtp]\nhost = \"mail.example.mo\"\nport = 587\nfrom = \"a@b.mo\"\n",
@@ -349,6 +361,26 @@ TEST_F(Sepbox, RejectedRecipientsGetSignedRejectionsAndBadSubmissionsWriteNothin
     EXPECT_EQ(count("sepbox_parts"), parts);
     EXPECT_EQ(count("sepbox_evidence"), evidence);
     EXPECT_EQ(count("sepbox_outbox"), outbox);
+}
+
+// "factura\u202Efdp.exe" displays as "facturaexe.pdf" (Unicode TR36 §2.2, bidirectional text
+// spoofing): a recipient would open a program that looks like a PDF.
+TEST_F(Sepbox, AttachmentNamesWithBidiOrInvisibleControlsAreRefused) {
+    auto& svc = rt->sepbox();
+    auto messages = count("sepbox_messages");
+    for (const char* name : {"factura\u202Efdp.exe", "a\u2066b.pdf", "a\u200Fb.pdf", "a\u061Cb.pdf",
+                             "a\u200Bb.pdf", "\uFEFFa.pdf"}) {
+        auto s = letter({chan});
+        s.attachments[0].filename = name;
+        auto r = svc.submit(s);
+        ASSERT_FALSE(r.has_value()) << name;
+        EXPECT_EQ(r.error().code, ErrorCode::invalid_argument) << name;
+        EXPECT_NE(r.error().message.find("U+"), std::string::npos) << r.error().message;
+    }
+    EXPECT_EQ(count("sepbox_messages"), messages);
+    auto ok = letter({chan});
+    ok.attachments[0].filename = "稅單 avaliação (2026).pdf";
+    EXPECT_TRUE(svc.submit(ok).has_value());
 }
 
 TEST_F(Sepbox, OfficialLettersAreAcceptedRejectedOrExpire) {
