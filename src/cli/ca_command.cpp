@@ -327,6 +327,17 @@ int run_issue(Runtime& rt, const CaArgs& args) {
         print_error("--count needs --csr and prints serials only (no -o, no --json)");
         return 2;
     }
+    // EN 319 412-5 §4.2.2: QcSSCD asserts the private key is in a qualified signature (or seal)
+    // creation device. A key this command writes to a file is not, whoever holds the file.
+    if (args.generate_key) {
+        if (auto prof = pki::find_profile(profile_name); prof && (*prof)->qc.sscd) {
+            print_error(fmt::format("profile {} asserts QcSSCD (the key is in a qualified signature creation "
+                                    "device); --generate-key writes the key to a file, so its certificate "
+                                    "would say something false. Use --csr with a key made in the device.",
+                                    profile_name));
+            return 1;
+        }
+    }
     auto key = subject_key(args, notes);
     if (!key) {
         print_error(key.error().message);

@@ -40,7 +40,7 @@ Result<void> write_file_atomically(const fs::path& file, std::string_view conten
     return {};
 }
 
-// The base URL goes into every certificate (AIA, later OCSP and CRL URLs) and cannot change
+// The base URL goes into every certificate (AIA, OCSP and CRL URLs) and cannot change
 // afterwards: accept only http(s)://host[:port][/path], nothing that would make those URLs odd.
 Result<void> check_url(std::string_view url) {
     auto u = boost::urls::parse_absolute_uri(url);
@@ -577,7 +577,7 @@ Result<unsigned> Runtime::renew_time_stamping_units() {
         }));
         if (next) {
             const std::string serial = next->certificate.serial_hex();
-            const auto until = unix_seconds(next->certificate.not_after());
+            const auto until = format_utc(next->certificate.not_after());
             SELO_TRY_VOID(served.unit->use(std::move(next->certificate), std::move(next->key)));
             log::info("time-stamping unit '{}': certificate renewed, now {} valid until {}", served.spec->name,
                       serial, until);

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     init.data = default_data_dir();
     init_cmd->add_option("--data", init.data, "Data directory to create")->capture_default_str();
     init_cmd->add_option("--public-url", init.public_url,
-                         "Base URL that certificates name (AIA caIssuers, later OCSP and CRL)")
+                         "Base URL that certificates name (AIA caIssuers, OCSP and CRL, unless --repository-url)")
         ->capture_default_str();
     init_cmd->add_option("--listen", init.listen, "Default listen address for `selo serve`")
         ->capture_default_str();
@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
 
     ServeArgs serve;
     serve.data = default_data_dir();
-    auto* serve_cmd = app.add_subcommand("serve", "Run every Selo service on one HTTP listener");
+    auto* serve_cmd = app.add_subcommand("serve", "Run every Selo service: one HTTP(S) listener, and a plain-http one for OCSP, CRLs and CA certificates when configured");
     serve_cmd->add_option("--data", serve.data, "Data directory")->capture_default_str();
     serve_cmd->add_option("--listen", serve.listen,
                           "HOST:PORT to listen on (default: the configuration's, 127.0.0.1:8080)");

@@ -62,7 +62,8 @@ int run_init(const InitArgs& args) {
         return 1;
     }
     std::cout << "Created Selo data directory " << args.data.string() << "\n"
-              << "  root CA and natural-persons CA, certificates naming " << args.public_url << "\n";
+              << "  a root CA and its issuing CAs (`selo ca list` names them), certificates naming "
+              << args.public_url << "\n";
     if (auto cfg = load_config(args.data / kConfigFile); cfg && !cfg->server.repository_url.empty()) {
         std::cout << "  status (OCSP, CRLs, CA certificates) over plain http at "
                   << cfg->server.repository_url << ", served on " << cfg->server.repository_listen

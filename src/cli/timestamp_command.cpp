@@ -140,7 +140,8 @@ Result<void> run(const TimestampArgs& args) {
     }
     if (!args.quiet) {
         std::cout << "Time-stamped " << args.input.string() << " (" << crypto::digest_name(alg) << " "
-                  << hex_encode(digest) << ")\n  time:   " << info.gen_time_text << "\n  serial: "
+                  << hex_encode(digest) << ")\n  time:   " << format_utc(info.gen_time) << " (genTime " << info.gen_time_text
+                  << ")\n  serial: "
                   << info.serial_hex << "\n  TSA:    " << info.signer << "\nWrote " << args.output.string()
                   << "\n";
     }

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
+#include <string>
 
 namespace selo {
 
@@ -52,6 +54,17 @@ private:
     using std::chrono::duration_cast;
     return s >= duration_cast<Seconds>(TimePoint::min().time_since_epoch()).count() &&
            s <= duration_cast<Seconds>(TimePoint::max().time_since_epoch()).count();
+}
+
+// RFC 3339 in UTC to the second, e.g. "2026-12-04T06:30:00Z", for people reading logs and output.
+[[nodiscard]] inline std::string format_utc(TimePoint t) {
+    const std::time_t secs = static_cast<std::time_t>(unix_seconds(std::chrono::floor<Seconds>(t)));
+    std::tm tm{};
+    char buf[32];
+    if (::gmtime_r(&secs, &tm) == nullptr || std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        return std::to_string(secs) + " (Unix seconds)";
+    }
+    return buf;
 }
 
 }  // namespace selo

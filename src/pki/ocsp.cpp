@@ -213,7 +213,7 @@ Result<void> OcspResponder::ensure_signer(Served& ca) {
     SELO_TRY_VOID(tx ? tx(create) : create());
     auto key = SELO_TRY(keys_.signing_key(key_id));
     log::info("ca {}: new OCSP responder certificate {}, valid until {}", ca.name,
-              issued->serial_hex(), unix_seconds(issued->not_after()));
+              issued->serial_hex(), format_utc(issued->not_after()));
     ca.signer = std::make_shared<const Served::Signer>(Served::Signer{std::move(*issued), std::move(key), false});
     return {};
 }

@@ -203,9 +203,19 @@ TEST_F(CaIssue, QcStatementsFollowTheEtsiModuleAsOpensslDecodesThem) {
     auto pol = run(in_dir("openssl x509 -in q1.pem -noout -ext certificatePolicies"));
     EXPECT_NE(pol.output.find("0.4.0.194112.1.0"), std::string::npos) << pol.output;
 
-    // The configured profile: QcSSCD and QcRetentionPeriod 15 with QCP-n-qscd, 730 days.
+    // The configured profile: QcSSCD and QcRetentionPeriod 15 with QCP-n-qscd, 730 days. QcSSCD
+    // says the key is in a signature creation device, so a key written to a file is refused;
+    // the request comes as a CSR (here from openssl, standing in for the device).
     r = ca("issue --profile qscd-signing --account " + holder->username + " --generate-key --key-out " +
-           shell_quote((selo->dir() / "q2.key").string()) + " -o " + shell_quote((selo->dir() / "q2.pem").string()));
+           shell_quote((selo->dir() / "q2-file.key").string()) + " -o " + shell_quote((selo->dir() / "q2-file.pem").string()));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("asserts QcSSCD"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(selo->dir() / "q2-file.key"));
+    EXPECT_FALSE(std::filesystem::exists(selo->dir() / "q2-file.pem"));
+    ASSERT_EQ(run(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout q2.key "
+                         "-subj /CN=device -out q2.csr")).exit_code, 0);
+    r = ca("issue --profile qscd-signing --account " + holder->username + " --csr " +
+           shell_quote((selo->dir() / "q2.csr").string()) + " -o " + shell_quote((selo->dir() / "q2.pem").string()));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     d = qc_dump("q2.pem");
     EXPECT_NE(d.find(":0.4.0.1862.1.4"), std::string::npos) << d;
@@ -231,6 +241,7 @@ TEST_F(CaIssue, EveryProfileVerifiesWithItsChainAndRenewalKeepsTheSubject) {
     struct Case {
         std::string profile, issuer, extra;
         std::vector<int> nss_usages;  // vfychain -u: 0 SSL client, 1 SSL server, 4 email signer, 10 OCSP responder
+        bool device_key = false;  // QcSSCD: the key comes from the device as a CSR (openssl here)
     };
     std::vector<Case> cases = {
         {"natural-person-signing", "natural-persons", "--account " + holder->username, {4}},
@@ -240,17 +251,25 @@ TEST_F(CaIssue, EveryProfileVerifiesWithItsChainAndRenewalKeepsTheSubject) {
         {"ocsp-responder", "infrastructure", "--common-name 'Selo OCSP Responder 1'", {10}},
         {"tsa", "infrastructure", "--common-name 'Selo Time-Stamping Unit 1'", {}},
         {"tls-server", "infrastructure", "--common-name selo.example.mo --dns selo.example.mo --ip 127.0.0.1", {1}},
-        {"qscd-signing", "qualified", "--account " + holder->username, {4}},
+        {"qscd-signing", "qualified", "--account " + holder->username, {4}, true},
     };
     for (const auto& c : cases) {
         std::string key = c.profile + ".key";
-        auto r = ca("issue --profile " + c.profile + " " + c.extra + " --generate-key --key-out " +
-                    shell_quote((selo->dir() / key).string()) + " -o " +
-                    shell_quote((selo->dir() / (c.profile + ".pem")).string()));
-        ASSERT_EQ(r.exit_code, 0) << c.profile << ": " << r.output;
-        struct stat st {};
-        ASSERT_EQ(::stat((selo->dir() / key).c_str(), &st), 0);
-        EXPECT_EQ(st.st_mode & 0777, 0600u) << key;
+        const std::string out = " -o " + shell_quote((selo->dir() / (c.profile + ".pem")).string());
+        if (c.device_key) {
+            ASSERT_EQ(run(in_dir("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " +
+                                 key + " -subj /CN=device -out " + c.profile + ".csr")).exit_code, 0);
+            auto r = ca("issue --profile " + c.profile + " " + c.extra + " --csr " +
+                        shell_quote((selo->dir() / (c.profile + ".csr")).string()) + out);
+            ASSERT_EQ(r.exit_code, 0) << c.profile << ": " << r.output;
+        } else {
+            auto r = ca("issue --profile " + c.profile + " " + c.extra + " --generate-key --key-out " +
+                        shell_quote((selo->dir() / key).string()) + out);
+            ASSERT_EQ(r.exit_code, 0) << c.profile << ": " << r.output;
+            struct stat st {};
+            ASSERT_EQ(::stat((selo->dir() / key).c_str(), &st), 0);
+            EXPECT_EQ(st.st_mode & 0777, 0600u) << key;
+        }
         auto match = run(in_dir("openssl x509 -in " + c.profile + ".pem -noout -pubkey > a.pub && "
                                 "openssl pkey -in " + key + " -pubout > b.pub && cmp a.pub b.pub"));
         EXPECT_EQ(match.exit_code, 0) << c.profile;
