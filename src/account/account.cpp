@@ -1,5 +1,7 @@
 #include "account/account.hpp"
 
+#include <cctype>
+
 namespace selo::account {
 
 std::string_view role_name(Role r) noexcept {
@@ -69,6 +71,20 @@ std::string_view etsi_identity_type(IdentityDocument d) noexcept {
         case IdentityDocument::trade_register: return "NTR";
     }
     return "IDC";
+}
+
+bool same_identity_document(const Person& person, IdentityDocument seen_type,
+                            std::string_view seen_number) {
+    auto normalise = [](std::string_view s) {
+        std::string o;
+        for (char c : s) {
+            if (c != ' ') {
+                o.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+            }
+        }
+        return o;
+    };
+    return seen_type == person.id_type && normalise(seen_number) == normalise(person.id_number);
 }
 
 }  // namespace selo::account

@@ -41,6 +41,12 @@ struct Person {
     std::string email;
 };
 
+// True when a document presented at the counter is the one `person` was recorded with: same
+// type, and the same number ignoring spaces and letter case (clerks type "5215299(8)" and
+// "5215299 (8)" alike).
+[[nodiscard]] bool same_identity_document(const Person& person, IdentityDocument seen_type,
+                                          std::string_view seen_number);
+
 struct Account {
     std::string id;
     std::string username;
@@ -60,6 +66,11 @@ struct Account {
     // False until an authenticator app is paired (counter enrolment pairs it at activation; a
     // clerk voids it when the phone is lost).
     [[nodiscard]] bool has_authenticator() const noexcept { return !totp_secret_sealed.empty(); }
+    // Staff of the operator (clerk, CA officer, auditor, administrator).
+    [[nodiscard]] bool is_staff() const noexcept {
+        return has_role(Role::clerk) || has_role(Role::ca_officer) || has_role(Role::auditor) ||
+               has_role(Role::administrator);
+    }
 };
 
 // A signed-in session, found by the digest of its bearer token (the token is never stored).
@@ -69,6 +80,9 @@ struct Session {
     bool second_factor = false;  // signed in with password and OTP, not the password alone
     TimePoint expires_at;
     TimePoint created_at;
+    // The API client whose client_credentials grant opened it; empty for a person's sign-in.
+    // Revoking the client ends the session.
+    std::string client_id;
 };
 
 class SessionRepository {
@@ -78,6 +92,8 @@ public:
     virtual Result<std::optional<Session>> find(ByteView token_hash) = 0;
     virtual Result<void> remove(ByteView token_hash) = 0;
     virtual Result<void> remove_expired(TimePoint now) = 0;
+    // Ends every session of the account; returns how many there were.
+    virtual Result<std::size_t> remove_for_account(std::string_view account_id) = 0;
 };
 
 class AccountRepository {

@@ -503,6 +503,23 @@ Result<void> AccountService::change_password(const Account& account, std::string
     return {};
 }
 
+Result<PasswordReset> AccountService::reset_to_one_time_password(std::string_view account_id) {
+    auto target = SELO_TRY(find(account_id));
+    if (target.password_hash == kNoSignIn) {
+        return fail(ErrorCode::invalid_argument,
+                    "account {} ({}) has no password: nobody signs in to it", target.id, target.username);
+    }
+    PasswordReset out;
+    out.one_time_password = generate_password(rng_);
+    auto hash = SELO_TRY(crypto::argon2id_hash_password(out.one_time_password, options_.password_kdf, rng_));
+    // The old password stops working with this write; the sessions it opened end with it.
+    SELO_TRY_VOID(repo_.set_password(target.id, hash, true));
+    out.sessions_ended = SELO_TRY(sessions_.remove_for_account(target.id));
+    SELO_TRY_VOID(failures_.clear("password:" + target.id));
+    SELO_TRY_VOID(failures_.clear("otp:" + target.id));
+    return out;
+}
+
 Result<Bytes> AccountService::seal_for(std::string_view account_id, std::string_view purpose,
                                        ByteView secret) {
     std::string aad = fmt::format("selo/{}/v1/{}", purpose, account_id);
@@ -649,13 +666,16 @@ Result<void> AccountService::verify_otp(const Account& account, std::string_view
 }
 
 Result<SessionGrant> AccountService::start_session(const Account& account, bool second_factor,
-                                                   std::chrono::seconds lifetime) {
+                                                   std::chrono::seconds lifetime,
+                                                   std::string_view client_id) {
     std::string token = base64url_encode(rng_.bytes(32));
     Session s{crypto::sha256(as_bytes(token)), account.id, second_factor, clock_.now() + lifetime,
-              clock_.now()};
+              clock_.now(), std::string(client_id)};
     SELO_TRY_VOID(sessions_.insert(s));
     audit({account.id, "session.start", account.id,
-           second_factor ? "password and OTP" : "password only"});
+           !client_id.empty() ? fmt::format("API client {}", client_id)
+           : second_factor    ? std::string("password and OTP")
+                              : std::string("password only")});
     return SessionGrant{std::move(token), lifetime};
 }
 
@@ -676,6 +696,18 @@ Result<Principal> AccountService::resolve_session(std::string_view access_token)
     }
     if (clock_.now() >= s->expires_at) {
         return fail(ErrorCode::expired, "The access token has expired");
+    }
+    if (!s->client_id.empty()) {
+        // Revoking a client deletes its sessions in the same transaction; this check also
+        // refuses a token whose session row outlived that (a restored backup, a concurrent
+        // grant that committed after the revocation read no sessions).
+        auto client = clients_ != nullptr ? SELO_TRY(clients_->find(s->client_id))
+                                          : std::optional<ApiClient>{};
+        if (!client || client->revoked_at) {
+            (void)sessions_.remove(s->token_hash);
+            return fail(ErrorCode::unauthorized,
+                        "The access token is not valid: its API client has been revoked");
+        }
     }
     auto account = SELO_TRY(repo_.find_by_id(s->account_id));
     if (!account) {

@@ -29,6 +29,12 @@ struct SessionGrant {
     std::chrono::seconds expires_in;
 };
 
+// A password replaced by the counter (see EnrolmentService::reset_password).
+struct PasswordReset {
+    std::string one_time_password;  // shown once on the slip, never stored
+    std::size_t sessions_ended = 0;
+};
+
 // Who is behind a bearer token.
 struct Principal {
     Account account;
@@ -106,6 +112,10 @@ public:
     // policy, and clears the must-change flag. The new password must differ from the current.
     [[nodiscard]] Result<void> change_password(const Account& account, std::string_view current,
                                                std::string_view replacement);
+    // Replaces the password with a new generated one-time password (must be changed at the next
+    // sign-in), ends every session of the account and clears its password and OTP lockout
+    // counts. The caller checks who may do this and audits it; joins the caller's transaction.
+    [[nodiscard]] Result<PasswordReset> reset_to_one_time_password(std::string_view account_id);
     [[nodiscard]] const PasswordPolicy& password_policy() const noexcept {
         return options_.password_policy;
     }
@@ -135,10 +145,12 @@ public:
     void audit(AuditEvent event);
 
     // Opens a session for an authenticated account: a random bearer token, stored as a digest.
+    // `client_id`: the API client whose grant opens it (revoking the client ends it).
     [[nodiscard]] Result<SessionGrant> start_session(const Account& account, bool second_factor,
-                                                     std::chrono::seconds lifetime);
-    // The account behind a bearer token: ErrorCode::unauthorized for an unknown token,
-    // ErrorCode::expired for an expired one.
+                                                     std::chrono::seconds lifetime,
+                                                     std::string_view client_id = {});
+    // The account behind a bearer token: ErrorCode::unauthorized for an unknown token or one
+    // whose API client is revoked, ErrorCode::expired for an expired one.
     [[nodiscard]] Result<Principal> resolve_session(std::string_view access_token);
     [[nodiscard]] Result<void> end_session(std::string_view access_token);
     [[nodiscard]] Result<void> purge_expired_sessions();

@@ -27,7 +27,8 @@ public:
     virtual Result<void> insert(const ApiClient& client) = 0;
     virtual Result<std::optional<ApiClient>> find(std::string_view client_id) = 0;
     virtual Result<std::vector<ApiClient>> list_for_account(std::string_view account_id) = 0;
-    // False when there is no such client or it was revoked already.
+    // False when there is no such client or it was revoked already. Ends the sessions the
+    // client opened in the same transaction.
     virtual Result<bool> revoke(std::string_view client_id, TimePoint at) = 0;
 };
 

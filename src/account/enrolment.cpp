@@ -203,15 +203,21 @@ Result<Bytes> EnrolmentService::take_slip(const Account& clerk, std::string_view
     if (!e || e->clerk_id != clerk.id) {
         return fail(ErrorCode::not_found, "no enrolment {} of yours", enrolment_id);
     }
+    // Both answers say what to do next: the person is usually still at the counter.
     if (e->slip_password_sealed.empty()) {
         return fail(ErrorCode::expired,
                     "the slip of enrolment {} was fetched already: the initial password is shown "
-                    "once (a lost slip needs a password reset)",
-                    enrolment_id);
+                    "once. Slip lost? Ask at the counter for a password reset: the clerk checks "
+                    "the identity document and prints a new slip (POST "
+                    "/api/v1/accounts/{}/password-reset)",
+                    enrolment_id, e->account_id);
     }
     if (clock_.now() >= e->slip_expires_at) {
-        return fail(ErrorCode::expired, "the slip of enrolment {} could be fetched until {}",
-                    enrolment_id, iso8601(e->slip_expires_at));
+        return fail(ErrorCode::expired,
+                    "the slip of enrolment {} could be fetched until {}: ask at the counter for a "
+                    "password reset; the clerk checks the identity document and prints a new "
+                    "slip (POST /api/v1/accounts/{}/password-reset)",
+                    enrolment_id, iso8601(e->slip_expires_at), e->account_id);
     }
     auto account = SELO_TRY(accounts_.find(e->account_id));
     auto password = SELO_TRY(accounts_.unseal_for(e->account_id, "enrolment-slip", e->slip_password_sealed));
@@ -239,6 +245,78 @@ Result<Bytes> EnrolmentService::take_slip(const Account& clerk, std::string_view
         return fail(ErrorCode::expired, "the slip of enrolment {} was fetched already", enrolment_id);
     }
     accounts_.audit({clerk.id, "enrolment.slip", e->account_id, "slip fetched (initial password shown once)"});
+    return document;
+}
+
+Result<Bytes> EnrolmentService::reset_password(const Account& clerk, std::string_view account_id,
+                                               IdentityDocument seen_type, std::string_view seen_number,
+                                               const std::function<Result<Bytes>(const SlipContent&)>& render) {
+    auto found = accounts_.find(account_id);
+    if (!found) {
+        if (found.error().code == ErrorCode::not_found) {
+            return fail(ErrorCode::not_found, "no citizen account {}", account_id);
+        }
+        return std::unexpected(found.error());
+    }
+    Account target = std::move(*found);
+    if (target.is_staff()) {
+        return fail(ErrorCode::invalid_argument,
+                    "account {} ({}) is a staff account: its password is not reset at the "
+                    "counter. An administrator handles it (see the README, 'Password reset')",
+                    target.id, target.username);
+    }
+    if (!target.has_role(Role::citizen)) {
+        return fail(ErrorCode::invalid_argument,
+                    "account {} ({}) is not a citizen's account: the counter resets only the "
+                    "passwords of people it enrolled",
+                    target.id, target.username);
+    }
+    auto e = SELO_TRY(repo_.find_by_account(target.id));
+    if (!e) {
+        return fail(ErrorCode::not_found,
+                    "account {} ({}) was not enrolled at the counter: there is no enrolment "
+                    "record to check the identity document against",
+                    target.id, target.username);
+    }
+    if (!same_identity_document(target.person, seen_type, seen_number)) {
+        accounts_.audit({clerk.id, "account.password_reset.identity_mismatch", target.id,
+                         fmt::format("document seen {} {} does not match enrolment {}; nothing changed",
+                                     identity_document_name(seen_type), seen_number, e->id)});
+        return fail(ErrorCode::conflict,
+                    "the identity document seen does not match the one this account was enrolled "
+                    "with: nothing was changed");
+    }
+    Bytes document;
+    SELO_TRY_VOID(transaction_([&]() -> Result<void> {
+        auto reset = SELO_TRY(accounts_.reset_to_one_time_password(target.id));
+        const TimePoint now = clock_.now();
+        SlipContent c;
+        c.enrolment_id = e->id;
+        c.service_name = options_.service_name;
+        c.person = target.person;
+        c.username = target.username;
+        c.initial_password = std::move(reset.one_time_password);
+        c.sepbox = e->sepbox;
+        c.esigncloud = e->esigncloud;
+        c.enrolled_at = e->created_at;
+        c.password_reset_at = now;
+        if (e->esigncloud) {
+            if (auto s = SELO_TRY(repo_.subscription(target.id))) {
+                c.esigncloud_free_until = s->paid_until;
+            }
+        }
+        auto rendered = render(c);
+        OPENSSL_cleanse(c.initial_password.data(), c.initial_password.size());
+        // No slip, no reset: the transaction rolls back and the old password stays.
+        document = SELO_TRY(std::move(rendered));
+        accounts_.audit({clerk.id, "account.password_reset", target.id,
+                         fmt::format("{} {} ({}) seen; user {}: new one-time password on a new "
+                                     "slip, {} session(s) ended, lockout cleared",
+                                     identity_document_name(seen_type), seen_number,
+                                     target.person.id_country, target.username,
+                                     reset.sessions_ended)});
+        return {};
+    }));
     return document;
 }
 

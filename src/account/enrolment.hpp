@@ -87,6 +87,8 @@ public:
     virtual ~EnrolmentRepository() = default;
     virtual Result<void> insert(const Enrolment& e) = 0;
     virtual Result<std::optional<Enrolment>> find(std::string_view id) = 0;
+    // The enrolment that opened the account (an account is enrolled once).
+    virtual Result<std::optional<Enrolment>> find_by_account(std::string_view account_id) = 0;
     // Erases the sealed password and marks the slip fetched; false when it was fetched already.
     virtual Result<bool> consume_slip(std::string_view id, TimePoint now) = 0;
 
@@ -133,6 +135,8 @@ struct SlipContent {
     bool esigncloud = false;
     TimePoint enrolled_at;
     std::optional<TimePoint> esigncloud_free_until;
+    // Set on the slip of a counter password reset: when the new one-time password was issued.
+    std::optional<TimePoint> password_reset_at;
 };
 
 // The pairing an activation code starts: the authenticator secret, shown once as a URI.
@@ -160,6 +164,18 @@ public:
     // password is erased only after it succeeded.
     [[nodiscard]] Result<Bytes> take_slip(const Account& clerk, std::string_view enrolment_id,
                                           const std::function<Result<Bytes>(const SlipContent&)>& render);
+
+    // A lost slip, or a one-time password whose slip window passed: after checking the person's
+    // identity document in person, a clerk replaces the password of a citizen's account with a
+    // new one-time password and gets a new slip (`render`), in one transaction: the old password
+    // stops working, every session of the account ends, the password must be changed at the
+    // next sign-in, the lockout counts are cleared, and the reset is audited (without the
+    // password). Refused: a document that does not match the enrolment (ErrorCode::conflict,
+    // audited, nothing changed); a staff, agency or institution account, or one not enrolled at
+    // the counter (ErrorCode::invalid_argument / not_found).
+    [[nodiscard]] Result<Bytes> reset_password(const Account& clerk, std::string_view account_id,
+                                               IdentityDocument seen_type, std::string_view seen_number,
+                                               const std::function<Result<Bytes>(const SlipContent&)>& render);
 
     // Issues a new activation code for the account (voiding older ones) and posts it into the
     // account's mailbox. Joins the caller's transaction.

@@ -98,6 +98,13 @@ Result<Bytes> render_enrolment_slip(const SlipContent& c) {
         w.text(fmt::format("證件 / Documento: {} {} ({})", escape(std::string(identity_document_name(c.person.id_type))),
                            escape(c.person.id_number), escape(c.person.id_country)), 11);
         w.text("登記日期 / Data de inscrição: " + day_of(c.enrolled_at) + "　編號 / N.º: " + escape(c.enrolment_id), 11);
+        if (c.password_reset_at) {
+            // A reset slip replaces the first one: the password on any older slip is void.
+            w.text("<b>密碼已於 " + day_of(*c.password_reset_at) + " 在櫃檯重設，舊密碼已失效。</b>", 11);
+            w.text("<b>Palavra-passe reposta ao balcão em " + day_of(*c.password_reset_at) +
+                       "; a anterior deixou de valer.</b>",
+                   11);
+        }
         std::string services = "服務 / Serviços: 單一帳戶 / Conta única";
         if (c.sepbox) {
             services += "；安全電子郵箱 / Caixa postal electrónica segura (SEPBox)";

@@ -149,7 +149,7 @@ http::Response client_credentials_grant(const ApiRequest& r, ApiContext& ctx, st
         return http::problem_response(account.error());
     }
     // The client secret is the machine's whole credential: its session counts as fully signed in.
-    auto grant = accounts.start_session(*account, true, lifetime);
+    auto grant = accounts.start_session(*account, true, lifetime, id);
     if (!grant) {
         return http::problem_response(grant.error());
     }

@@ -150,7 +150,8 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
     reg.add(router, http::Verb::get, "/api/v1/enrolments/{enrolment}/slip", Access::only({Role::clerk}),
             {.summary = "The enrolment slip (PDF, Chinese and Portuguese) with the initial password",
              .description = "Shown once: the first successful fetch erases the stored initial "
-                            "password; later fetches, or fetches after the slip window, answer 410. "
+                            "password; later fetches, or fetches after the slip window, answer 410 "
+                            "(a lost slip: POST /api/v1/accounts/{account}/password-reset). "
                             "Only the clerk who enrolled the person may fetch it (others: 404).",
              .response_schema = json::object{{"type", "string"}, {"format", "binary"}},
              .response_media_type = "application/pdf",
@@ -285,6 +286,41 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
                          "The old key cannot be recovered by design (it is sealed under the PIN). "
                          "The next activation creates a new key pair and certificate."),
             recovery(false));
+
+    // ---- password reset (clerk) ------------------------------------------------------------------
+
+    reg.add(router, http::Verb::post, "/api/v1/accounts/{account}/password-reset", Access::only({Role::clerk}),
+            {.summary = "Password reset at the counter: a new one-time password on a new slip (PDF)",
+             .description =
+                 "For a lost enrolment slip, or a one-time password whose slip window passed. "
+                 "After checking the person's identity document in person, the clerk names the "
+                 "account and the document presented; it must match the enrolment (otherwise "
+                 "409, audited, nothing changed). The answer is a new enrolment slip (PDF, "
+                 "Chinese and Portuguese) with the username and a new one-time password, shown "
+                 "only in this answer. At once the old password stops working, every session of "
+                 "the account ends, the new password must be changed at the next sign-in, and "
+                 "the password and OTP lockout counts are cleared. Citizens' accounts only: a "
+                 "staff, agency or institution account is refused (422); an account not enrolled "
+                 "at the counter: 404.",
+             .request_schema = schema_object({{"id_type", schema_enum({"identity-card", "passport"}, "document seen")},
+                                              {"id_number", schema_string("document seen")}},
+                                             {"id_type", "id_number"}),
+             .response_schema = json::object{{"type", "string"}, {"format", "binary"}},
+             .response_media_type = "application/pdf",
+             .errors = {400, 404, 409, 422}},
+            [&enrolment](const ApiRequest& r) -> Result<http::Response> {
+                auto body = SELO_TRY(http::parse_json_object(r.http));
+                SELO_TRY_VOID(only_members(body, {"id_type", "id_number"}));
+                auto type = SELO_TRY(account::identity_document_from_name(SELO_TRY(required_string(body, "id_type"))));
+                auto number = SELO_TRY(required_string(body, "id_number"));
+                std::string_view target = r.params.get("account");
+                auto pdf = SELO_TRY(enrolment.reset_password(r.principal->account, target, type, number,
+                                                             account::render_enrolment_slip));
+                auto res = http::binary_response(http::Status::ok, pdf, "application/pdf");
+                res.set(http::Field::content_disposition,
+                        "inline; filename=\"password-reset-" + std::string(target) + ".pdf\"");
+                return no_store(std::move(res));
+            });
 
     // ---- subscription ----------------------------------------------------------------------------
 

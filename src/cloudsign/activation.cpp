@@ -46,16 +46,7 @@ Result<account::Account> ActivationService::check_identity(const account::Accoun
     if (!target || !target->has_role(account::Role::citizen)) {
         return fail(ErrorCode::not_found, "no citizen account {}", account_id);
     }
-    auto normalise = [](std::string_view s) {
-        std::string o;
-        for (char c : s) {
-            if (c != ' ') {
-                o.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-            }
-        }
-        return o;
-    };
-    if (seen_type != target->person.id_type || normalise(seen_number) != normalise(target->person.id_number)) {
+    if (!account::same_identity_document(target->person, seen_type, seen_number)) {
         accounts.audit({clerk.id, "recovery.identity.mismatch", target->id,
                         fmt::format("{}: document seen {} {} does not match the account", what,
                                     account::identity_document_name(seen_type), seen_number)});

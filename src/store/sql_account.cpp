@@ -248,33 +248,45 @@ Result<std::vector<account::ApiClient>> SqlApiClientRepository::list_for_account
 }
 
 Result<bool> SqlApiClientRepository::revoke(std::string_view client_id, TimePoint when) {
-    auto n = SELO_TRY(db_.execute(
-        "UPDATE api_clients SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
-        {secs(when), std::string(client_id)}));
-    return n == 1;
+    bool revoked = false;
+    // One transaction: a client is never revoked while the tokens it obtained live on.
+    SELO_TRY_VOID(db_.transaction([&]() -> Result<void> {
+        auto n = SELO_TRY(db_.execute(
+            "UPDATE api_clients SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+            {secs(when), std::string(client_id)}));
+        revoked = n == 1;
+        if (revoked) {
+            SELO_TRY(db_.execute("DELETE FROM sessions WHERE client_id = ?", {std::string(client_id)}));
+        }
+        return {};
+    }));
+    return revoked;
 }
 
 // ---- sessions ------------------------------------------------------------------------------
 
 Result<void> SqlSessionRepository::insert(const account::Session& s) {
     SELO_TRY(db_.execute(
-        "INSERT INTO sessions (token_hash, account_id, second_factor, expires_at, created_at) "
-        "VALUES (?,?,?,?,?)",
+        "INSERT INTO sessions (token_hash, account_id, second_factor, expires_at, created_at, "
+        "client_id) VALUES (?,?,?,?,?,?)",
         {s.token_hash, s.account_id, static_cast<std::int64_t>(s.second_factor ? 1 : 0),
-         secs(s.expires_at), secs(s.created_at)}));
+         secs(s.expires_at), secs(s.created_at),
+         s.client_id.empty() ? Value{} : Value{s.client_id}}));
     return {};
 }
 
 Result<std::optional<account::Session>> SqlSessionRepository::find(ByteView token_hash) {
     auto row = SELO_TRY(db_.query_one(
-        "SELECT token_hash, account_id, second_factor, expires_at, created_at FROM sessions "
-        "WHERE token_hash = ?",
+        "SELECT token_hash, account_id, second_factor, expires_at, created_at, client_id "
+        "FROM sessions WHERE token_hash = ?",
         {blob(token_hash)}));
     if (!row) {
         return std::optional<account::Session>{};
     }
     return std::optional<account::Session>(account::Session{
-        SELO_TRY(row->blob(0)), SELO_TRY(row->text(1)), SELO_TRY(row->integer(2)) != 0, at(SELO_TRY(row->integer(3))), at(SELO_TRY(row->integer(4)))});
+        SELO_TRY(row->blob(0)), SELO_TRY(row->text(1)), SELO_TRY(row->integer(2)) != 0,
+        at(SELO_TRY(row->integer(3))), at(SELO_TRY(row->integer(4))),
+        SELO_TRY(row->optional_text(5)).value_or(std::string())});
 }
 
 Result<void> SqlSessionRepository::remove(ByteView token_hash) {
@@ -285,6 +297,11 @@ Result<void> SqlSessionRepository::remove(ByteView token_hash) {
 Result<void> SqlSessionRepository::remove_expired(TimePoint now) {
     SELO_TRY(db_.execute("DELETE FROM sessions WHERE expires_at <= ?", {secs(now)}));
     return {};
+}
+
+Result<std::size_t> SqlSessionRepository::remove_for_account(std::string_view account_id) {
+    auto n = SELO_TRY(db_.execute("DELETE FROM sessions WHERE account_id = ?", {std::string(account_id)}));
+    return static_cast<std::size_t>(n);
 }
 
 }  // namespace selo::store

@@ -36,6 +36,7 @@ public:
     Result<std::optional<account::Session>> find(ByteView token_hash) override;
     Result<void> remove(ByteView token_hash) override;
     Result<void> remove_expired(TimePoint now) override;
+    Result<std::size_t> remove_for_account(std::string_view account_id) override;
 
 private:
     Database& db_;

@@ -43,10 +43,22 @@ Result<void> SqlEnrolmentRepository::insert(const account::Enrolment& e) {
 }
 
 Result<std::optional<account::Enrolment>> SqlEnrolmentRepository::find(std::string_view id) {
+    return find_where("id", id);
+}
+
+Result<std::optional<account::Enrolment>> SqlEnrolmentRepository::find_by_account(
+    std::string_view account_id) {
+    return find_where("account_id", account_id);
+}
+
+Result<std::optional<account::Enrolment>> SqlEnrolmentRepository::find_where(std::string_view column,
+                                                                             std::string_view value) {
     auto row = SELO_TRY(db_.query_one(
-        "SELECT id, account_id, clerk_id, date_of_birth, phone, postal_address, sepbox, esigncloud, "
-        "slip_password_sealed, slip_expires_at, created_at FROM enrolments WHERE id = ?",
-        {std::string(id)}));
+        fmt::format("SELECT id, account_id, clerk_id, date_of_birth, phone, postal_address, sepbox, "
+                    "esigncloud, slip_password_sealed, slip_expires_at, created_at FROM enrolments "
+                    "WHERE {} = ?",
+                    column),
+        {std::string(value)}));
     if (!row) {
         return std::optional<account::Enrolment>{};
     }

@@ -11,6 +11,7 @@ public:
     explicit SqlEnrolmentRepository(Database& db) : db_(db) {}
     Result<void> insert(const account::Enrolment& e) override;
     Result<std::optional<account::Enrolment>> find(std::string_view id) override;
+    Result<std::optional<account::Enrolment>> find_by_account(std::string_view account_id) override;
     Result<bool> consume_slip(std::string_view id, TimePoint now) override;
     Result<void> insert_code(const account::ActivationCode& c) override;
     Result<std::optional<account::ActivationCode>> open_code(std::string_view account_id) override;
@@ -24,6 +25,7 @@ public:
     Result<std::vector<account::Subscription>> subscriptions_ending(TimePoint from, TimePoint to) override;
 
 private:
+    Result<std::optional<account::Enrolment>> find_where(std::string_view column, std::string_view value);
     Database& db_;
 };
 

@@ -184,6 +184,43 @@ TEST_F(AccountTest, ApiClientSecretsAreCheckedLockedAndRevocable) {
               ErrorCode::not_found);
 }
 
+// Sessions remember the client that opened them: revoking it ends them at once, and a token whose
+// session row outlived the revocation (a grant that committed after it) is refused all the same.
+TEST_F(AccountTest, RevokingAnApiClientEndsItsSessions) {
+    auto& accounts = runtime->accounts();
+    auto admin = open("管理員", "ADMIN Ka Ho", "7000001(1)", {}, {Role::administrator});
+    auto agency = open("衛生局", "SAUDE Servicos", "8000001(1)", {}, {Role::agency});
+    auto issued = accounts.issue_api_client(admin.account, agency.account.id);
+    ASSERT_TRUE(issued) << issued.error().message;
+    const std::string& id = issued->client.client_id;
+    auto token = accounts.start_session(agency.account, true, 3600s, id);
+    ASSERT_TRUE(token) << token.error().message;
+    // The agency's own sign-in is not the client's: it survives the revocation.
+    auto own = accounts.start_session(agency.account, true, 3600s);
+    ASSERT_TRUE(own);
+    ASSERT_TRUE(accounts.resolve_session(token->access_token));
+    auto rows = [&](std::string_view client) {
+        auto row = runtime->database().query_one("SELECT count(*) FROM sessions WHERE client_id = ?",
+                                                 {std::string(client)});
+        return row && *row ? (*row)->integer(0).value() : -1;
+    };
+    EXPECT_EQ(rows(id), 1);
+    ASSERT_TRUE(accounts.revoke_api_client(admin.account, id));
+    EXPECT_EQ(rows(id), 0) << "revocation deletes the client's sessions";
+    auto gone = accounts.resolve_session(token->access_token);
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().code, ErrorCode::unauthorized);
+    EXPECT_TRUE(accounts.resolve_session(own->access_token));
+    // A session row of the revoked client that survived: refused, and removed.
+    auto late = accounts.start_session(agency.account, true, 3600s, id);
+    ASSERT_TRUE(late);
+    auto refused = accounts.resolve_session(late->access_token);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ErrorCode::unauthorized);
+    EXPECT_NE(refused.error().message.find("revoked"), std::string::npos) << refused.error().message;
+    EXPECT_EQ(rows(id), 0);
+}
+
 // A client signs in with its secret alone. For a person's account that would give whoever holds
 // the secret (the administrator who issued it, first) the mailbox, the ContentHandover evidence in
 // the holder's name and the eSignCloud activation code in it, hence a signing key and a qualified

@@ -258,6 +258,93 @@ TEST_F(EnrolmentTest, SlipCannotBeFetchedAfterItsWindow) {
     EXPECT_EQ(late.error().code, ErrorCode::expired);
 }
 
+// A lost slip: the clerk checks the document and prints a new one-time password.
+TEST_F(EnrolmentTest, CounterPasswordResetReplacesThePasswordEndsSessionsAndClearsTheLockout) {
+    auto e = runtime->enrolment().enrol(clerk, chan());
+    ASSERT_TRUE(e) << e.error().message;
+    std::string first;
+    ASSERT_TRUE(runtime->enrolment().take_slip(clerk, e->enrolment.id, [&](const SlipContent& c) -> Result<Bytes> {
+        first = c.initial_password;
+        return Bytes{1};
+    }));
+    auto& accounts = runtime->accounts();
+    auto signed_in = accounts.authenticate(e->account.username, first);
+    ASSERT_TRUE(signed_in);
+    auto session = accounts.start_session(*signed_in, false, 3600s);
+    ASSERT_TRUE(session);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_FALSE(accounts.authenticate(e->account.username, "wrong"));
+    }
+    std::string seen_password;
+    std::optional<TimePoint> reset_at;
+    auto capture = [&](const SlipContent& c) -> Result<Bytes> {
+        seen_password = c.initial_password;
+        reset_at = c.password_reset_at;
+        EXPECT_EQ(c.username, e->account.username);
+        EXPECT_EQ(c.enrolment_id, e->enrolment.id);
+        return Bytes{'%', 'P', 'D', 'F'};
+    };
+
+    // The wrong document: refused, audited, nothing changed.
+    auto audited = [&](std::string_view action) {
+        auto row = runtime->database().query_one("SELECT count(*) FROM audit_log WHERE action = ?",
+                                                 {std::string(action)});
+        return row && *row ? (*row)->integer(0).value() : -1;
+    };
+    auto wrong = runtime->enrolment().reset_password(clerk, e->account.id, IdentityDocument::identity_card,
+                                                     "1234567(1)", capture);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().code, ErrorCode::conflict);
+    EXPECT_EQ(audited("account.password_reset.identity_mismatch"), 1);
+    EXPECT_TRUE(seen_password.empty());
+    EXPECT_TRUE(accounts.resolve_session(session->access_token));
+    EXPECT_EQ(runtime->enrolment().reset_password(clerk, e->account.id, IdentityDocument::passport,
+                                                  "5215299(8)", capture).error().code,
+              ErrorCode::conflict);
+    // A slip that cannot be made: no reset either.
+    auto broken = runtime->enrolment().reset_password(
+        clerk, e->account.id, IdentityDocument::identity_card, "5215299(8)",
+        [](const SlipContent&) -> Result<Bytes> { return fail(ErrorCode::internal, "no printer"); });
+    ASSERT_FALSE(broken);
+    EXPECT_TRUE(accounts.resolve_session(session->access_token));
+
+    clock.advance(1h);
+    auto pdf = runtime->enrolment().reset_password(clerk, e->account.id, IdentityDocument::identity_card,
+                                                   "5215 299(8)", capture);
+    ASSERT_TRUE(pdf) << pdf.error().message;
+    EXPECT_EQ(*pdf, (Bytes{'%', 'P', 'D', 'F'}));
+    ASSERT_FALSE(seen_password.empty());
+    EXPECT_NE(seen_password, first);
+    ASSERT_TRUE(reset_at);
+    EXPECT_EQ(*reset_at, clock.now());
+    EXPECT_EQ(accounts.authenticate(e->account.username, first).error().code, ErrorCode::unauthorized);
+    auto fresh = accounts.authenticate(e->account.username, seen_password);
+    ASSERT_TRUE(fresh) << fresh.error().message;
+    EXPECT_TRUE(fresh->must_change_password);
+    EXPECT_EQ(accounts.resolve_session(session->access_token).error().code, ErrorCode::unauthorized);
+    EXPECT_EQ(audited("account.password_reset"), 1);
+    auto detail = runtime->database().query_one(
+        "SELECT actor, subject, detail FROM audit_log WHERE action = 'account.password_reset'");
+    ASSERT_TRUE(detail && *detail);
+    EXPECT_EQ((*detail)->text(0).value(), clerk.id);
+    EXPECT_EQ((*detail)->text(1).value(), e->account.id);
+    EXPECT_EQ((*detail)->text(2).value().find(seen_password), std::string::npos) << "no secret in the audit";
+
+    // The lockout count was cleared: four more failures do not lock (five in a row would).
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(accounts.authenticate(e->account.username, "wrong").error().code, ErrorCode::unauthorized);
+    }
+    EXPECT_TRUE(accounts.authenticate(e->account.username, seen_password));
+
+    // Staff and accounts not enrolled at the counter are refused.
+    EXPECT_EQ(runtime->enrolment().reset_password(clerk, clerk.id, IdentityDocument::staff_card, "S-0042", capture)
+                  .error().code,
+              ErrorCode::invalid_argument);
+    EXPECT_EQ(runtime->enrolment().reset_password(clerk, "acc_missing", IdentityDocument::identity_card, "1", capture)
+                  .error().code,
+              ErrorCode::not_found);
+}
+
 TEST_F(EnrolmentTest, ActivationPairsTheAppThenCreatesTheCredential) {
     auto e = runtime->enrolment().enrol(clerk, chan());
     ASSERT_TRUE(e);

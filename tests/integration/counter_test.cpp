@@ -89,6 +89,29 @@ protected:
         return text.output;
     }
 
+    // POST .../password-reset with the document seen; the PDF is saved as `name`.pdf, checked with
+    // qpdf and read back with pdftotext. Returns the HTTP status and the slip's text.
+    static std::pair<int, std::string> reset_password(const std::string& token, const std::string& account_id,
+                                                      const std::string& id_type, const std::string& id_number,
+                                                      const std::string& name) {
+        fs::path pdf = selo->dir() / (name + ".pdf");
+        std::string body = json::serialize(json::object{{"id_type", id_type}, {"id_number", id_number}});
+        auto r = run("curl -s -o " + shell_quote(pdf.string()) + " -w '%{http_code} %{content_type}' -X POST -H " +
+                     shell_quote(bearer(token)) + " -H 'Content-Type: application/json' --data-binary " +
+                     shell_quote(body) + " " +
+                     shell_quote(selo->base() + "/api/v1/accounts/" + account_id + "/password-reset"));
+        int status = std::atoi(r.output.c_str());
+        if (status != 200) {
+            Bytes problem = read_file(pdf);
+            return {status, std::string(problem.begin(), problem.end())};
+        }
+        EXPECT_NE(r.output.find("application/pdf"), std::string::npos) << r.output;
+        EXPECT_EQ(qpdf_check(pdf), 0) << run_qpdf_check(pdf).output;
+        auto text = run_stdout("pdftotext -enc UTF-8 " + shell_quote(pdf.string()) + " -");
+        EXPECT_EQ(text.exit_code, 0);
+        return {status, text.output};
+    }
+
     static std::string password_on(const std::string& slip) {
         std::smatch m;
         EXPECT_TRUE(std::regex_search(slip, m, std::regex("([a-zA-Z2-9]{4}-[a-zA-Z2-9]{4}-[a-zA-Z2-9]{4}-[a-zA-Z2-9]{4})")))
@@ -167,6 +190,81 @@ TEST_F(Counter, EnrolmentSlipOneTimePasswordAndDuplicates) {
     EXPECT_EQ(after.status, 404) << "no eSignCloud, no subscription; but no longer 403: " << after.raw;
 }
 
+// A lost slip: the enrolment slip answers 410 and says to ask for a password reset, which a
+// clerk does after checking the identity document, printing a new slip.
+TEST_F(Counter, LostSlipPasswordResetAtTheCounter) {
+    std::string ct = *clerk_token;
+    auto enrolled = selo->post("/api/v1/enrolments",
+                               json::serialize(person("黃志明", "WONG Chi Meng", "1357913(5)", false, false)),
+                               {bearer(ct)});
+    ASSERT_EQ(enrolled.status, 201) << enrolled.raw;
+    const auto& e = enrolled.body.as_object();
+    std::string username(e.at("username").as_string());
+    std::string account_id(e.at("account_id").as_string());
+    std::string slip_path(e.at("slip").as_string());
+    std::string first = password_on(slip_text(ct, slip_path, "wong-slip"));
+    auto again = selo->get(slip_path, {bearer(ct)});
+    EXPECT_EQ(again.status, 410) << again.raw;
+    EXPECT_NE(again.raw.find("at the counter for a password reset"), std::string::npos) << again.raw;
+    EXPECT_NE(again.raw.find("/api/v1/accounts/" + account_id + "/password-reset"), std::string::npos) << again.raw;
+
+    auto login = [](const std::string& user, const std::string& password) {
+        return selo->post("/api/v1/auth/login",
+                          json::serialize(json::object{{"username", user}, {"password", password}}));
+    };
+    auto li = login(username, first);
+    ASSERT_EQ(li.status, 200) << li.raw;
+    std::string old_session(li.body.as_object().at("access_token").as_string());
+    ASSERT_EQ(selo->get("/api/v1/me", {bearer(old_session)}).status, 200);
+
+    // Only clerks: a citizen and an agency get 403.
+    Holder citizen = selo->enrol("黎美華", "LAI Mei Wa", "2468024(6)", "lai@example.mo", "");
+    Holder agency = selo->enrol("交通局", "DSAT Servicos", "S-0910", "dsat@gov.example.mo", "", {"agency"}, "staff-card");
+    EXPECT_EQ(reset_password(selo->api_login(citizen), account_id, "identity-card", "1357913(5)", "as-citizen").first, 403);
+    EXPECT_EQ(reset_password(selo->api_login(agency), account_id, "identity-card", "1357913(5)", "as-agency").first, 403);
+
+    // The wrong document: 409 and nothing changed (the password and the session still work).
+    auto wrong = reset_password(ct, account_id, "identity-card", "1357913(6)", "wrong-doc");
+    EXPECT_EQ(wrong.first, 409) << wrong.second;
+    EXPECT_NE(wrong.second.find("does not match"), std::string::npos) << wrong.second;
+    EXPECT_EQ(reset_password(ct, account_id, "passport", "1357913(5)", "wrong-type").first, 409);
+    EXPECT_EQ(selo->get("/api/v1/me", {bearer(old_session)}).status, 200);
+    EXPECT_EQ(login(username, first).status, 200);
+
+    // Staff accounts are not reset at the counter.
+    auto staff = reset_password(ct, clerk->account_id, "staff-card", "S-0042", "staff");
+    EXPECT_EQ(staff.first, 422) << staff.second;
+    EXPECT_NE(staff.second.find("staff account"), std::string::npos) << staff.second;
+
+    auto [status, text] = reset_password(ct, account_id, "identity-card", "1357913(5)", "wong-reset");
+    ASSERT_EQ(status, 200) << text;
+    EXPECT_NE(text.find(username), std::string::npos) << text;
+    EXPECT_NE(text.find("黃志明"), std::string::npos) << text;
+    EXPECT_NE(text.find("Palavra-passe reposta"), std::string::npos) << text;
+    std::string second = password_on(text);
+    ASSERT_FALSE(second.empty());
+    EXPECT_NE(second, first);
+
+    // The old password and every session end at once.
+    EXPECT_EQ(selo->get("/api/v1/me", {bearer(old_session)}).status, 401);
+    EXPECT_EQ(login(username, first).status, 401);
+    // The new one works, once: it must be changed before anything else.
+    auto fresh = login(username, second);
+    ASSERT_EQ(fresh.status, 200) << fresh.raw;
+    EXPECT_TRUE(fresh.body.as_object().at("password_change_required").as_bool());
+    std::string token(fresh.body.as_object().at("access_token").as_string());
+    auto blocked = selo->get("/api/v1/subscriptions/" + account_id, {bearer(token)});
+    EXPECT_EQ(blocked.status, 403) << blocked.raw;
+    EXPECT_NE(blocked.raw.find("urn:selo:problem:password-change-required"), std::string::npos) << blocked.raw;
+    auto changed = selo->post("/api/v1/auth/password",
+                              json::serialize(json::object{{"current_password", second},
+                                                           {"new_password", "tram lantern pebble orchard"}}),
+                              {bearer(token)});
+    EXPECT_EQ(changed.status, 204) << changed.raw;
+    EXPECT_EQ(login(username, second).status, 401);
+    EXPECT_EQ(login(username, "tram lantern pebble orchard").status, 200);
+}
+
 TEST_F(Counter, FiveWrongPasswordsLockSignInWithRetryAfter) {
     Holder h = selo->enrol("梁文華", "LEUNG Man Wa", "S-0077", "leung@selo.example.mo", "", {"auditor"}, "staff-card");
     json::object body{{"username", h.username}, {"password", "wrong password"}, {"otp", "000000"}};
@@ -213,6 +311,35 @@ TEST_F(Counter, AgencyCallsTheApiWithClientCredentials) {
     EXPECT_EQ(selo->post("/api/v1/api-clients", json::serialize(json::object{{"account_id", agency.account_id}}),
                          {bearer(selo->api_login(agency))}).status,
               403);
+}
+
+// A revoked client's bearer tokens stop working at once, not when they expire.
+TEST_F(Counter, RevokingAnApiClientEndsItsTokensAtOnce) {
+    Holder admin = selo->enrol("管理員乙", "IP Ka Ho", "S-0002", "ip@selo.example.mo", "", {"administrator"}, "staff-card");
+    Holder agency = selo->enrol("財政局", "DSF Servicos", "S-0901", "dsf@gov.example.mo", "", {"agency"}, "staff-card");
+    std::string at = selo->api_login(admin);
+    auto issued = selo->post("/api/v1/api-clients", json::serialize(json::object{{"account_id", agency.account_id}}),
+                             {bearer(at)});
+    ASSERT_EQ(issued.status, 201) << issued.raw;
+    std::string id(issued.body.as_object().at("client_id").as_string());
+    std::string secret(issued.body.as_object().at("client_secret").as_string());
+    auto grant = [&] {
+        auto r = run("curl -s -u " + shell_quote(id + ":" + secret) + " -d grant_type=client_credentials " +
+                     shell_quote(selo->base() + "/api/v1/auth/token"));
+        auto v = json::parse(r.output).as_object();
+        return v.contains("access_token") ? std::string(v.at("access_token").as_string()) : std::string();
+    };
+    std::string token = grant();
+    ASSERT_FALSE(token.empty());
+    ASSERT_EQ(selo->get("/api/v1/me", {bearer(token)}).status, 200);
+    // The agency's own sign-in is not the client's and stays.
+    std::string own = selo->api_login(agency);
+    auto revoked = selo->request("DELETE", "/api/v1/api-clients/" + id, {}, {bearer(at)});
+    ASSERT_EQ(revoked.status, 204) << revoked.raw;
+    auto after = selo->get("/api/v1/me", {bearer(token)});
+    EXPECT_EQ(after.status, 401) << after.raw;
+    EXPECT_TRUE(grant().empty()) << "no new token either";
+    EXPECT_EQ(selo->get("/api/v1/me", {bearer(own)}).status, 200);
 }
 
 // The whole story of the issue, as far as the counter half goes. It needs SEPBox for the

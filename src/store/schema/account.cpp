@@ -128,6 +128,13 @@ BEGIN
     SELECT RAISE(ABORT, 'payments are append-only');
 END;
 )sql",
+        // Sessions remember the API client that opened them (client_credentials), so revoking
+        // the client ends them; a counter password reset ends every session of an account.
+        R"sql(
+ALTER TABLE sessions ADD COLUMN client_id TEXT REFERENCES api_clients(client_id);
+CREATE INDEX sessions_by_client ON sessions(client_id) WHERE client_id IS NOT NULL;
+CREATE INDEX sessions_by_account ON sessions(account_id);
+)sql",
     };
     return migrations;
 }
