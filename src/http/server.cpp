@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <ctime>
 #include <list>
@@ -38,7 +40,6 @@
 #include <openssl/ssl.h>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "core/log.hpp"
 #include "http/response.hpp"
@@ -760,22 +761,21 @@ class StreamSession final : public Session {
             // An HTTP/1.0 client keeps the connection only if told so explicitly.
             res_.set(Field::connection, "keep-alive");
         }
-        res_.set(Field::server, limits().server_name);
-        res_.set(Field::date, current_http_date());
-        res_.erase(Field::transfer_encoding);
+        // Content-Length (RFC 9112 §6.3) is the server's: the body's size, except where the
+        // status or the method says there is no content.
+        Length length = Length::body;
         if (code == 204 || code == 304) {
             // RFC 9110 §15.3.5, §15.4.5: no content, and no Content-Length to describe any.
             res_.body().clear();
-            res_.erase(Field::content_length);
-        } else if (head_) {
+            length = Length::none;
+        } else if (head_ && res_.body().empty() && res_.count(Field::content_length) != 0) {
             // RFC 9110 §9.3.2: same header fields as GET, no content. A handler that answered
             // HEAD itself may have set Content-Length with an empty body; keep it then.
-            if (!res_.body().empty() || res_.count(Field::content_length) == 0) {
-                res_.content_length(res_.body().size());
-            }
-            res_.body().clear();
-        } else {
-            res_.content_length(res_.body().size());
+            length = Length::handler;
+        }
+        serialize_header(code, length);
+        if (head_) {
+            res_.body().clear();  // RFC 9110 §9.3.2: the GET's header fields, no content
         }
         if (dispatched_ && log::level() <= log::Level::debug) {
             log::debug("http #{} {}:{} {} {} -> {}", ctx_.request_id, ctx_.remote_address,
@@ -784,8 +784,59 @@ class StreamSession final : public Session {
         }
         state_ = State::writing;
         lowest().expires_after(limits().write_timeout);
-        bhttp::async_write(stream_, res_,
-                           beast::bind_front_handler(&StreamSession::on_write, self()));
+        // Header and body in one gather write: one sendmsg for the whole response.
+        std::array<net::const_buffer, 2> buffers{
+            net::buffer(out_), net::buffer(res_.body().data(), res_.body().size())};
+        net::async_write(stream_, buffers,
+                         beast::bind_front_handler(&StreamSession::on_write, self()));
+    }
+
+    // The status line and header section of res_ into out_ (RFC 9112 §4, §5), with the fields
+    // the server owns: Server and Date (RFC 9110 §10.2.4, §6.6.1: an origin server with a clock
+    // MUST send Date) and Content-Length as `length` says (the body's size; the handler's own,
+    // for HEAD; none), replacing whatever the handler set for them;
+    // Transfer-Encoding is dropped, since every response is framed by its length. Written here
+    // rather than by Beast's serializer, whose buffer-sequence machinery cost more CPU per small
+    // response than the rest of the request; out_ keeps its capacity from one response to the
+    // next, so a kept-alive connection formats without allocating.
+    enum class Length { body, handler, none };
+    void serialize_header(unsigned code, Length length) {
+        out_.clear();
+        out_.append("HTTP/1.1 ");
+        char digits[3] = {static_cast<char>('0' + code / 100 % 10),
+                          static_cast<char>('0' + code / 10 % 10), static_cast<char>('0' + code % 10)};
+        out_.append(digits, 3);
+        out_.push_back(' ');
+        std::string_view reason = res_.reason();
+        out_.append(reason.data(), reason.size());
+        out_.append("\r\n");
+        for (const auto& f : res_) {
+            Field name = f.name();
+            if (name == Field::server || name == Field::date || name == Field::transfer_encoding ||
+                (name == Field::content_length && length != Length::handler)) {
+                continue;
+            }
+            std::string_view n = f.name_string();
+            std::string_view v = f.value();
+            out_.append(n.data(), n.size());
+            out_.append(": ");
+            out_.append(v.data(), v.size());
+            out_.append("\r\n");
+        }
+        out_.append("Server: ");
+        out_.append(limits().server_name);
+        out_.append("\r\nDate: ");
+        out_.append(current_http_date());
+        out_.append("\r\n");
+        if (length == Length::body) {
+            char number[24];
+            auto [end, ec] = std::to_chars(number, number + sizeof number, res_.body().size());
+            (void)ec;  // 24 digits hold any size_t
+            out_.append("Content-Length: ");
+            out_.append(number, static_cast<std::size_t>(end - number));
+            out_.append("\r\n");
+        }
+        out_.append("\r\n");
     }
 
     void on_write(error_code ec, std::size_t) {
@@ -801,6 +852,9 @@ class StreamSession final : public Session {
         // The request is done: its memory goes, and with it any large-body slot.
         res_ = {};
         req_ = {};
+        if (out_.capacity() > kReadChunk) {
+            std::string().swap(out_);  // an unusually large header section: not kept
+        }
         parser_.reset();
         release_large_body();
         if (!keep_alive_) {
@@ -874,6 +928,7 @@ class StreamSession final : public Session {
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     Request req_;
     Response res_;
+    std::string out_;  // res_'s serialised status line and header section, while writing it
     RequestContext ctx_;
     State state_ = State::header;
     unsigned served_ = 0;
