@@ -53,6 +53,13 @@ namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
+// Every connection lives on one io_context run by one thread (see Server::Impl::io): its
+// handlers never run concurrently, so it needs no strand, and its executor is the context's own,
+// concrete type rather than a type-erased any_io_executor.
+using IoExecutor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, IoExecutor>;
+using TcpStream = beast::basic_stream<tcp, IoExecutor, beast::unlimited_rate_policy>;
+using TlsStream = beast::ssl_stream<TcpStream>;
 
 // RFC 9110 §10.1.1: the interim response that lets a client send the body it announced.
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -175,9 +182,11 @@ struct Server::Impl {
     void poll_drain();
     struct Listener;
     void accept(Listener& listener);
-    void on_accept(Listener& listener, const error_code& ec, tcp::socket socket);
-    void refuse(tcp::socket socket);
-    void run_io();
+    void on_accept(Listener& listener, const error_code& ec, Socket socket);
+    void refuse(Socket socket);
+    // The io_context a new connection goes to: the next running one, in turn.
+    net::io_context& next_io() noexcept;
+    void run_io(net::io_context& ctx);
     std::vector<std::shared_ptr<Session>> snapshot_sessions();
     // Runs the handler; an exception escaping it answers 500 through `respond` (logged).
     void call_handler(const Request& req, const RequestContext& ctx, const Respond& respond) noexcept;
@@ -215,10 +224,21 @@ struct Server::Impl {
     std::mutex sessions_mutex;
     std::list<std::weak_ptr<Session>> sessions;
 
-    // Declared after everything sessions touch in their destructors, and before every I/O object
-    // bound to it: destroyed after those, before the state above.
-    net::io_context ioc;
-    // Destroyed before ioc, so that queued jobs (holding sessions) go while their sockets' I/O
+    // One io_context per I/O thread, each run by that thread alone (concurrency hint 1): a
+    // connection stays on the context it was accepted onto, so its completions run on the thread
+    // that polled them, with no strand and no hand-over between threads. io[0] also runs the
+    // listeners and the stop machinery. Declared after everything sessions touch in their
+    // destructors, and before every I/O object bound to them: destroyed after those, before the
+    // state above.
+    std::vector<std::unique_ptr<net::io_context>> io;
+    // Keep every io_context's run() going while it has no connection; released once the
+    // server has stopped and its last connection has gone.
+    std::vector<net::executor_work_guard<IoExecutor>> io_keepalive;
+    // How many of `io` have a thread (fewer than io_threads if starting one failed); new
+    // connections go to these only.
+    std::atomic<unsigned> io_running{0};
+    std::atomic<unsigned> io_turn{0};
+    // Destroyed before `io`, so that queued jobs (holding sessions) go while their sockets' I/O
     // context still exists.
     net::thread_pool workers;
 
@@ -251,14 +271,14 @@ namespace {
 // the inline handler or the worker pool, writes responses in order. All members are used only
 // on the connection's strand, except req_/ctx_, which a worker reads while the strand waits.
 //
-// Stream is beast::tcp_stream (http) or beast::ssl_stream<beast::tcp_stream> (https): the TLS
+// Stream is TcpStream (http) or TlsStream (https): the TLS
 // handshake comes first, under the header timeout, and the rest is the same.
 template <class Stream>
 class StreamSession final : public Session {
   public:
-    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+    static constexpr bool kTls = !std::is_same_v<Stream, TcpStream>;
 
-    StreamSession(Server::Impl& server, tcp::socket&& socket, std::shared_ptr<ssl::context> tls,
+    StreamSession(Server::Impl& server, Socket&& socket, std::shared_ptr<ssl::context> tls,
                   const std::string& listener)
         : server_(server), tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_.get())) {
         server_.open_connections.fetch_add(1);
@@ -307,7 +327,7 @@ class StreamSession final : public Session {
     void force_close() override { close(); }
 
   private:
-    static Stream make_stream(tcp::socket&& socket, ssl::context* tls) {
+    static Stream make_stream(Socket&& socket, ssl::context* tls) {
         if constexpr (kTls) {
             return Stream(std::move(socket), *tls);
         } else {
@@ -316,7 +336,7 @@ class StreamSession final : public Session {
         }
     }
 
-    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+    TcpStream& lowest() { return beast::get_lowest_layer(stream_); }
     std::shared_ptr<StreamSession> self() {
         return std::static_pointer_cast<StreamSession>(shared_from_this());
     }
@@ -702,7 +722,7 @@ class StreamSession final : public Session {
         }
 
         std::shared_ptr<StreamSession> session;
-        net::executor_work_guard<net::any_io_executor> work;
+        net::executor_work_guard<IoExecutor> work;
         std::atomic<bool> answered{false};
         std::atomic<int> arrivals{2};
         Response res;
@@ -949,6 +969,20 @@ class StreamSession final : public Session {
 
 // ---- Server::Impl ----
 
+namespace {
+
+std::vector<std::unique_ptr<net::io_context>> make_io_contexts(unsigned n) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    out.reserve(n);
+    for (unsigned i = 0; i < n; ++i) {
+        // Hint 1: one thread runs it, so Asio skips waking other threads for its work.
+        out.push_back(std::make_unique<net::io_context>(1));
+    }
+    return out;
+}
+
+}  // namespace
+
 Server::Impl::Impl(ServerLimits l, AsyncHandler h, InlineHandler ih, ErrorRenderers er)
     : limits(std::move(l)),
       handler(std::move(h)),
@@ -957,9 +991,9 @@ Server::Impl::Impl(ServerLimits l, AsyncHandler h, InlineHandler ih, ErrorRender
       io_threads(thread_count(limits.io_threads, kMaxIoThreads, "io_threads")),
       worker_threads(thread_count(limits.worker_threads, kMaxWorkerThreads, "worker_threads")),
       max_connections(clamp_connections(limits.max_connections)),
-      ioc(static_cast<int>(io_threads)),
+      io(make_io_contexts(io_threads)),
       workers(worker_threads),
-      control(net::make_strand(ioc)),
+      control(net::make_strand(*io.front())),
       stop_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       stop_watch(control),
       drain_timer(control) {
@@ -967,6 +1001,10 @@ Server::Impl::Impl(ServerLimits l, AsyncHandler h, InlineHandler ih, ErrorRender
         throw std::system_error(errno, std::generic_category(), "eventfd for Server::stop");
     }
     stop_watch.assign(stop_fd);
+    for (auto& ctx : io) {
+        io_keepalive.push_back(net::make_work_guard(ctx->get_executor()));
+    }
+    io_running.store(static_cast<unsigned>(io.size()));
     constexpr std::string_view body = "server busy: too many connections, retry later\n";
     overloaded_response = fmt::format(
         "HTTP/1.1 503 Service Unavailable\r\nServer: {}\r\nContent-Type: {}\r\n"
@@ -1029,7 +1067,12 @@ void Server::Impl::begin_stop() {
 
 void Server::Impl::poll_drain() {
     if (open_connections.load() == 0) {
-        return;  // nothing keeps the io_context busy any more: run() returns
+        // Nothing keeps the io_contexts busy any more: once what is queued has run, run()
+        // returns.
+        for (auto& guard : io_keepalive) {
+            guard.reset();
+        }
+        return;
     }
     if (!forced && std::chrono::steady_clock::now() >= stop_deadline) {
         forced = true;
@@ -1048,13 +1091,18 @@ void Server::Impl::poll_drain() {
 }
 
 void Server::Impl::accept(Listener& listener) {
-    listener.acceptor.async_accept(net::make_strand(ioc),
-                                   [this, &listener](error_code ec, tcp::socket socket) {
+    listener.acceptor.async_accept(next_io(),
+                                   [this, &listener](error_code ec, Socket socket) {
                                        on_accept(listener, ec, std::move(socket));
                                    });
 }
 
-void Server::Impl::on_accept(Listener& listener, const error_code& ec, tcp::socket socket) {
+net::io_context& Server::Impl::next_io() noexcept {
+    unsigned running = std::max(1u, io_running.load());
+    return *io[io_turn.fetch_add(1, std::memory_order_relaxed) % running];
+}
+
+void Server::Impl::on_accept(Listener& listener, const error_code& ec, Socket socket) {
     if (ec == net::error::operation_aborted || !listener.acceptor.is_open()) {
         return;
     }
@@ -1085,10 +1133,10 @@ void Server::Impl::on_accept(Listener& listener, const error_code& ec, tcp::sock
     }
     std::shared_ptr<Session> session;
     if (tls_context && !listener.options.plain_http) {
-        session = std::make_shared<StreamSession<beast::ssl_stream<beast::tcp_stream>>>(
+        session = std::make_shared<StreamSession<TlsStream>>(
             *this, std::move(socket), std::move(tls_context), listener.options.name);
     } else {
-        session = std::make_shared<StreamSession<beast::tcp_stream>>(*this, std::move(socket), nullptr,
+        session = std::make_shared<StreamSession<TcpStream>>(*this, std::move(socket), nullptr,
                                                                      listener.options.name);
     }
     {
@@ -1103,9 +1151,9 @@ void Server::Impl::on_accept(Listener& listener, const error_code& ec, tcp::sock
     accept(listener);
 }
 
-void Server::Impl::refuse(tcp::socket socket) {
+void Server::Impl::refuse(Socket socket) {
     // Over the connection cap: a canned 503 (no request read, no parser, no timers), then close.
-    auto sock = std::make_shared<tcp::socket>(std::move(socket));
+    auto sock = std::make_shared<Socket>(std::move(socket));
     net::async_write(*sock, net::buffer(overloaded_response), [sock](error_code, std::size_t) {
         error_code ec;
         sock->shutdown(tcp::socket::shutdown_both, ec);
@@ -1113,10 +1161,10 @@ void Server::Impl::refuse(tcp::socket socket) {
     });
 }
 
-void Server::Impl::run_io() {
+void Server::Impl::run_io(net::io_context& ctx) {
     for (;;) {
         try {
-            ioc.run();
+            ctx.run();
             return;
         } catch (const std::exception& e) {
             // A completion handler threw: a bug, but one connection's bug must not stop the
@@ -1337,7 +1385,7 @@ Result<std::uint16_t> Server::listen(std::string_view host, std::uint16_t port,
         return fail(ErrorCode::unavailable, "cannot listen on {}:{}: the server is stopping", host,
                     port);
     }
-    auto listener = std::make_unique<Impl::Listener>(impl_->ioc);
+    auto listener = std::make_unique<Impl::Listener>(*impl_->io.front());
     listener->options = std::move(options);
     auto& acceptor = listener->acceptor;
     auto failed = [&](std::string_view step) {
@@ -1385,18 +1433,22 @@ void Server::run() {
     }
     impl_->ran = true;
     std::vector<std::thread> threads;
-    threads.reserve(impl_->io_threads - 1);
-    for (unsigned i = 1; i < impl_->io_threads; ++i) {
+    threads.reserve(impl_->io.size() - 1);
+    for (unsigned i = 1; i < impl_->io.size(); ++i) {
         try {
-            threads.emplace_back([impl = impl_.get()] { impl->run_io(); });
+            threads.emplace_back(
+                [impl = impl_.get(), ctx = impl_->io[i].get()] { impl->run_io(*ctx); });
         } catch (const std::system_error& e) {
             // Out of threads (RLIMIT_NPROC, memory): serve with fewer rather than terminate.
+            // Connections go only to the contexts that have a thread (the accept loop starts
+            // on io[0], below, after this is settled).
             log::error("http: could not start I/O thread {} of {}: {}; running with {}", i + 1,
-                       impl_->io_threads, e.what(), i);
+                       impl_->io.size(), e.what(), i);
+            impl_->io_running.store(i);
             break;
         }
     }
-    impl_->run_io();
+    impl_->run_io(*impl_->io.front());
     for (auto& t : threads) {
         t.join();
     }
