@@ -59,6 +59,11 @@ http::Response ocsp_response(const pki::OcspReply& reply, const Clock& clock, bo
 // RFC 6960 Appendix A.1: the URL-encoded base64 of the DER request. Clients send '/', '+' and
 // even "//" raw; the greedy tail keeps them. Empty when undecodable.
 Bytes ocsp_get_request(std::string_view raw) {
+    if (raw.find_first_of("%\r\n") == std::string_view::npos) {
+        // The usual request: plain base64 (clients escape little or nothing), decoded in place.
+        auto b = base64_decode(raw);
+        return b ? std::move(*b) : Bytes{};
+    }
     auto decoded = http::percent_decode(raw);
     if (!decoded) {
         return {};
