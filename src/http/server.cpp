@@ -662,13 +662,15 @@ class StreamSession final : public Session {
         ctx_.request_id = server_.next_request_id.fetch_add(1) + 1;
         state_ = State::handling;
         dispatched_ = true;
-        lowest().expires_never();
         if (server_.inline_handler) {
+            // No I/O is pending while it runs, so no timer can fire: finish() sets the write
+            // timeout next.
             if (auto res = server_.call_inline(req_, ctx_)) {
                 finish(std::move(*res));
                 return;
             }
         }
+        lowest().expires_never();
         // The reply keeps run() from returning while a worker or a completion holds this
         // request; the request stays untouched on the strand until it is delivered.
         auto reply = std::make_shared<PendingReply>(self());
