@@ -449,6 +449,29 @@ TEST_F(ServerTest, ServerOwnsTheFramingFieldsOfEveryResponse) {
     EXPECT_EQ(hello->body, "hello\n");
 }
 
+// Header and body go out in one gather write; large bodies arrive whole after the header.
+TEST_F(ServerTest, LargeResponsesArriveWhole) {
+    router.add(Verb::get, "/big/{size}", [](const Request&, const RequestContext&, const PathParams& p) {
+        std::string body(std::stoul(std::string(p.get("size"))), 'x');
+        for (std::size_t i = 0; i < body.size(); i += 997) {
+            body[i] = static_cast<char>('a' + i % 26);
+        }
+        return make_response(Status::ok, std::move(body), kTextPlain);
+    });
+    start();
+    RawSocket s = connect();
+    for (std::size_t n : {0u, 16'384u, 40'000u, 3'000'000u}) {
+        ASSERT_TRUE(s.send(get_request("/big/" + std::to_string(n))));
+        auto res = s.read_response();
+        ASSERT_TRUE(res) << n;
+        ASSERT_EQ(res->body.size(), n);
+        EXPECT_EQ(res->header("content-length"), std::to_string(n));
+        for (std::size_t i = 0; i < n; i += 997) {
+            ASSERT_EQ(res->body[i], static_cast<char>('a' + i % 26)) << n << " at " << i;
+        }
+    }
+}
+
 TEST_F(ServerTest, UnknownPathAnd405OverTheWire) {
     start();
     RawSocket s = connect();
