@@ -181,8 +181,25 @@ Router& Router::add(Verb method, std::string_view pattern, RouteHandler handler,
                                              std::string_view(to_string(method)), other.pattern));
         }
     }
+    std::size_t index = routes_.size();
+    if (route.segments.empty() || route.segments.front().kind == Segment::Kind::literal) {
+        std::string key = route.segments.empty() ? std::string() : route.segments.front().literal;
+        auto it = std::lower_bound(by_first_segment_.begin(), by_first_segment_.end(), key,
+                                   [](const auto& entry, const std::string& k) { return entry.first < k; });
+        if (it == by_first_segment_.end() || it->first != key) {
+            it = by_first_segment_.insert(it, {std::move(key), {}});
+        }
+        it->second.push_back(index);
+    } else {
+        any_first_segment_.push_back(index);
+    }
     routes_.push_back(std::move(route));
     return *this;
+}
+
+std::string_view Router::first_segment(std::string_view path) noexcept {
+    std::string_view rest = path.substr(1);  // path[0] is '/'
+    return rest.substr(0, rest.find('/'));
 }
 
 bool Router::match_segments(const Route& route, std::string_view path, PathParams* out) {
@@ -248,7 +265,25 @@ Router::Match Router::find(const Request& request) const {
         return b == nullptr || std::lexicographical_compare(b->rank.begin(), b->rank.end(),
                                                             a.rank.begin(), a.rank.end());
     };
-    for (const Route& r : routes_) {
+    // The candidates in registration order (the order ties are broken in): the routes whose
+    // first literal segment is the path's, merged with those that start with a parameter.
+    // No other route can match.
+    static const std::vector<std::size_t> kNone;
+    const std::string_view first = first_segment(*path);
+    auto bucket = std::lower_bound(by_first_segment_.begin(), by_first_segment_.end(), first,
+                                   [](const auto& entry, std::string_view k) { return entry.first < k; });
+    const std::vector<std::size_t>& literal =
+        bucket != by_first_segment_.end() && bucket->first == first ? bucket->second : kNone;
+    auto a = literal.begin();
+    auto b = any_first_segment_.begin();
+    while (a != literal.end() || b != any_first_segment_.end()) {
+        std::size_t index;
+        if (b == any_first_segment_.end() || (a != literal.end() && *a < *b)) {
+            index = *a++;
+        } else {
+            index = *b++;
+        }
+        const Route& r = routes_[index];
         if (!match_segments(r, *path, nullptr)) {
             continue;
         }

@@ -176,7 +176,16 @@ class Router {
     // Fills in decoded values; false (with a message) on a malformed escape.
     [[nodiscard]] static bool decode_params(PathParams& params, std::string& message);
 
+    // The first segment of a path ("ocsp" of "/ocsp/MEow..."; empty for "/").
+    [[nodiscard]] static std::string_view first_segment(std::string_view path) noexcept;
+
     std::vector<Route> routes_;
+    // Indexes into routes_, ascending, so that find() looks only at routes that can match: by
+    // the literal first segment of their pattern ("" for "/"), and those whose first segment is
+    // a parameter, which are candidates for every path. A sorted vector: a few dozen keys,
+    // looked up per request, never changed while serving.
+    std::vector<std::pair<std::string, std::vector<std::size_t>>> by_first_segment_;
+    std::vector<std::size_t> any_first_segment_;
     ErrorRenderers renderers_;
 };
 

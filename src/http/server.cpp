@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <ctime>
 #include <list>
@@ -38,7 +40,6 @@
 #include <openssl/ssl.h>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include "core/log.hpp"
 #include "http/response.hpp"
@@ -52,6 +53,13 @@ namespace bhttp = boost::beast::http;
 namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
+// Every connection lives on one io_context run by one thread (see Server::Impl::io): its
+// handlers never run concurrently, so it needs no strand, and its executor is the context's own,
+// concrete type rather than a type-erased any_io_executor.
+using IoExecutor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, IoExecutor>;
+using TcpStream = beast::basic_stream<tcp, IoExecutor, beast::unlimited_rate_policy>;
+using TlsStream = beast::ssl_stream<TcpStream>;
 
 // RFC 9110 §10.1.1: the interim response that lets a client send the body it announced.
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -174,9 +182,11 @@ struct Server::Impl {
     void poll_drain();
     struct Listener;
     void accept(Listener& listener);
-    void on_accept(Listener& listener, const error_code& ec, tcp::socket socket);
-    void refuse(tcp::socket socket);
-    void run_io();
+    void on_accept(Listener& listener, const error_code& ec, Socket socket);
+    void refuse(Socket socket);
+    // The io_context a new connection goes to: the next running one, in turn.
+    net::io_context& next_io() noexcept;
+    void run_io(net::io_context& ctx);
     std::vector<std::shared_ptr<Session>> snapshot_sessions();
     // Runs the handler; an exception escaping it answers 500 through `respond` (logged).
     void call_handler(const Request& req, const RequestContext& ctx, const Respond& respond) noexcept;
@@ -214,10 +224,21 @@ struct Server::Impl {
     std::mutex sessions_mutex;
     std::list<std::weak_ptr<Session>> sessions;
 
-    // Declared after everything sessions touch in their destructors, and before every I/O object
-    // bound to it: destroyed after those, before the state above.
-    net::io_context ioc;
-    // Destroyed before ioc, so that queued jobs (holding sessions) go while their sockets' I/O
+    // One io_context per I/O thread, each run by that thread alone (concurrency hint 1): a
+    // connection stays on the context it was accepted onto, so its completions run on the thread
+    // that polled them, with no strand and no hand-over between threads. io[0] also runs the
+    // listeners and the stop machinery. Declared after everything sessions touch in their
+    // destructors, and before every I/O object bound to them: destroyed after those, before the
+    // state above.
+    std::vector<std::unique_ptr<net::io_context>> io;
+    // Keep every io_context's run() going while it has no connection; released once the
+    // server has stopped and its last connection has gone.
+    std::vector<net::executor_work_guard<IoExecutor>> io_keepalive;
+    // How many of `io` have a thread (fewer than io_threads if starting one failed); new
+    // connections go to these only.
+    std::atomic<unsigned> io_running{0};
+    std::atomic<unsigned> io_turn{0};
+    // Destroyed before `io`, so that queued jobs (holding sessions) go while their sockets' I/O
     // context still exists.
     net::thread_pool workers;
 
@@ -250,14 +271,14 @@ namespace {
 // the inline handler or the worker pool, writes responses in order. All members are used only
 // on the connection's strand, except req_/ctx_, which a worker reads while the strand waits.
 //
-// Stream is beast::tcp_stream (http) or beast::ssl_stream<beast::tcp_stream> (https): the TLS
+// Stream is TcpStream (http) or TlsStream (https): the TLS
 // handshake comes first, under the header timeout, and the rest is the same.
 template <class Stream>
 class StreamSession final : public Session {
   public:
-    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+    static constexpr bool kTls = !std::is_same_v<Stream, TcpStream>;
 
-    StreamSession(Server::Impl& server, tcp::socket&& socket, std::shared_ptr<ssl::context> tls,
+    StreamSession(Server::Impl& server, Socket&& socket, std::shared_ptr<ssl::context> tls,
                   const std::string& listener)
         : server_(server), tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_.get())) {
         server_.open_connections.fetch_add(1);
@@ -306,7 +327,7 @@ class StreamSession final : public Session {
     void force_close() override { close(); }
 
   private:
-    static Stream make_stream(tcp::socket&& socket, ssl::context* tls) {
+    static Stream make_stream(Socket&& socket, ssl::context* tls) {
         if constexpr (kTls) {
             return Stream(std::move(socket), *tls);
         } else {
@@ -315,7 +336,7 @@ class StreamSession final : public Session {
         }
     }
 
-    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+    TcpStream& lowest() { return beast::get_lowest_layer(stream_); }
     std::shared_ptr<StreamSession> self() {
         return std::static_pointer_cast<StreamSession>(shared_from_this());
     }
@@ -641,13 +662,15 @@ class StreamSession final : public Session {
         ctx_.request_id = server_.next_request_id.fetch_add(1) + 1;
         state_ = State::handling;
         dispatched_ = true;
-        lowest().expires_never();
         if (server_.inline_handler) {
+            // No I/O is pending while it runs, so no timer can fire: finish() sets the write
+            // timeout next.
             if (auto res = server_.call_inline(req_, ctx_)) {
                 finish(std::move(*res));
                 return;
             }
         }
+        lowest().expires_never();
         // The reply keeps run() from returning while a worker or a completion holds this
         // request; the request stays untouched on the strand until it is delivered.
         auto reply = std::make_shared<PendingReply>(self());
@@ -701,7 +724,7 @@ class StreamSession final : public Session {
         }
 
         std::shared_ptr<StreamSession> session;
-        net::executor_work_guard<net::any_io_executor> work;
+        net::executor_work_guard<IoExecutor> work;
         std::atomic<bool> answered{false};
         std::atomic<int> arrivals{2};
         Response res;
@@ -760,22 +783,21 @@ class StreamSession final : public Session {
             // An HTTP/1.0 client keeps the connection only if told so explicitly.
             res_.set(Field::connection, "keep-alive");
         }
-        res_.set(Field::server, limits().server_name);
-        res_.set(Field::date, current_http_date());
-        res_.erase(Field::transfer_encoding);
+        // Content-Length (RFC 9112 §6.3) is the server's: the body's size, except where the
+        // status or the method says there is no content.
+        Length length = Length::body;
         if (code == 204 || code == 304) {
             // RFC 9110 §15.3.5, §15.4.5: no content, and no Content-Length to describe any.
             res_.body().clear();
-            res_.erase(Field::content_length);
-        } else if (head_) {
+            length = Length::none;
+        } else if (head_ && res_.body().empty() && res_.count(Field::content_length) != 0) {
             // RFC 9110 §9.3.2: same header fields as GET, no content. A handler that answered
             // HEAD itself may have set Content-Length with an empty body; keep it then.
-            if (!res_.body().empty() || res_.count(Field::content_length) == 0) {
-                res_.content_length(res_.body().size());
-            }
-            res_.body().clear();
-        } else {
-            res_.content_length(res_.body().size());
+            length = Length::handler;
+        }
+        serialize_header(code, length);
+        if (head_) {
+            res_.body().clear();  // RFC 9110 §9.3.2: the GET's header fields, no content
         }
         if (dispatched_ && log::level() <= log::Level::debug) {
             log::debug("http #{} {}:{} {} {} -> {}", ctx_.request_id, ctx_.remote_address,
@@ -784,8 +806,70 @@ class StreamSession final : public Session {
         }
         state_ = State::writing;
         lowest().expires_after(limits().write_timeout);
-        bhttp::async_write(stream_, res_,
-                           beast::bind_front_handler(&StreamSession::on_write, self()));
+        if constexpr (kTls) {
+            // One contiguous buffer: with header and body as two buffers through Beast's
+            // ssl_stream, the body of a response larger than a TLS record did not arrive
+            // (TlsTest.LargeResponsesArriveWholeOverTls; where in the flat_stream/ssl::stream
+            // write path it goes wrong was not pinned down). Encrypting the body costs far more
+            // than this copy.
+            out_.append(res_.body());
+            net::async_write(stream_, net::buffer(out_),
+                             beast::bind_front_handler(&StreamSession::on_write, self()));
+        } else {
+            // Header and body in one gather write: one sendmsg for the whole response.
+            std::array<net::const_buffer, 2> buffers{
+                net::buffer(out_), net::buffer(res_.body().data(), res_.body().size())};
+            net::async_write(stream_, buffers,
+                             beast::bind_front_handler(&StreamSession::on_write, self()));
+        }
+    }
+
+    // The status line and header section of res_ into out_ (RFC 9112 §4, §5), with the fields
+    // the server owns: Server and Date (RFC 9110 §10.2.4, §6.6.1: an origin server with a clock
+    // MUST send Date) and Content-Length as `length` says (the body's size; the handler's own,
+    // for HEAD; none), replacing whatever the handler set for them;
+    // Transfer-Encoding is dropped, since every response is framed by its length. Written here
+    // rather than by Beast's serializer, whose buffer-sequence machinery cost more CPU per small
+    // response than the rest of the request; out_ keeps its capacity from one response to the
+    // next, so a kept-alive connection formats without allocating.
+    enum class Length { body, handler, none };
+    void serialize_header(unsigned code, Length length) {
+        out_.clear();
+        out_.append("HTTP/1.1 ");
+        char digits[3] = {static_cast<char>('0' + code / 100 % 10),
+                          static_cast<char>('0' + code / 10 % 10), static_cast<char>('0' + code % 10)};
+        out_.append(digits, 3);
+        out_.push_back(' ');
+        std::string_view reason = res_.reason();
+        out_.append(reason.data(), reason.size());
+        out_.append("\r\n");
+        for (const auto& f : res_) {
+            Field name = f.name();
+            if (name == Field::server || name == Field::date || name == Field::transfer_encoding ||
+                (name == Field::content_length && length != Length::handler)) {
+                continue;
+            }
+            std::string_view n = f.name_string();
+            std::string_view v = f.value();
+            out_.append(n.data(), n.size());
+            out_.append(": ");
+            out_.append(v.data(), v.size());
+            out_.append("\r\n");
+        }
+        out_.append("Server: ");
+        out_.append(limits().server_name);
+        out_.append("\r\nDate: ");
+        out_.append(current_http_date());
+        out_.append("\r\n");
+        if (length == Length::body) {
+            char number[24];
+            auto [end, ec] = std::to_chars(number, number + sizeof number, res_.body().size());
+            (void)ec;  // 24 digits hold any size_t
+            out_.append("Content-Length: ");
+            out_.append(number, static_cast<std::size_t>(end - number));
+            out_.append("\r\n");
+        }
+        out_.append("\r\n");
     }
 
     void on_write(error_code ec, std::size_t) {
@@ -801,6 +885,9 @@ class StreamSession final : public Session {
         // The request is done: its memory goes, and with it any large-body slot.
         res_ = {};
         req_ = {};
+        if (out_.capacity() > kReadChunk) {
+            std::string().swap(out_);  // an unusually large header section: not kept
+        }
         parser_.reset();
         release_large_body();
         if (!keep_alive_) {
@@ -874,6 +961,7 @@ class StreamSession final : public Session {
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     Request req_;
     Response res_;
+    std::string out_;  // res_'s serialised status line and header section, while writing it
     RequestContext ctx_;
     State state_ = State::header;
     unsigned served_ = 0;
@@ -894,6 +982,20 @@ class StreamSession final : public Session {
 
 // ---- Server::Impl ----
 
+namespace {
+
+std::vector<std::unique_ptr<net::io_context>> make_io_contexts(unsigned n) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    out.reserve(n);
+    for (unsigned i = 0; i < n; ++i) {
+        // Hint 1: one thread runs it, so Asio skips waking other threads for its work.
+        out.push_back(std::make_unique<net::io_context>(1));
+    }
+    return out;
+}
+
+}  // namespace
+
 Server::Impl::Impl(ServerLimits l, AsyncHandler h, InlineHandler ih, ErrorRenderers er)
     : limits(std::move(l)),
       handler(std::move(h)),
@@ -902,9 +1004,9 @@ Server::Impl::Impl(ServerLimits l, AsyncHandler h, InlineHandler ih, ErrorRender
       io_threads(thread_count(limits.io_threads, kMaxIoThreads, "io_threads")),
       worker_threads(thread_count(limits.worker_threads, kMaxWorkerThreads, "worker_threads")),
       max_connections(clamp_connections(limits.max_connections)),
-      ioc(static_cast<int>(io_threads)),
+      io(make_io_contexts(io_threads)),
       workers(worker_threads),
-      control(net::make_strand(ioc)),
+      control(net::make_strand(*io.front())),
       stop_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       stop_watch(control),
       drain_timer(control) {
@@ -912,6 +1014,10 @@ Server::Impl::Impl(ServerLimits l, AsyncHandler h, InlineHandler ih, ErrorRender
         throw std::system_error(errno, std::generic_category(), "eventfd for Server::stop");
     }
     stop_watch.assign(stop_fd);
+    for (auto& ctx : io) {
+        io_keepalive.push_back(net::make_work_guard(ctx->get_executor()));
+    }
+    io_running.store(static_cast<unsigned>(io.size()));
     constexpr std::string_view body = "server busy: too many connections, retry later\n";
     overloaded_response = fmt::format(
         "HTTP/1.1 503 Service Unavailable\r\nServer: {}\r\nContent-Type: {}\r\n"
@@ -974,7 +1080,12 @@ void Server::Impl::begin_stop() {
 
 void Server::Impl::poll_drain() {
     if (open_connections.load() == 0) {
-        return;  // nothing keeps the io_context busy any more: run() returns
+        // Nothing keeps the io_contexts busy any more: once what is queued has run, run()
+        // returns.
+        for (auto& guard : io_keepalive) {
+            guard.reset();
+        }
+        return;
     }
     if (!forced && std::chrono::steady_clock::now() >= stop_deadline) {
         forced = true;
@@ -993,13 +1104,18 @@ void Server::Impl::poll_drain() {
 }
 
 void Server::Impl::accept(Listener& listener) {
-    listener.acceptor.async_accept(net::make_strand(ioc),
-                                   [this, &listener](error_code ec, tcp::socket socket) {
+    listener.acceptor.async_accept(next_io(),
+                                   [this, &listener](error_code ec, Socket socket) {
                                        on_accept(listener, ec, std::move(socket));
                                    });
 }
 
-void Server::Impl::on_accept(Listener& listener, const error_code& ec, tcp::socket socket) {
+net::io_context& Server::Impl::next_io() noexcept {
+    unsigned running = std::max(1u, io_running.load());
+    return *io[io_turn.fetch_add(1, std::memory_order_relaxed) % running];
+}
+
+void Server::Impl::on_accept(Listener& listener, const error_code& ec, Socket socket) {
     if (ec == net::error::operation_aborted || !listener.acceptor.is_open()) {
         return;
     }
@@ -1030,10 +1146,10 @@ void Server::Impl::on_accept(Listener& listener, const error_code& ec, tcp::sock
     }
     std::shared_ptr<Session> session;
     if (tls_context && !listener.options.plain_http) {
-        session = std::make_shared<StreamSession<beast::ssl_stream<beast::tcp_stream>>>(
+        session = std::make_shared<StreamSession<TlsStream>>(
             *this, std::move(socket), std::move(tls_context), listener.options.name);
     } else {
-        session = std::make_shared<StreamSession<beast::tcp_stream>>(*this, std::move(socket), nullptr,
+        session = std::make_shared<StreamSession<TcpStream>>(*this, std::move(socket), nullptr,
                                                                      listener.options.name);
     }
     {
@@ -1048,9 +1164,9 @@ void Server::Impl::on_accept(Listener& listener, const error_code& ec, tcp::sock
     accept(listener);
 }
 
-void Server::Impl::refuse(tcp::socket socket) {
+void Server::Impl::refuse(Socket socket) {
     // Over the connection cap: a canned 503 (no request read, no parser, no timers), then close.
-    auto sock = std::make_shared<tcp::socket>(std::move(socket));
+    auto sock = std::make_shared<Socket>(std::move(socket));
     net::async_write(*sock, net::buffer(overloaded_response), [sock](error_code, std::size_t) {
         error_code ec;
         sock->shutdown(tcp::socket::shutdown_both, ec);
@@ -1058,10 +1174,10 @@ void Server::Impl::refuse(tcp::socket socket) {
     });
 }
 
-void Server::Impl::run_io() {
+void Server::Impl::run_io(net::io_context& ctx) {
     for (;;) {
         try {
-            ioc.run();
+            ctx.run();
             return;
         } catch (const std::exception& e) {
             // A completion handler threw: a bug, but one connection's bug must not stop the
@@ -1282,7 +1398,7 @@ Result<std::uint16_t> Server::listen(std::string_view host, std::uint16_t port,
         return fail(ErrorCode::unavailable, "cannot listen on {}:{}: the server is stopping", host,
                     port);
     }
-    auto listener = std::make_unique<Impl::Listener>(impl_->ioc);
+    auto listener = std::make_unique<Impl::Listener>(*impl_->io.front());
     listener->options = std::move(options);
     auto& acceptor = listener->acceptor;
     auto failed = [&](std::string_view step) {
@@ -1330,18 +1446,22 @@ void Server::run() {
     }
     impl_->ran = true;
     std::vector<std::thread> threads;
-    threads.reserve(impl_->io_threads - 1);
-    for (unsigned i = 1; i < impl_->io_threads; ++i) {
+    threads.reserve(impl_->io.size() - 1);
+    for (unsigned i = 1; i < impl_->io.size(); ++i) {
         try {
-            threads.emplace_back([impl = impl_.get()] { impl->run_io(); });
+            threads.emplace_back(
+                [impl = impl_.get(), ctx = impl_->io[i].get()] { impl->run_io(*ctx); });
         } catch (const std::system_error& e) {
             // Out of threads (RLIMIT_NPROC, memory): serve with fewer rather than terminate.
+            // Connections go only to the contexts that have a thread (the accept loop starts
+            // on io[0], below, after this is settled).
             log::error("http: could not start I/O thread {} of {}: {}; running with {}", i + 1,
-                       impl_->io_threads, e.what(), i);
+                       impl_->io.size(), e.what(), i);
+            impl_->io_running.store(i);
             break;
         }
     }
-    impl_->run_io();
+    impl_->run_io(*impl_->io.front());
     for (auto& t : threads) {
         t.join();
     }

@@ -2,10 +2,12 @@
 // The one HTTP/1.1 listener for every Selo service (Boost.Beast underneath, kept out of this
 // header). The server only does I/O and enforces limits; what to answer is the Handler's job.
 //
-// Concurrency: an io_context run by `io_threads` threads does all socket I/O, one strand per
-// connection. Requests go to a separate pool of `worker_threads` so that slow handlers (Argon2,
-// signing) never stall I/O; responses are written back on the connection's strand. Routes marked
-// inline (InlineHandler) are answered on the I/O thread without the hop.
+// Concurrency: `io_threads` threads do all socket I/O, each running an io_context of its own;
+// connections are dealt to them in turn and stay on theirs, so a connection's handlers never run
+// concurrently (no strand) and run on the thread that polled them. Requests go to a separate
+// pool of `worker_threads` so that slow handlers (Argon2, signing) never stall I/O; responses
+// are written back on the connection's I/O thread. Routes marked inline (InlineHandler) are
+// answered on the I/O thread without the hop.
 //
 // Per connection, requests are handled one at a time, in order: pipelined requests wait in the
 // read buffer, so responses always leave in request order (RFC 9112 §9.3.2).

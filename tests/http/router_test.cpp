@@ -153,6 +153,32 @@ TEST(Router, MostSpecificRouteWinsRegardlessOfOrder) {
     EXPECT_EQ(r.handle(make(Verb::get, "/files/a/b"), ctx).body(), "greedy rest=[a/b] raw=[a/b]");
 }
 
+// Routes whose first segment is a parameter compete with the literal ones for every path (the
+// router looks routes up by their first segment), for matching, for ties and for 405's Allow.
+TEST(Router, RoutesStartingWithAParameterCompeteWithLiteralOnes) {
+    Router r;
+    r.add(Verb::get, "/{x}/info", echo("param-first"));
+    r.add(Verb::post, "/lit/{y}", echo("literal-first"));
+    r.add(Verb::get, "/a{x}", echo("prefixed"));  // registered first: wins the tie below
+    r.add(Verb::get, "/{x}b", echo("suffixed"));
+    r.add(Verb::put, "/{rest*}", echo("anything"));
+    r.add(Verb::get, "/other/info", echo("other"));
+    RequestContext ctx;
+    EXPECT_EQ(r.handle(make(Verb::get, "/lit/info"), ctx).body(), "param-first x=[lit] raw=[lit]");
+    EXPECT_EQ(r.handle(make(Verb::post, "/lit/info"), ctx).body(),
+              "literal-first y=[info] raw=[info]");
+    EXPECT_EQ(r.handle(make(Verb::get, "/other/info"), ctx).body(), "other");
+    EXPECT_EQ(r.handle(make(Verb::get, "/ab"), ctx).body(), "prefixed x=[b] raw=[b]");
+    EXPECT_EQ(r.handle(make(Verb::put, "/lit/info"), ctx).body(),
+              "anything rest=[lit/info] raw=[lit/info]");
+    auto wrong = r.handle(make(Verb::delete_, "/lit/info"), ctx);
+    EXPECT_EQ(wrong.result(), Status::method_not_allowed);
+    EXPECT_EQ(wrong[Field::allow], "GET, HEAD, POST, PUT");
+    auto elsewhere = r.handle(make(Verb::get, "/nothing/here"), ctx);
+    EXPECT_EQ(elsewhere.result(), Status::method_not_allowed);  // only the greedy PUT matches
+    EXPECT_EQ(elsewhere[Field::allow], "PUT");
+}
+
 TEST(Router, RefusesMalformedPatternsAndDuplicates) {
     Router r;
     auto h = echo("x");

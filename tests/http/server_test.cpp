@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -385,6 +386,90 @@ TEST_F(ServerTest, HeadForGetRouteHasHeadersButNoBody) {
     ASSERT_TRUE(get);
     EXPECT_EQ(get->status, 200);
     EXPECT_EQ(get->body, "hello\n");
+}
+
+// The server writes the framing and identity fields itself, whatever a handler put there: one
+// Server, one Date, one Content-Length that is the body's size, no Transfer-Encoding (RFC 9112
+// §6.3); none of them on a 204, the handler's Content-Length on a HEAD it answered itself.
+TEST_F(ServerTest, ServerOwnsTheFramingFieldsOfEveryResponse) {
+    router.add(Verb::get, "/lying",
+               [](const Request&, const RequestContext&, const PathParams&) {
+                   Response res = text_response(Status::ok, "four");
+                   res.set(Field::server, "Impostor/1.0");
+                   res.set(Field::date, "Thu, 01 Jan 1970 00:00:00 GMT");
+                   res.set(Field::content_length, "999");
+                   res.set(Field::transfer_encoding, "chunked");
+                   res.insert("X-Custom", "kept");
+                   return res;
+               });
+    router.add(Verb::get, "/nothing",
+               [](const Request&, const RequestContext&, const PathParams&) {
+                   Response res = text_response(Status::no_content, "dropped");
+                   res.set(Field::content_length, "7");
+                   return res;
+               });
+    router.add(Verb::head, "/sized",
+               [](const Request&, const RequestContext&, const PathParams&) {
+                   Response res{Status::ok, 11};
+                   res.set(Field::content_length, "1234");
+                   return res;
+               });
+    start();
+    RawSocket s = connect();
+    ASSERT_TRUE(s.send(get_request("/lying") + get_request("/nothing") +
+                       "HEAD /sized HTTP/1.1\r\nHost: t\r\n\r\n" + get_request("/hello")));
+    auto count = [](const test::RawResponse& r, std::string_view name) {
+        return std::count_if(r.headers.begin(), r.headers.end(),
+                             [&](const auto& h) { return h.first == name; });
+    };
+    auto lying = s.read_response();
+    ASSERT_TRUE(lying);
+    EXPECT_EQ(lying->status, 200);
+    EXPECT_EQ(lying->body, "four\n");
+    EXPECT_EQ(count(*lying, "server"), 1);
+    EXPECT_EQ(lying->header("server"), "Selo");
+    EXPECT_EQ(count(*lying, "date"), 1);
+    EXPECT_NE(lying->header("date"), "Thu, 01 Jan 1970 00:00:00 GMT");
+    EXPECT_EQ(count(*lying, "content-length"), 1);
+    EXPECT_EQ(lying->header("content-length"), "5");
+    EXPECT_FALSE(lying->header("transfer-encoding"));
+    EXPECT_EQ(lying->header("x-custom"), "kept");
+    auto nothing = s.read_response();
+    ASSERT_TRUE(nothing);
+    EXPECT_EQ(nothing->status, 204);
+    EXPECT_FALSE(nothing->header("content-length"));
+    auto sized = s.read_response(/*head=*/true);
+    ASSERT_TRUE(sized);
+    EXPECT_EQ(sized->status, 200);
+    EXPECT_EQ(sized->header("content-length"), "1234");
+    // Had any of them carried a body, this would not parse as the fourth response.
+    auto hello = s.read_response();
+    ASSERT_TRUE(hello);
+    EXPECT_EQ(hello->status, 200);
+    EXPECT_EQ(hello->body, "hello\n");
+}
+
+// Header and body go out in one gather write; large bodies arrive whole after the header.
+TEST_F(ServerTest, LargeResponsesArriveWhole) {
+    router.add(Verb::get, "/big/{size}", [](const Request&, const RequestContext&, const PathParams& p) {
+        std::string body(std::stoul(std::string(p.get("size"))), 'x');
+        for (std::size_t i = 0; i < body.size(); i += 997) {
+            body[i] = static_cast<char>('a' + i % 26);
+        }
+        return make_response(Status::ok, std::move(body), kTextPlain);
+    });
+    start();
+    RawSocket s = connect();
+    for (std::size_t n : {0u, 16'384u, 40'000u, 3'000'000u}) {
+        ASSERT_TRUE(s.send(get_request("/big/" + std::to_string(n))));
+        auto res = s.read_response();
+        ASSERT_TRUE(res) << n;
+        ASSERT_EQ(res->body.size(), n);
+        EXPECT_EQ(res->header("content-length"), std::to_string(n));
+        for (std::size_t i = 0; i < n; i += 997) {
+            ASSERT_EQ(res->body[i], static_cast<char>('a' + i % 26)) << n << " at " << i;
+        }
+    }
 }
 
 TEST_F(ServerTest, UnknownPathAnd405OverTheWire) {

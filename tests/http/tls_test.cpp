@@ -65,6 +65,31 @@ class TlsTest : public ::testing::Test {
     std::unique_ptr<test::RunningServer> server;
 };
 
+// Responses larger than a TLS record (16 KiB), header and body written together, arrive whole.
+TEST_F(TlsTest, LargeResponsesArriveWholeOverTls) {
+    router.add(Verb::get, "/big/{size}", [](const Request&, const RequestContext&, const PathParams& p) {
+        std::size_t n = std::stoul(std::string(p.get("size")));
+        std::string body(n, 'x');
+        for (std::size_t i = 0; i < n; i += 997) {
+            body[i] = static_cast<char>('a' + i % 26);
+        }
+        return make_response(Status::ok, std::move(body), kTextPlain);
+    });
+    for (std::size_t n : {100u, 16'000u, 16'384u, 40'000u, 300'000u}) {
+        auto r = run("curl -sS --max-time 10 --cacert " + file("root.pem") + " " +
+                     https("localhost", "/big/" + std::to_string(n)) + " | sha256sum");
+        std::string body(n, 'x');
+        for (std::size_t i = 0; i < n; i += 997) {
+            body[i] = static_cast<char>('a' + i % 26);
+        }
+        const auto path = dir.path() / "expected";
+        selo::test::write_file(path, body);
+        auto expected = run("sha256sum < " + shell_quote(path.string()));
+        EXPECT_EQ(r.exit_code, 0) << n << ": " << r.output;
+        EXPECT_EQ(r.output, expected.output) << n;
+    }
+}
+
 TEST_F(TlsTest, CurlTalksToTheServerOnlyWhenItTrustsTheCertificate) {
     auto ok = run("curl -sS --cacert " + file("root.pem") + " --data hello " + https("localhost"));
     EXPECT_EQ(ok.exit_code, 0) << ok.output;
