@@ -133,4 +133,11 @@ printf '  CPU per token: selo %s / %s us, wrk %s / %s us; entries per group comm
   "$server_default" "$server_32" "$wrk_default" "$wrk_32" "$batch_default" "$batch_32"
 printf '  (signing alone costs %s us of CPU per token: openssl speed, 1 core)\n' \
   "$(python3 -c "print(f'{1e6 / $sign_1:.0f}')")"
+# The same comparison per CPU second, which leaves out the cores wrk takes from the server on
+# this machine: tokens per second of server CPU against signatures per second of one core.
+per_cpu() { python3 -c "print(f'{1e6 / $1:.0f}')"; }
+printf '  %-58s %10s /s   %s of 1-core openssl speed\n' "selo tokens per server CPU second, worker_threads=cores" \
+  "$(per_cpu "$server_default")" "$(pct "$(per_cpu "$server_default")" "$sign_1")"
+printf '  %-58s %10s /s   %s of 1-core openssl speed\n' "selo tokens per server CPU second, worker_threads=${WORKERS:-32}" \
+  "$(per_cpu "$server_32")" "$(pct "$(per_cpu "$server_32")" "$sign_1")"
 printf '  target: >= 50%% of the baseline\n'

@@ -28,12 +28,18 @@ void add_tsa_routes(http::Router& router, ApiContext& ctx) {
     if (ctx.tsa == nullptr) {
         return;
     }
-    // Asynchronous: the worker signs, and the reply is sent when the log's group commit holding
-    // the token's entry is durable, so no worker waits through an fsync.
+    // Asynchronous: the token is signed at once, and the reply is sent when the log's group
+    // commit holding its entry is durable, so no thread waits through an fsync. With keys in
+    // memory (the software key store) signing never waits either, so it runs on the I/O thread
+    // that read the request: no hop to a worker and back, the largest cost after the signature
+    // itself. A key in a PKCS#11 token may wait on the device, so it signs on a worker. On the
+    // I/O thread a full log queue (the disk is behind) is answered 503 rather than waited for,
+    // so that the thread's other connections (OCSP, say) keep being served.
+    const bool on_io_thread = ctx.config.keys.backend == "software";
     router.add_async(
         http::Verb::post, "/tsa",
-        [&ctx](const http::Request& req, const http::RequestContext&, const http::PathParams&,
-               http::Respond respond) {
+        [&ctx, on_io_thread](const http::Request& req, const http::RequestContext&, const http::PathParams&,
+                             http::Respond respond) {
             // RFC 3161 §3.4: the query is sent as application/timestamp-query.
             if (media_type(req[http::Field::content_type]) != "application/timestamp-query") {
                 respond(http::text_response(http::Status::unsupported_media_type,
@@ -44,6 +50,12 @@ void add_tsa_routes(http::Router& router, ApiContext& ctx) {
             ctx.tsa->respond_async(
                 ByteView(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()),
                 [respond = std::move(respond)](tsa::TimeStampReply reply) {
+                    if (reply.busy) {
+                        auto res = http::text_response(http::Status::service_unavailable, reply.status_text);
+                        res.set(http::Field::retry_after, "1");
+                        respond(std::move(res));
+                        return;
+                    }
                     if (!reply.granted && reply.failure == tsa::FailureInfo::system_failure) {
                         log::error("time-stamping: {}", reply.status_text);
                     }
@@ -54,9 +66,11 @@ void add_tsa_routes(http::Router& router, ApiContext& ctx) {
                                                      "application/timestamp-reply");
                     res.set(http::Field::cache_control, "no-store");
                     respond(std::move(res));
-                });
+                },
+                on_io_thread ? tsa::QueueFull::busy : tsa::QueueFull::wait);
         },
-        {.summary = "RFC 3161 time-stamping (application/timestamp-query in, timestamp-reply out)"});
+        {.execution = on_io_thread ? http::Execution::inline_io : http::Execution::worker,
+         .summary = "RFC 3161 time-stamping (application/timestamp-query in, timestamp-reply out)"});
 }
 
 }  // namespace selo::api

@@ -415,11 +415,11 @@ Result<std::unique_ptr<Runtime>> Runtime::open(const fs::path& dir, const Clock&
                         "the master key they were sealed with",
                         (dir / rt->config_.keys.master_key_file).string(), a.name);
         }
-        store::Database* db = rt->db_.get();
+        store::Database* database = rt->db_.get();
         pki::CaContext ca_context{rt->keys(), *rt->logged_certificates_, clock, rng,
                                   status_base_url(rt->config_.server), &rt->audit_,
-                                  [db](const std::function<Result<void>()>& fn) { return db->transaction(fn); },
-                                  [db] { return db->in_transaction(); }};
+                                  [database](const std::function<Result<void>()>& fn) { return database->transaction(fn); },
+                                  [database] { return database->in_transaction(); }};
         rt->authorities_.emplace(
             a.name, SELO_TRY(pki::CertificateAuthority::load(
                         *rec, std::move(ca_context),

@@ -229,6 +229,7 @@ int run_serve(const ServeArgs& args) {
     };
     http::Server server(*limits, router.async_handler(), std::move(inline_handler),
                         router.error_renderers());
+    server.set_inline_async_handler(router.inline_async_handler());
     const std::string client_cas =
         client_certificates ? client_certificates->authenticator.acceptable_issuers_pem() : std::string();
     std::optional<TlsIdentity> tls;

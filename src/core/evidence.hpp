@@ -50,6 +50,14 @@ public:
                               std::function<void(Result<LogReceipt>)> done) {
         done(append(type, entry));
     }
+    // The same, except that where append_async would wait for room in a full queue this returns
+    // false at once, without calling `done` and without appending: for callers that must not
+    // block (an I/O thread). By default: append_async, true.
+    virtual bool try_append_async(std::string_view type, ByteView entry,
+                                  std::function<void(Result<LogReceipt>)> done) {
+        append_async(type, entry, std::move(done));
+        return true;
+    }
 };
 
 }  // namespace selo

@@ -61,6 +61,15 @@ using AsyncHandler = std::function<void(const Request&, const RequestContext&, R
 // worker pool's Handler. Must never block.
 using InlineHandler = std::function<std::optional<Response>(const Request&, const RequestContext&)>;
 
+// Called on the I/O thread for a request the InlineHandler left, before the worker hop. To take
+// the request it calls `take` once, for the Respond to answer through (now or later, from any
+// thread, as an AsyncHandler does), and returns true; returning false without calling `take`
+// sends the request to the worker pool. For work that costs CPU but never waits (signing with a
+// key in memory, then handing the result to a group commit): it saves the hop to a worker and
+// back. It must never block.
+using InlineAsyncHandler =
+    std::function<bool(const Request&, const RequestContext&, const std::function<Respond()>& take)>;
+
 // Renders an error the router or the server decided on (400, 404, 405, 413, 415, 431, 503...) in
 // the shape the client expects: text, problem+json, a protocol's own JSON. The status and message
 // are given; the caller keeps the status and adds the headers the status requires (Allow,

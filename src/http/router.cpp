@@ -78,7 +78,6 @@ Router& Router::add_async(Verb method, std::string_view pattern, AsyncRouteHandl
     if (!handler) {
         bad_pattern(pattern, "empty handler");
     }
-    options.execution = Execution::worker;
     // A placeholder handler passes add()'s checks; it is dropped once the route is in.
     add(method, pattern, [](const Request&, const RequestContext&, const PathParams&) {
         return Response{};
@@ -409,11 +408,27 @@ std::optional<Response> Router::handle_inline(const Request& request,
         }
         return m.route->options.fast_path(request, context, params);
     }
-    if (m.route->options.execution != Execution::inline_io) {
-        return std::nullopt;
+    if (m.route->options.execution != Execution::inline_io || !m.route->handler) {
+        return std::nullopt;  // a worker's, or an asynchronous route (start_inline_async)
     }
     // Matched again inside handle(): cheap compared with what a worker hop saves.
     return handle(request, context);
+}
+
+bool Router::start_inline_async(const Request& request, const RequestContext& context,
+                                const std::function<Respond()>& take) const {
+    Match m = find(request);
+    if (m.outcome != Outcome::matched || m.route->handler ||
+        m.route->options.execution != Execution::inline_io) {
+        return false;
+    }
+    PathParams params;
+    if (auto error = resolve(request, m, params)) {
+        take()(std::move(*error));
+        return true;
+    }
+    m.route->async_handler(request, context, params, take());
+    return true;
 }
 
 AsyncHandler Router::async_handler() const {
@@ -429,6 +444,12 @@ Handler Router::handler() const {
 InlineHandler Router::inline_handler() const {
     return
         [this](const Request& req, const RequestContext& ctx) { return handle_inline(req, ctx); };
+}
+
+InlineAsyncHandler Router::inline_async_handler() const {
+    return [this](const Request& req, const RequestContext& ctx, const std::function<Respond()>& take) {
+        return start_inline_async(req, ctx, take);
+    };
 }
 
 std::vector<RouteInfo> Router::routes() const {

@@ -105,8 +105,9 @@ class Router {
     Router& add(Verb method, std::string_view pattern, RouteHandler handler,
                 RouteOptions options = {});
 
-    // Adds a route answered asynchronously. It always runs on the worker pool (options'
-    // execution is ignored: the handler starts work and returns).
+    // Adds a route answered asynchronously: the handler starts work and returns. On the worker
+    // pool by default; with Execution::inline_io it is started on the I/O thread when the server
+    // has inline_async_handler() (else on a worker): only for handlers that never block.
     Router& add_async(Verb method, std::string_view pattern, AsyncRouteHandler handler,
                       RouteOptions options = {});
 
@@ -124,10 +125,16 @@ class Router {
     [[nodiscard]] std::optional<Response> handle_inline(const Request& request,
                                                         const RequestContext& context) const;
 
+    // The I/O thread's second try (see InlineAsyncHandler): starts asynchronous routes marked
+    // inline_io and returns true; false for every other request.
+    [[nodiscard]] bool start_inline_async(const Request& request, const RequestContext& context,
+                                          const std::function<Respond()>& take) const;
+
     // Adapters for Server. They refer to this router, which must outlive the server and not move.
     [[nodiscard]] Handler handler() const;
     [[nodiscard]] AsyncHandler async_handler() const;
     [[nodiscard]] InlineHandler inline_handler() const;
+    [[nodiscard]] InlineAsyncHandler inline_async_handler() const;
 
     // The route table, in registration order (HEAD for GET routes is implied, not listed).
     [[nodiscard]] std::vector<RouteInfo> routes() const;

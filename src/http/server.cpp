@@ -203,6 +203,7 @@ struct Server::Impl {
     ServerLimits limits;
     AsyncHandler handler;
     InlineHandler inline_handler;
+    InlineAsyncHandler inline_async_handler;  // set before run(), read on I/O threads
     ErrorRenderers renderers;
     unsigned io_threads;
     unsigned worker_threads;
@@ -670,9 +671,12 @@ class StreamSession final : public Session {
                 return;
             }
         }
+        if (server_.inline_async_handler && dispatch_inline_async()) {
+            return;
+        }
         lowest().expires_never();
         // The reply keeps run() from returning while a worker or a completion holds this
-        // request; the request stays untouched on the strand until it is delivered.
+        // request; the request stays untouched on this thread until it is delivered.
         auto reply = std::make_shared<PendingReply>(self());
         net::post(server_.workers, [reply = std::move(reply)]() mutable {
             StreamSession& s = *reply->session;
@@ -681,6 +685,41 @@ class StreamSession final : public Session {
             });
             reply->arrive();  // the handler has returned: req_ and ctx_ are free again
         });
+    }
+
+    // Offers the request to the InlineAsyncHandler, here on the I/O thread; true when it took
+    // it. The answer then comes as a worker's would (PendingReply), posted back to this thread:
+    // even an answer given during the call is written only after dispatch() has returned.
+    bool dispatch_inline_async() {
+        std::shared_ptr<PendingReply> reply;
+        const std::function<Respond()> take = [&]() -> Respond {
+            reply = std::make_shared<PendingReply>(self());
+            return [r = reply](Response&& res) { r->answer(std::move(res)); };
+        };
+        bool taken = false;
+        try {
+            taken = server_.inline_async_handler(req_, ctx_, take);
+        } catch (const std::exception& e) {
+            log::error("http #{}: handler for {} {} threw: {}", ctx_.request_id,
+                       std::string_view(req_.method_string()), std::string_view(req_.target()), e.what());
+            taken = true;
+        } catch (...) {
+            log::error("http #{}: handler for {} {} threw a non-standard exception", ctx_.request_id,
+                       std::string_view(req_.method_string()), std::string_view(req_.target()));
+            taken = true;
+        }
+        if (!reply) {
+            if (taken) {
+                // It threw before taking the request, or claimed it without taking it.
+                finish(render_error(Status::internal_server_error, "internal server error"));
+                return true;
+            }
+            return false;
+        }
+        // Unanswered (it threw, say) with every Respond copy gone, the reply answers 500 itself.
+        lowest().expires_never();
+        reply->arrive();  // the handler has returned: req_ and ctx_ are free again
+        return true;
     }
 
     // The answer to the dispatched request, shared by the worker that runs the handler and by
@@ -1477,6 +1516,10 @@ void Server::stop() noexcept {
         std::uint64_t one = 1;
         [[maybe_unused]] ssize_t n = ::write(impl_->stop_fd, &one, sizeof one);
     }
+}
+
+void Server::set_inline_async_handler(InlineAsyncHandler handler) {
+    impl_->inline_async_handler = std::move(handler);
 }
 
 Result<void> Server::use_tls(std::string_view certificate_chain_pem, ByteView private_key_pem,

@@ -165,6 +165,10 @@ class Server {
     // async-signal-safe) as well as from an asio::signal_set callback.
     void stop() noexcept;
 
+    // Tried on the I/O thread after the InlineHandler, before the worker pool (see
+    // InlineAsyncHandler). Call before run().
+    void set_inline_async_handler(InlineAsyncHandler handler);
+
     // Serves HTTPS from now on (connections already open keep what they have): the
     // certificate chain (PEM, leaf first, then the CAs the client needs) and its private key
     // (PEM, PKCS#8 or traditional). TLS 1.2 and 1.3 only, forward-secret AEAD cipher suites, no

@@ -148,18 +148,33 @@ TransparencyLog::CommitStats TransparencyLog::commit_stats() const noexcept {
 
 void TransparencyLog::append_async(std::string_view type, ByteView entry,
                                    std::function<void(Result<LogReceipt>)> done) {
+    (void)enqueue(type, entry, std::move(done), true);
+}
+
+bool TransparencyLog::try_append_async(std::string_view type, ByteView entry,
+                                       std::function<void(Result<LogReceipt>)> done) {
+    return enqueue(type, entry, std::move(done), false);
+}
+
+bool TransparencyLog::enqueue(std::string_view type, ByteView entry,
+                              std::function<void(Result<LogReceipt>)>&& done, bool wait_for_room) {
     if (auto bad = check_type(type); !bad) {
         done(std::unexpected(bad.error()));
-        return;
+        return true;
     }
     std::unique_lock lock(async_mutex_);
-    async_room_cv_.wait(lock, [&] { return async_queue_.size() < kMaxQueuedAppends; });
+    if (wait_for_room) {
+        async_room_cv_.wait(lock, [&] { return async_queue_.size() < kMaxQueuedAppends; });
+    } else if (async_queue_.size() >= kMaxQueuedAppends) {
+        return false;
+    }
     if (!writer_.joinable()) {
         writer_ = std::jthread([this](std::stop_token stop) { write_queued(std::move(stop)); });
     }
     async_queue_.push_back({std::string(type), Bytes(entry.begin(), entry.end()), std::move(done)});
     lock.unlock();
     async_cv_.notify_one();
+    return true;
 }
 
 void TransparencyLog::write_queued(std::stop_token stop) {

@@ -102,6 +102,9 @@ public:
     // (back-pressure reaches the callers instead of memory growing without bound).
     void append_async(std::string_view type, ByteView entry,
                       std::function<void(Result<LogReceipt>)> done) override;
+    // TrustLog: as append_async, but false at once when the queue is full.
+    bool try_append_async(std::string_view type, ByteView entry,
+                          std::function<void(Result<LogReceipt>)> done) override;
     static constexpr std::size_t kMaxQueuedAppends = 8192;
     // Entries per transaction at most.
     static constexpr std::size_t kMaxBatch = 4096;
@@ -166,6 +169,10 @@ private:
         std::function<void(Result<LogReceipt>)> done;
     };
     void write_queued(std::stop_token stop);
+    // append_async and try_append_async: false (nothing queued, `done` not called) only when the
+    // queue is full and `wait_for_room` is false.
+    bool enqueue(std::string_view type, ByteView entry, std::function<void(Result<LogReceipt>)>&& done,
+                 bool wait_for_room);
     std::mutex async_mutex_;
     std::condition_variable_any async_cv_;     // the writer waits for work
     std::condition_variable async_room_cv_;    // producers wait for room

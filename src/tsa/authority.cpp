@@ -486,7 +486,7 @@ TimeStampReply TimeStampAuthority::respond(ByteView request_der) {
 }
 
 void TimeStampAuthority::respond_async(ByteView request_der,
-                                       std::function<void(TimeStampReply)> done) {
+                                       std::function<void(TimeStampReply)> done, QueueFull when_full) {
     if (log_ == nullptr) {
         done(answer(request_der, nullptr));
         return;
@@ -499,20 +499,26 @@ void TimeStampAuthority::respond_async(ByteView request_der,
     }
     // The reply (built here, on the caller's thread) leaves only once its TSTInfo is committed
     // to the log.
+    // (A token refused for want of room is never seen: its serial simply goes unused.)
     const ByteView tst_info = issued.tst_info();
-    log_->append_async(options_.log_type, tst_info,
-                       [der = std::move(issued.der), done = std::move(done)](
-                           Result<LogReceipt> logged) mutable {
-                           if (!logged) {
-                               done(rejection(FailureInfo::system_failure,
-                                              "the time-stamping unit cannot issue a token now"));
-                               return;
-                           }
-                           TimeStampReply r;
-                           r.der = std::move(der);
-                           r.granted = true;
-                           done(std::move(r));
-                       });
+    auto deliver = [der = std::move(issued.der), done](Result<LogReceipt> logged) mutable {
+        if (!logged) {
+            done(rejection(FailureInfo::system_failure, "the time-stamping unit cannot issue a token now"));
+            return;
+        }
+        TimeStampReply r;
+        r.der = std::move(der);
+        r.granted = true;
+        done(std::move(r));
+    };
+    if (when_full == QueueFull::wait) {
+        log_->append_async(options_.log_type, tst_info, std::move(deliver));
+    } else if (!log_->try_append_async(options_.log_type, tst_info, std::move(deliver))) {
+        TimeStampReply r;
+        r.busy = true;
+        r.status_text = "the transparency log is behind: no token was issued, retry shortly";
+        done(std::move(r));
+    }
 }
 
 TimeStampReply TimeStampAuthority::grant(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,

@@ -63,6 +63,15 @@ struct TimeStampReply {
     bool granted = false;
     std::optional<FailureInfo> failure;
     std::string status_text;          // why a request was refused
+    // Nothing was issued and `der` is empty: the log's queue was full (QueueFull::busy). Not a
+    // verdict on the request: the client may send it again shortly (HTTP 503, Retry-After).
+    bool busy = false;
+};
+
+// What respond_async does when the log's queue of appends is full (its disk is behind).
+enum class QueueFull {
+    wait,  // wait for room (back-pressure reaches the caller's thread)
+    busy,  // answer at once with TimeStampReply::busy: for a caller that must not block
 };
 
 class TimeStampAuthority final : public TimeStamper {
@@ -82,8 +91,9 @@ public:
     // `done` gets the reply once its log entry is durable (from the log's writer thread, see
     // TrustLog::append_async), or systemFailure when the commit failed. Refusals, and every
     // reply when there is no log, are given before this returns. `request_der` is read only
-    // during the call.
-    void respond_async(ByteView request_der, std::function<void(TimeStampReply)> done);
+    // during the call. `when_full`: see QueueFull.
+    void respond_async(ByteView request_der, std::function<void(TimeStampReply)> done,
+                       QueueFull when_full = QueueFull::wait);
 
     // TimeStamper: a TimeStampToken (ContentInfo DER) over a digest. Errors: invalid_argument
     // for an unsupported algorithm or a digest of the wrong length; what logging or signing

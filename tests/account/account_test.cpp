@@ -242,9 +242,9 @@ TEST_F(AccountTest, ApiClientsAreRefusedForPersonsAndInstitutions) {
 
     // A client stored for a citizen before this rule (or by other means) does not sign in.
     store::SqlApiClientRepository repo(runtime->database());
-    SystemRng rng;
+    SystemRng system_rng;
     ApiClient old{"cli_000000000000000000000001", alice.account.id,
-                  *crypto::argon2id_hash_password("old-secret", {}, rng), admin.account.id,
+                  *crypto::argon2id_hash_password("old-secret", {}, system_rng), admin.account.id,
                   clock.now(), std::nullopt};
     ASSERT_TRUE(repo.insert(old));
     auto signed_in = accounts.authenticate_client(old.client_id, "old-secret");

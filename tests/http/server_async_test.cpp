@@ -56,9 +56,13 @@ class Parked {
 
 class AsyncServer {
   public:
-    explicit AsyncServer(const Router& router, ServerLimits limits = test::test_limits())
+    explicit AsyncServer(const Router& router, ServerLimits limits = test::test_limits(),
+                         bool inline_async = true)
         : server_(std::move(limits), router.async_handler(), router.inline_handler(),
                   router.error_renderers()) {
+        if (inline_async) {
+            server_.set_inline_async_handler(router.inline_async_handler());
+        }
         port_ = server_.listen("127.0.0.1", 0).value();
         thread_ = std::thread([this] { server_.run(); });
     }
@@ -115,11 +119,126 @@ class ServerAsync : public ::testing::Test {
                    [](const Request&, const RequestContext&, const PathParams&) {
                        return text_response(Status::ok, "sync\n");
                    });
+        // Holds the worker that runs it until unblock().
+        router.add(Verb::get, "/block", [this](const Request&, const RequestContext&, const PathParams&) {
+            std::unique_lock lock(block_mutex);
+            blocked = true;
+            block_cv.notify_all();
+            block_cv.wait(lock, [&] { return !blocking; });
+            return text_response(Status::ok, "unblocked\n");
+        });
+        // Started on the I/O thread (inline_io) when the server has the router's
+        // inline_async_handler().
+        const RouteOptions io{.execution = Execution::inline_io};
+        router.add_async(Verb::post, "/io/park",
+                         [this](const Request& req, const RequestContext&, const PathParams&,
+                                Respond respond) { parked.park(req.body(), std::move(respond)); },
+                         io);
+        router.add_async(Verb::get, "/io/now",
+                         [](const Request&, const RequestContext&, const PathParams&,
+                            Respond respond) { respond(text_response(Status::ok, "io now\n")); },
+                         io);
+        router.add_async(Verb::get, "/io/throws",
+                         [](const Request&, const RequestContext&, const PathParams&, Respond) {
+                             throw std::runtime_error("boom on the I/O thread");
+                         },
+                         io);
+        router.add_async(Verb::get, "/io/item/{id}",
+                         [](const Request&, const RequestContext&, const PathParams& p,
+                            Respond respond) {
+                             respond(text_response(Status::ok, std::string(p.get("id"))));
+                         },
+                         io);
+    }
+
+    void wait_blocked() {
+        std::unique_lock lock(block_mutex);
+        ASSERT_TRUE(block_cv.wait_for(lock, 5s, [&] { return blocked; }));
+    }
+    void unblock() {
+        std::lock_guard lock(block_mutex);
+        blocking = false;
+        block_cv.notify_all();
     }
 
     Router router;
     Parked parked;
+    std::mutex block_mutex;
+    std::condition_variable block_cv;
+    bool blocked = false;
+    bool blocking = true;
 };
+
+TEST_F(ServerAsync, InlineAsyncRoutesAreAnsweredWhileEveryWorkerIsBusy) {
+    ServerLimits limits = test::test_limits();
+    limits.worker_threads = 1;
+    AsyncServer srv(router, limits);
+    RawSocket blocker(srv.port());
+    ASSERT_TRUE(blocker.send(get_request("/block")));
+    wait_blocked();  // the only worker is taken
+    RawSocket s(srv.port());
+    ASSERT_TRUE(s.send(get_request("/io/now")));
+    auto now = s.read_response();
+    ASSERT_TRUE(now);
+    EXPECT_EQ(now->body, "io now\n");
+    ASSERT_TRUE(s.send(get_request("/io/item/a%2Fb")));  // path parameters decoded as on a worker
+    auto item = s.read_response();
+    ASSERT_TRUE(item);
+    EXPECT_EQ(item->body, "a/b\n");
+    // Answered later from another thread, still without a worker.
+    ASSERT_TRUE(s.send(post_request("/io/park", "later")));
+    ASSERT_TRUE(parked.wait_for(1));
+    parked.release_one();
+    auto later = s.read_response();
+    ASSERT_TRUE(later);
+    EXPECT_EQ(later->body, "later\n");
+    // A worker route meanwhile waits for the worker.
+    RawSocket w(srv.port());
+    ASSERT_TRUE(w.send(get_request("/sync")));
+    EXPECT_FALSE(w.read_response(false, 200ms));
+    unblock();
+    auto sync = w.read_response();
+    ASSERT_TRUE(sync);
+    EXPECT_EQ(sync->body, "sync\n");
+    auto b = blocker.read_response();
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->body, "unblocked\n");
+}
+
+TEST_F(ServerAsync, InlineAsyncKeepsOrderAndSurvivesAThrowingHandler) {
+    AsyncServer srv(router);
+    RawSocket s(srv.port());
+    ASSERT_TRUE(s.send(post_request("/io/park", "one") + get_request("/io/now") + get_request("/io/throws") +
+                       get_request("/now")));
+    ASSERT_TRUE(parked.wait_for(1));
+    std::this_thread::sleep_for(50ms);
+    parked.release_one();
+    auto r1 = s.read_response();
+    auto r2 = s.read_response();
+    auto r3 = s.read_response();
+    auto r4 = s.read_response();
+    ASSERT_TRUE(r1 && r2 && r3 && r4);
+    EXPECT_EQ(r1->body, "one\n");
+    EXPECT_EQ(r2->body, "io now\n");
+    EXPECT_EQ(r3->status, 500);
+    EXPECT_EQ(r4->body, "now\n");
+}
+
+TEST_F(ServerAsync, InlineIoAsyncRoutesRunOnAWorkerWithoutTheInlineAsyncHandler) {
+    ServerLimits limits = test::test_limits();
+    limits.worker_threads = 1;
+    AsyncServer srv(router, limits, false);
+    RawSocket blocker(srv.port());
+    ASSERT_TRUE(blocker.send(get_request("/block")));
+    wait_blocked();
+    RawSocket s(srv.port());
+    ASSERT_TRUE(s.send(get_request("/io/now")));
+    EXPECT_FALSE(s.read_response(false, 200ms));  // it needs the worker
+    unblock();
+    auto res = s.read_response();
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body, "io now\n");
+}
 
 TEST_F(ServerAsync, RespondsFromAnotherThreadOnKeepAlive) {
     AsyncServer srv(router);

@@ -49,6 +49,15 @@ public:
         held.push_back([this, type = std::string(type), entry = Bytes(entry.begin(), entry.end()),
                         done = std::move(done)] { done(append(type, entry)); });
     }
+    // With `full`, the queue has no room: try_append_async refuses (append_async would wait).
+    bool try_append_async(std::string_view type, ByteView entry,
+                          std::function<void(Result<LogReceipt>)> done) override {
+        if (full) {
+            return false;
+        }
+        append_async(type, entry, std::move(done));
+        return true;
+    }
     void release() {
         auto all = std::move(held);
         held.clear();
@@ -60,6 +69,7 @@ public:
     std::vector<std::pair<std::string, Bytes>> entries;
     bool failing = false;
     bool deferring = false;
+    bool full = false;
     std::vector<std::function<void()>> held;
 };
 
@@ -375,6 +385,28 @@ TEST_F(TsaTest, RespondAsyncAnswersOnlyOnceTheTokenIsLogged) {
     fixture->tsa->respond_async(to_bytes("garbage"), [&](TimeStampReply x) { reply = std::move(x); });
     ASSERT_TRUE(reply.has_value());
     EXPECT_EQ(reply->failure, FailureInfo::bad_data_format);
+}
+
+TEST_F(TsaTest, RespondAsyncOnAThreadThatMustNotBlockAnswersBusyWhenTheLogIsFull) {
+    fixture->log.full = true;
+    std::size_t logged_before = fixture->log.entries.size();
+    std::optional<TimeStampReply> reply;
+    fixture->tsa->respond_async(query("-sha256"), [&](TimeStampReply r) { reply = std::move(r); },
+                                QueueFull::busy);
+    fixture->log.full = false;
+    ASSERT_TRUE(reply.has_value());  // at once: nothing waited
+    EXPECT_TRUE(reply->busy);
+    EXPECT_FALSE(reply->granted);
+    EXPECT_TRUE(reply->der.empty());  // no token leaves that is not in the log
+    EXPECT_EQ(fixture->log.entries.size(), logged_before);
+    // With room again, the same request is granted and logged.
+    reply.reset();
+    fixture->tsa->respond_async(query("-sha256"), [&](TimeStampReply r) { reply = std::move(r); },
+                                QueueFull::busy);
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_TRUE(reply->granted);
+    EXPECT_FALSE(reply->busy);
+    EXPECT_EQ(fixture->log.entries.size(), logged_before + 1);
 }
 
 TEST_F(TsaTest, TimeStampAsyncAnswersOnlyOnceTheTokenIsLogged) {
