@@ -197,6 +197,14 @@ Result<EnrolmentResult> EnrolmentService::enrol(const Account& clerk, const Enro
     return out;
 }
 
+Result<Enrolment> EnrolmentService::find(const Account& clerk, std::string_view enrolment_id) {
+    auto e = SELO_TRY(repo_.find(enrolment_id));
+    if (!e || e->clerk_id != clerk.id) {
+        return fail(ErrorCode::not_found, "no enrolment {} of yours", enrolment_id);
+    }
+    return std::move(*e);
+}
+
 Result<Bytes> EnrolmentService::take_slip(const Account& clerk, std::string_view enrolment_id,
                                           const std::function<Result<Bytes>(const SlipContent&)>& render) {
     auto e = SELO_TRY(repo_.find(enrolment_id));

@@ -159,6 +159,10 @@ public:
     // ErrorCode::conflict for an identity document that already has an account.
     [[nodiscard]] Result<EnrolmentResult> enrol(const Account& clerk, const EnrolmentRequest& request);
 
+    // The enrolment record (without its sealed password): the enrolling clerk only (others:
+    // not_found, as for the slip).
+    [[nodiscard]] Result<Enrolment> find(const Account& clerk, std::string_view enrolment_id);
+
     // The slip's content, once: the enrolling clerk only (others: not_found), within the
     // window (after it, or a second time: ErrorCode::expired). `render` makes the document; the
     // password is erased only after it succeeded.

@@ -78,6 +78,21 @@ private:
 
 }  // namespace
 
+namespace {
+
+// The document type as the person reads it, in both languages (the API's names are for programs).
+std::string_view document_label(IdentityDocument d) noexcept {
+    switch (d) {
+        case IdentityDocument::identity_card: return "身份證 / Bilhete de identidade";
+        case IdentityDocument::passport: return "護照 / Passaporte";
+        case IdentityDocument::staff_card: return "職員證 / Cartão de funcionário";
+        case IdentityDocument::trade_register: return "商業登記 / Registo comercial";
+    }
+    return identity_document_name(d);
+}
+
+}  // namespace
+
 Result<Bytes> render_enrolment_slip(const SlipContent& c) {
     Bytes out;
     SurfacePtr surface(::cairo_pdf_surface_create_for_stream(&append, &out, kPageWidth, kPageHeight));
@@ -95,7 +110,7 @@ Result<Bytes> render_enrolment_slip(const SlipContent& c) {
         w.text("<b>單一帳戶登記回條</b>　Comprovativo de inscrição na conta única", 14, 10);
         w.rule();
         w.text("姓名 / Nome: <b>" + escape(c.person.name) + "</b>　" + escape(c.person.latin_name), 12);
-        w.text(fmt::format("證件 / Documento: {} {} ({})", escape(std::string(identity_document_name(c.person.id_type))),
+        w.text(fmt::format("證件 / Documento: {} {} ({})", escape(std::string(document_label(c.person.id_type))),
                            escape(c.person.id_number), escape(c.person.id_country)), 11);
         w.text("登記日期 / Data de inscrição: " + day_of(c.enrolled_at) + "　編號 / N.º: " + escape(c.enrolment_id), 11);
         if (c.password_reset_at) {

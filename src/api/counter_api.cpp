@@ -147,6 +147,43 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
                 return no_store(std::move(res));
             });
 
+    reg.add(router, http::Verb::get, "/api/v1/enrolments/{enrolment}", Access::only({Role::clerk}),
+            {.summary = "An enrolment: whose account, which services, and whether its slip was printed",
+             .description = "The resource POST /api/v1/enrolments names in its Location. Only the clerk "
+                            "who enrolled the person may read it (others: 404). slip is \"available\" "
+                            "until the slip is fetched (\"fetched\") or its window passes (\"expired\").",
+             .response_schema = schema_object(
+                 {{"enrolment_id", schema_string()},
+                  {"account_id", schema_string()},
+                  {"username", schema_string()},
+                  {"services", schema_object({{"single_account", schema_boolean()},
+                                              {"sepbox", schema_boolean()},
+                                              {"esigncloud", schema_boolean()}})},
+                  {"enrolled_at", schema_string("date-time")},
+                  {"slip", schema_enum({"available", "fetched", "expired"})},
+                  {"slip_expires_at", schema_string("date-time")}}),
+             .errors = {404}},
+            [&enrolment, &ctx](const ApiRequest& r) -> Result<http::Response> {
+                auto e = SELO_TRY(enrolment.find(r.principal->account, r.params.get("enrolment")));
+                std::string username;
+                if (auto a = ctx.cloudsign.accounts().find(e.account_id)) {
+                    username = a->username;
+                }
+                const char* slip = e.slip_password_sealed.empty()          ? "fetched"
+                                   : ctx.clock.now() >= e.slip_expires_at ? "expired"
+                                                                          : "available";
+                json::object out{{"enrolment_id", e.id},
+                                 {"account_id", e.account_id},
+                                 {"username", username},
+                                 {"services", json::object{{"single_account", true},
+                                                           {"sepbox", e.sepbox},
+                                                           {"esigncloud", e.esigncloud}}},
+                                 {"enrolled_at", iso(e.created_at)},
+                                 {"slip", slip},
+                                 {"slip_expires_at", iso(e.slip_expires_at)}};
+                return no_store(http::json_response(http::Status::ok, out));
+            });
+
     reg.add(router, http::Verb::get, "/api/v1/enrolments/{enrolment}/slip", Access::only({Role::clerk}),
             {.summary = "The enrolment slip (PDF, Chinese and Portuguese) with the initial password",
              .description = "Shown once: the first successful fetch erases the stored initial "

@@ -157,10 +157,13 @@ int run_serve(const ServeArgs& args) {
     const std::uint64_t sepbox_limit = api::sepbox_body_limit(config.sepbox.max_message_bytes);
     limits->body_limit_for = [doc_limit, body_limit, sepbox_limit, &accounts](const http::RequestHeader& header) {
         auto path = http::target_path(header.target());
-        // SEPBox submissions carry attachments (base64): the same rule, their own limit.
+        // SEPBox submissions carry attachments (base64): their own limit, for the only callers
+        // the route accepts (agencies); anyone else is refused with 403 after a small body.
         if (header.method() == http::Verb::post && path && *path == "/api/v1/sepbox/messages") {
             auto token = http::bearer_token(header);
-            return token && accounts.resolve_session(*token) ? std::max(sepbox_limit, body_limit) : body_limit;
+            auto principal = token ? accounts.resolve_session(*token) : Result<account::Principal>(std::unexpected(Error{}));
+            return principal && principal->account.has_role(account::Role::agency) ? std::max(sepbox_limit, body_limit)
+                                                                                 : body_limit;
         }
         if (header.method() != http::Verb::post || !path || *path != "/csc/v2/signatures/signDoc") {
             return body_limit;

@@ -138,18 +138,35 @@ TEST_F(Counter, EnrolmentSlipOneTimePasswordAndDuplicates) {
     std::string username(e.at("username").as_string());
     std::string account_id(e.at("account_id").as_string());
     std::string slip_path(e.at("slip").as_string());
+    // Location names the enrolment, which the enrolling clerk can read.
+    auto at = enrolled.headers.find("Location: ");
+    ASSERT_NE(at, std::string::npos) << enrolled.headers;
+    std::string location = enrolled.headers.substr(at + 10, enrolled.headers.find('\r', at) - at - 10);
+    EXPECT_EQ(location, "/api/v1/enrolments/" + std::string(e.at("enrolment_id").as_string()));
+    auto record = selo->get(location, {bearer(ct)});
+    ASSERT_EQ(record.status, 200) << record.raw;
+    EXPECT_EQ(record.body.as_object().at("account_id").as_string(), account_id);
+    EXPECT_EQ(record.body.as_object().at("username").as_string(), username);
+    EXPECT_EQ(record.body.as_object().at("slip").as_string(), "available");
+    EXPECT_FALSE(record.raw.find("password") != std::string::npos) << record.raw;
 
-    // Another clerk cannot fetch it; the enrolling clerk can, once.
+    // Another clerk cannot fetch it, nor read the enrolment; the enrolling clerk can, once.
     Holder other = selo->enrol("何美玲", "HO Mei Leng", "S-0043", "ho@selo.example.mo", "", {"clerk"}, "staff-card");
-    EXPECT_EQ(selo->get(slip_path, {bearer(selo->api_login(other))}).status, 404);
+    const std::string other_token = selo->api_login(other);
+    EXPECT_EQ(selo->get(slip_path, {bearer(other_token)}).status, 404);
+    EXPECT_EQ(selo->get(location, {bearer(other_token)}).status, 404);
     std::string text = slip_text(ct, slip_path, "chan-slip");
     EXPECT_NE(text.find("陳大文"), std::string::npos) << text;
     EXPECT_NE(text.find("CHAN Tai Man"), std::string::npos) << text;
     EXPECT_NE(text.find("Palavra-passe inicial"), std::string::npos) << text;
+    EXPECT_NE(text.find("身份證 / Bilhete de identidade 5215299(8)"), std::string::npos) << text;
     EXPECT_NE(text.find(username), std::string::npos) << text;
     std::string password = password_on(text);
     auto again = selo->get(slip_path, {bearer(ct)});
     EXPECT_EQ(again.status, 410) << again.raw;
+    record = selo->get(location, {bearer(ct)});
+    ASSERT_EQ(record.status, 200) << record.raw;
+    EXPECT_EQ(record.body.as_object().at("slip").as_string(), "fetched");
 
     // The same document again: 409, and no second account.
     auto dup = selo->post("/api/v1/enrolments",

@@ -254,6 +254,13 @@ TEST_F(SepboxHttp, BadSubmissionsGetClearErrorsAndLeaveNothingBehind) {
     EXPECT_NE(r.headers.find("application/problem+json"), std::string::npos) << r.headers;
     EXPECT_NE(r.error().find("at most 1048576 bytes"), std::string::npos) << r.error();
 
+    // Only the route's callers (agencies) get the SEPBox body limit: a signed-in citizen's
+    // large body is refused by the server's general limit (1 MiB) before it is read, not
+    // buffered and then answered 403.
+    r = selo->post("/api/v1/sepbox/messages", json::serialize(big), auth(joao_token));
+    EXPECT_EQ(r.status, 413) << r.raw;
+    EXPECT_NE(r.error().find("1048576"), std::string::npos) << r.raw;
+
     // Far beyond: refused before the body is read.
     auto huge = letter({joao->account_id});
     huge["attachments"].as_array()[0].as_object()["content"] = base64_encode(Bytes(3 * 1024 * 1024, 'A'));
