@@ -51,8 +51,11 @@ struct Origin {
 Result<Origin> parse_http_url(std::string_view url) {
     auto parsed = boost::urls::parse_uri(url);
     if (!parsed) {
-        return fail(ErrorCode::invalid_argument, "\"{}\" is not a URL: {}", url,
-                    parsed.error().message());
+        // Boost.URL's reasons ("need more", "mismatch") say little to a person.
+        return fail(ErrorCode::invalid_argument,
+                    "\"{}\" is not a URL: give it as http://HOST[:PORT] or https://HOST[:PORT], e.g. "
+                    "http://127.0.0.1:8080",
+                    url);
     }
     const auto& u = *parsed;
     if (u.scheme_id() != boost::urls::scheme::http && u.scheme_id() != boost::urls::scheme::https) {

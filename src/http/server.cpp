@@ -342,12 +342,59 @@ class StreamSession final : public Session {
         return std::static_pointer_cast<StreamSession>(shared_from_this());
     }
 
-    // TLS: the whole handshake within the header timeout, like a request header.
+    // TLS: the whole handshake within the header timeout, like a request header. The first
+    // bytes are read first: a TLS client starts with a handshake record (content type 22); a
+    // plain-HTTP request ("GET /...") gets a plain answer saying so instead of a silent close.
     void handshake() {
         state_ = State::header;
         lowest().expires_after(limits().header_timeout);
-        stream_.async_handshake(ssl::stream_base::server,
-                                beast::bind_front_handler(&StreamSession::on_handshake, self()));
+        lowest().async_read_some(buffer_.prepare(kReadChunk),
+                                 beast::bind_front_handler(&StreamSession::on_first_bytes, self()));
+    }
+
+    void on_first_bytes(error_code ec, std::size_t n) {
+        if (state_ == State::closed) {
+            return;
+        }
+        buffer_.commit(n);
+        if (ec || buffer_.size() == 0) {
+            close();
+            return;
+        }
+        const auto first = static_cast<unsigned char>(*static_cast<const char*>(buffer_.data().data()));
+        if constexpr (kTls) {
+            if (first == 22) {
+                stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                                        beast::bind_front_handler(&StreamSession::on_buffered_handshake, self()));
+                return;
+            }
+        }
+        if (first >= 'A' && first <= 'Z') {
+            // RFC 9110 §15.5.1; the connection closes after it, as nothing else it sends is
+            // TLS either.
+            static const std::string kPlainHttp = [] {
+                const std::string body = "this port speaks HTTPS: use an https:// URL\n";
+                return "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                       "Connection: close\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body;
+            }();
+            state_ = State::writing;
+            lowest().expires_after(limits().write_timeout);
+            net::async_write(lowest(), net::buffer(kPlainHttp),
+                             [self = self()](error_code, std::size_t) { self->close(); });
+            return;
+        }
+        close();
+    }
+
+    void on_buffered_handshake(error_code ec, std::size_t used) {
+        if (!ec && used != buffer_.size()) {
+            // Records after the ClientHello that the engine did not take (there is no early
+            // data here): they cannot be fed to it later, so the connection cannot go on.
+            ec = net::error::invalid_argument;
+        }
+        buffer_.consume(buffer_.size());
+        on_handshake(ec);
     }
 
     void on_handshake(error_code ec) {

@@ -108,6 +108,18 @@ class FakePeer {
     std::thread thread_;
 };
 
+TEST(ClientUrl, BadBaseUrlsAreRefusedWithAMessageThatSaysWhatToGive) {
+    auto bare = Client::create("notaurl");
+    ASSERT_FALSE(bare);
+    EXPECT_NE(bare.error().message.find("http://HOST"), std::string::npos) << bare.error().message;
+    EXPECT_EQ(bare.error().message.find("need more"), std::string::npos) << bare.error().message;
+    auto ftp = Client::create("ftp://127.0.0.1/");
+    ASSERT_FALSE(ftp);
+    EXPECT_NE(ftp.error().message.find("only http:// and https://"), std::string::npos) << ftp.error().message;
+    auto port = Client::create("http://127.0.0.1:70000");
+    ASSERT_FALSE(port);
+}
+
 TEST_F(ClientTest, ReusesOneConnectionForSeveralRequests) {
     start();
     Client c = client();

@@ -100,11 +100,20 @@ TEST_F(TlsTest, CurlTalksToTheServerOnlyWhenItTrustsTheCertificate) {
     // The certificate is for localhost, not 127.0.0.1.
     auto wrong_name = run("curl -sS --cacert " + file("root.pem") + " --data x " + https("127.0.0.1"));
     EXPECT_EQ(wrong_name.exit_code, 60) << wrong_name.output;
-    // Plain HTTP to the TLS listener gets no HTTP answer.
-    auto plain = run("curl -sS --max-time 5 --data x http://localhost:" + std::to_string(server->port()) +
-                     "/echo");
-    EXPECT_NE(plain.exit_code, 0) << plain.output;
-    EXPECT_EQ(plain.output.find("got:"), std::string::npos);
+    // Plain HTTP to the TLS listener is never handled: it gets a plain 400 saying to use
+    // https, and the connection closes.
+    auto plain = run("curl -sS --max-time 5 -w '%{http_code}' --data x http://localhost:" +
+                     std::to_string(server->port()) + "/echo");
+    EXPECT_EQ(plain.exit_code, 0) << plain.output;
+    EXPECT_EQ(plain.output.find("got:"), std::string::npos) << plain.output;
+    EXPECT_NE(plain.output.find("this port speaks HTTPS"), std::string::npos) << plain.output;
+    EXPECT_NE(plain.output.find("400"), std::string::npos) << plain.output;
+    // Bytes that are neither TLS nor HTTP: closed without an answer; TLS still works after.
+    auto junk = run("printf '\\001\\002\\003' | curl -sS --max-time 5 telnet://localhost:" +
+                    std::to_string(server->port()) + " | wc -c");
+    EXPECT_EQ(junk.output, "0\n") << junk.output;
+    auto again = run("curl -sS --cacert " + file("root.pem") + " --data hello " + https("localhost"));
+    EXPECT_EQ(again.output, "got:hello\n") << again.output;
 }
 
 TEST_F(TlsTest, OpensslSClientSeesModernSettingsOnly) {
