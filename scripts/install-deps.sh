@@ -29,6 +29,8 @@ test_pkgs=(
   python3-aiosmtpd
   softhsm2 gnutls-bin
   sqlite3 wrk
+  # Debian's ISO 3166 data: the built-in list of country codes is checked against it.
+  iso-codes
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <vector>
 
+#include "core/country.hpp"
 #include "core/log.hpp"
 #include "crypto/aead.hpp"
 #include "crypto/digest.hpp"
@@ -310,9 +311,11 @@ Result<Person> normalise_person(Person p) {
                     "identity document number '{}' may only hold letters, digits, ( ) - /",
                     p.id_number);
     }
-    if (p.id_country.size() != 2 || !std::isupper(static_cast<unsigned char>(p.id_country[0])) ||
-        !std::isupper(static_cast<unsigned char>(p.id_country[1]))) {
-        return fail(ErrorCode::invalid_argument, "document country must be an ISO 3166 code like MO");
+    if (!is_iso3166_alpha2(p.id_country)) {
+        return fail(ErrorCode::invalid_argument,
+                    "document country '{}' is not an ISO 3166-1 alpha-2 code (e.g. MO, PT, CN), which "
+                    "certificates name",
+                    p.id_country);
     }
     if (p.email.empty() || !valid_email(p.email)) {
         return fail(ErrorCode::invalid_argument, "'{}' is not a valid e-mail address", p.email);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/country.hpp"
+
 namespace selo::account {
 
 namespace {
@@ -22,8 +24,7 @@ Result<OrganizationIdentifier> parse_organization_identifier(std::string_view s)
         return bad();
     }
     OrganizationIdentifier out{std::string(s.substr(3, 2)), std::string(s.substr(6))};
-    if (!std::all_of(out.country.begin(), out.country.end(),
-                     [](char c) { return c >= 'A' && c <= 'Z'; }) ||
+    if (!is_iso3166_alpha2(out.country) ||
         !std::all_of(out.number.begin(), out.number.end(), [](char c) {
             return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-';
         })) {

@@ -4,10 +4,11 @@
 #include <fstream>
 #include <limits>
 #include <set>
-#include <algorithm>
 #include <sstream>
 
 #include <toml++/toml.h>
+
+#include "core/country.hpp"
 
 namespace selo {
 namespace {
@@ -358,7 +359,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
     {
         const std::string& oi = c.pki.organization_identifier;
         bool shape = oi.size() >= 7 && oi[5] == '-' &&
-                     std::all_of(oi.begin(), oi.begin() + 5, [](char ch) { return ch >= 'A' && ch <= 'Z'; }) &&
+                     std::all_of(oi.begin(), oi.begin() + 3, [](char ch) { return ch >= 'A' && ch <= 'Z'; }) &&
+                     is_iso3166_alpha2(std::string_view(oi).substr(3, 2)) &&
                      std::all_of(oi.begin() + 6, oi.end(), [](unsigned char ch) { return ch > 0x20 && ch < 0x7f; });
         if (!shape) {
             return fail(ErrorCode::invalid_argument,
@@ -531,9 +533,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         return fail(ErrorCode::invalid_argument, "{}: [cloudsign] PIN KDF parameters are too weak",
                     source_name);
     }
-    if (c.pki.country.size() != 2) {
-        return fail(ErrorCode::invalid_argument, "{}: [pki] country must be a 2-letter ISO 3166 code",
-                    source_name);
+    if (!is_iso3166_alpha2(c.pki.country)) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}: [pki] country '{}' is not an ISO 3166-1 alpha-2 code (e.g. MO)", source_name,
+                    c.pki.country);
     }
     if (c.log.tree_head_interval_seconds == 0 || c.log.tree_head_interval_seconds > 86400) {
         return fail(ErrorCode::invalid_argument,

@@ -269,8 +269,9 @@ struct Server::Impl {
 namespace {
 
 // One connection: reads requests one at a time, enforces limits and timeouts, hands requests to
-// the inline handler or the worker pool, writes responses in order. All members are used only
-// on the connection's strand, except req_/ctx_, which a worker reads while the strand waits.
+// the inline handlers or the worker pool, writes responses in order. All members are used only
+// on the connection's I/O thread, except req_/ctx_, which a worker (or a handler started
+// inline) reads while the connection waits.
 //
 // Stream is TcpStream (http) or TlsStream (https): the TLS
 // handshake comes first, under the header timeout, and the rest is the same.
@@ -569,13 +570,13 @@ class StreamSession final : public Session {
         admit_body(limits().max_body_bytes);
     }
 
-    // body_limit_for may block, so it runs on the worker pool; the strand waits, reading nothing,
+    // body_limit_for may block, so it runs on the worker pool; the connection waits, reading nothing,
     // and the body is neither read nor buffered until admit_body.
     void ask_body_limit() {
         state_ = State::admission;
         auto work = net::make_work_guard(stream_.get_executor());
         net::post(server_.workers, [self = self(), work = std::move(work)]() mutable {
-            // The header is not touched on the strand while in State::admission.
+            // The header is not touched on the I/O thread while in State::admission.
             std::optional<std::uint64_t> limit =
                 self->server_.call_body_limit(self->parser_->get(), self->ctx_);
             auto ex = self->stream_.get_executor();
@@ -770,7 +771,7 @@ class StreamSession final : public Session {
     }
 
     // The answer to the dispatched request, shared by the worker that runs the handler and by
-    // every copy of its Respond. The response goes to the strand once both the handler has
+    // every copy of its Respond. The response goes to the I/O thread once both the handler has
     // returned and the first answer has come (two arrivals), so a handler may still read the
     // request after responding. Destroyed unanswered (every Respond dropped): 500.
     struct PendingReply {

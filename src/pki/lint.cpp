@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "core/country.hpp"
 #include "crypto/keys.hpp"
 #include "pki/name.hpp"
 #include "pki/qc_statements.hpp"
@@ -87,12 +88,15 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
     return v;
 }
 
-// EN 319 412-1 §5.1.3/§5.1.4: 3-letter type, 2-letter country, '-', then the identifier.
+// EN 319 412-1 §5.1.3/§5.1.4: 3-letter type, ISO 3166 country, '-', then the identifier. (VAT
+// numbers use the VAT prefix, which is "EL" for Greece.)
 bool etsi_identifier_shape(std::string_view v) {
-    if (v.size() < 7 || v[5] != '-') {
+    if (v.size() < 7 || v[5] != '-' ||
+        !std::all_of(v.begin(), v.begin() + 3, [](char c) { return c >= 'A' && c <= 'Z'; })) {
         return false;
     }
-    return std::all_of(v.begin(), v.begin() + 5, [](char c) { return c >= 'A' && c <= 'Z'; });
+    const std::string_view country = v.substr(3, 2);
+    return is_iso3166_alpha2(country) || (v.starts_with("VAT") && country == "EL");
 }
 
 void lint_subject_rules(X509* x, const SubjectRules& rules,
@@ -268,6 +272,16 @@ std::vector<LintFinding> lint_certificate(const Certificate& cert, const Certifi
         if (nid == NID_countryName || nid == NID_serialNumber) {
             if (type != V_ASN1_PRINTABLESTRING) {
                 finding("subject.string_type", fmt::format("{} must be a PrintableString", sn));
+            }
+            if (nid == NID_countryName) {
+                std::string_view code(reinterpret_cast<const char*>(::ASN1_STRING_get0_data(v)),
+                                      static_cast<std::size_t>(::ASN1_STRING_length(v)));
+                if (!is_iso3166_alpha2(code)) {
+                    finding("subject.country_code",
+                            fmt::format("countryName '{}' is not an ISO 3166-1 alpha-2 code (RFC 5280 "
+                                        "Appendix A, EN 319 412-2 §4.2.4)",
+                                        code));
+                }
             }
         } else if (type != V_ASN1_UTF8STRING) {
             finding("subject.string_type", fmt::format("{} must be a UTF8String", sn));

@@ -43,11 +43,18 @@ TEST(Config, OrganizationIdentifierRoundTripsAndBadFormsAreRefused) {
     auto parsed = parse_config(render_config(c), "test");
     ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
     EXPECT_EQ(parsed->pki.organization_identifier, "NTRMO-12345");
-    for (const char* bad : {"12345", "NTRMO12345", "ntrmo-1", "NTRMO-", "NTRMO-12 45"}) {
+    for (const char* bad : {"12345", "NTRMO12345", "ntrmo-1", "NTRMO-", "NTRMO-12 45", "NTRZZ-12345"}) {
         auto r = parse_config(fmt::format("[pki]\norganization_identifier = \"{}\"\n", bad), "test");
         ASSERT_FALSE(r.has_value()) << bad;
         EXPECT_NE(r.error().message.find("organization_identifier"), std::string::npos) << r.error().message;
     }
+    // [pki] country, named in QcCClegislation: an assigned ISO 3166 code.
+    for (const char* bad : {"ZZ", "mo", "MAC"}) {
+        auto r = parse_config(fmt::format("[pki]\ncountry = \"{}\"\n", bad), "test");
+        ASSERT_FALSE(r.has_value()) << bad;
+        EXPECT_NE(r.error().message.find("ISO 3166-1"), std::string::npos) << r.error().message;
+    }
+    EXPECT_TRUE(parse_config("[pki]\ncountry = \"PT\"\n", "test").has_value());
 }
 
 TEST(Config, RefusesUnknownKeys) {

@@ -177,6 +177,12 @@ TEST_F(Counter, EnrolmentSlipOneTimePasswordAndDuplicates) {
     auto typo = person("林", "LAM Ka Ho", "7777777(7)", false, false);
     typo["phonenumber"] = "1";
     EXPECT_EQ(selo->post("/api/v1/enrolments", json::serialize(typo), {bearer(ct)}).status, 400);
+    // A document country that is no ISO 3166 country (it would go into the certificate's C).
+    auto nowhere = person("林", "LAM Ka Ho", "7777777(7)", false, false);
+    nowhere["id_country"] = "ZZ";
+    auto zz = selo->post("/api/v1/enrolments", json::serialize(nowhere), {bearer(ct)});
+    EXPECT_EQ(zz.status, 422) << zz.raw;
+    EXPECT_NE(zz.raw.find("ISO 3166-1"), std::string::npos) << zz.raw;
 
     // The citizen signs in with the password alone (no authenticator yet) and must change it.
     json::object login{{"username", username}, {"password", password}};

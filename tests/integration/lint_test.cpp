@@ -162,6 +162,11 @@ TEST_F(Lint, AWellFormedCertificatePassesAndEachBrokenRuleFires) {
                 "subject.serial_number_form");
     expect_rule(craft("xyzserial", {}, opts, csr("xyzserial", "/C=MO/GN=Tai Man/SN=CHAN/serialNumber=XYZMO-1/CN=Chan")),
                 "subject.serial_number_form");
+    // ISO 3166: a user-assigned code is no country, neither in C nor in the identifier.
+    expect_rule(craft("zzcountry", {}, opts, csr("zzcountry", "/C=ZZ/GN=Tai Man/SN=CHAN/serialNumber=IDCMO-1/CN=Chan")),
+                "subject.country_code");
+    expect_rule(craft("zzserial", {}, opts, csr("zzserial", "/C=MO/GN=Tai Man/SN=CHAN/serialNumber=IDCZZ-1/CN=Chan")),
+                "subject.serial_number_form");
     expect_rule(craft("orgid", {{kQcStatements, ""}}, opts, csr("orgid", "/C=MO/O=Org/organizationIdentifier=12345/CN=Org")),
                 "subject.organization_identifier_form", "--issuer ca.pem --profile legal-person-seal");
     expect_rule(craft("kuplus", {{"keyUsage", "critical,digitalSignature,nonRepudiation,keyEncipherment"}}),
