@@ -161,8 +161,12 @@ Result<std::size_t> positive(std::optional<std::string_view> v, std::string_view
     if (!v) {
         return fallback;
     }
-    if (v->empty() || v->size() > 6 || v->find_first_not_of("0123456789") != std::string_view::npos) {
-        return fail(ErrorCode::invalid_argument, "'{}' must be a positive integer", name);
+    if (v->empty() || v->find_first_not_of("0123456789") != std::string_view::npos) {
+        return fail(ErrorCode::invalid_argument, "'{}' must be a whole number, 1 or more", name);
+    }
+    if (v->size() > 6) {
+        // Far beyond any mailbox (and beyond what (page - 1) * per_page may hold safely).
+        return fail(ErrorCode::invalid_argument, "'{}' must be at most 999999", name);
     }
     return static_cast<std::size_t>(std::stoul(std::string(*v)));
 }

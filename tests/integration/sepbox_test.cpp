@@ -245,6 +245,14 @@ TEST_F(SepboxHttp, BadSubmissionsGetClearErrorsAndLeaveNothingBehind) {
         return r.body.is_object() ? r.body.as_object().at("total").to_number<int>() : -1;
     };
     const int before = total(joao_token);
+    // Paging parameters out of range say which bound they broke.
+    for (const auto& [query, says] : std::vector<std::pair<std::string, std::string>>{
+             {"page=4294967297", "at most 999999"}, {"page=-1", "whole number"}, {"page=0", "starts at 1"},
+             {"per_page=101", "1 to 100"}}) {
+        auto r = selo->get("/api/v1/sepbox/messages?" + query, auth(joao_token));
+        EXPECT_EQ(r.status, 422) << query << ": " << r.raw;
+        EXPECT_NE(r.error().find(says), std::string::npos) << query << ": " << r.raw;
+    }
 
     // Over [sepbox] max_message_bytes (1 MiB here), but within the request limit.
     auto big = letter({chan->account_id, joao->account_id});
