@@ -302,7 +302,10 @@ int run_serve(const ServeArgs& args) {
     }
     std::cout << "  status and CA certificate URLs (named in certificates): "
               << status_base_url(config.server) << "\n"
-              << "  CA certificates: " << pub << "/ca/root.crt, " << pub << "/ca/natural-persons.crt\n"
+              // The status base: over https, a relying party fetching the root to trust it could not
+              // check the server's certificate yet; the plain-http repository has no such loop.
+              << "  CA certificates: " << status_base_url(config.server) << "/ca/root.crt, "
+              << status_base_url(config.server) << "/ca/natural-persons.crt\n"
               << "  CSC API v2:      " << pub << "/csc/v2/info\n"
               << "  API and docs:    " << pub << "/api/v1/openapi.json\n"
               << "Next: open an account with\n"
