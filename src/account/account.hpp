@@ -104,8 +104,9 @@ public:
     virtual Result<void> insert(const Account& account) = 0;
     virtual Result<std::optional<Account>> find_by_id(std::string_view id) = 0;
     virtual Result<std::optional<Account>> find_by_username(std::string_view username) = 0;
-    virtual Result<bool> identity_registered(IdentityDocument type, std::string_view country,
-                                             std::string_view number) = 0;
+    // The account holding this identity document, if any (at most one: documents are unique).
+    virtual Result<std::optional<Account>> find_by_identity(IdentityDocument type, std::string_view country,
+                                                            std::string_view number) = 0;
     virtual Result<bool> username_taken(std::string_view username) = 0;
     // Records `step` as the last accepted TOTP step if it is later than the stored one, in one
     // atomic statement, so two nodes can never both accept the same code. False: replay.

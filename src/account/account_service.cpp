@@ -312,10 +312,15 @@ Result<Person> normalise_person(Person p) {
                     p.id_number);
     }
     if (!is_iso3166_alpha2(p.id_country)) {
+        std::string upper = p.id_country;
+        for (char& ch : upper) {
+            ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        }
         return fail(ErrorCode::invalid_argument,
                     "document country '{}' is not an ISO 3166-1 alpha-2 code (e.g. MO, PT, CN), which "
-                    "certificates name",
-                    p.id_country);
+                    "certificates name{}",
+                    p.id_country,
+                    is_iso3166_alpha2(upper) ? fmt::format(": write it in capitals, '{}'", upper) : std::string());
     }
     if (p.email.empty() || !valid_email(p.email)) {
         return fail(ErrorCode::invalid_argument, "'{}' is not a valid e-mail address", p.email);
@@ -371,9 +376,14 @@ Result<NewAccount> AccountService::open(const Person& input, std::vector<Role> r
     }
     std::sort(roles.begin(), roles.end());
     roles.erase(std::unique(roles.begin(), roles.end()), roles.end());
-    if (SELO_TRY(repo_.identity_registered(person.id_type, person.id_country, person.id_number))) {
-        return fail(ErrorCode::conflict, "{} {} ({}) already has an account",
-                    identity_document_name(person.id_type), person.id_number, person.id_country);
+    if (auto holder = SELO_TRY(repo_.find_by_identity(person.id_type, person.id_country, person.id_number))) {
+        // Said to staff only (they open accounts): the person is usually back for a lost slip
+        // or password, which the counter resets for the existing account.
+        return fail(ErrorCode::conflict,
+                    "{} {} ({}) already has an account, {} (username {}). A lost slip or password: "
+                    "reset it after checking the document (POST /api/v1/accounts/{}/password-reset)",
+                    identity_document_name(person.id_type), person.id_number, person.id_country, holder->id,
+                    holder->username, holder->id);
     }
     NewAccount out;
     Account& a = out.account;
@@ -729,6 +739,17 @@ Result<Account> AccountService::find(std::string_view account_id) {
     auto found = SELO_TRY(repo_.find_by_id(account_id));
     if (!found) {
         return fail(ErrorCode::not_found, "no account {}", account_id);
+    }
+    return std::move(*found);
+}
+
+Result<Account> AccountService::find_by_id_or_username(std::string_view id_or_username) {
+    auto found = SELO_TRY(repo_.find_by_id(id_or_username));
+    if (!found) {
+        found = SELO_TRY(repo_.find_by_username(id_or_username));
+    }
+    if (!found) {
+        return fail(ErrorCode::not_found, "no account {}", id_or_username);
     }
     return std::move(*found);
 }

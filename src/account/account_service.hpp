@@ -140,6 +140,8 @@ public:
                                                  std::string_view client_id);
 
     [[nodiscard]] Result<Account> find(std::string_view account_id);
+    // By account id, else by username (for people at a counter, who know their username).
+    [[nodiscard]] Result<Account> find_by_id_or_username(std::string_view id_or_username);
 
     // Records an event in the audit trail; a failure to record is logged, never hidden.
     void audit(AuditEvent event);

@@ -257,12 +257,21 @@ Result<Bytes> EnrolmentService::take_slip(const Account& clerk, std::string_view
 }
 
 Result<Bytes> EnrolmentService::reset_password(const Account& clerk, std::string_view account_id,
-                                               IdentityDocument seen_type, std::string_view seen_number,
+                                               IdentityDocument seen_type, std::string_view seen_number_as_typed,
                                                const std::function<Result<Bytes>(const SlipContent&)>& render) {
-    auto found = accounts_.find(account_id);
+    // As typed at the counter, less the surrounding blanks (which the match ignores anyway), so
+    // that the audit trail shows the number itself.
+    std::string_view seen_number = seen_number_as_typed;
+    while (!seen_number.empty() && (seen_number.front() == ' ' || seen_number.front() == '\t')) {
+        seen_number.remove_prefix(1);
+    }
+    while (!seen_number.empty() && (seen_number.back() == ' ' || seen_number.back() == '\t')) {
+        seen_number.remove_suffix(1);
+    }
+    auto found = accounts_.find_by_id_or_username(account_id);
     if (!found) {
         if (found.error().code == ErrorCode::not_found) {
-            return fail(ErrorCode::not_found, "no citizen account {}", account_id);
+            return fail(ErrorCode::not_found, "no citizen account with the id or username {}", account_id);
         }
         return std::unexpected(found.error());
     }
@@ -270,7 +279,7 @@ Result<Bytes> EnrolmentService::reset_password(const Account& clerk, std::string
     if (target.is_staff()) {
         return fail(ErrorCode::invalid_argument,
                     "account {} ({}) is a staff account: its password is not reset at the "
-                    "counter. An administrator handles it (see the README, 'Password reset')",
+                    "counter. An administrator handles it (README, \"At the counter\": password reset)",
                     target.id, target.username);
     }
     if (!target.has_role(Role::citizen)) {
@@ -308,6 +317,7 @@ Result<Bytes> EnrolmentService::reset_password(const Account& clerk, std::string
         c.esigncloud = e->esigncloud;
         c.enrolled_at = e->created_at;
         c.password_reset_at = now;
+        c.authenticator_paired = target.has_authenticator();
         if (e->esigncloud) {
             if (auto s = SELO_TRY(repo_.subscription(target.id))) {
                 c.esigncloud_free_until = s->paid_until;

@@ -137,6 +137,9 @@ struct SlipContent {
     std::optional<TimePoint> esigncloud_free_until;
     // Set on the slip of a counter password reset: when the new one-time password was issued.
     std::optional<TimePoint> password_reset_at;
+    // An authenticator app is paired (eSignCloud activated, or sign-in with OTP): a reset slip
+    // then says the app and the signing PIN stay as they are.
+    bool authenticator_paired = false;
 };
 
 // The pairing an activation code starts: the authenticator secret, shown once as a URI.

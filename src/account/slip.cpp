@@ -107,7 +107,11 @@ Result<Bytes> render_enrolment_slip(const SlipContent& c) {
         ::cairo_set_source_rgb(cr.get(), 0, 0, 0);
         Writer w(cr.get());
         w.text("<b>" + escape(c.service_name) + "</b>", 20, 2);
-        w.text("<b>單一帳戶登記回條</b>　Comprovativo de inscrição na conta única", 14, 10);
+        if (c.password_reset_at) {
+            w.text("<b>單一帳戶密碼重設回條</b>　Comprovativo de reposição da palavra-passe", 14, 10);
+        } else {
+            w.text("<b>單一帳戶登記回條</b>　Comprovativo de inscrição na conta única", 14, 10);
+        }
         w.rule();
         w.text("姓名 / Nome: <b>" + escape(c.person.name) + "</b>　" + escape(c.person.latin_name), 12);
         w.text(fmt::format("證件 / Documento: {} {} ({})", escape(std::string(document_label(c.person.id_type))),
@@ -135,13 +139,31 @@ Result<Bytes> render_enrolment_slip(const SlipContent& c) {
         w.box_start();
         w.text("用戶名稱 / Nome de utilizador:", 11, 2);
         w.text("<tt><b>" + escape(c.username) + "</b></tt>", 18, 10);
-        w.text("首次登入密碼 / Palavra-passe inicial:", 11, 2);
+        const bool reset = c.password_reset_at.has_value();
+        w.text(reset ? "臨時密碼 / Palavra-passe temporária:" : "首次登入密碼 / Palavra-passe inicial:", 11, 2);
         w.text("<tt><b>" + escape(c.initial_password) + "</b></tt>", 18, 4);
         w.box_end();
-        w.text("此密碼只可使用一次：首次登入時必須更改。請妥善保管本回條，切勿交予他人。", 11);
-        w.text("Esta palavra-passe só pode ser usada uma vez: terá de a mudar no primeiro início de "
-               "sessão. Guarde este comprovativo e não o mostre a ninguém.", 11, 12);
-        if (c.esigncloud) {
+        if (reset) {
+            w.text("此密碼只可使用一次：下次登入時必須更改。請妥善保管本回條，切勿交予他人。", 11);
+            w.text("Esta palavra-passe só pode ser usada uma vez: terá de a mudar no próximo início de "
+                   "sessão. Guarde este comprovativo e não o mostre a ninguém.", 11, 12);
+        } else {
+            w.text("此密碼只可使用一次：首次登入時必須更改。請妥善保管本回條，切勿交予他人。", 11);
+            w.text("Esta palavra-passe só pode ser usada uma vez: terá de a mudar no primeiro início de "
+                   "sessão. Guarde este comprovativo e não o mostre a ninguém.", 11, 12);
+        }
+        if (reset && c.authenticator_paired) {
+            // Only the password changed: the app's codes and the signing PIN are as before.
+            w.text("身份驗證器應用程式及簽署密碼(PIN)維持不變：登入時仍須輸入應用程式顯示的驗證碼。", 11);
+            w.text("A aplicação de autenticação e o PIN de assinatura não mudam: o início de sessão "
+                   "continua a pedir o código da aplicação.",
+                   11);
+        } else if (reset && c.esigncloud) {
+            w.text("電子簽名雲尚未啟用：啟用碼在您的安全電子郵箱的啟用訊息中；如已過期，請在櫃檯申請新的啟用碼。", 11);
+            w.text("O eSignCloud ainda não foi activado: o código está na mensagem de activação da sua "
+                   "caixa postal electrónica segura; se tiver expirado, peça um novo ao balcão.",
+                   11);
+        } else if (c.esigncloud) {
             w.text("電子簽名雲的啟用碼已發送至您的安全電子郵箱。登入後閱讀該訊息，輸入啟用碼，設定簽署密碼(PIN)並配對身份驗證器應用程式。", 11);
             w.text("O código de activação do eSignCloud foi enviado para a sua caixa postal electrónica "
                    "segura. Depois de iniciar sessão, leia a mensagem, introduza o código, escolha o PIN "

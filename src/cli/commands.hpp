@@ -147,6 +147,7 @@ int run_log_verify(const LogVerifyArgs& args);
 
 struct TimestampArgs {
     std::string server;
+    std::filesystem::path ca_file;  // CA certificate(s) to trust for an https server
     std::filesystem::path input;
     std::filesystem::path output;
     std::string hash = "sha256";

@@ -256,6 +256,10 @@ int main(int argc, char** argv) {
                      "check the result with openssl ts -verify");
     ts.server = env_or("SELO_SERVER", "http://127.0.0.1:8080");
     ts_cmd->add_option("--server", ts.server, "Selo server base URL (env SELO_SERVER)")->capture_default_str();
+    ts_cmd->add_option("--ca-file", ts.ca_file,
+                       "PEM file of the CA certificate(s) to trust for an https server, e.g. "
+                       "Selo's root (default: the system's CA store)")
+        ->check(CLI::ExistingFile);
     ts_cmd->add_option("--hash", ts.hash, "sha256, sha384 or sha512")->capture_default_str();
     ts_cmd->add_flag("-q,--quiet", ts.quiet, "No output but errors");
     ts_cmd->add_flag("-f,--force", ts.force, "Replace the output file if it exists");

@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 #include <openssl/ts.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -88,6 +90,11 @@ Result<void> run(const TimestampArgs& args) {
     if (fs::exists(args.output, ec) && !args.force) {
         return fail(ErrorCode::conflict, "{} exists; use --force to replace it", args.output.string());
     }
+    // Before anything is asked of the server: a token that cannot be saved is wasted.
+    if (const fs::path dir = args.output.parent_path(); !dir.empty() && !fs::is_directory(dir, ec)) {
+        return fail(ErrorCode::invalid_argument, "cannot write {}: {} is not a directory", args.output.string(),
+                    dir.string());
+    }
     auto alg = SELO_TRY(algorithm_named(args.hash));
     auto digest = SELO_TRY(hash_file(args.input, alg));
     auto [req, nonce] = SELO_TRY(build_request(alg, digest));
@@ -99,8 +106,16 @@ Result<void> run(const TimestampArgs& args) {
     auto* p = reinterpret_cast<unsigned char*>(der.data());
     ::i2d_TS_REQ(req.get(), &p);
 
-    auto client = SELO_TRY(http::Client::create(args.server));
+    http::ClientOptions options;
+    options.ca_file = args.ca_file;
+    auto client = SELO_TRY(http::Client::create(args.server, options));
     auto res = SELO_TRY(client.post("/tsa", der, "application/timestamp-query"));
+    if (res.result() == http::Status::not_found && std::string_view(args.server).find("/tsa") != std::string_view::npos) {
+        return fail(ErrorCode::invalid_argument,
+                    "{}/tsa answered HTTP 404: --server is the server's base URL (e.g. "
+                    "http://127.0.0.1:8080), to which /tsa is added",
+                    args.server);
+    }
     if (res.result() != http::Status::ok) {
         return fail(ErrorCode::unavailable, "{}/tsa answered HTTP {}: {}", args.server, res.result_int(),
                     res.body().substr(0, 300));
@@ -131,7 +146,9 @@ Result<void> run(const TimestampArgs& args) {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out.write(body.data(), static_cast<std::streamsize>(body.size()));
         if (!out.flush()) {
-            return fail(ErrorCode::internal, "cannot write {}", tmp.string());
+            const int err = errno;
+            return fail(ErrorCode::internal, "cannot write {} (via {}): {}", args.output.string(), tmp.string(),
+                        std::strerror(err));
         }
     }
     fs::rename(tmp, args.output, ec);

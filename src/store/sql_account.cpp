@@ -100,14 +100,17 @@ Result<std::optional<account::Account>> SqlAccountRepository::find_by_username(
     return find_where("username", username);
 }
 
-Result<bool> SqlAccountRepository::identity_registered(account::IdentityDocument type,
-                                                       std::string_view country,
-                                                       std::string_view number) {
+Result<std::optional<account::Account>> SqlAccountRepository::find_by_identity(account::IdentityDocument type,
+                                                                               std::string_view country,
+                                                                               std::string_view number) {
     auto row = SELO_TRY(db_.query_one(
-        "SELECT 1 FROM accounts WHERE id_type = ? AND id_country = ? AND id_number = ?",
+        "SELECT id FROM accounts WHERE id_type = ? AND id_country = ? AND id_number = ?",
         {std::string(account::identity_document_name(type)), std::string(country),
          std::string(number)}));
-    return row.has_value();
+    if (!row) {
+        return std::optional<account::Account>{};
+    }
+    return find_by_id(SELO_TRY(row->text(0)));
 }
 
 Result<bool> SqlAccountRepository::username_taken(std::string_view username) {

@@ -14,7 +14,7 @@ public:
     Result<void> insert(const account::Account& a) override;
     Result<std::optional<account::Account>> find_by_id(std::string_view id) override;
     Result<std::optional<account::Account>> find_by_username(std::string_view username) override;
-    Result<bool> identity_registered(account::IdentityDocument type, std::string_view country,
+    Result<std::optional<account::Account>> find_by_identity(account::IdentityDocument type, std::string_view country,
                                      std::string_view number) override;
     Result<bool> username_taken(std::string_view username) override;
     Result<bool> claim_totp_step(std::string_view account_id, std::uint64_t step) override;

@@ -259,6 +259,37 @@ TEST_F(EnrolmentTest, SlipCannotBeFetchedAfterItsWindow) {
 }
 
 // A lost slip: the clerk checks the document and prints a new one-time password.
+// The slip of a reset: "temporary" rather than "initial", the next sign-in rather than the first,
+// and for a paired authenticator no word of an activation code (none was sent).
+TEST_F(EnrolmentTest, ResetSlipsSayWhatChangedAndWhatDidNot) {
+    auto slip_text = [&](bool paired, const std::string& name) {
+        SlipContent c;
+        c.enrolment_id = "enr_0001";
+        c.service_name = "Selo";
+        c.person = chan().person;
+        c.username = "chan.taiman";
+        c.initial_password = "abcd-efgh-jkmn-pqrs";
+        c.sepbox = true;
+        c.esigncloud = true;
+        c.enrolled_at = clock.now();
+        c.password_reset_at = clock.now();
+        c.authenticator_paired = paired;
+        auto pdf = render_enrolment_slip(c);
+        EXPECT_TRUE(pdf) << pdf.error().message;
+        test::write_file(dir / name, pdf ? *pdf : Bytes{});
+        return test::run_stdout("pdftotext -enc UTF-8 " + test::shell_quote((dir / name).string()) + " -").output;
+    };
+    std::string paired = slip_text(true, "reset-paired.pdf");
+    EXPECT_NE(paired.find("Palavra-passe temporária"), std::string::npos) << paired;
+    EXPECT_NE(paired.find("próximo início de sessão"), std::string::npos) << paired;
+    EXPECT_NE(paired.find("PIN de assinatura não mudam"), std::string::npos) << paired;
+    EXPECT_EQ(paired.find("foi enviado"), std::string::npos) << paired;
+    EXPECT_EQ(paired.find("Palavra-passe inicial"), std::string::npos) << paired;
+    std::string unpaired = slip_text(false, "reset-unpaired.pdf");
+    EXPECT_NE(unpaired.find("ainda não foi activado"), std::string::npos) << unpaired;
+    EXPECT_EQ(unpaired.find("foi enviado"), std::string::npos) << unpaired;
+}
+
 TEST_F(EnrolmentTest, CounterPasswordResetReplacesThePasswordEndsSessionsAndClearsTheLockout) {
     auto e = runtime->enrolment().enrol(clerk, chan());
     ASSERT_TRUE(e) << e.error().message;

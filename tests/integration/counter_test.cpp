@@ -172,6 +172,10 @@ TEST_F(Counter, EnrolmentSlipOneTimePasswordAndDuplicates) {
     auto dup = selo->post("/api/v1/enrolments",
                           json::serialize(person("陳小文", "CHAN Siu Man", "5215299(8)", false, false)), {bearer(ct)});
     EXPECT_EQ(dup.status, 409) << dup.raw;
+    // It names the existing account, and what to do for a lost slip or password.
+    EXPECT_NE(dup.raw.find(account_id), std::string::npos) << dup.raw;
+    EXPECT_NE(dup.raw.find(username), std::string::npos) << dup.raw;
+    EXPECT_NE(dup.raw.find("/password-reset"), std::string::npos) << dup.raw;
     auto bad = selo->post("/api/v1/enrolments", R"({"name": "x"})", {bearer(ct)});
     EXPECT_EQ(bad.status, 400) << bad.raw;
     auto typo = person("林", "LAM Ka Ho", "7777777(7)", false, false);
@@ -264,6 +268,12 @@ TEST_F(Counter, LostSlipPasswordResetAtTheCounter) {
     EXPECT_NE(text.find(username), std::string::npos) << text;
     EXPECT_NE(text.find("黃志明"), std::string::npos) << text;
     EXPECT_NE(text.find("Palavra-passe reposta"), std::string::npos) << text;
+    // A reset slip speaks of the next sign-in, not the first, and sends no one after an
+    // activation code (this account has no eSignCloud).
+    EXPECT_NE(text.find("Palavra-passe temporária"), std::string::npos) << text;
+    EXPECT_NE(text.find("próximo início de sessão"), std::string::npos) << text;
+    EXPECT_EQ(text.find("Palavra-passe inicial"), std::string::npos) << text;
+    EXPECT_EQ(text.find("código de activação"), std::string::npos) << text;
     std::string second = password_on(text);
     ASSERT_FALSE(second.empty());
     EXPECT_NE(second, first);
@@ -286,6 +296,15 @@ TEST_F(Counter, LostSlipPasswordResetAtTheCounter) {
     EXPECT_EQ(changed.status, 204) << changed.raw;
     EXPECT_EQ(login(username, second).status, 401);
     EXPECT_EQ(login(username, "tram lantern pebble orchard").status, 200);
+
+    // Another day, another clerk, the username on the person's lips: the account is named by
+    // its username too, and the number typed with blanks around it still matches.
+    Holder other = selo->enrol("區嘉欣", "AU Ka Ian", "S-0044", "au@selo.example.mo", "", {"clerk"}, "staff-card");
+    auto by_name = reset_password(selo->api_login(other), username, "identity-card", " 1357913(5) ", "by-username");
+    ASSERT_EQ(by_name.first, 200) << by_name.second;
+    EXPECT_NE(by_name.second.find(username), std::string::npos) << by_name.second;
+    EXPECT_EQ(login(username, "tram lantern pebble orchard").status, 401);
+    EXPECT_EQ(reset_password(ct, "no.such.user", "identity-card", "1357913(5)", "nobody").first, 404);
 }
 
 TEST_F(Counter, FiveWrongPasswordsLockSignInWithRetryAfter) {

@@ -66,6 +66,17 @@ protected:
 TEST_F(TlsEndToEnd, CurlAndOpensslAcceptTheServerOnlyForItsOwnName) {
     auto ok = run("curl -sS --cacert " + root() + " https://127.0.0.1:" + port() + "/healthz");
     EXPECT_EQ(ok.exit_code, 0) << ok.output;
+    // selo timestamp over https, trusting Selo's root with --ca-file (and not without it).
+    const std::string doc = (selo->dir() / "ts-doc.txt").string();
+    run("echo 'time-stamp me' > " + shell_quote(doc));
+    const std::string bin = shell_quote(SeloInstance::binary().string());
+    auto ts = run(bin + " timestamp " + shell_quote(doc) + " --server https://127.0.0.1:" + port() + " --ca-file " +
+                  root() + " -q -o " + shell_quote(doc + ".tsr"));
+    EXPECT_EQ(ts.exit_code, 0) << ts.output;
+    auto untrusted_ts = run(bin + " timestamp " + shell_quote(doc) + " --server https://127.0.0.1:" + port() +
+                            " -q -f -o " + shell_quote(doc + "-2.tsr"));
+    EXPECT_EQ(untrusted_ts.exit_code, 1) << untrusted_ts.output;
+    EXPECT_NE(untrusted_ts.output.find("--ca-file"), std::string::npos) << untrusted_ts.output;
     // The certificate names the public URL's host (127.0.0.1), not localhost.
     auto wrong = run("curl -sS --cacert " + root() + " https://localhost:" + port() + "/healthz");
     EXPECT_EQ(wrong.exit_code, 60) << wrong.output;

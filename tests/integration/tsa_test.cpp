@@ -149,6 +149,15 @@ TEST_F(TsaHttp, SeloTimestampWritesAReplyOpensslVerifies) {
     auto down = instance->selo("timestamp " + dir() + "/doc.txt --server http://127.0.0.1:1 -f -o " + dir() + "/x.tsr");
     EXPECT_EQ(down.exit_code, 1);
     EXPECT_NE(down.output.find("connect"), std::string::npos) << down.output;
+    // The endpoint given as the server: say what --server is.
+    auto endpoint = instance->selo("timestamp " + dir() + "/doc.txt --server " + instance->base() + "/tsa -f -o " + out);
+    EXPECT_EQ(endpoint.exit_code, 1);
+    EXPECT_NE(endpoint.output.find("base URL"), std::string::npos) << endpoint.output;
+    // An output directory that does not exist: said before the server is asked, naming it.
+    auto nowhere = instance->selo("timestamp " + dir() + "/doc.txt --server " + instance->base() + " -o " + dir() +
+                                  "/missing/x.tsr");
+    EXPECT_EQ(nowhere.exit_code, 1);
+    EXPECT_NE(nowhere.output.find("missing is not a directory"), std::string::npos) << nowhere.output;
 }
 
 }  // namespace
