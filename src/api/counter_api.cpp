@@ -331,7 +331,7 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
              .description =
                  "For a lost enrolment slip, or a one-time password whose slip window passed. "
                  "After checking the person's identity document in person, the clerk names the "
-                 "account and the document presented; it must match the enrolment (otherwise "
+                 "account ({account}: its id or its username) and the document presented; it must match the enrolment (otherwise "
                  "409, audited, nothing changed). The answer is a new enrolment slip (PDF, "
                  "Chinese and Portuguese) with the username and a new one-time password, shown "
                  "only in this answer. At once the old password stops working, every session of "
