@@ -608,6 +608,29 @@ std::string render_sepbox(const Config& c, Quote q) {
         c.sepbox.notice_interval_seconds, q(c.sepbox.seal_ca), c.smtp.port, q(c.smtp.from), q(c.smtp.helo_name),
         c.smtp.timeout_seconds);
 }
+// [accounts] likewise: commented defaults, to be uncommented where a deployment differs.
+template <typename Quote>
+std::string render_accounts(const AccountsConfig& a, Quote q) {
+    return fmt::format(
+        R"(
+# Sign-in and counter settings: the common-password list the password policy refuses; lockout
+# after lockout_threshold failures (password, OTP, PIN, client secret) for lockout_first_seconds,
+# doubled per further failure up to lockout_longest_seconds; how long after enrolment the slip
+# (with the one-time password) can be fetched, once; the eSignCloud activation code's lifetime
+# and the wrong entries that void it.
+# [accounts]
+# common_passwords = {}
+# lockout_threshold = {}
+# lockout_first_seconds = {}
+# lockout_longest_seconds = {}
+# slip_window_seconds = {}
+# activation_code_days = {}
+# activation_code_attempts = {}
+)",
+        q(a.common_passwords), a.lockout_threshold, a.lockout_first_seconds, a.lockout_longest_seconds,
+        a.slip_window_seconds, a.activation_code_days, a.activation_code_attempts);
+}
+
 template <typename Quote>
 std::string render_tls_files(const ServerConfig& s, Quote q) {
     std::string out;
@@ -818,7 +841,7 @@ organization_identifier = {}
         q(c.pki.organization_identifier)) +
         (c.pki.offline_root ? "# Offline root (selo ca ceremony): never served.\noffline_root = true\n"
                             : "") +
-        render_sepbox(c, q) +
+        render_accounts(c.accounts, q) + render_sepbox(c, q) +
         render_tsa(c.tsa, q) + render_log(c.log) + render_authorities(c.pki.authorities, q) +
         render_profiles(c.pki.profiles, q);
 }

@@ -62,6 +62,12 @@ Result<Origin> parse_http_url(std::string_view url) {
         return fail(ErrorCode::invalid_argument, "{}: only http:// and https:// URLs are supported",
                     url);
     }
+    if (u.has_userinfo()) {
+        // It would otherwise be dropped without a word (and never sent: credentials go in the
+        // requests, e.g. selo sign --user).
+        return fail(ErrorCode::invalid_argument,
+                    "{}: a user name or password in the URL is not used; give http(s)://HOST[:PORT]", url);
+    }
     Origin o;
     o.https = u.scheme_id() == boost::urls::scheme::https;
     o.port = o.https ? 443 : 80;

@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "core/config.hpp"
 
 namespace selo {
@@ -22,6 +24,33 @@ TEST(Config, DefaultsRoundTripThroughRenderedToml) {
     EXPECT_EQ(parsed->pki.authorities[1].key, "ec-p256");
     EXPECT_EQ(parsed->pki.authorities[1].profiles.size(), 2u);
     EXPECT_EQ(parsed->cloudsign.sad_lifetime_seconds, 300u);
+}
+
+// The commented [accounts] block shows every key with its default: uncommented, it parses
+// (unknown keys would be refused) and changes nothing.
+TEST(Config, CommentedAccountsSectionIsValidWhenUncommented) {
+    Config c;
+    c.accounts.slip_window_seconds = 1200;
+    const std::string text = render_config(c);
+    const auto at = text.find("# [accounts]\n");
+    ASSERT_NE(at, std::string::npos) << text;
+    std::string out = text.substr(0, at);
+    std::istringstream rest(text.substr(at));
+    std::string line;
+    bool in_block = true;
+    while (std::getline(rest, line)) {
+        if (in_block && line.rfind("# ", 0) == 0) {
+            line = line.substr(2);
+        } else {
+            in_block = false;
+        }
+        out += line + "\n";
+    }
+    auto parsed = parse_config(out, "test");
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message << "\n" << out;
+    EXPECT_EQ(parsed->accounts.slip_window_seconds, 1200u);
+    EXPECT_EQ(parsed->accounts.lockout_threshold, 5u);
+    EXPECT_EQ(parsed->accounts.activation_code_days, 30u);
 }
 
 TEST(Config, OfflineRootFlagRoundTrips) {

@@ -118,6 +118,9 @@ TEST(ClientUrl, BadBaseUrlsAreRefusedWithAMessageThatSaysWhatToGive) {
     EXPECT_NE(ftp.error().message.find("only http:// and https://"), std::string::npos) << ftp.error().message;
     auto port = Client::create("http://127.0.0.1:70000");
     ASSERT_FALSE(port);
+    auto user = Client::create("http://chan@127.0.0.1:8080");
+    ASSERT_FALSE(user);
+    EXPECT_NE(user.error().message.find("not used"), std::string::npos) << user.error().message;
 }
 
 TEST_F(ClientTest, ReusesOneConnectionForSeveralRequests) {
