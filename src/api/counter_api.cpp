@@ -56,6 +56,13 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
 
     // ---- enrolment at the counter --------------------------------------------------------------
 
+    // The services of an enrolment, as POST /enrolments and GET /enrolments/{id} answer them.
+    const json::object services_schema = schema_object(
+        {{"single_account", schema_boolean()}, {"sepbox", schema_boolean()}, {"esigncloud", schema_boolean()}});
+    auto services_json = [](const account::Enrolment& e) {
+        return json::object{{"single_account", true}, {"sepbox", e.sepbox}, {"esigncloud", e.esigncloud}};
+    };
+
     reg.add(router, http::Verb::post, "/api/v1/enrolments", Access::only({Role::clerk}),
             {.summary = "Enrol a person at the counter: single account, SEPBox, eSignCloud",
              .description =
@@ -86,16 +93,14 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
                  {{"enrolment_id", schema_string()},
                   {"account_id", schema_string()},
                   {"username", schema_string()},
-                  {"services", schema_object({{"single_account", schema_boolean()},
-                                              {"sepbox", schema_boolean()},
-                                              {"esigncloud", schema_boolean()}})},
+                  {"services", services_schema},
                   {"esigncloud_paid_until", schema_string("date-time; first year free")},
                   {"activation_message_id", schema_string("the SEPBox message with the code")},
                   {"slip", schema_string("path of the enrolment slip (PDF)")},
                   {"slip_expires_at", schema_string("date-time")}}),
              .success_status = 201,
              .errors = {400, 409, 422, 503}},
-            [&enrolment](const ApiRequest& r) -> Result<http::Response> {
+            [&enrolment, services_json](const ApiRequest& r) -> Result<http::Response> {
                 auto body = SELO_TRY(http::parse_json_object(r.http));
                 SELO_TRY_VOID(only_members(body, {"name", "latin_name", "given_name", "surname", "id_type",
                                                   "id_number", "id_country", "date_of_birth", "phone",
@@ -131,9 +136,7 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
                 json::object out{{"enrolment_id", done.enrolment.id},
                                  {"account_id", done.account.id},
                                  {"username", done.account.username},
-                                 {"services", json::object{{"single_account", true},
-                                                           {"sepbox", done.enrolment.sepbox},
-                                                           {"esigncloud", done.enrolment.esigncloud}}},
+                                 {"services", services_json(done.enrolment)},
                                  {"slip", "/api/v1/enrolments/" + done.enrolment.id + "/slip"},
                                  {"slip_expires_at", iso(done.enrolment.slip_expires_at)}};
                 if (done.subscription) {
@@ -156,14 +159,12 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
                  {{"enrolment_id", schema_string()},
                   {"account_id", schema_string()},
                   {"username", schema_string()},
-                  {"services", schema_object({{"single_account", schema_boolean()},
-                                              {"sepbox", schema_boolean()},
-                                              {"esigncloud", schema_boolean()}})},
+                  {"services", services_schema},
                   {"enrolled_at", schema_string("date-time")},
                   {"slip", schema_enum({"available", "fetched", "expired"})},
                   {"slip_expires_at", schema_string("date-time")}}),
              .errors = {404}},
-            [&enrolment, &ctx](const ApiRequest& r) -> Result<http::Response> {
+            [&enrolment, &ctx, services_json](const ApiRequest& r) -> Result<http::Response> {
                 auto e = SELO_TRY(enrolment.find(r.principal->account, r.params.get("enrolment")));
                 std::string username;
                 if (auto a = ctx.cloudsign.accounts().find(e.account_id)) {
@@ -175,9 +176,7 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
                 json::object out{{"enrolment_id", e.id},
                                  {"account_id", e.account_id},
                                  {"username", username},
-                                 {"services", json::object{{"single_account", true},
-                                                           {"sepbox", e.sepbox},
-                                                           {"esigncloud", e.esigncloud}}},
+                                 {"services", services_json(e)},
                                  {"enrolled_at", iso(e.created_at)},
                                  {"slip", slip},
                                  {"slip_expires_at", iso(e.slip_expires_at)}};
@@ -331,8 +330,8 @@ void add_counter_routes(http::Router& router, ApiContext& ctx) {
              .description =
                  "For a lost enrolment slip, or a one-time password whose slip window passed. "
                  "After checking the person's identity document in person, the clerk names the "
-                 "account ({account}: its id or its username) and the document presented; it must match the enrolment (otherwise "
-                 "409, audited, nothing changed). The answer is a new enrolment slip (PDF, "
+                 "account ({account}: its id or its username) and the document presented; it "
+                 "must match the enrolment (otherwise 409, audited, nothing changed). The answer is a new enrolment slip (PDF, "
                  "Chinese and Portuguese) with the username and a new one-time password, shown "
                  "only in this answer. At once the old password stops working, every session of "
                  "the account ends, the new password must be changed at the next sign-in, and "

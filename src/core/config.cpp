@@ -360,7 +360,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
         const std::string& oi = c.pki.organization_identifier;
         bool shape = oi.size() >= 7 && oi[5] == '-' &&
                      std::all_of(oi.begin(), oi.begin() + 3, [](char ch) { return ch >= 'A' && ch <= 'Z'; }) &&
-                     is_iso3166_alpha2(std::string_view(oi).substr(3, 2)) &&
+                     is_identifier_country(std::string_view(oi).substr(0, 3), std::string_view(oi).substr(3, 2)) &&
                      std::all_of(oi.begin() + 6, oi.end(), [](unsigned char ch) { return ch > 0x20 && ch < 0x7f; });
         if (!shape) {
             return fail(ErrorCode::invalid_argument,

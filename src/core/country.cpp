@@ -38,4 +38,8 @@ bool is_iso3166_alpha2(std::string_view code) noexcept {
     return kTable[static_cast<std::size_t>((code[0] - 'A') * 26 + (code[1] - 'A'))];
 }
 
+bool is_identifier_country(std::string_view type, std::string_view country) noexcept {
+    return is_iso3166_alpha2(country) || (type == "VAT" && country == "EL");
+}
+
 }  // namespace selo

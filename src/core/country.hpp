@@ -11,4 +11,9 @@ namespace selo {
 // XA-XZ, ZZ), exceptionally reserved ones (EU, UK...) and withdrawn ones are not.
 [[nodiscard]] bool is_iso3166_alpha2(std::string_view code) noexcept;
 
+// The country of an ETSI semantics identifier of `type` ("NTR", "VAT", "IDC"...): an ISO 3166
+// code, or "EL" for Greece in a VAT number (EN 319 412-1 §5.1.4: VAT numbers keep their VAT
+// prefix).
+[[nodiscard]] bool is_identifier_country(std::string_view type, std::string_view country) noexcept;
+
 }  // namespace selo

@@ -88,15 +88,13 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
     return v;
 }
 
-// EN 319 412-1 §5.1.3/§5.1.4: 3-letter type, ISO 3166 country, '-', then the identifier. (VAT
-// numbers use the VAT prefix, which is "EL" for Greece.)
+// EN 319 412-1 §5.1.3/§5.1.4: 3-letter type, country, '-', then the identifier.
 bool etsi_identifier_shape(std::string_view v) {
     if (v.size() < 7 || v[5] != '-' ||
         !std::all_of(v.begin(), v.begin() + 3, [](char c) { return c >= 'A' && c <= 'Z'; })) {
         return false;
     }
-    const std::string_view country = v.substr(3, 2);
-    return is_iso3166_alpha2(country) || (v.starts_with("VAT") && country == "EL");
+    return is_identifier_country(v.substr(0, 3), v.substr(3, 2));
 }
 
 void lint_subject_rules(X509* x, const SubjectRules& rules,

@@ -8,6 +8,23 @@ using sql::at;
 using sql::blob;
 using sql::secs;
 
+namespace {
+
+// A key whose private part has left this store (a ceremony's old root): `forget` clears what
+// pointed at it, and the row stays, backend 'offline', for the certificates that name the key.
+Result<void> take_key_offline(Database& db, std::string_view id, std::string_view backend,
+                              std::string_view forget, std::string_view where) {
+    auto n = SELO_TRY(db.execute(
+        fmt::format("UPDATE keys SET {}, backend = 'offline' WHERE id = ? AND backend = '{}'", forget, backend),
+        {std::string(id)}));
+    if (n != 1) {
+        return fail(ErrorCode::not_found, "no key '{}' in {}", id, where);
+    }
+    return {};
+}
+
+}  // namespace
+
 // ---- keys --------------------------------------------------------------------------------------
 
 Result<void> SqlSealedKeyRepository::insert(const Record& r) {
@@ -32,13 +49,7 @@ Result<std::optional<crypto::SealedKeyRepository::Record>> SqlSealedKeyRepositor
 }
 
 Result<void> SqlSealedKeyRepository::take_offline(std::string_view id) {
-    auto n = SELO_TRY(db_.execute(
-        "UPDATE keys SET sealed_private_key = X'', backend = 'offline' WHERE id = ? AND backend = 'software'",
-        {std::string(id)}));
-    if (n != 1) {
-        return fail(ErrorCode::not_found, "no key '{}' in the key store", id);
-    }
-    return {};
+    return take_key_offline(db_, id, "software", "sealed_private_key = X''", "the key store");
 }
 
 // ---- keys in a PKCS#11 token -------------------------------------------------------------------
@@ -66,13 +77,7 @@ Result<std::optional<crypto::TokenKeyRepository::Record>> SqlTokenKeyRepository:
 }
 
 Result<void> SqlTokenKeyRepository::take_offline(std::string_view id) {
-    auto n = SELO_TRY(db_.execute(
-        "UPDATE keys SET token_object_id = NULL, backend = 'offline' WHERE id = ? AND backend = 'pkcs11'",
-        {std::string(id)}));
-    if (n != 1) {
-        return fail(ErrorCode::not_found, "no key '{}' in the token's records", id);
-    }
-    return {};
+    return take_key_offline(db_, id, "pkcs11", "token_object_id = NULL", "the token's records");
 }
 
 }  // namespace selo::store

@@ -25,6 +25,15 @@ TEST(Country, AssignedCodesOnly) {
     }
 }
 
+TEST(Country, IdentifierCountriesAllowGreeceAsElInVatNumbersOnly) {
+    EXPECT_TRUE(is_identifier_country("NTR", "MO"));
+    EXPECT_TRUE(is_identifier_country("VAT", "EL"));
+    EXPECT_TRUE(is_identifier_country("VAT", "GR"));
+    EXPECT_FALSE(is_identifier_country("NTR", "EL"));
+    EXPECT_FALSE(is_identifier_country("IDC", "EL"));
+    EXPECT_FALSE(is_identifier_country("VAT", "ZZ"));
+}
+
 TEST(Country, AgreesWithDebiansIsoCodes) {
     const std::filesystem::path data = "/usr/share/iso-codes/json/iso_3166-1.json";
     if (!std::filesystem::exists(data)) {

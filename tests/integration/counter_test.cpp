@@ -112,6 +112,35 @@ protected:
         return {status, text.output};
     }
 
+    // An administrator issues an API client for `account_id`: {client_id, client_secret}.
+    static std::pair<std::string, std::string> issue_client(const std::string& admin_token,
+                                                            const std::string& account_id) {
+        auto issued = selo->post("/api/v1/api-clients", json::serialize(json::object{{"account_id", account_id}}),
+                                 {bearer(admin_token)});
+        EXPECT_EQ(issued.status, 201) << issued.raw;
+        if (issued.status != 201) {
+            return {};
+        }
+        return {std::string(issued.body.as_object().at("client_id").as_string()),
+                std::string(issued.body.as_object().at("client_secret").as_string())};
+    }
+    // POST /api/v1/auth/token with HTTP Basic client authentication (RFC 6749 §4.4.2), by curl;
+    // the output ends with " <status>".
+    static std::string token_request(const std::string& id, const std::string& secret,
+                                     const std::string& grant_type = "client_credentials") {
+        return run("curl -s -w ' %{http_code}' -u " + shell_quote(id + ":" + secret) + " -d grant_type=" + grant_type +
+                   " " + shell_quote(selo->base() + "/api/v1/auth/token"))
+            .output;
+    }
+    // The access token of a client_credentials grant; empty when refused.
+    static std::string client_token(const std::string& id, const std::string& secret) {
+        std::string out = token_request(id, secret);
+        auto v = json::parse(out.substr(0, out.rfind(' ')));
+        return v.is_object() && v.as_object().contains("access_token")
+                   ? std::string(v.as_object().at("access_token").as_string())
+                   : std::string();
+    }
+
     static std::string password_on(const std::string& slip) {
         std::smatch m;
         EXPECT_TRUE(std::regex_search(slip, m, std::regex("([a-zA-Z2-9]{4}-[a-zA-Z2-9]{4}-[a-zA-Z2-9]{4}-[a-zA-Z2-9]{4})")))
@@ -327,28 +356,21 @@ TEST_F(Counter, AgencyCallsTheApiWithClientCredentials) {
     Holder admin = selo->enrol("管理員", "KOU Ka Ho", "S-0001", "kou@selo.example.mo", "", {"administrator"}, "staff-card");
     Holder agency = selo->enrol("衛生局", "SAUDE Servicos", "S-0900", "ss@gov.example.mo", "", {"agency"}, "staff-card");
     std::string at = selo->api_login(admin);
-    auto issued = selo->post("/api/v1/api-clients", json::serialize(json::object{{"account_id", agency.account_id}}),
-                             {bearer(at)});
-    ASSERT_EQ(issued.status, 201) << issued.raw;
-    std::string id(issued.body.as_object().at("client_id").as_string());
-    std::string secret(issued.body.as_object().at("client_secret").as_string());
-    // RFC 6749 §4.4.2, with HTTP Basic client authentication.
-    auto r = run("curl -s -u " + shell_quote(id + ":" + secret) + " -d grant_type=client_credentials " +
-                 shell_quote(selo->base() + "/api/v1/auth/token"));
-    ASSERT_EQ(r.exit_code, 0);
-    auto token = json::parse(r.output).as_object();
-    ASSERT_TRUE(token.contains("access_token")) << r.output;
+    auto [id, secret] = issue_client(at, agency.account_id);
+    ASSERT_FALSE(id.empty());
+    std::string r = token_request(id, secret);
+    ASSERT_NE(r.rfind(" 200"), std::string::npos) << r;
+    auto token = json::parse(r.substr(0, r.rfind(' '))).as_object();
+    ASSERT_TRUE(token.contains("access_token")) << r;
     EXPECT_EQ(token.at("token_type").as_string(), "Bearer");
     auto me = selo->get("/api/v1/me", {bearer(std::string(token.at("access_token").as_string()))});
     ASSERT_EQ(me.status, 200) << me.raw;
     EXPECT_EQ(me.body.as_object().at("roles").as_array(), json::array{"agency"});
-    auto wrong = run("curl -s -w ' %{http_code}' -u " + shell_quote(id + ":nope") + " -d grant_type=client_credentials " +
-                     shell_quote(selo->base() + "/api/v1/auth/token"));
-    EXPECT_NE(wrong.output.find("\"invalid_client\""), std::string::npos) << wrong.output;
-    EXPECT_NE(wrong.output.find(" 401"), std::string::npos) << wrong.output;
-    auto grant = run("curl -s -w ' %{http_code}' -u " + shell_quote(id + ":" + secret) + " -d grant_type=password " +
-                     shell_quote(selo->base() + "/api/v1/auth/token"));
-    EXPECT_NE(grant.output.find("unsupported_grant_type"), std::string::npos) << grant.output;
+    auto wrong = token_request(id, "nope");
+    EXPECT_NE(wrong.find("\"invalid_client\""), std::string::npos) << wrong;
+    EXPECT_NE(wrong.find(" 401"), std::string::npos) << wrong;
+    auto grant = token_request(id, secret, "password");
+    EXPECT_NE(grant.find("unsupported_grant_type"), std::string::npos) << grant;
     // Only administrators issue clients.
     EXPECT_EQ(selo->post("/api/v1/api-clients", json::serialize(json::object{{"account_id", agency.account_id}}),
                          {bearer(selo->api_login(agency))}).status,
@@ -360,18 +382,9 @@ TEST_F(Counter, RevokingAnApiClientEndsItsTokensAtOnce) {
     Holder admin = selo->enrol("管理員乙", "IP Ka Ho", "S-0002", "ip@selo.example.mo", "", {"administrator"}, "staff-card");
     Holder agency = selo->enrol("財政局", "DSF Servicos", "S-0901", "dsf@gov.example.mo", "", {"agency"}, "staff-card");
     std::string at = selo->api_login(admin);
-    auto issued = selo->post("/api/v1/api-clients", json::serialize(json::object{{"account_id", agency.account_id}}),
-                             {bearer(at)});
-    ASSERT_EQ(issued.status, 201) << issued.raw;
-    std::string id(issued.body.as_object().at("client_id").as_string());
-    std::string secret(issued.body.as_object().at("client_secret").as_string());
-    auto grant = [&] {
-        auto r = run("curl -s -u " + shell_quote(id + ":" + secret) + " -d grant_type=client_credentials " +
-                     shell_quote(selo->base() + "/api/v1/auth/token"));
-        auto v = json::parse(r.output).as_object();
-        return v.contains("access_token") ? std::string(v.at("access_token").as_string()) : std::string();
-    };
-    std::string token = grant();
+    auto [id, secret] = issue_client(at, agency.account_id);
+    ASSERT_FALSE(id.empty());
+    std::string token = client_token(id, secret);
     ASSERT_FALSE(token.empty());
     ASSERT_EQ(selo->get("/api/v1/me", {bearer(token)}).status, 200);
     // The agency's own sign-in is not the client's and stays.
@@ -380,7 +393,7 @@ TEST_F(Counter, RevokingAnApiClientEndsItsTokensAtOnce) {
     ASSERT_EQ(revoked.status, 204) << revoked.raw;
     auto after = selo->get("/api/v1/me", {bearer(token)});
     EXPECT_EQ(after.status, 401) << after.raw;
-    EXPECT_TRUE(grant().empty()) << "no new token either";
+    EXPECT_TRUE(client_token(id, secret).empty()) << "no new token either";
     EXPECT_EQ(selo->get("/api/v1/me", {bearer(own)}).status, 200);
 }
 
