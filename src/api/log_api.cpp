@@ -124,11 +124,18 @@ void add_log_routes(http::Router& router, ApiContext& ctx) {
                 auto q = SELO_TRY(http::parse_query(r.http.target()));
                 auto start = SELO_TRY(number_param(q, "start", 0));
                 auto end = SELO_TRY(number_param(q, "end", start + kMaxEntriesPerPage));
+                if (end < start) {
+                    return fail(ErrorCode::malformed, "end ({}) is before start ({})", end, start);
+                }
                 std::uint64_t size = 0;
                 std::vector<translog::LogEntry> entries;
                 auto read = [&]() -> Result<void> {
                     size = SELO_TRY(log.current()).first;
-                    entries = SELO_TRY(log.entries(start, std::min(end, size), kMaxEntriesPerPage));
+                    // A range at or past the end of the log is empty, not an error: a monitor
+                    // polling for new entries asks for start = the size it has seen.
+                    if (start < size) {
+                        entries = SELO_TRY(log.entries(start, std::min(end, size), kMaxEntriesPerPage));
+                    }
                     return {};
                 }();
                 if (!read && read.error().code == ErrorCode::internal) {
@@ -168,7 +175,8 @@ void add_log_routes(http::Router& router, ApiContext& ctx) {
                                                {"tree_size", schema_integer()},
                                                {"inclusion_path", schema_array(schema_string("hex"))}}),
              .errors = {400, 404},
-             .query = {{"leaf_hash", "hex SHA-256 leaf hash"}, {"tree_size", "size of the tree (default: now)"}}},
+             .query = {{"leaf_hash", "hex SHA-256 leaf hash"}, {"tree_size", "size of the tree (default: now)"}},
+             .required_query = {"leaf_hash"}},
             [&log](const ApiRequest& r) -> Result<http::Response> {
                 auto q = SELO_TRY(http::parse_query(r.http.target()));
                 auto text = q.get("leaf_hash");
@@ -195,7 +203,8 @@ void add_log_routes(http::Router& router, ApiContext& ctx) {
                                                {"second", schema_integer()},
                                                {"consistency_path", schema_array(schema_string("hex"))}}),
              .errors = {400},
-             .query = {{"first", "the older tree size"}, {"second", "the newer tree size"}}},
+             .query = {{"first", "the older tree size"}, {"second", "the newer tree size"}},
+             .required_query = {"first", "second"}},
             [&log](const ApiRequest& r) -> Result<http::Response> {
                 auto q = SELO_TRY(http::parse_query(r.http.target()));
                 auto first = SELO_TRY(number_param(q, "first"));

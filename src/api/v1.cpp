@@ -187,7 +187,9 @@ json::object ApiRegistry::openapi(std::string_view server_url) const {
                                               {"schema", json::object{{"type", "string"}}}});
         }
         for (const auto& [name, description] : op.doc.query) {
-            parameters.push_back(json::object{{"name", name}, {"in", "query"}, {"required", false},
+            const bool required = std::find(op.doc.required_query.begin(), op.doc.required_query.end(), name) !=
+                                  op.doc.required_query.end();
+            parameters.push_back(json::object{{"name", name}, {"in", "query"}, {"required", required},
                                               {"description", description},
                                               {"schema", json::object{{"type", "string"}}}});
         }

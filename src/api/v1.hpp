@@ -59,6 +59,7 @@ struct ApiDoc {
     std::string response_media_type = "application/json";
     std::vector<int> errors;  // documented error statuses besides 401/403 for protected routes
     std::vector<std::pair<std::string, std::string>> query;  // name, description
+    std::vector<std::string> required_query;                 // those of `query` the route requires
 };
 
 class ApiRegistry {

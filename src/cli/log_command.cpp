@@ -6,7 +6,9 @@
 
 #include <boost/json.hpp>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -93,33 +95,53 @@ fs::path default_state_file(const std::string& server) {
     return fs::path(home != nullptr ? home : ".") / ".selo" / ("tree-heads-" + name + ".json");
 }
 
-std::vector<SeenHead> load_state(const fs::path& file) {
+// The tree heads kept from earlier runs; none when the file does not exist yet. A file that
+// exists but cannot be read or parsed is an error, not an empty history: ignoring it (and then
+// overwriting it) would erase exactly what lets this client notice a rewritten log.
+Result<std::vector<SeenHead>> load_state(const fs::path& file) {
     std::vector<SeenHead> out;
-    std::ifstream in(file);
-    if (!in) {
+    std::error_code ec;
+    if (!fs::exists(file, ec) && !ec) {
         return out;
+    }
+    auto damaged = [&](std::string_view why) {
+        return fail(ErrorCode::malformed,
+                    "the state file {} {}; it holds the tree heads this client saw on earlier runs, so it is "
+                    "not replaced: repair it, or move it away to start afresh",
+                    file.string(), why);
+    };
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        return damaged(fmt::format("cannot be read ({})", std::strerror(errno)));
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    boost::system::error_code ec;
-    auto v = json::parse(ss.str(), ec);
-    if (ec || !v.is_object() || !v.as_object().contains("tree_heads")) {
-        return out;
+    boost::system::error_code jec;
+    auto v = json::parse(ss.str(), jec);
+    const json::value* list = v.is_object() ? v.as_object().if_contains("tree_heads") : nullptr;
+    if (jec || list == nullptr || !list->is_array()) {
+        return damaged("is not a JSON object with a \"tree_heads\" list");
     }
-    for (const auto& h : v.as_object().at("tree_heads").as_array()) {
+    for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+        const json::value& h = list->as_array()[i];
         if (!h.is_object()) {
-            continue;
+            return damaged(fmt::format("has a tree head (#{}) that is not an object", i + 1));
         }
         auto size = uint_field(h.as_object(), "tree_size");
         auto root = hash_field(h.as_object(), "root_hash");
-        if (size && root) {
-            out.push_back({*size, *root, string_field(h.as_object(), "timestamp").value_or(""), "state file"});
+        if (!size || !root) {
+            return damaged(fmt::format("has a tree head (#{}) whose {}", i + 1,
+                                       !size ? size.error().message : root.error().message));
         }
+        out.push_back({*size, *root, string_field(h.as_object(), "timestamp").value_or(""), "state file"});
     }
     return out;
 }
 
-void save_state(const fs::path& file, const std::vector<SeenHead>& heads) {
+// Written to a temporary file and renamed over the old one, so that an interrupted run leaves
+// the previous state whole. `create_parent`: for the default location (~/.selo) only; a path
+// given with --state must be in a directory that exists.
+Result<void> save_state(const fs::path& file, const std::vector<SeenHead>& heads, bool create_parent) {
     json::array arr;
     for (const auto& h : heads) {
         arr.push_back(json::object{{"tree_size", h.tree_size},
@@ -127,14 +149,33 @@ void save_state(const fs::path& file, const std::vector<SeenHead>& heads) {
                                    {"timestamp", h.timestamp}});
     }
     std::error_code ec;
-    fs::create_directories(file.parent_path(), ec);
+    const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+    if (create_parent) {
+        fs::create_directories(dir, ec);
+    }
+    if (!fs::is_directory(dir, ec)) {
+        return fail(ErrorCode::invalid_argument, "cannot write the state file {}: {} is not a directory",
+                    file.string(), dir.string());
+    }
     fs::path tmp = file;
     tmp += ".tmp";
     {
-        std::ofstream out(tmp, std::ios::trunc);
+        std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
         out << json::serialize(json::object{{"tree_heads", arr}}) << "\n";
+        out.flush();
+        if (!out) {
+            const int err = errno;
+            fs::remove(tmp, ec);
+            return fail(ErrorCode::unavailable, "cannot write the state file {}: {}", file.string(),
+                        std::strerror(err));
+        }
     }
     fs::rename(tmp, file, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        return fail(ErrorCode::unavailable, "cannot write the state file {}: {}", file.string(), ec.message());
+    }
+    return {};
 }
 
 // 0: the log is intact; 1: it is not (or could not be checked). Messages on stdout/stderr.
@@ -232,7 +273,7 @@ Result<int> verify(const LogVerifyArgs& args) {
         heads.push_back(std::move(head));
     }
     const fs::path state = args.state.empty() ? default_state_file(args.server) : args.state;
-    auto seen = load_state(state);
+    auto seen = SELO_TRY(load_state(state));
     heads.insert(heads.end(), seen.begin(), seen.end());
     std::sort(heads.begin(), heads.end(), [](const auto& a, const auto& b) { return a.tree_size < b.tree_size; });
 
@@ -246,8 +287,20 @@ Result<int> verify(const LogVerifyArgs& args) {
         }
         if (translog::root_hash(std::span(leaves).first(h.tree_size)) != h.root) {
             std::cout << "FAILED: the log is not consistent with the tree head of size " << h.tree_size
-                      << " (" << h.source << ", " << h.timestamp << "): the first altered entry is "
-                      << "among entries " << last_good << " to " << h.tree_size - 1 << "\n";
+                      << " (" << h.source << ", " << h.timestamp << "): ";
+            const Hash at_size = translog::root_hash(std::span(leaves).first(h.tree_size));
+            if (std::any_of(heads.begin(), heads.end(),
+                            [&](const SeenHead& o) { return o.tree_size == h.tree_size && o.root == at_size; })) {
+                // Another head of this size matches the log: two different trees of one size.
+                std::cout << "another tree head of that size matches the log, so the log has been forked "
+                             "(two different histories of "
+                          << h.tree_size << " entries)\n";
+            } else {
+                // Entries whose leaf hashes were rewritten too read correctly one by one; only
+                // the signed roots tell, and they narrow it down to the entries between them.
+                std::cout << "the first altered entry is among entries " << last_good << " to " << h.tree_size - 1
+                          << " (their leaf hashes were rewritten with them)\n";
+            }
             return 1;
         }
         last_good = h.tree_size;
@@ -285,9 +338,14 @@ Result<int> verify(const LogVerifyArgs& args) {
             keep.push_back(h);
         }
     }
-    save_state(state, keep);
     std::cout << "OK: " << size << " entries, root " << hex_encode(translog::view(current)) << "; "
               << keep.size() << " signed tree head(s) consistent with it\n";
+    // A monitor that cannot remember what it saw cannot catch a later rollback: say so, and
+    // fail, rather than report success and silently lose its history.
+    if (auto saved = save_state(state, keep, args.state.empty()); !saved) {
+        print_error(saved.error().message + " (the next run cannot compare the log with this one)");
+        return 1;
+    }
     return 0;
 }
 

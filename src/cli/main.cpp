@@ -271,14 +271,16 @@ int main(int argc, char** argv) {
     LogVerifyArgs log_verify;
     auto* log_verify_cmd = log_cmd->add_subcommand(
         "verify", "Recompute a server's log from its entries and check every signed tree head "
-                  "(exit 1 naming the first altered entry)");
+                  "(exit 1 naming the first altered entry, or the entries between two tree heads "
+                  "it lies in when its leaf hash was rewritten too)");
     log_verify.server = env_or("SELO_SERVER", "http://127.0.0.1:8080");
     log_verify_cmd->add_option("--server", log_verify.server, "Selo server base URL (env SELO_SERVER)")
         ->capture_default_str();
     log_verify_cmd->add_option("--root", log_verify.root, "Root CA certificate to trust (default: the server's)")
         ->check(CLI::ExistingFile);
     log_verify_cmd->add_option("--state", log_verify.state,
-                               "File of tree heads seen before (default: ~/.selo/tree-heads-<server>.json)");
+                               "File of tree heads seen before, updated after each good run; its directory "
+                               "must exist (default: ~/.selo/tree-heads-<server>.json)");
 
     try {
         app.parse(argc, argv);

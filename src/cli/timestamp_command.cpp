@@ -43,7 +43,7 @@ Result<crypto::DigestAlgorithm> algorithm_named(std::string_view name) {
 Result<Bytes> hash_file(const fs::path& file, crypto::DigestAlgorithm alg) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-        return fail(ErrorCode::not_found, "cannot read {}", file.string());
+        return fail(ErrorCode::not_found, "cannot read {}: {}", file.string(), std::strerror(errno));
     }
     crypto::Hasher h(alg);
     std::vector<char> buf(1 << 16);
@@ -92,8 +92,8 @@ Result<void> run(const TimestampArgs& args) {
     }
     // Before anything is asked of the server: a token that cannot be saved is wasted.
     if (const fs::path dir = args.output.parent_path(); !dir.empty() && !fs::is_directory(dir, ec)) {
-        return fail(ErrorCode::invalid_argument, "cannot write {}: {} is not a directory", args.output.string(),
-                    dir.string());
+        return fail(ErrorCode::invalid_argument, "cannot write {}: {} {}", args.output.string(), dir.string(),
+                    fs::exists(dir, ec) ? "is not a directory" : "does not exist");
     }
     auto alg = SELO_TRY(algorithm_named(args.hash));
     auto digest = SELO_TRY(hash_file(args.input, alg));

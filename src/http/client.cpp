@@ -68,6 +68,11 @@ Result<Origin> parse_http_url(std::string_view url) {
         return fail(ErrorCode::invalid_argument,
                     "{}: a user name or password in the URL is not used; give http(s)://HOST[:PORT]", url);
     }
+    if (u.has_fragment()) {
+        // A fragment is never sent (RFC 9110 §4.2.4); paths would be appended after it.
+        return fail(ErrorCode::invalid_argument,
+                    "{}: a fragment (#...) has no place in a server's URL; give http(s)://HOST[:PORT]", url);
+    }
     Origin o;
     o.https = u.scheme_id() == boost::urls::scheme::https;
     o.port = o.https ? 443 : 80;

@@ -561,7 +561,7 @@ TimeStampReply TimeStampAuthority::answer_decoded(ByteView request_der, Issued* 
     TsReqPtr req(::d2i_TS_REQ(nullptr, &p, static_cast<long>(request_der.size())));
     if (!req) {
         crypto::clear_errors();
-        return rejection(FailureInfo::bad_data_format, "the request is not a DER TimeStampReq");
+        return rejection(FailureInfo::bad_data_format, "the request is not a TimeStampReq (RFC 3161 §2.4.1, sent in DER)");
     }
     if (p != request_der.data() + request_der.size()) {
         return rejection(FailureInfo::bad_data_format, "trailing bytes after the TimeStampReq");

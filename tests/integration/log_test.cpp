@@ -207,6 +207,77 @@ TEST_F(LogHttp, VerifyFailsNamingTheFirstEditedEntry) {
     EXPECT_NE(bad2.output.find("not consistent with the tree head"), std::string::npos) << bad2.output;
 }
 
+// The state file is the client's memory of the log: a damaged one is refused, never silently
+// replaced; a state file that cannot be written fails the run; a tree head of the log's size with
+// another root is called a fork.
+TEST_F(LogHttp, VerifyKeepsItsHistoryRefusesADamagedStateFileAndNamesAFork) {
+    stamp(3);
+    auto ok = verify();
+    ASSERT_EQ(ok.exit_code, 0) << ok.output;
+    const std::string state = d + "/heads.json";
+    const auto size = selo.get("/api/v1/log/entries?start=0&end=1").body.as_object().at("tree_size").as_int64();
+
+    for (const std::string damaged : {"garbage", R"({"tree_heads":[{"tree_size":-3,"root_hash":"00"}]})",
+                                      R"({"foo":1})"}) {
+        ASSERT_EQ(run("printf '%s' " + shell_quote(damaged) + " > " + state).exit_code, 0);
+        auto bad = verify();
+        EXPECT_EQ(bad.exit_code, 1) << damaged << "\n" << bad.output;
+        EXPECT_NE(bad.output.find("state file"), std::string::npos) << bad.output;
+        EXPECT_NE(bad.output.find("not replaced"), std::string::npos) << bad.output;
+        EXPECT_EQ(run_stdout("cat " + state).output, damaged) << "the damaged file is left as it was";
+    }
+
+    // A --state in a directory that does not exist: the run fails, nothing is created.
+    auto nowhere = selo.selo("log verify --server " + selo.base() + " --root " + d + "/root.pem --state " + d +
+                             "/missing/heads.json");
+    EXPECT_EQ(nowhere.exit_code, 1) << nowhere.output;
+    EXPECT_NE(nowhere.output.find("OK: "), std::string::npos) << "the log itself was fine: " << nowhere.output;
+    EXPECT_NE(nowhere.output.find("not a directory"), std::string::npos) << nowhere.output;
+    EXPECT_NE(run("test -e " + d + "/missing").exit_code, 0);
+
+    // A state that remembers another tree of the current size: a fork.
+    ASSERT_EQ(run("rm -f " + state).exit_code, 0);
+    ASSERT_EQ(verify().exit_code, 0);
+    const std::string forked = fmt::format(R"({{"tree_heads":[{{"tree_size":{},"root_hash":"{}","timestamp":"x"}}]}})",
+                                           size, std::string(64, 'a'));
+    ASSERT_EQ(run("printf '%s' " + shell_quote(forked) + " > " + d + "/forked.json").exit_code, 0);
+    ASSERT_EQ(run("python3 -c " + shell_quote("import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); "
+                                               "a['tree_heads'] += b['tree_heads']; json.dump(a, open(sys.argv[1], 'w'))") +
+                  " " + state + " " + d + "/forked.json").exit_code, 0);
+    auto fork = verify();
+    EXPECT_EQ(fork.exit_code, 1) << fork.output;
+    EXPECT_NE(fork.output.find("forked"), std::string::npos) << fork.output;
+}
+
+// Reading past the end of the log is an empty page, as a monitor polling for new entries asks;
+// a reversed range is an error; the OpenAPI document says which query parameters are required.
+TEST_F(LogHttp, EntriesPastTheEndAreAnEmptyPage) {
+    stamp(1);
+    auto past = selo.get("/api/v1/log/entries?start=100000");
+    ASSERT_EQ(past.status, 200) << past.raw;
+    EXPECT_TRUE(past.body.as_object().at("entries").as_array().empty());
+    EXPECT_GT(past.body.as_object().at("tree_size").as_int64(), 0);
+    auto reversed = selo.get("/api/v1/log/entries?start=5&end=2");
+    EXPECT_EQ(reversed.status / 100, 4) << reversed.raw;
+    EXPECT_NE(reversed.raw.find("end (2) is before start (5)"), std::string::npos) << reversed.raw;
+
+    auto api = selo.get("/api/v1/openapi.json").body.as_object().at("paths").as_object();
+    auto required = [&](const char* path, const char* name) {
+        for (const auto& p : api.at(path).at("get").at("parameters").as_array()) {
+            if (p.at("name").as_string() == name) {
+                return p.at("required").as_bool();
+            }
+        }
+        ADD_FAILURE() << path << " has no parameter " << name;
+        return false;
+    };
+    EXPECT_TRUE(required("/api/v1/log/proof/inclusion", "leaf_hash"));
+    EXPECT_FALSE(required("/api/v1/log/proof/inclusion", "tree_size"));
+    EXPECT_TRUE(required("/api/v1/log/proof/consistency", "first"));
+    EXPECT_TRUE(required("/api/v1/log/proof/consistency", "second"));
+    EXPECT_FALSE(required("/api/v1/log/entries", "start"));
+}
+
 TEST_F(LogHttp, AHandEditedRowOfTheWrongTypeIsNamedNotACrash) {
     stamp(4);
     ASSERT_EQ(verify().exit_code, 0);

@@ -157,7 +157,16 @@ TEST_F(TsaHttp, SeloTimestampWritesAReplyOpensslVerifies) {
     auto nowhere = instance->selo("timestamp " + dir() + "/doc.txt --server " + instance->base() + " -o " + dir() +
                                   "/missing/x.tsr");
     EXPECT_EQ(nowhere.exit_code, 1);
-    EXPECT_NE(nowhere.output.find("missing is not a directory"), std::string::npos) << nowhere.output;
+    EXPECT_NE(nowhere.output.find("missing does not exist"), std::string::npos) << nowhere.output;
+    // A file where the directory should be.
+    auto file_dir = instance->selo("timestamp " + dir() + "/doc.txt --server " + instance->base() + " -o " + dir() +
+                                   "/doc.txt/x.tsr");
+    EXPECT_EQ(file_dir.exit_code, 1);
+    EXPECT_NE(file_dir.output.find("doc.txt is not a directory"), std::string::npos) << file_dir.output;
+    // A fragment in the server's URL would have the request sent to "...#/tsa": refused.
+    auto fragment = instance->selo("timestamp " + dir() + "/doc.txt --server " + instance->base() + "/ca/root.crt# -f -o " + out);
+    EXPECT_EQ(fragment.exit_code, 1);
+    EXPECT_NE(fragment.output.find("fragment"), std::string::npos) << fragment.output;
 }
 
 }  // namespace
