@@ -4,6 +4,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <ctime>
+#include <functional>
 
 #include "crypto/keys.hpp"
 #include "crypto/openssl.hpp"
@@ -179,6 +180,9 @@ Result<EpcmEvent> PostmarkService::log_event(std::string_view transaction_id, st
     if (details.size() > 4096) {
         return fail(ErrorCode::invalid_argument, "details are limited to 4096 bytes");
     }
+    // Held through seal: the sequence number taken here is the one stored (see the member).
+    std::lock_guard lock(
+        transaction_locks_[std::hash<std::string_view>{}(transaction_id) % transaction_locks_.size()]);
     auto events = SELO_TRY(repo_.transaction(transaction_id));
     if (events.empty()) {
         return fail(ErrorCode::not_found, "no postmark transaction {}", transaction_id);
@@ -191,7 +195,15 @@ Result<EpcmEvent> PostmarkService::log_event(std::string_view transaction_id, st
     e.algorithm = events.front().algorithm;
     e.digest = events.front().digest;  // the event is about the postmarked document
     e.details = std::string(details);
-    return seal(std::move(e), "epcm-event");
+    const std::uint32_t sequence = e.sequence;
+    auto sealed = seal(std::move(e), "epcm-event");
+    if (!sealed && sealed.error().code == ErrorCode::conflict) {
+        // Only another process writing the same store gets here (this one is serialised above).
+        return fail(ErrorCode::conflict,
+                    "another event took sequence number {} of transaction {} at the same time; send the event again",
+                    sequence, transaction_id);
+    }
+    return sealed;
 }
 
 Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteView token,

@@ -6,6 +6,8 @@
 // offline with `openssl ts -verify -data receipt.txt -in receipt.tst -token_in ...`. Every
 // receipt is appended to the transparency log ("postmark" / "epcm-event").
 
+#include <array>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,6 +100,12 @@ private:
     TrustAnchors anchors_;
     const Clock& clock_;
     Rng& rng_;
+    // LogEvent reads a transaction's last sequence number, then seals (and logs) and stores the
+    // next one; two events of one transaction doing so at once would take the same number, and
+    // the loser would be in the log but not in the store. The server is the store's only
+    // writer, so serialising per transaction here suffices; striped so that unrelated
+    // transactions seldom wait on each other.
+    std::array<std::mutex, 64> transaction_locks_;
 };
 
 }  // namespace selo::tsa

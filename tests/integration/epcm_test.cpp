@@ -150,5 +150,34 @@ TEST_F(EpcmHttp, TheSubmittersCmsSignatureIsValidated) {
     EXPECT_EQ(junk.body.as_object().at("signature").as_object().at("status").as_string(), "invalid") << junk.raw;
 }
 
+TEST_F(EpcmHttp, ParallelEventsOfOneTransactionAreAllRecordedAndLoggedOnce) {
+    auto pm = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", sha256_of("doc.txt")}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const std::string tx(pm.body.as_object().at("transaction_id").as_string());
+    // 30 requests at once, each printing its status.
+    write_file(selo.dir() / "event.json", std::string_view(R"({"event":"delivered"})"));
+    auto r = run("cd " + d + " && seq 30 | xargs -P 30 -I{} curl -s -o /dev/null -w '%{http_code}\\n'"
+                 " -H 'Authorization: Bearer " + token + "' -H 'Content-Type: application/json'"
+                 " --data-binary @event.json " + selo.base() + "/api/v1/epcm/transactions/" + tx + "/events");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 30) << r.output;
+    EXPECT_EQ(r.output.find_first_not_of("201\n"), std::string::npos) << r.output;
+
+    auto results = selo.get("/api/v1/epcm/transactions/" + tx, auth(token));
+    ASSERT_EQ(results.status, 200) << results.raw;
+    const auto& events = results.body.as_object().at("events").as_array();
+    ASSERT_EQ(events.size(), 31u) << results.raw;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].as_object().at("sequence").as_int64(), static_cast<std::int64_t>(i));
+    }
+    int logged = 0;
+    auto log = selo.get("/api/v1/log/entries");
+    ASSERT_EQ(log.status, 200) << log.raw;
+    for (const auto& e : log.body.as_object().at("entries").as_array()) {
+        logged += e.as_object().at("type").as_string() == "epcm-event";
+    }
+    EXPECT_EQ(logged, 30) << "one log entry per stored event";
+}
+
 }  // namespace
 }  // namespace selo::test
