@@ -5,7 +5,8 @@
 //   the receipt's submitter.
 // - Verify / CheckIntegrity: anyone, without an account: relying parties check receipts.
 // - RetrieveResults and LogEvent: the transaction's submitter, and the operator's staff
-//   (clerk, auditor, administrator; auditors read only).
+//   (clerk, auditor, administrator; auditors read only: their LogEvent is a 403, since they can
+//   see the transaction exists).
 
 #include <boost/json.hpp>
 
@@ -96,8 +97,11 @@ json::object receipt_schema() {
                           {"token", schema_string("base64 DER RFC 3161 TimeStampToken over SHA-256(receipt)")}});
 }
 
-// The submitter, or staff with one of `staff`.
-Result<void> may_see(const ApiRequest& r, const tsa::EpcmEvent& first, std::initializer_list<Role> staff) {
+// The submitter, or staff with one of `staff`. Staff with one of `read_only` may read the
+// transaction (they know it exists), so they are told they may not do this rather than that
+// there is no such transaction.
+Result<void> may_see(const ApiRequest& r, const tsa::EpcmEvent& first, std::initializer_list<Role> staff,
+                     std::initializer_list<Role> read_only = {}) {
     const auto& a = r.principal->account;
     if (a.id == first.submitter) {
         return {};
@@ -105,6 +109,12 @@ Result<void> may_see(const ApiRequest& r, const tsa::EpcmEvent& first, std::init
     for (Role role : staff) {
         if (a.has_role(role)) {
             return {};
+        }
+    }
+    for (Role role : read_only) {
+        if (a.has_role(role)) {
+            return fail(ErrorCode::forbidden, "{}s may read transaction {} but not add events to it",
+                        account::role_name(role), first.transaction_id);
         }
     }
     // Someone else's transaction is indistinguishable from none (a 403 would confirm it exists).
@@ -231,7 +241,8 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
             });
     reg.add(router, http::Verb::post, "/api/v1/epcm/transactions/{id}/events", Access::any_account(),
             {.summary = "S43 LogEvent: record an event in a transaction, itself time-stamped",
-             .description = "For the submitter, clerks and administrators.",
+             .description = "For the submitter, clerks and administrators; auditors, who may read the "
+                            "transaction, get 403.",
              .request_schema = schema_object({{"event", schema_string("e.g. delivered, read, returned")},
                                               {"details", schema_string()}},
                                              {"event"}),
@@ -244,7 +255,7 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
                 if (events.empty()) {
                     return fail(ErrorCode::not_found, "no postmark transaction {}", id);
                 }
-                SELO_TRY_VOID(may_see(r, events.front(), {Role::clerk, Role::administrator}));
+                SELO_TRY_VOID(may_see(r, events.front(), {Role::clerk, Role::administrator}, {Role::auditor}));
                 auto body = SELO_TRY(http::parse_json_object(r.http));
                 auto event = SELO_TRY(required_string(body, "event"));
                 std::string details;

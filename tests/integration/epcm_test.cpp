@@ -112,6 +112,13 @@ TEST_F(EpcmHttp, LogEventAndRetrieveResultsForTheSubmitterAndStaffOnly) {
     EXPECT_EQ(selo.post("/api/v1/epcm/transactions/" + tx + "/events", json::serialize(json::object{{"event", "read"}}), auth(st)).status, 404) << "a stranger cannot tell it from none";
     auto clerk = selo.enrol("Lei Clerk", "Lei Clerk", "S-9", "clerk@example.mo", "", {"clerk"}, "staff-card");
     EXPECT_EQ(selo.get("/api/v1/epcm/transactions/" + tx, auth(selo.api_login(clerk))).status, 200);
+    // An auditor reads the transaction, so is told why it may not add to it (not "no such one").
+    auto auditor = selo.enrol("Ho Auditor", "Ho Auditor", "S-10", "auditor@example.mo", "", {"auditor"}, "staff-card");
+    const std::string at = selo.api_login(auditor);
+    EXPECT_EQ(selo.get("/api/v1/epcm/transactions/" + tx, auth(at)).status, 200);
+    auto denied = selo.post("/api/v1/epcm/transactions/" + tx + "/events", json::serialize(json::object{{"event", "read"}}), auth(at));
+    EXPECT_EQ(denied.status, 403) << denied.raw;
+    EXPECT_NE(denied.raw.find("auditors may read transaction " + tx + " but not add events to it"), std::string::npos) << denied.raw;
     EXPECT_EQ(selo.get("/api/v1/epcm/transactions/ffff", auth(token)).status, 404);
     EXPECT_EQ(selo.post("/api/v1/epcm/transactions/" + tx + "/events", json::serialize(json::object{{"event", "Bad Event"}}), auth(token)).status, 422);
 
