@@ -28,20 +28,24 @@ std::string rfc3339(TimePoint t) {
                        g.substr(10, 2), g.substr(12, 2), g.substr(14));
 }
 
-Result<crypto::DigestAlgorithm> algorithm_of(const json::object& body) {
-    const json::value* v = body.if_contains("digest_algorithm");
-    std::string name = v != nullptr && v->is_string() ? std::string(v->as_string()) : "sha-256";
+// "digest_algorithm"; std::nullopt when left out (each operation has its own default).
+Result<std::optional<crypto::DigestAlgorithm>> algorithm_of(const json::object& body) {
+    auto given = SELO_TRY(string_if_present(body, "digest_algorithm"));
+    if (!given) {
+        return std::optional<crypto::DigestAlgorithm>();
+    }
+    std::string name = std::move(*given);
     for (auto& c : name) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     if (name == "sha-256" || name == "sha256") {
-        return crypto::DigestAlgorithm::sha256;
+        return std::optional(crypto::DigestAlgorithm::sha256);
     }
     if (name == "sha-384" || name == "sha384") {
-        return crypto::DigestAlgorithm::sha384;
+        return std::optional(crypto::DigestAlgorithm::sha384);
     }
     if (name == "sha-512" || name == "sha512") {
-        return crypto::DigestAlgorithm::sha512;
+        return std::optional(crypto::DigestAlgorithm::sha512);
     }
     return fail(ErrorCode::malformed, "digest_algorithm must be sha-256, sha-384 or sha-512");
 }
@@ -62,6 +66,21 @@ Result<Bytes> base64_member(const json::object& o, std::string_view name) {
         return fail(ErrorCode::malformed, "'{}' must be base64", name);
     }
     return *b;
+}
+
+// An optional member in hex or base64: std::nullopt when left out; any other type is an error.
+Result<std::optional<Bytes>> hex_if_present(const json::object& o, std::string_view name) {
+    if (!SELO_TRY(string_if_present(o, name))) {
+        return std::optional<Bytes>();
+    }
+    return std::optional<Bytes>(SELO_TRY(hex_member(o, name)));
+}
+
+Result<std::optional<Bytes>> base64_if_present(const json::object& o, std::string_view name) {
+    if (!SELO_TRY(string_if_present(o, name))) {
+        return std::optional<Bytes>();
+    }
+    return std::optional<Bytes>(SELO_TRY(base64_member(o, name)));
 }
 
 json::object event_json(const tsa::EpcmEvent& e) {
@@ -149,12 +168,9 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
              .errors = {400, 422}},
             [&pm](const ApiRequest& r) -> Result<http::Response> {
                 auto body = SELO_TRY(http::parse_json_object(r.http));
-                auto alg = SELO_TRY(algorithm_of(body));
+                auto alg = SELO_TRY(algorithm_of(body)).value_or(crypto::DigestAlgorithm::sha256);
                 auto digest = SELO_TRY(hex_member(body, "digest"));
-                std::optional<Bytes> signature;
-                if (body.contains("signature")) {
-                    signature = SELO_TRY(base64_member(body, "signature"));
-                }
+                auto signature = SELO_TRY(base64_if_present(body, "signature"));
                 auto e = SELO_TRY(pm.postmark(r.principal->account.id, alg, std::move(digest), std::move(signature)));
                 return created(event_json(e));
             });
@@ -162,11 +178,9 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
     auto check = [&pm](bool need_digest) {
         return [&pm, need_digest](const ApiRequest& r) -> Result<http::Response> {
             auto body = SELO_TRY(http::parse_json_object(r.http));
-            auto alg = SELO_TRY(algorithm_of(body));
-            std::optional<Bytes> digest;
-            if (need_digest || body.contains("digest")) {
-                digest = SELO_TRY(hex_member(body, "digest"));
-            }
+            auto alg = SELO_TRY(algorithm_of(body)).value_or(crypto::DigestAlgorithm::sha256);
+            auto digest = need_digest ? std::optional<Bytes>(SELO_TRY(hex_member(body, "digest")))
+                                      : SELO_TRY(hex_if_present(body, "digest"));
             tsa::IntegrityResult result;
             if (body.contains("receipt_id")) {
                 auto id = SELO_TRY(required_string(body, "receipt_id"));
@@ -258,10 +272,7 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
                 SELO_TRY_VOID(may_see(r, events.front(), {Role::clerk, Role::administrator}, {Role::auditor}));
                 auto body = SELO_TRY(http::parse_json_object(r.http));
                 auto event = SELO_TRY(required_string(body, "event"));
-                std::string details;
-                if (const json::value* d = body.if_contains("details"); d != nullptr && d->is_string()) {
-                    details = std::string(d->as_string());
-                }
+                auto details = SELO_TRY(string_if_present(body, "details")).value_or("");
                 auto e = SELO_TRY(pm.log_event(id, r.principal->account.id, event, details));
                 return created(event_json(e));
             });

@@ -186,5 +186,28 @@ TEST_F(EpcmHttp, ParallelEventsOfOneTransactionAreAllRecordedAndLoggedOnce) {
     EXPECT_EQ(logged, 30) << "one log entry per stored event";
 }
 
+TEST_F(EpcmHttp, AMemberOfTheWrongTypeIsRefusedByName) {
+    const std::string digest = sha256_of("doc.txt");
+    auto pm = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", digest}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const std::string id(pm.body.as_object().at("id").as_string());
+    auto refused = [&](const std::string& path, json::object body, const std::string& member) {
+        auto r = selo.post(path, json::serialize(body), auth(token));
+        EXPECT_EQ(r.status, 400) << path << " " << json::serialize(body) << ": " << r.raw;
+        EXPECT_NE(r.raw.find("'" + member + "' must be a string"), std::string::npos) << r.raw;
+    };
+    for (json::value wrong : {json::value(5), json::value(nullptr), json::value(json::array{"sha-384"})}) {
+        refused("/api/v1/epcm/postmark", {{"digest", digest}, {"digest_algorithm", wrong}}, "digest_algorithm");
+        refused("/api/v1/epcm/postmark", {{"digest", digest}, {"signature", wrong}}, "signature");
+        refused("/api/v1/epcm/verify", {{"receipt_id", id}, {"digest", wrong}}, "digest");
+        refused("/api/v1/epcm/check-integrity", {{"receipt_id", id}, {"digest", digest}, {"digest_algorithm", wrong}},
+                "digest_algorithm");
+        refused("/api/v1/epcm/transactions/" + id + "/events", {{"event", "read"}, {"details", wrong}}, "details");
+    }
+    // None of the refused events was recorded.
+    auto results = selo.get("/api/v1/epcm/transactions/" + id, auth(token));
+    EXPECT_EQ(results.body.as_object().at("events").as_array().size(), 1u) << results.raw;
+}
+
 }  // namespace
 }  // namespace selo::test
