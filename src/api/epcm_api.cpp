@@ -175,31 +175,41 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
                 return created(event_json(e));
             });
 
+    // Verify (`need_digest` false) and CheckIntegrity (true).
     auto check = [&pm](bool need_digest) {
         return [&pm, need_digest](const ApiRequest& r) -> Result<http::Response> {
             auto body = SELO_TRY(http::parse_json_object(r.http));
-            auto alg = SELO_TRY(algorithm_of(body)).value_or(crypto::DigestAlgorithm::sha256);
+            auto alg = SELO_TRY(algorithm_of(body));
             auto digest = need_digest ? std::optional<Bytes>(SELO_TRY(hex_member(body, "digest")))
                                       : SELO_TRY(hex_if_present(body, "digest"));
+            if (alg && !digest) {
+                return fail(ErrorCode::malformed, "'digest_algorithm' is given without 'digest'");
+            }
+            auto receipt_id = SELO_TRY(string_if_present(body, "receipt_id"));
+            const bool as_text = body.contains("receipt") || body.contains("token");
+            if (receipt_id && as_text) {
+                // Either would be checked and the other silently ignored.
+                return fail(ErrorCode::malformed, "give either 'receipt_id' or 'receipt' and 'token', not both");
+            }
+            if (!receipt_id && !as_text) {
+                return fail(ErrorCode::malformed, "give 'receipt_id', or 'receipt' and 'token'");
+            }
+            std::optional<tsa::DocumentDigest> document;
+            if (digest) {
+                document = tsa::DocumentDigest{alg, std::move(*digest)};
+            }
             tsa::IntegrityResult result;
-            if (body.contains("receipt_id")) {
-                auto id = SELO_TRY(required_string(body, "receipt_id"));
-                auto e = SELO_TRY(pm.find(id));
-                if (!e) {
-                    return fail(ErrorCode::not_found, "no receipt {}", id);
+            if (receipt_id) {
+                if (receipt_id->empty()) {
+                    return fail(ErrorCode::malformed, "'receipt_id' must not be empty");
                 }
-                result = SELO_TRY(pm.check_receipt(e->receipt, e->token, digest ? alg : e->algorithm,
-                                                   digest ? ByteView(*digest) : ByteView(e->digest)));
-                result.event = std::move(*e);
+                result = SELO_TRY(pm.check_integrity(*receipt_id, std::move(document)));
             } else {
                 auto receipt = SELO_TRY(base64_member(body, "receipt"));
                 auto token = SELO_TRY(base64_member(body, "token"));
-                if (!digest) {
-                    return fail(ErrorCode::malformed, "'digest' is required with a receipt given as text");
-                }
-                result = SELO_TRY(pm.check_receipt(receipt, token, alg, *digest));
+                result = SELO_TRY(pm.check_receipt(receipt, token, document));
             }
-            json::object out{{"valid", result.valid}};
+            json::object out{{"valid", result.valid}, {"document_checked", result.document_checked}};
             if (!result.valid) {
                 out["reason"] = result.reason;
             }
@@ -214,24 +224,41 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
             return http::json_response(http::Status::ok, out);
         };
     };
-    json::object check_request = schema_object({{"receipt_id", schema_string("a receipt of this service, or:")},
-                                                {"receipt", schema_string("base64 receipt text")},
-                                                {"token", schema_string("base64 token")},
-                                                {"digest", schema_string("hex digest of the document")},
-                                                {"digest_algorithm", schema_string()}});
-    json::object check_response = schema_object({{"valid", schema_boolean()},
-                                                 {"reason", schema_string("why not")},
-                                                 {"proven_time", schema_string("RFC 3339")},
-                                                 {"receipt_id", schema_string()},
-                                                 {"transaction_id", schema_string()},
-                                                 {"event", schema_string()}});
+    auto check_request = [](bool need_digest) {
+        return schema_object(
+            {{"receipt_id", schema_string("a receipt of this service; or, instead, receipt and token")},
+             {"receipt", schema_string("base64 receipt text (with token, instead of receipt_id)")},
+             {"token", schema_string("base64 DER token over SHA-256(receipt) (with receipt)")},
+             {"digest", schema_string(need_digest ? "hex digest of the document"
+                                                  : "hex digest of the document; left out, only the receipt "
+                                                    "is checked (document_checked false)")},
+             {"digest_algorithm",
+              schema_string("sha-256, sha-384 or sha-512, with digest; default: the receipt's own")}},
+            need_digest ? std::vector<std::string>{"digest"} : std::vector<std::string>{});
+    };
+    json::object check_response = schema_object(
+        {{"valid", schema_boolean("the receipt is genuine (its token verifies) and, when a digest was given, "
+                                  "the document matches it")},
+         {"document_checked", schema_boolean("whether a digest was given and the document checked")},
+         {"reason", schema_string("why not")},
+         {"proven_time", schema_string("RFC 3339")},
+         {"receipt_id", schema_string()},
+         {"transaction_id", schema_string()},
+         {"event", schema_string()}},
+        {"valid", "document_checked"});
     reg.add(router, http::Verb::post, "/api/v1/epcm/verify", Access::anyone(),
             {.summary = "S43 Verify: is the receipt genuine (token valid), and for the digest if given",
-             .request_schema = check_request, .response_schema = check_response, .errors = {400, 404}},
+             .description = "The receipt is given by receipt_id, or as receipt and token (not both). Without "
+                            "digest, only the receipt is checked: valid says it is genuine and proves its time, "
+                            "and document_checked is false. A digest whose length does not fit its algorithm "
+                            "is a 422.",
+             .request_schema = check_request(false), .response_schema = check_response, .errors = {400, 404, 422}},
             check(false));
     reg.add(router, http::Verb::post, "/api/v1/epcm/check-integrity", Access::anyone(),
             {.summary = "S43 CheckIntegrity: does this document (digest) match the receipt",
-             .request_schema = check_request, .response_schema = check_response, .errors = {400, 404}},
+             .description = "The receipt is given by receipt_id, or as receipt and token (not both). A digest "
+                            "whose length does not fit its algorithm is a 422.",
+             .request_schema = check_request(true), .response_schema = check_response, .errors = {400, 404, 422}},
             check(true));
 
     reg.add(router, http::Verb::get, "/api/v1/epcm/transactions/{id}", Access::any_account(),

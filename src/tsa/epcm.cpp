@@ -29,6 +29,24 @@ std::string one_line(std::string_view s) {
     return out;
 }
 
+// The algorithm a receipt's "digest: ALG:hex" line names (see receipt_text).
+std::optional<crypto::DigestAlgorithm> receipt_algorithm(std::string_view text) {
+    constexpr std::string_view kDigest = "\ndigest: ";
+    auto at = text.find(kDigest);
+    if (at == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view rest = text.substr(at + kDigest.size());
+    std::string_view name = rest.substr(0, rest.find(':'));
+    for (auto alg : {crypto::DigestAlgorithm::sha1, crypto::DigestAlgorithm::sha256, crypto::DigestAlgorithm::sha384,
+                     crypto::DigestAlgorithm::sha512}) {
+        if (name == crypto::digest_name(alg)) {
+            return alg;
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string receipt_text(const EpcmEvent& e, TimePoint stated_time) {
@@ -207,31 +225,52 @@ Result<EpcmEvent> PostmarkService::log_event(std::string_view transaction_id, st
 }
 
 Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteView token,
-                                                       crypto::DigestAlgorithm algorithm, ByteView digest) {
+                                                       const std::optional<DocumentDigest>& document) {
+    std::string_view text(reinterpret_cast<const char*>(receipt.data()), receipt.size());
+    // Without an algorithm the digest is taken to be in the receipt's own (a SHA-384 receipt is
+    // checked with a SHA-384 digest), not a fixed default that would make it "differ".
+    std::optional<crypto::DigestAlgorithm> algorithm;
+    if (document) {
+        algorithm = document->algorithm ? document->algorithm : receipt_algorithm(text);
+        if (algorithm && document->digest.size() != crypto::digest_size(*algorithm)) {
+            return fail(ErrorCode::invalid_argument, "a {} digest is {} bytes, not {}", crypto::digest_name(*algorithm),
+                        crypto::digest_size(*algorithm), document->digest.size());
+        }
+    }
     IntegrityResult out;
+    out.document_checked = document.has_value();
     auto info = verify_token(token, crypto::DigestAlgorithm::sha256, crypto::sha256(receipt), anchors_);
     if (!info) {
         out.reason = "the receipt's time-stamp does not verify: " + info.error().message;
         return out;
     }
-    std::string text(reinterpret_cast<const char*>(receipt.data()), receipt.size());
-    std::string expected = fmt::format("\ndigest: {}:{}\n", crypto::digest_name(algorithm), hex_encode(digest));
-    if (text.find(expected) == std::string::npos) {
-        out.reason = "the document does not match the receipt (its digest differs)";
-        return out;
+    if (document) {
+        if (!algorithm) {
+            out.reason = "the receipt names no document digest (it is not an EPCM receipt)";
+            return out;
+        }
+        std::string expected =
+            fmt::format("\ndigest: {}:{}\n", crypto::digest_name(*algorithm), hex_encode(document->digest));
+        if (text.find(expected) == std::string_view::npos) {
+            out.reason = "the document does not match the receipt (its digest differs)";
+            return out;
+        }
     }
     out.valid = true;
     out.proven_time = info->gen_time;
     return out;
 }
 
-Result<IntegrityResult> PostmarkService::check_integrity(std::string_view receipt_id, crypto::DigestAlgorithm algorithm,
-                                                         ByteView digest) {
+Result<IntegrityResult> PostmarkService::check_integrity(std::string_view receipt_id,
+                                                         std::optional<DocumentDigest> document) {
     auto e = SELO_TRY(repo_.find(receipt_id));
     if (!e) {
         return fail(ErrorCode::not_found, "no receipt {}", receipt_id);
     }
-    auto out = SELO_TRY(check_receipt(e->receipt, e->token, algorithm, digest));
+    if (document && !document->algorithm) {
+        document->algorithm = e->algorithm;
+    }
+    auto out = SELO_TRY(check_receipt(e->receipt, e->token, document));
     out.event = std::move(*e);
     return out;
 }

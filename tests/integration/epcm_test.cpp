@@ -186,6 +186,53 @@ TEST_F(EpcmHttp, ParallelEventsOfOneTransactionAreAllRecordedAndLoggedOnce) {
     EXPECT_EQ(logged, 30) << "one log entry per stored event";
 }
 
+TEST_F(EpcmHttp, VerifyTakesTheReceiptsOwnAlgorithmAndAnOptionalDigest) {
+    const std::string d384 = run_stdout("cd " + d + " && sha384sum doc.txt | cut -c1-96").output.substr(0, 96);
+    auto pm = selo.post("/api/v1/epcm/postmark",
+                        json::serialize(json::object{{"digest", d384}, {"digest_algorithm", "sha-384"}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const auto& receipt = pm.body.as_object();
+    const std::string id(receipt.at("id").as_string());
+    const json::object as_text{{"receipt", receipt.at("receipt")}, {"token", receipt.at("token")}};
+
+    // A correct SHA-384 digest without digest_algorithm matches, by id and as text.
+    auto by_id = selo.post("/api/v1/epcm/check-integrity", json::serialize(json::object{{"receipt_id", id}, {"digest", d384}}));
+    ASSERT_EQ(by_id.status, 200) << by_id.raw;
+    EXPECT_TRUE(by_id.body.as_object().at("valid").as_bool()) << by_id.raw;
+    EXPECT_TRUE(by_id.body.as_object().at("document_checked").as_bool()) << by_id.raw;
+    auto text_with_digest = as_text;
+    text_with_digest["digest"] = d384;
+    auto by_text = selo.post("/api/v1/epcm/verify", json::serialize(text_with_digest));
+    ASSERT_EQ(by_text.status, 200) << by_text.raw;
+    EXPECT_TRUE(by_text.body.as_object().at("valid").as_bool()) << by_text.raw;
+    // A digest that cannot be SHA-384 is an error in the request, not "the digest differs".
+    auto short_digest = selo.post("/api/v1/epcm/check-integrity",
+                                  json::serialize(json::object{{"receipt_id", id}, {"digest", sha256_of("doc.txt")}}));
+    EXPECT_EQ(short_digest.status, 422) << short_digest.raw;
+    EXPECT_NE(short_digest.raw.find("a SHA-384 digest is 48 bytes, not 32"), std::string::npos) << short_digest.raw;
+    auto text_short = as_text;
+    text_short["digest"] = sha256_of("doc.txt");
+    EXPECT_EQ(selo.post("/api/v1/epcm/verify", json::serialize(text_short)).status, 422);
+
+    // Verify without a digest: the receipt is genuine and its time proven; no document checked.
+    auto genuine = selo.post("/api/v1/epcm/verify", json::serialize(as_text));
+    ASSERT_EQ(genuine.status, 200) << genuine.raw;
+    EXPECT_TRUE(genuine.body.as_object().at("valid").as_bool()) << genuine.raw;
+    EXPECT_FALSE(genuine.body.as_object().at("document_checked").as_bool()) << genuine.raw;
+    EXPECT_EQ(genuine.body.as_object().at("proven_time").as_string(), receipt.at("time").as_string());
+    auto genuine_id = selo.post("/api/v1/epcm/verify", json::serialize(json::object{{"receipt_id", id}}));
+    EXPECT_FALSE(genuine_id.body.as_object().at("document_checked").as_bool()) << genuine_id.raw;
+    EXPECT_EQ(selo.post("/api/v1/epcm/check-integrity", json::serialize(as_text)).status, 400) << "CheckIntegrity needs a digest";
+
+    // Both forms at once would check one and ignore the other.
+    auto both = as_text;
+    both["receipt_id"] = id;
+    auto twice = selo.post("/api/v1/epcm/verify", json::serialize(both));
+    EXPECT_EQ(twice.status, 400) << twice.raw;
+    EXPECT_NE(twice.raw.find("give either 'receipt_id' or 'receipt' and 'token', not both"), std::string::npos) << twice.raw;
+    EXPECT_EQ(selo.post("/api/v1/epcm/verify", json::serialize(json::object{{"digest", d384}})).status, 400);
+}
+
 TEST_F(EpcmHttp, AMemberOfTheWrongTypeIsRefusedByName) {
     const std::string digest = sha256_of("doc.txt");
     auto pm = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", digest}}), auth(token));
@@ -200,6 +247,7 @@ TEST_F(EpcmHttp, AMemberOfTheWrongTypeIsRefusedByName) {
         refused("/api/v1/epcm/postmark", {{"digest", digest}, {"digest_algorithm", wrong}}, "digest_algorithm");
         refused("/api/v1/epcm/postmark", {{"digest", digest}, {"signature", wrong}}, "signature");
         refused("/api/v1/epcm/verify", {{"receipt_id", id}, {"digest", wrong}}, "digest");
+        refused("/api/v1/epcm/verify", {{"receipt_id", wrong}}, "receipt_id");
         refused("/api/v1/epcm/check-integrity", {{"receipt_id", id}, {"digest", digest}, {"digest_algorithm", wrong}},
                 "digest_algorithm");
         refused("/api/v1/epcm/transactions/" + id + "/events", {{"event", "read"}, {"details", wrong}}, "details");

@@ -530,6 +530,42 @@ TEST_F(EpcmTest, AStoreConflictIsReportedWithoutTheDatabasesWording) {
                                              first.transaction_id));
 }
 
+TEST_F(EpcmTest, ChecksAReceiptInItsOwnAlgorithmAndWithoutADocument) {
+    Bytes digest = crypto::digest(crypto::DigestAlgorithm::sha384, to_bytes("Ofício n.º 12/2025"));
+    auto e = service->postmark("acct-1", crypto::DigestAlgorithm::sha384, digest, std::nullopt).value();
+    // No algorithm given: the receipt's own (SHA-384), by id and as text alike.
+    auto by_id = service->check_integrity(e.id, DocumentDigest{std::nullopt, digest});
+    ASSERT_TRUE(by_id.has_value()) << by_id.error().message;
+    EXPECT_TRUE(by_id->valid) << by_id->reason;
+    EXPECT_TRUE(by_id->document_checked);
+    auto as_text = service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, digest});
+    ASSERT_TRUE(as_text.has_value()) << as_text.error().message;
+    EXPECT_TRUE(as_text->valid) << as_text->reason;
+    // Another document still differs.
+    Bytes other = digest;
+    other[0] ^= 1;
+    auto differs = service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, other}).value();
+    EXPECT_FALSE(differs.valid);
+    EXPECT_NE(differs.reason.find("digest differs"), std::string::npos) << differs.reason;
+    // A digest of the wrong length is an error in the request, not a mismatch.
+    for (auto wrong : {service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, Bytes(32, 1)}),
+                       service->check_integrity(e.id, DocumentDigest{crypto::DigestAlgorithm::sha256, digest})}) {
+        ASSERT_FALSE(wrong.has_value());
+        EXPECT_EQ(wrong.error().code, ErrorCode::invalid_argument);
+        EXPECT_NE(wrong.error().message.find("bytes, not"), std::string::npos) << wrong.error().message;
+    }
+    // Without a document: the receipt is genuine and its time proven, no document checked.
+    auto genuine = service->check_receipt(e.receipt, e.token, std::nullopt).value();
+    EXPECT_TRUE(genuine.valid) << genuine.reason;
+    EXPECT_FALSE(genuine.document_checked);
+    EXPECT_EQ(genuine.proven_time, e.time);
+    Bytes edited = e.receipt;
+    edited[edited.size() - 2] ^= 1;
+    auto forged = service->check_receipt(edited, e.token, std::nullopt).value();
+    EXPECT_FALSE(forged.valid);
+    EXPECT_NE(forged.reason.find("does not verify"), std::string::npos) << forged.reason;
+}
+
 // Units in memory.
 class MemoryUnits final : public UnitRepository {
 public:
