@@ -5,7 +5,8 @@
 //   the receipt's submitter.
 // - Verify / CheckIntegrity: anyone, without an account: relying parties check receipts.
 // - RetrieveResults and LogEvent: the transaction's submitter, and the operator's staff
-//   (clerk, auditor, administrator; auditors read only).
+//   (clerk, auditor, administrator; auditors read only: their LogEvent is a 403, since they can
+//   see the transaction exists).
 
 #include <boost/json.hpp>
 
@@ -27,20 +28,24 @@ std::string rfc3339(TimePoint t) {
                        g.substr(10, 2), g.substr(12, 2), g.substr(14));
 }
 
-Result<crypto::DigestAlgorithm> algorithm_of(const json::object& body) {
-    const json::value* v = body.if_contains("digest_algorithm");
-    std::string name = v != nullptr && v->is_string() ? std::string(v->as_string()) : "sha-256";
+// "digest_algorithm"; std::nullopt when left out (each operation has its own default).
+Result<std::optional<crypto::DigestAlgorithm>> algorithm_of(const json::object& body) {
+    auto given = SELO_TRY(string_if_present(body, "digest_algorithm"));
+    if (!given) {
+        return std::optional<crypto::DigestAlgorithm>();
+    }
+    std::string name = std::move(*given);
     for (auto& c : name) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     if (name == "sha-256" || name == "sha256") {
-        return crypto::DigestAlgorithm::sha256;
+        return std::optional(crypto::DigestAlgorithm::sha256);
     }
     if (name == "sha-384" || name == "sha384") {
-        return crypto::DigestAlgorithm::sha384;
+        return std::optional(crypto::DigestAlgorithm::sha384);
     }
     if (name == "sha-512" || name == "sha512") {
-        return crypto::DigestAlgorithm::sha512;
+        return std::optional(crypto::DigestAlgorithm::sha512);
     }
     return fail(ErrorCode::malformed, "digest_algorithm must be sha-256, sha-384 or sha-512");
 }
@@ -61,6 +66,21 @@ Result<Bytes> base64_member(const json::object& o, std::string_view name) {
         return fail(ErrorCode::malformed, "'{}' must be base64", name);
     }
     return *b;
+}
+
+// An optional member in hex or base64: std::nullopt when left out; any other type is an error.
+Result<std::optional<Bytes>> hex_if_present(const json::object& o, std::string_view name) {
+    if (!SELO_TRY(string_if_present(o, name))) {
+        return std::optional<Bytes>();
+    }
+    return std::optional<Bytes>(SELO_TRY(hex_member(o, name)));
+}
+
+Result<std::optional<Bytes>> base64_if_present(const json::object& o, std::string_view name) {
+    if (!SELO_TRY(string_if_present(o, name))) {
+        return std::optional<Bytes>();
+    }
+    return std::optional<Bytes>(SELO_TRY(base64_member(o, name)));
 }
 
 json::object event_json(const tsa::EpcmEvent& e) {
@@ -96,8 +116,11 @@ json::object receipt_schema() {
                           {"token", schema_string("base64 DER RFC 3161 TimeStampToken over SHA-256(receipt)")}});
 }
 
-// The submitter, or staff with one of `staff`.
-Result<void> may_see(const ApiRequest& r, const tsa::EpcmEvent& first, std::initializer_list<Role> staff) {
+// The submitter, or staff with one of `staff`. Staff with one of `read_only` may read the
+// transaction (they know it exists), so they are told they may not do this rather than that
+// there is no such transaction.
+Result<void> may_see(const ApiRequest& r, const tsa::EpcmEvent& first, std::initializer_list<Role> staff,
+                     std::initializer_list<Role> read_only = {}) {
     const auto& a = r.principal->account;
     if (a.id == first.submitter) {
         return {};
@@ -105,6 +128,12 @@ Result<void> may_see(const ApiRequest& r, const tsa::EpcmEvent& first, std::init
     for (Role role : staff) {
         if (a.has_role(role)) {
             return {};
+        }
+    }
+    for (Role role : read_only) {
+        if (a.has_role(role)) {
+            return fail(ErrorCode::forbidden, "{}s may read transaction {} but not add events to it",
+                        account::role_name(role), first.transaction_id);
         }
     }
     // Someone else's transaction is indistinguishable from none (a 403 would confirm it exists).
@@ -139,43 +168,48 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
              .errors = {400, 422}},
             [&pm](const ApiRequest& r) -> Result<http::Response> {
                 auto body = SELO_TRY(http::parse_json_object(r.http));
-                auto alg = SELO_TRY(algorithm_of(body));
+                auto alg = SELO_TRY(algorithm_of(body)).value_or(crypto::DigestAlgorithm::sha256);
                 auto digest = SELO_TRY(hex_member(body, "digest"));
-                std::optional<Bytes> signature;
-                if (body.contains("signature")) {
-                    signature = SELO_TRY(base64_member(body, "signature"));
-                }
+                auto signature = SELO_TRY(base64_if_present(body, "signature"));
                 auto e = SELO_TRY(pm.postmark(r.principal->account.id, alg, std::move(digest), std::move(signature)));
                 return created(event_json(e));
             });
 
+    // Verify (`need_digest` false) and CheckIntegrity (true).
     auto check = [&pm](bool need_digest) {
         return [&pm, need_digest](const ApiRequest& r) -> Result<http::Response> {
             auto body = SELO_TRY(http::parse_json_object(r.http));
             auto alg = SELO_TRY(algorithm_of(body));
-            std::optional<Bytes> digest;
-            if (need_digest || body.contains("digest")) {
-                digest = SELO_TRY(hex_member(body, "digest"));
+            auto digest = need_digest ? std::optional<Bytes>(SELO_TRY(hex_member(body, "digest")))
+                                      : SELO_TRY(hex_if_present(body, "digest"));
+            if (alg && !digest) {
+                return fail(ErrorCode::malformed, "'digest_algorithm' is given without 'digest'");
+            }
+            auto receipt_id = SELO_TRY(string_if_present(body, "receipt_id"));
+            const bool as_text = body.contains("receipt") || body.contains("token");
+            if (receipt_id && as_text) {
+                // Either would be checked and the other silently ignored.
+                return fail(ErrorCode::malformed, "give either 'receipt_id' or 'receipt' and 'token', not both");
+            }
+            if (!receipt_id && !as_text) {
+                return fail(ErrorCode::malformed, "give 'receipt_id', or 'receipt' and 'token'");
+            }
+            std::optional<tsa::DocumentDigest> document;
+            if (digest) {
+                document = tsa::DocumentDigest{alg, std::move(*digest)};
             }
             tsa::IntegrityResult result;
-            if (body.contains("receipt_id")) {
-                auto id = SELO_TRY(required_string(body, "receipt_id"));
-                auto e = SELO_TRY(pm.find(id));
-                if (!e) {
-                    return fail(ErrorCode::not_found, "no receipt {}", id);
+            if (receipt_id) {
+                if (receipt_id->empty()) {
+                    return fail(ErrorCode::malformed, "'receipt_id' must not be empty");
                 }
-                result = SELO_TRY(pm.check_receipt(e->receipt, e->token, digest ? alg : e->algorithm,
-                                                   digest ? ByteView(*digest) : ByteView(e->digest)));
-                result.event = std::move(*e);
+                result = SELO_TRY(pm.check_integrity(*receipt_id, std::move(document)));
             } else {
                 auto receipt = SELO_TRY(base64_member(body, "receipt"));
                 auto token = SELO_TRY(base64_member(body, "token"));
-                if (!digest) {
-                    return fail(ErrorCode::malformed, "'digest' is required with a receipt given as text");
-                }
-                result = SELO_TRY(pm.check_receipt(receipt, token, alg, *digest));
+                result = SELO_TRY(pm.check_receipt(receipt, token, document));
             }
-            json::object out{{"valid", result.valid}};
+            json::object out{{"valid", result.valid}, {"document_checked", result.document_checked}};
             if (!result.valid) {
                 out["reason"] = result.reason;
             }
@@ -190,24 +224,41 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
             return http::json_response(http::Status::ok, out);
         };
     };
-    json::object check_request = schema_object({{"receipt_id", schema_string("a receipt of this service, or:")},
-                                                {"receipt", schema_string("base64 receipt text")},
-                                                {"token", schema_string("base64 token")},
-                                                {"digest", schema_string("hex digest of the document")},
-                                                {"digest_algorithm", schema_string()}});
-    json::object check_response = schema_object({{"valid", schema_boolean()},
-                                                 {"reason", schema_string("why not")},
-                                                 {"proven_time", schema_string("RFC 3339")},
-                                                 {"receipt_id", schema_string()},
-                                                 {"transaction_id", schema_string()},
-                                                 {"event", schema_string()}});
+    auto check_request = [](bool need_digest) {
+        return schema_object(
+            {{"receipt_id", schema_string("a receipt of this service; or, instead, receipt and token")},
+             {"receipt", schema_string("base64 receipt text (with token, instead of receipt_id)")},
+             {"token", schema_string("base64 DER token over SHA-256(receipt) (with receipt)")},
+             {"digest", schema_string(need_digest ? "hex digest of the document"
+                                                  : "hex digest of the document; left out, only the receipt "
+                                                    "is checked (document_checked false)")},
+             {"digest_algorithm",
+              schema_string("sha-256, sha-384 or sha-512, with digest; default: the receipt's own")}},
+            need_digest ? std::vector<std::string>{"digest"} : std::vector<std::string>{});
+    };
+    json::object check_response = schema_object(
+        {{"valid", schema_boolean("the receipt is genuine (its token verifies) and, when a digest was given, "
+                                  "the document matches it")},
+         {"document_checked", schema_boolean("whether a digest was given and the document checked")},
+         {"reason", schema_string("why not")},
+         {"proven_time", schema_string("RFC 3339")},
+         {"receipt_id", schema_string()},
+         {"transaction_id", schema_string()},
+         {"event", schema_string()}},
+        {"valid", "document_checked"});
     reg.add(router, http::Verb::post, "/api/v1/epcm/verify", Access::anyone(),
             {.summary = "S43 Verify: is the receipt genuine (token valid), and for the digest if given",
-             .request_schema = check_request, .response_schema = check_response, .errors = {400, 404}},
+             .description = "The receipt is given by receipt_id, or as receipt and token (not both). Without "
+                            "digest, only the receipt is checked: valid says it is genuine and proves its time, "
+                            "and document_checked is false. A digest whose length does not fit its algorithm "
+                            "is a 422.",
+             .request_schema = check_request(false), .response_schema = check_response, .errors = {400, 404, 422}},
             check(false));
     reg.add(router, http::Verb::post, "/api/v1/epcm/check-integrity", Access::anyone(),
             {.summary = "S43 CheckIntegrity: does this document (digest) match the receipt",
-             .request_schema = check_request, .response_schema = check_response, .errors = {400, 404}},
+             .description = "The receipt is given by receipt_id, or as receipt and token (not both). A digest "
+                            "whose length does not fit its algorithm is a 422.",
+             .request_schema = check_request(true), .response_schema = check_response, .errors = {400, 404, 422}},
             check(true));
 
     reg.add(router, http::Verb::get, "/api/v1/epcm/transactions/{id}", Access::any_account(),
@@ -231,7 +282,8 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
             });
     reg.add(router, http::Verb::post, "/api/v1/epcm/transactions/{id}/events", Access::any_account(),
             {.summary = "S43 LogEvent: record an event in a transaction, itself time-stamped",
-             .description = "For the submitter, clerks and administrators.",
+             .description = "For the submitter, clerks and administrators; auditors, who may read the "
+                            "transaction, get 403.",
              .request_schema = schema_object({{"event", schema_string("e.g. delivered, read, returned")},
                                               {"details", schema_string()}},
                                              {"event"}),
@@ -244,13 +296,10 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
                 if (events.empty()) {
                     return fail(ErrorCode::not_found, "no postmark transaction {}", id);
                 }
-                SELO_TRY_VOID(may_see(r, events.front(), {Role::clerk, Role::administrator}));
+                SELO_TRY_VOID(may_see(r, events.front(), {Role::clerk, Role::administrator}, {Role::auditor}));
                 auto body = SELO_TRY(http::parse_json_object(r.http));
                 auto event = SELO_TRY(required_string(body, "event"));
-                std::string details;
-                if (const json::value* d = body.if_contains("details"); d != nullptr && d->is_string()) {
-                    details = std::string(d->as_string());
-                }
+                auto details = SELO_TRY(string_if_present(body, "details")).value_or("");
                 auto e = SELO_TRY(pm.log_event(id, r.principal->account.id, event, details));
                 return created(event_json(e));
             });

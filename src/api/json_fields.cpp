@@ -16,6 +16,17 @@ Result<std::string> optional_string(const json::object& o, std::string_view name
     return std::string(v->as_string());
 }
 
+Result<std::optional<std::string>> string_if_present(const json::object& o, std::string_view name) {
+    const json::value* v = o.if_contains(name);
+    if (v == nullptr) {
+        return std::optional<std::string>();
+    }
+    if (!v->is_string()) {
+        return fail(ErrorCode::malformed, "'{}' must be a string", name);
+    }
+    return std::optional<std::string>(std::string(v->as_string()));
+}
+
 Result<std::string> required_string(const json::object& o, std::string_view name) {
     const json::value* v = o.if_contains(name);
     if (v == nullptr || !v->is_string() || v->as_string().empty()) {

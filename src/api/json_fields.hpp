@@ -4,6 +4,7 @@
 // the CSC specification's error descriptions dictate.
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,10 @@ namespace selo::api {
 [[nodiscard]] Result<std::string> required_string(const boost::json::object& o, std::string_view name);
 // A string member; absent or null reads as the empty string.
 [[nodiscard]] Result<std::string> optional_string(const boost::json::object& o, std::string_view name);
+// A string member that may be left out (std::nullopt); when present it must be a string: null
+// or another type is an error naming the member and the type, never read as left out.
+[[nodiscard]] Result<std::optional<std::string>> string_if_present(const boost::json::object& o,
+                                                                   std::string_view name);
 // A boolean member; absent reads as `fallback`.
 [[nodiscard]] Result<bool> optional_bool(const boost::json::object& o, std::string_view name, bool fallback);
 // Refuses members the operation does not know, so that a typo is not silently dropped; `where`

@@ -56,13 +56,21 @@ Result<tsa::EpcmEvent> epcm_from_row(const Row& r) {
 }  // namespace
 
 Result<void> SqlEpcmRepository::insert(const tsa::EpcmEvent& e) {
-    SELO_TRY(db_.execute(
+    auto rc = db_.execute(
         fmt::format("INSERT INTO epcm_events ({}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", kEpcmColumns),
         {e.id, e.transaction_id, static_cast<std::int64_t>(e.sequence), e.event, e.submitter,
          std::string(sql::digest_label(e.algorithm)), e.digest, e.details, e.validation.status,
          e.validation.detail,
          std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch()).count(), e.receipt,
-         e.token}));
+         e.token});
+    if (!rc && rc.error().code == ErrorCode::conflict) {
+        // UNIQUE (transaction_id, sequence), or the id: SQLite's wording is no caller's business.
+        return fail(ErrorCode::conflict, "transaction {} has an event with sequence number {} already",
+                    e.transaction_id, e.sequence);
+    }
+    if (!rc) {
+        return std::unexpected(rc.error());
+    }
     return {};
 }
 

@@ -4,6 +4,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <ctime>
+#include <functional>
 
 #include "crypto/keys.hpp"
 #include "crypto/openssl.hpp"
@@ -26,6 +27,24 @@ std::string one_line(std::string_view s) {
         out += (c == '\n' || c == '\r') ? ' ' : c;
     }
     return out;
+}
+
+// The algorithm a receipt's "digest: ALG:hex" line names (see receipt_text).
+std::optional<crypto::DigestAlgorithm> receipt_algorithm(std::string_view text) {
+    constexpr std::string_view kDigest = "\ndigest: ";
+    auto at = text.find(kDigest);
+    if (at == std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::string_view rest = text.substr(at + kDigest.size());
+    std::string_view name = rest.substr(0, rest.find(':'));
+    for (auto alg : {crypto::DigestAlgorithm::sha1, crypto::DigestAlgorithm::sha256, crypto::DigestAlgorithm::sha384,
+                     crypto::DigestAlgorithm::sha512}) {
+        if (name == crypto::digest_name(alg)) {
+            return alg;
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -179,6 +198,9 @@ Result<EpcmEvent> PostmarkService::log_event(std::string_view transaction_id, st
     if (details.size() > 4096) {
         return fail(ErrorCode::invalid_argument, "details are limited to 4096 bytes");
     }
+    // Held through seal: the sequence number taken here is the one stored (see the member).
+    std::lock_guard lock(
+        transaction_locks_[std::hash<std::string_view>{}(transaction_id) % transaction_locks_.size()]);
     auto events = SELO_TRY(repo_.transaction(transaction_id));
     if (events.empty()) {
         return fail(ErrorCode::not_found, "no postmark transaction {}", transaction_id);
@@ -191,35 +213,64 @@ Result<EpcmEvent> PostmarkService::log_event(std::string_view transaction_id, st
     e.algorithm = events.front().algorithm;
     e.digest = events.front().digest;  // the event is about the postmarked document
     e.details = std::string(details);
-    return seal(std::move(e), "epcm-event");
+    const std::uint32_t sequence = e.sequence;
+    auto sealed = seal(std::move(e), "epcm-event");
+    if (!sealed && sealed.error().code == ErrorCode::conflict) {
+        // Only another process writing the same store gets here (this one is serialised above).
+        return fail(ErrorCode::conflict,
+                    "another event took sequence number {} of transaction {} at the same time; send the event again",
+                    sequence, transaction_id);
+    }
+    return sealed;
 }
 
 Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteView token,
-                                                       crypto::DigestAlgorithm algorithm, ByteView digest) {
+                                                       const std::optional<DocumentDigest>& document) {
+    std::string_view text(reinterpret_cast<const char*>(receipt.data()), receipt.size());
+    // Without an algorithm the digest is taken to be in the receipt's own (a SHA-384 receipt is
+    // checked with a SHA-384 digest), not a fixed default that would make it "differ".
+    std::optional<crypto::DigestAlgorithm> algorithm;
+    if (document) {
+        algorithm = document->algorithm ? document->algorithm : receipt_algorithm(text);
+        if (algorithm && document->digest.size() != crypto::digest_size(*algorithm)) {
+            return fail(ErrorCode::invalid_argument, "a {} digest is {} bytes, not {}", crypto::digest_name(*algorithm),
+                        crypto::digest_size(*algorithm), document->digest.size());
+        }
+    }
     IntegrityResult out;
+    out.document_checked = document.has_value();
     auto info = verify_token(token, crypto::DigestAlgorithm::sha256, crypto::sha256(receipt), anchors_);
     if (!info) {
         out.reason = "the receipt's time-stamp does not verify: " + info.error().message;
         return out;
     }
-    std::string text(reinterpret_cast<const char*>(receipt.data()), receipt.size());
-    std::string expected = fmt::format("\ndigest: {}:{}\n", crypto::digest_name(algorithm), hex_encode(digest));
-    if (text.find(expected) == std::string::npos) {
-        out.reason = "the document does not match the receipt (its digest differs)";
-        return out;
+    if (document) {
+        if (!algorithm) {
+            out.reason = "the receipt names no document digest (it is not an EPCM receipt)";
+            return out;
+        }
+        std::string expected =
+            fmt::format("\ndigest: {}:{}\n", crypto::digest_name(*algorithm), hex_encode(document->digest));
+        if (text.find(expected) == std::string_view::npos) {
+            out.reason = "the document does not match the receipt (its digest differs)";
+            return out;
+        }
     }
     out.valid = true;
     out.proven_time = info->gen_time;
     return out;
 }
 
-Result<IntegrityResult> PostmarkService::check_integrity(std::string_view receipt_id, crypto::DigestAlgorithm algorithm,
-                                                         ByteView digest) {
+Result<IntegrityResult> PostmarkService::check_integrity(std::string_view receipt_id,
+                                                         std::optional<DocumentDigest> document) {
     auto e = SELO_TRY(repo_.find(receipt_id));
     if (!e) {
         return fail(ErrorCode::not_found, "no receipt {}", receipt_id);
     }
-    auto out = SELO_TRY(check_receipt(e->receipt, e->token, algorithm, digest));
+    if (document && !document->algorithm) {
+        document->algorithm = e->algorithm;
+    }
+    auto out = SELO_TRY(check_receipt(e->receipt, e->token, document));
     out.event = std::move(*e);
     return out;
 }

@@ -6,6 +6,8 @@
 // offline with `openssl ts -verify -data receipt.txt -in receipt.tst -token_in ...`. Every
 // receipt is appended to the transparency log ("postmark" / "epcm-event").
 
+#include <array>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,9 +62,17 @@ public:
                                                          ByteView digest, const TrustAnchors& anchors,
                                                          TimePoint at);
 
+// The document a receipt is checked against: its digest, under `algorithm` or, when that is
+// not given, under the algorithm the receipt itself names.
+struct DocumentDigest {
+    std::optional<crypto::DigestAlgorithm> algorithm;
+    Bytes digest;
+};
+
 struct IntegrityResult {
-    bool valid = false;
-    std::string reason;  // why not
+    bool valid = false;             // the receipt is genuine and, when checked, the document matches
+    bool document_checked = false;  // false: no digest was given, only the receipt was checked
+    std::string reason;             // why not
     std::optional<EpcmEvent> event;
     std::optional<TimePoint> proven_time;
 };
@@ -79,12 +89,13 @@ public:
     // S43 LogEvent: another event in a transaction, itself receipted and time-stamped.
     Result<EpcmEvent> log_event(std::string_view transaction_id, std::string_view submitter,
                                 std::string_view event, std::string_view details);
-    // S43 Verify / CheckIntegrity: does the document with `digest` match the receipt, and does
-    // the receipt's token verify? A receipt is given by id, or by its text and token.
-    Result<IntegrityResult> check_integrity(std::string_view receipt_id, crypto::DigestAlgorithm algorithm,
-                                            ByteView digest);
-    Result<IntegrityResult> check_receipt(ByteView receipt, ByteView token, crypto::DigestAlgorithm algorithm,
-                                          ByteView digest);
+    // S43 Verify / CheckIntegrity: does the receipt's token verify over the receipt, and, when
+    // a document is given, does its digest match the receipt's? A receipt is given by id, or by
+    // its text and token. A digest whose length does not fit its algorithm is
+    // ErrorCode::invalid_argument, not a mismatch.
+    Result<IntegrityResult> check_integrity(std::string_view receipt_id, std::optional<DocumentDigest> document);
+    Result<IntegrityResult> check_receipt(ByteView receipt, ByteView token,
+                                          const std::optional<DocumentDigest>& document);
     // S43 RetrieveResults.
     Result<std::vector<EpcmEvent>> events(std::string_view transaction_id) { return repo_.transaction(transaction_id); }
     Result<std::optional<EpcmEvent>> find(std::string_view id) { return repo_.find(id); }
@@ -98,6 +109,12 @@ private:
     TrustAnchors anchors_;
     const Clock& clock_;
     Rng& rng_;
+    // LogEvent reads a transaction's last sequence number, then seals (and logs) and stores the
+    // next one; two events of one transaction doing so at once would take the same number, and
+    // the loser would be in the log but not in the store. The server is the store's only
+    // writer, so serialising per transaction here suffices; striped so that unrelated
+    // transactions seldom wait on each other.
+    std::array<std::mutex, 64> transaction_locks_;
 };
 
 }  // namespace selo::tsa

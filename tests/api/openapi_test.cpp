@@ -46,5 +46,37 @@ TEST(OpenApi, EveryLiveApiRouteIsDocumented) {
     EXPECT_EQ(documented, api_routes);
 }
 
+// The EPCM request schemas mark as required what the handlers refuse to go without, and no more.
+TEST(OpenApi, EpcmRequestsRequireWhatTheServerEnforces) {
+    test::TempDir dir;
+    SystemClock clock;
+    SystemRng rng;
+    ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
+    auto rt = cli::Runtime::open(dir / "data", clock, rng).value();
+    http::Router router;
+    ApiRegistry registry(rt->accounts());
+    ApiContext ctx{rt->config(), rt->cas(), rt->cloudsign(), clock, registry};
+    ctx.postmarks = &rt->postmarks();
+    add_all_routes(router, ctx);
+
+    auto doc = registry.openapi("http://selo.test");
+    auto required = [&](const std::string& path) {
+        const auto& schema = doc.at("paths").at(path).at("post").at("requestBody").at("content")
+                                 .at("application/json").at("schema").as_object();
+        std::vector<std::string> out;
+        if (const auto* r = schema.if_contains("required")) {
+            for (const auto& name : r->as_array()) {
+                out.emplace_back(name.as_string());
+            }
+        }
+        return out;
+    };
+    using Names = std::vector<std::string>;
+    EXPECT_EQ(required("/api/v1/epcm/postmark"), Names{"digest"});
+    EXPECT_EQ(required("/api/v1/epcm/verify"), Names{}) << "receipt_id or receipt and token; the digest is optional";
+    EXPECT_EQ(required("/api/v1/epcm/check-integrity"), Names{"digest"});
+    EXPECT_EQ(required("/api/v1/epcm/transactions/{id}/events"), Names{"event"});
+}
+
 }  // namespace
 }  // namespace selo::api

@@ -112,6 +112,13 @@ TEST_F(EpcmHttp, LogEventAndRetrieveResultsForTheSubmitterAndStaffOnly) {
     EXPECT_EQ(selo.post("/api/v1/epcm/transactions/" + tx + "/events", json::serialize(json::object{{"event", "read"}}), auth(st)).status, 404) << "a stranger cannot tell it from none";
     auto clerk = selo.enrol("Lei Clerk", "Lei Clerk", "S-9", "clerk@example.mo", "", {"clerk"}, "staff-card");
     EXPECT_EQ(selo.get("/api/v1/epcm/transactions/" + tx, auth(selo.api_login(clerk))).status, 200);
+    // An auditor reads the transaction, so is told why it may not add to it (not "no such one").
+    auto auditor = selo.enrol("Ho Auditor", "Ho Auditor", "S-10", "auditor@example.mo", "", {"auditor"}, "staff-card");
+    const std::string at = selo.api_login(auditor);
+    EXPECT_EQ(selo.get("/api/v1/epcm/transactions/" + tx, auth(at)).status, 200);
+    auto denied = selo.post("/api/v1/epcm/transactions/" + tx + "/events", json::serialize(json::object{{"event", "read"}}), auth(at));
+    EXPECT_EQ(denied.status, 403) << denied.raw;
+    EXPECT_NE(denied.raw.find("auditors may read transaction " + tx + " but not add events to it"), std::string::npos) << denied.raw;
     EXPECT_EQ(selo.get("/api/v1/epcm/transactions/ffff", auth(token)).status, 404);
     EXPECT_EQ(selo.post("/api/v1/epcm/transactions/" + tx + "/events", json::serialize(json::object{{"event", "Bad Event"}}), auth(token)).status, 422);
 
@@ -148,6 +155,106 @@ TEST_F(EpcmHttp, TheSubmittersCmsSignatureIsValidated) {
     auto junk = selo.post("/api/v1/epcm/postmark",
                           json::serialize(json::object{{"digest", sha256_of("doc.txt")}, {"signature", "AAAA"}}), auth(token));
     EXPECT_EQ(junk.body.as_object().at("signature").as_object().at("status").as_string(), "invalid") << junk.raw;
+}
+
+TEST_F(EpcmHttp, ParallelEventsOfOneTransactionAreAllRecordedAndLoggedOnce) {
+    auto pm = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", sha256_of("doc.txt")}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const std::string tx(pm.body.as_object().at("transaction_id").as_string());
+    // 30 requests at once, each printing its status.
+    write_file(selo.dir() / "event.json", std::string_view(R"({"event":"delivered"})"));
+    auto r = run("cd " + d + " && seq 30 | xargs -P 30 -I{} curl -s -o /dev/null -w '%{http_code}\\n'"
+                 " -H 'Authorization: Bearer " + token + "' -H 'Content-Type: application/json'"
+                 " --data-binary @event.json " + selo.base() + "/api/v1/epcm/transactions/" + tx + "/events");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 30) << r.output;
+    EXPECT_EQ(r.output.find_first_not_of("201\n"), std::string::npos) << r.output;
+
+    auto results = selo.get("/api/v1/epcm/transactions/" + tx, auth(token));
+    ASSERT_EQ(results.status, 200) << results.raw;
+    const auto& events = results.body.as_object().at("events").as_array();
+    ASSERT_EQ(events.size(), 31u) << results.raw;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].as_object().at("sequence").as_int64(), static_cast<std::int64_t>(i));
+    }
+    int logged = 0;
+    auto log = selo.get("/api/v1/log/entries");
+    ASSERT_EQ(log.status, 200) << log.raw;
+    for (const auto& e : log.body.as_object().at("entries").as_array()) {
+        logged += e.as_object().at("type").as_string() == "epcm-event";
+    }
+    EXPECT_EQ(logged, 30) << "one log entry per stored event";
+}
+
+TEST_F(EpcmHttp, VerifyTakesTheReceiptsOwnAlgorithmAndAnOptionalDigest) {
+    const std::string d384 = run_stdout("cd " + d + " && sha384sum doc.txt | cut -c1-96").output.substr(0, 96);
+    auto pm = selo.post("/api/v1/epcm/postmark",
+                        json::serialize(json::object{{"digest", d384}, {"digest_algorithm", "sha-384"}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const auto& receipt = pm.body.as_object();
+    const std::string id(receipt.at("id").as_string());
+    const json::object as_text{{"receipt", receipt.at("receipt")}, {"token", receipt.at("token")}};
+
+    // A correct SHA-384 digest without digest_algorithm matches, by id and as text.
+    auto by_id = selo.post("/api/v1/epcm/check-integrity", json::serialize(json::object{{"receipt_id", id}, {"digest", d384}}));
+    ASSERT_EQ(by_id.status, 200) << by_id.raw;
+    EXPECT_TRUE(by_id.body.as_object().at("valid").as_bool()) << by_id.raw;
+    EXPECT_TRUE(by_id.body.as_object().at("document_checked").as_bool()) << by_id.raw;
+    auto text_with_digest = as_text;
+    text_with_digest["digest"] = d384;
+    auto by_text = selo.post("/api/v1/epcm/verify", json::serialize(text_with_digest));
+    ASSERT_EQ(by_text.status, 200) << by_text.raw;
+    EXPECT_TRUE(by_text.body.as_object().at("valid").as_bool()) << by_text.raw;
+    // A digest that cannot be SHA-384 is an error in the request, not "the digest differs".
+    auto short_digest = selo.post("/api/v1/epcm/check-integrity",
+                                  json::serialize(json::object{{"receipt_id", id}, {"digest", sha256_of("doc.txt")}}));
+    EXPECT_EQ(short_digest.status, 422) << short_digest.raw;
+    EXPECT_NE(short_digest.raw.find("a SHA-384 digest is 48 bytes, not 32"), std::string::npos) << short_digest.raw;
+    auto text_short = as_text;
+    text_short["digest"] = sha256_of("doc.txt");
+    EXPECT_EQ(selo.post("/api/v1/epcm/verify", json::serialize(text_short)).status, 422);
+
+    // Verify without a digest: the receipt is genuine and its time proven; no document checked.
+    auto genuine = selo.post("/api/v1/epcm/verify", json::serialize(as_text));
+    ASSERT_EQ(genuine.status, 200) << genuine.raw;
+    EXPECT_TRUE(genuine.body.as_object().at("valid").as_bool()) << genuine.raw;
+    EXPECT_FALSE(genuine.body.as_object().at("document_checked").as_bool()) << genuine.raw;
+    EXPECT_EQ(genuine.body.as_object().at("proven_time").as_string(), receipt.at("time").as_string());
+    auto genuine_id = selo.post("/api/v1/epcm/verify", json::serialize(json::object{{"receipt_id", id}}));
+    EXPECT_FALSE(genuine_id.body.as_object().at("document_checked").as_bool()) << genuine_id.raw;
+    EXPECT_EQ(selo.post("/api/v1/epcm/check-integrity", json::serialize(as_text)).status, 400) << "CheckIntegrity needs a digest";
+
+    // Both forms at once would check one and ignore the other.
+    auto both = as_text;
+    both["receipt_id"] = id;
+    auto twice = selo.post("/api/v1/epcm/verify", json::serialize(both));
+    EXPECT_EQ(twice.status, 400) << twice.raw;
+    EXPECT_NE(twice.raw.find("give either 'receipt_id' or 'receipt' and 'token', not both"), std::string::npos) << twice.raw;
+    EXPECT_EQ(selo.post("/api/v1/epcm/verify", json::serialize(json::object{{"digest", d384}})).status, 400);
+}
+
+TEST_F(EpcmHttp, AMemberOfTheWrongTypeIsRefusedByName) {
+    const std::string digest = sha256_of("doc.txt");
+    auto pm = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", digest}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const std::string id(pm.body.as_object().at("id").as_string());
+    auto refused = [&](const std::string& path, json::object body, const std::string& member) {
+        auto r = selo.post(path, json::serialize(body), auth(token));
+        EXPECT_EQ(r.status, 400) << path << " " << json::serialize(body) << ": " << r.raw;
+        EXPECT_NE(r.raw.find("'" + member + "' must be a string"), std::string::npos) << r.raw;
+    };
+    for (json::value wrong : {json::value(5), json::value(nullptr), json::value(json::array{"sha-384"})}) {
+        refused("/api/v1/epcm/postmark", {{"digest", digest}, {"digest_algorithm", wrong}}, "digest_algorithm");
+        refused("/api/v1/epcm/postmark", {{"digest", digest}, {"signature", wrong}}, "signature");
+        refused("/api/v1/epcm/verify", {{"receipt_id", id}, {"digest", wrong}}, "digest");
+        refused("/api/v1/epcm/verify", {{"receipt_id", wrong}}, "receipt_id");
+        refused("/api/v1/epcm/check-integrity", {{"receipt_id", id}, {"digest", digest}, {"digest_algorithm", wrong}},
+                "digest_algorithm");
+        refused("/api/v1/epcm/transactions/" + id + "/events", {{"event", "read"}, {"details", wrong}}, "details");
+    }
+    // None of the refused events was recorded.
+    auto results = selo.get("/api/v1/epcm/transactions/" + id, auth(token));
+    EXPECT_EQ(results.body.as_object().at("events").as_array().size(), 1u) << results.raw;
 }
 
 }  // namespace

@@ -15,9 +15,13 @@
 #include "crypto/keys.hpp"
 #include "pki/authority.hpp"
 #include "pki/memory_repositories.hpp"
+#include "store/migrations.hpp"
+#include "store/sql_tsa.hpp"
+#include "store/sqlite/sqlite_database.hpp"
 #include "support/test_support.hpp"
 #include "tsa/authority.hpp"
 #include "tsa/der.hpp"
+#include "tsa/epcm.hpp"
 #include "tsa/request.hpp"
 #include "tsa/unit.hpp"
 #include "tsa/verify.hpp"
@@ -446,6 +450,120 @@ TEST_F(TsaTest, TimeStampAsyncAnswersOnlyOnceTheTokenIsLogged) {
     ASSERT_TRUE(token.has_value());
     ASSERT_FALSE(token->has_value());
     EXPECT_EQ((*token).error().code, ErrorCode::invalid_argument);
+}
+
+// EPCM postmarks with the real TSA and the real SQLite store, as `selo serve` has them.
+class EpcmTest : public TsaTest {
+protected:
+    void SetUp() override {
+        TsaTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        auto opened = store::open_sqlite(dir / "selo.db");
+        ASSERT_TRUE(opened.has_value()) << opened.error().message;
+        db = std::move(*opened);
+        ASSERT_TRUE(store::migrate(*db).has_value());
+        repo.emplace(*db);
+        service.emplace(*repo, *fixture->tsa, &log, TrustAnchors{{*fixture->root}, {*fixture->intermediate}},
+                        fixture->clock, fixture->rng);
+    }
+    test::TempDir dir;
+    std::unique_ptr<store::Database> db;
+    std::optional<store::SqlEpcmRepository> repo;
+    MemoryLog log;
+    std::optional<PostmarkService> service;
+};
+
+TEST_F(EpcmTest, ConcurrentEventsOfOneTransactionGetDistinctSequencesAndAreLoggedOnlyWhenStored) {
+    auto first = service->postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(std::string_view("doc")),
+                                   std::nullopt);
+    ASSERT_TRUE(first.has_value()) << first.error().message;
+    constexpr int kThreads = 12;
+    constexpr int kEach = 3;
+    std::mutex mutex;
+    std::vector<std::string> errors;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) {
+                auto e = service->log_event(first->transaction_id, "acct-1", "delivered", fmt::format("{}/{}", t, i));
+                if (!e) {
+                    std::lock_guard lock(mutex);
+                    errors.push_back(e.error().message);
+                }
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_TRUE(errors.empty()) << errors.size() << " failed, e.g. " << errors.front();
+    auto events = service->events(first->transaction_id).value();
+    ASSERT_EQ(events.size(), 1u + kThreads * kEach);
+    std::set<Bytes> stored;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        EXPECT_EQ(events[i].sequence, i);
+        stored.insert(events[i].receipt);
+    }
+    // Every logged receipt is a stored one: none for an event that was then refused.
+    std::size_t logged = 0;
+    for (const auto& [type, entry] : log.entries) {
+        if (type == "epcm-event") {
+            ++logged;
+            EXPECT_TRUE(stored.contains(entry)) << as_chars(entry);
+        }
+    }
+    EXPECT_EQ(logged, static_cast<std::size_t>(kThreads * kEach));
+}
+
+TEST_F(EpcmTest, AStoreConflictIsReportedWithoutTheDatabasesWording) {
+    auto first = service->postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(std::string_view("doc")),
+                                   std::nullopt)
+                     .value();
+    auto again = first;
+    again.id = "0123456789abcdef0123456789abcdef";  // another event, the same (transaction, sequence)
+    auto r = repo->insert(again);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::conflict);
+    EXPECT_EQ(r.error().message, fmt::format("transaction {} has an event with sequence number 0 already",
+                                             first.transaction_id));
+}
+
+TEST_F(EpcmTest, ChecksAReceiptInItsOwnAlgorithmAndWithoutADocument) {
+    Bytes digest = crypto::digest(crypto::DigestAlgorithm::sha384, to_bytes("Ofício n.º 12/2025"));
+    auto e = service->postmark("acct-1", crypto::DigestAlgorithm::sha384, digest, std::nullopt).value();
+    // No algorithm given: the receipt's own (SHA-384), by id and as text alike.
+    auto by_id = service->check_integrity(e.id, DocumentDigest{std::nullopt, digest});
+    ASSERT_TRUE(by_id.has_value()) << by_id.error().message;
+    EXPECT_TRUE(by_id->valid) << by_id->reason;
+    EXPECT_TRUE(by_id->document_checked);
+    auto as_text = service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, digest});
+    ASSERT_TRUE(as_text.has_value()) << as_text.error().message;
+    EXPECT_TRUE(as_text->valid) << as_text->reason;
+    // Another document still differs.
+    Bytes other = digest;
+    other[0] ^= 1;
+    auto differs = service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, other}).value();
+    EXPECT_FALSE(differs.valid);
+    EXPECT_NE(differs.reason.find("digest differs"), std::string::npos) << differs.reason;
+    // A digest of the wrong length is an error in the request, not a mismatch.
+    for (auto wrong : {service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, Bytes(32, 1)}),
+                       service->check_integrity(e.id, DocumentDigest{crypto::DigestAlgorithm::sha256, digest})}) {
+        ASSERT_FALSE(wrong.has_value());
+        EXPECT_EQ(wrong.error().code, ErrorCode::invalid_argument);
+        EXPECT_NE(wrong.error().message.find("bytes, not"), std::string::npos) << wrong.error().message;
+    }
+    // Without a document: the receipt is genuine and its time proven, no document checked.
+    auto genuine = service->check_receipt(e.receipt, e.token, std::nullopt).value();
+    EXPECT_TRUE(genuine.valid) << genuine.reason;
+    EXPECT_FALSE(genuine.document_checked);
+    EXPECT_EQ(genuine.proven_time, e.time);
+    Bytes edited = e.receipt;
+    edited[edited.size() - 2] ^= 1;
+    auto forged = service->check_receipt(edited, e.token, std::nullopt).value();
+    EXPECT_FALSE(forged.valid);
+    EXPECT_NE(forged.reason.find("does not verify"), std::string::npos) << forged.reason;
 }
 
 // Units in memory.
