@@ -8,11 +8,12 @@
 namespace selo::api {
 
 ClientCertificateAuthenticator::ClientCertificateAuthenticator(
-    std::string issuer_name, pki::Certificate issuer, pki::Certificate root,
+    std::string issuer_name, pki::Certificate issuer, std::string root_name, pki::Certificate root,
     pki::CertificateRepository& certificates, account::CertificateBindingRepository& bindings,
     account::AccountService& accounts, const Clock& clock)
-    : issuer_name_(std::move(issuer_name)), issuer_(std::move(issuer)), root_(std::move(root)),
-      certificates_(certificates), bindings_(bindings), accounts_(accounts), clock_(clock) {}
+    : issuer_name_(std::move(issuer_name)), issuer_(std::move(issuer)), root_name_(std::move(root_name)),
+      root_(std::move(root)), certificates_(certificates), bindings_(bindings), accounts_(accounts),
+      clock_(clock) {}
 
 Result<std::string> ClientCertificateAuthenticator::check_certificate(std::string_view der) const {
     auto cert = pki::Certificate::from_der(as_bytes(der));
@@ -52,6 +53,17 @@ Result<std::string> ClientCertificateAuthenticator::check_certificate(std::strin
     if (!through_issuer) {
         return fail(ErrorCode::unauthorized,
                     "the client certificate was not issued by Selo's {} CA", issuer_name_);
+    }
+    // RFC 5280 §6.3: no certificate of the path may be revoked, the issuing CA's included; the
+    // root issued it, so the root's records hold its status.
+    auto ca_status = certificates_.status(root_name_, issuer_.serial_hex());
+    if (!ca_status) {
+        return std::unexpected(ca_status.error());
+    }
+    if (!*ca_status || (*ca_status)->status != "valid") {
+        return fail(ErrorCode::unauthorized,
+                    "the client certificate's issuer, Selo's {} CA, has a certificate that is {}",
+                    issuer_name_, *ca_status ? (*ca_status)->status : "not in Selo's records");
     }
     std::string serial = cert->serial_hex();
     auto status = certificates_.status(issuer_name_, serial);

@@ -20,15 +20,18 @@ namespace selo::api {
 class ClientCertificateAuthenticator {
 public:
     // `issuer` is the only CA whose certificates are accepted (the institutions CA), `root`
-    // the trust anchor it chains to; `issuer_name` its name in the certificates table.
+    // the trust anchor it chains to; `issuer_name` and `root_name` their names in the
+    // certificates table (the issuer's own certificate is recorded under the root's name).
     ClientCertificateAuthenticator(std::string issuer_name, pki::Certificate issuer,
-                                   pki::Certificate root, pki::CertificateRepository& certificates,
+                                   std::string root_name, pki::Certificate root,
+                                   pki::CertificateRepository& certificates,
                                    account::CertificateBindingRepository& bindings,
                                    account::AccountService& accounts, const Clock& clock);
 
     // The principal for a client certificate (DER): chains to the issuer and root at the
     // clock's time (X.509 path validation, TLS client purpose), is recorded by Selo as valid
-    // (not revoked, not suspended), and is bound to an account holding the agency role.
+    // (not revoked, not suspended) as is the issuer's own certificate, and is bound to an
+    // account holding the agency role.
     // ErrorCode::unauthorized naming the reason otherwise.
     [[nodiscard]] Result<account::Principal> authenticate(std::string_view der,
                                                           const http::RequestContext& context);
@@ -52,6 +55,7 @@ private:
 
     std::string issuer_name_;
     pki::Certificate issuer_;
+    std::string root_name_;
     pki::Certificate root_;
     pki::CertificateRepository& certificates_;
     account::CertificateBindingRepository& bindings_;

@@ -5,7 +5,7 @@ namespace selo::cli {
 ClientCertificates::ClientCertificates(Runtime& rt, pki::CertificateAuthority& issuer,
                                        pki::CertificateAuthority& root)
     : bindings(rt.database()),
-      authenticator(issuer.name(), issuer.certificate(), root.certificate(), rt.certificates(),
+      authenticator(issuer.name(), issuer.certificate(), root.name(), root.certificate(), rt.certificates(),
                     bindings, rt.accounts(), rt.clock()) {}
 
 Result<std::unique_ptr<ClientCertificates>> open_client_certificates(Runtime& rt) {

@@ -631,14 +631,30 @@ Result<void> Runtime::open_time_stamping() {
                                                           std::move(unit->key), std::move(opts),
                                                           clock_, rng_, log_.get())));
     // Postmarks: receipts stamped by the TSA; submitters' signatures validated against the root,
-    // with every CA of the hierarchy as a possible intermediate.
+    // with every CA of the hierarchy as a possible intermediate, and every certificate of the
+    // chain checked against the certificates table OCSP and CRLs answer from.
     tsa::TrustAnchors anchors;
+    std::vector<std::pair<std::string, pki::Certificate>> ca_certificates;
     for (const auto& rec : SELO_TRY(cas_.list())) {
         auto cert = SELO_TRY(pki::Certificate::from_der(rec.certificate_der));
+        ca_certificates.emplace_back(rec.name, cert);
         (rec.role == "root" ? anchors.roots : anchors.intermediates).push_back(std::move(cert));
     }
-    postmarks_ = std::make_unique<tsa::PostmarkService>(epcm_repo_, *tsa_, log_.get(), std::move(anchors),
-                                                        clock_, rng_);
+    // Read per signature, not cached: a revocation by another process (`selo ca revoke`) counts
+    // from the next postmark on.
+    tsa::CertificateStatusLookup status =
+        [this, cas = std::move(ca_certificates)](
+            const pki::Certificate& issuing_ca,
+            std::string_view serial_hex) -> Result<std::optional<pki::CertificateStatus>> {
+        for (const auto& [name, cert] : cas) {
+            if (cert.der() == issuing_ca.der()) {
+                return certificates_.status(name, serial_hex);
+            }
+        }
+        return std::optional<pki::CertificateStatus>{};  // not issued by a CA of this instance
+    };
+    postmarks_ = std::make_unique<tsa::PostmarkService>(
+        epcm_repo_, *tsa_, log_.get(), std::move(anchors), std::move(status), clock_, rng_);
     return {};
 }
 

@@ -6,9 +6,11 @@
 #include <ctime>
 #include <functional>
 
+#include "core/log.hpp"
 #include "crypto/keys.hpp"
 #include "crypto/openssl.hpp"
 #include "pki/certificate.hpp"
+#include "pki/revocation.hpp"
 #include "tsa/der.hpp"
 
 namespace selo::tsa {
@@ -67,8 +69,81 @@ std::string receipt_text(const EpcmEvent& e, TimePoint stated_time) {
     return out;
 }
 
-SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgorithm algorithm, ByteView digest,
-                                           const TrustAnchors& anchors, TimePoint at) {
+namespace {
+
+// Why the certificates of a validated chain (signer first, root last) are not all in force at
+// `at` by Selo's records, or nullopt when they are. Path validation alone does not know of
+// revocation; every certificate below the root was issued by a Selo CA, so its status is in
+// Selo's store (RFC 5280 §6.3: a chain is only valid if none of its certificates is revoked).
+std::optional<std::string> revocation_problem(STACK_OF(X509) * chain,
+                                              const CertificateStatusLookup& status, TimePoint at) {
+    const int n = chain != nullptr ? sk_X509_num(chain) : 0;
+    if (n < 2) {
+        return "the certificate chain is incomplete";  // X509_verify_cert ends with a root
+    }
+    for (int i = 0; i + 1 < n; ++i) {
+        X509* cert = sk_X509_value(chain, i);
+        std::string subject = pki::name_to_string(::X509_get_subject_name(cert));
+        auto own = pki::Certificate::from_x509(cert);
+        auto issuer = pki::Certificate::from_x509(sk_X509_value(chain, i + 1));
+        if (!own || !issuer) {
+            crypto::clear_errors();
+            return fmt::format("the revocation status of {}'s certificate could not be checked",
+                               subject);
+        }
+        const std::string serial = own->serial_hex();
+        auto st = status ? status(*issuer, serial)
+                         : Result<std::optional<pki::CertificateStatus>>(
+                               fail(ErrorCode::internal, "no certificate status source"));
+        if (!st) {
+            // The store's error stays in the server's log: receipts are public.
+            log::error("epcm: status of certificate {} (serial {}): {}", subject, serial,
+                       st.error().message);
+            return fmt::format(
+                "the revocation status of {}'s certificate (serial {}) could not be checked",
+                subject, serial);
+        }
+        if (!*st) {
+            // It chains to Selo's root, yet no Selo CA recorded issuing it: never "good" (as OCSP
+            // answers "unknown" for a serial it has not issued).
+            return fmt::format(
+                "{}'s certificate (serial {}) is not in Selo's certificate records: status unknown",
+                subject, serial);
+        }
+        const pki::CertificateStatus& s = **st;
+        if (s.status == pki::kStatusValid) {
+            continue;
+        }
+        if (s.status != pki::kStatusRevoked && s.status != pki::kStatusSuspended) {
+            return fmt::format("{}'s certificate (serial {}) has status '{}': status unknown",
+                               subject, serial, s.status);
+        }
+        // Revoked or suspended only after the validation time: the certificate was in force then.
+        if (s.revoked_at && *s.revoked_at > at) {
+            continue;
+        }
+        const std::string since = s.revoked_at ? " since " + rfc3339(*s.revoked_at) : "";
+        if (s.status == pki::kStatusSuspended) {
+            return fmt::format("{}'s certificate (serial {}) is suspended (certificateHold){}",
+                               subject, serial, since);
+        }
+        std::string reason = "unspecified";
+        if (s.revocation_reason) {
+            auto r = pki::revocation_reason_from_value(*s.revocation_reason);
+            reason = r ? std::string(pki::revocation_reason_name(*r))
+                       : fmt::format("{}", *s.revocation_reason);
+        }
+        return fmt::format("{}'s certificate (serial {}) is revoked{}, reason {}", subject, serial,
+                           since, reason);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgorithm algorithm,
+                                           ByteView digest, const TrustAnchors& anchors,
+                                           const CertificateStatusLookup& status, TimePoint at) {
     auto invalid = [](std::string why) { return SignatureValidation{"invalid", std::move(why)}; };
     const unsigned char* p = cms_der.data();
     crypto::CmsContentInfoPtr cms(::d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(cms_der.size())));
@@ -142,6 +217,9 @@ SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgor
         crypto::clear_errors();
         return invalid(fmt::format("signed by {}, whose certificate does not chain to a trusted root: {}", who, why));
     }
+    if (auto problem = revocation_problem(::X509_STORE_CTX_get0_chain(ctx.get()), status, at)) {
+        return invalid(fmt::format("signed by {}; {}", who, *problem));
+    }
     return {"valid", "signed by " + who};
 }
 
@@ -181,7 +259,8 @@ Result<EpcmEvent> PostmarkService::postmark(std::string_view submitter, crypto::
     e.algorithm = algorithm;
     e.digest = std::move(digest);
     if (signature) {
-        e.validation = validate_cms_signature(*signature, algorithm, e.digest, anchors_, clock_.now());
+        e.validation = validate_cms_signature(*signature, algorithm, e.digest, anchors_, status_,
+                                              clock_.now());
     }
     return seal(std::move(e), "postmark");
 }

@@ -7,6 +7,7 @@
 // receipt is appended to the transparency log ("postmark" / "epcm-event").
 
 #include <array>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,6 +19,8 @@
 #include "core/evidence.hpp"
 #include "core/rng.hpp"
 #include "crypto/digest.hpp"
+#include "pki/certificate.hpp"
+#include "pki/repository.hpp"
 #include "tsa/verify.hpp"
 
 namespace selo::tsa {
@@ -56,11 +59,19 @@ public:
 // excepted: the receipt states the time the service took; the token proves it).
 [[nodiscard]] std::string receipt_text(const EpcmEvent& e, TimePoint stated_time);
 
+// What Selo's certificate store records of the certificate with `serial_hex` that the CA whose
+// certificate is `issuer` issued (the data OCSP answers from); nullopt when no CA of Selo's with
+// that certificate issued that serial. An error when the store cannot be read.
+using CertificateStatusLookup = std::function<Result<std::optional<pki::CertificateStatus>>(
+    const pki::Certificate& issuer, std::string_view serial_hex)>;
+
 // Validates a detached CMS signature (DER) whose messageDigest must be `digest`; `anchors` are
-// the roots a trusted signer chains to.
+// the roots a trusted signer chains to, at time `at`. Every certificate of the chain below the
+// root must be one `status` knows and not revoked or suspended at `at`: a signer that does not
+// is invalid, and so is one whose status cannot be read.
 [[nodiscard]] SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgorithm algorithm,
                                                          ByteView digest, const TrustAnchors& anchors,
-                                                         TimePoint at);
+                                                         const CertificateStatusLookup& status, TimePoint at);
 
 // The document a receipt is checked against: its digest, under `algorithm` or, when that is
 // not given, under the algorithm the receipt itself names.
@@ -79,9 +90,12 @@ struct IntegrityResult {
 
 class PostmarkService {
 public:
+    // `status`: what Selo's certificate store says of the certificates that chain to `anchors`
+    // (all issued by Selo's CAs), for validating submitters' signatures.
     PostmarkService(EpcmRepository& repo, TimeStamper& stamper, TrustLog* log, TrustAnchors anchors,
-                    const Clock& clock, Rng& rng)
-        : repo_(repo), stamper_(stamper), log_(log), anchors_(std::move(anchors)), clock_(clock), rng_(rng) {}
+                    CertificateStatusLookup status, const Clock& clock, Rng& rng)
+        : repo_(repo), stamper_(stamper), log_(log), anchors_(std::move(anchors)), status_(std::move(status)),
+          clock_(clock), rng_(rng) {}
 
     // S43 Postmark. `signature`: an optional detached CMS signature by the submitter.
     Result<EpcmEvent> postmark(std::string_view submitter, crypto::DigestAlgorithm algorithm, Bytes digest,
@@ -107,6 +121,7 @@ private:
     TimeStamper& stamper_;
     TrustLog* log_;
     TrustAnchors anchors_;
+    CertificateStatusLookup status_;
     const Clock& clock_;
     Rng& rng_;
     // LogEvent reads a transaction's last sequence number, then seals (and logs) and stores the

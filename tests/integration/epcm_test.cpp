@@ -1,6 +1,7 @@
 // EPCM postmarks on a real `selo serve`: Postmark → Verify / CheckIntegrity round trips, a
 // changed document failing, receipts checked offline with openssl alone (as the README says),
-// LogEvent and RetrieveResults with their access rules, and the submitter's CMS signature.
+// LogEvent and RetrieveResults with their access rules, and the submitter's CMS signature
+// (also by a certificate of Selo's own that the CA then revokes).
 
 #include <gtest/gtest.h>
 
@@ -255,6 +256,65 @@ TEST_F(EpcmHttp, AMemberOfTheWrongTypeIsRefusedByName) {
     // None of the refused events was recorded.
     auto results = selo.get("/api/v1/epcm/transactions/" + id, auth(token));
     EXPECT_EQ(results.body.as_object().at("events").as_array().size(), 1u) << results.raw;
+}
+
+TEST_F(EpcmHttp, ASignatureByACertificateTheCaHasRevokedIsInvalid) {
+    // A signing certificate from Selo's natural-persons CA, and `openssl cms` signing with it.
+    auto issued = selo.selo("ca issue --data " + shell_quote(selo.data().string()) +
+                                " --profile natural-person-signing --account " +
+                                submitter.username + " --generate-key --key-out " +
+                                shell_quote((selo.dir() / "signer.key").string()) + " -o " +
+                                shell_quote((selo.dir() / "signer.pem").string()) + " --json",
+                            true);
+    ASSERT_EQ(issued.exit_code, 0) << issued.output;
+    const auto info = json::parse(issued.output).as_object();
+    const std::string serial(info.at("serial").as_string());
+    const std::string subject(info.at("subject").as_string());
+    auto mk = run("cd " + d +
+                  " && openssl cms -sign -binary -md sha256 -in doc.txt -signer signer.pem"
+                  " -inkey signer.key -outform DER -out own.der 2>&1");
+    ASSERT_EQ(mk.exit_code, 0) << mk.output;
+    const json::object body{{"digest", sha256_of("doc.txt")},
+                            {"signature", base64_encode(read_file(selo.dir() / "own.der"))}};
+    auto receipt_of = [&](const Reply& r) {
+        return std::string(as_chars(
+            base64_decode(std::string_view(r.body.as_object().at("receipt").as_string())).value()));
+    };
+
+    auto good = selo.post("/api/v1/epcm/postmark", json::serialize(body), auth(token));
+    ASSERT_EQ(good.status, 201) << good.raw;
+    EXPECT_EQ(good.body.as_object().at("signature").as_object().at("status").as_string(), "valid")
+        << good.raw;
+    EXPECT_NE(receipt_of(good).find("\nsignature: valid (signed by " + subject + ")\n"),
+              std::string::npos)
+        << receipt_of(good);
+
+    // Revoked by another process (the CLI) while the server runs: the next postmark knows it.
+    auto revoke = selo.selo("ca revoke --data " + shell_quote(selo.data().string()) + " --serial " +
+                            serial + " --reason keyCompromise");
+    ASSERT_EQ(revoke.exit_code, 0) << revoke.output;
+    auto bad = selo.post("/api/v1/epcm/postmark", json::serialize(body), auth(token));
+    ASSERT_EQ(bad.status, 201) << bad.raw;
+    const auto& s = bad.body.as_object().at("signature").as_object();
+    EXPECT_EQ(s.at("status").as_string(), "invalid") << bad.raw;
+    const std::string detail(s.at("detail").as_string());
+    EXPECT_NE(detail.find(subject + "'s certificate (serial " + serial + ") is revoked since "),
+              std::string::npos)
+        << detail;
+    EXPECT_NE(detail.find("reason keyCompromise"), std::string::npos) << detail;
+    // The time-stamped receipt says so too.
+    const std::string text = receipt_of(bad);
+    EXPECT_NE(text.find("\nsignature: invalid (signed by " + subject + "; "), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("reason keyCompromise)\n"), std::string::npos) << text;
+    // As OCSP does.
+    auto ocsp = run("cd " + d + " && curl -sf " + selo.base() +
+                    "/ca/natural-persons.crt | openssl x509 -inform DER -out np.pem"
+                    " && openssl ocsp -issuer np.pem -cert signer.pem -url " +
+                    selo.base() +
+                    "/ocsp -CAfile root.pem"
+                    " -verify_other np.pem -no_nonce 2>&1");
+    EXPECT_NE(ocsp.output.find("signer.pem: revoked"), std::string::npos) << ocsp.output;
 }
 
 }  // namespace

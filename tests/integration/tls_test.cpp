@@ -379,5 +379,58 @@ TEST_F(TlsEndToEnd, AgencySendsWithItsClientCertificateUntilItIsRevoked) {
     EXPECT_NE(foreign_body.find("not accepted"), std::string::npos) << foreign_body;
 }
 
+// A revoked issuing CA takes its certificates with it: once Selo's institutions CA certificate
+// is revoked, an agency's certificate from it signs nobody in, nor can it be bound. (Its own
+// server: the CA stays revoked.)
+TEST(TlsClientCertificates, NoAgencySignsInOnceTheInstitutionsCaIsRevoked) {
+    SeloInstance selo;
+    selo.tls = true;
+    const std::string err = selo.start();
+    ASSERT_EQ(err, "");
+    Holder agency = selo.enrol("澳門郵電局", "Direccao dos Servicos de Correios", "AG-0007",
+                               "ctt@gov.example.mo", "", {"agency"}, "staff-card");
+    const std::string data = shell_quote(selo.data().string());
+    const std::string dir = selo.dir().string();
+    auto issue = [&](const std::string& name, const std::string& org_id) {
+        return selo.selo("ca issue --data " + data + " --profile government-entity-signing "
+                         "--organization 'Direcção dos Serviços de Correios' --organization-identifier " +
+                         org_id + " --generate-key --key-out " + shell_quote(dir + "/" + name + ".key") + " -o " +
+                         shell_quote(dir + "/" + name + ".pem"));
+    };
+    ASSERT_EQ(issue("agency", "NTRMO-00077").exit_code, 0);
+    ASSERT_EQ(issue("later", "NTRMO-00079").exit_code, 0);
+    ASSERT_EQ(selo.selo("account bind-certificate --data " + data + " --account " + agency.account_id +
+                        " --cert " + shell_quote(dir + "/agency.pem")).exit_code, 0);
+    auto me = [&] {
+        return run("curl -sS -w '\\n%{http_code}' --cacert " + shell_quote(selo.root_pem().string()) + " --cert " +
+                   shell_quote(dir + "/agency.pem") + " --key " + shell_quote(dir + "/agency.key") + " " +
+                   selo.base() + "/api/v1/me");
+    };
+    auto before = me();
+    EXPECT_NE(before.output.find("\n200"), std::string::npos) << before.output;
+
+    // The institutions CA's own certificate, recorded under the root that issued it.
+    auto listed = selo.selo("ca list --data " + data + " --ca root --json", true);
+    std::string ca_serial;
+    const boost::json::value rows = boost::json::parse(listed.output);
+    for (const auto& v : rows.as_array()) {
+        if (std::string(v.at("subject").as_string()).find("Institutions CA") != std::string::npos) {
+            ca_serial = std::string(v.at("serial").as_string());
+        }
+    }
+    ASSERT_FALSE(ca_serial.empty()) << listed.output;
+    auto revoked = selo.selo("ca revoke --data " + data + " --serial " + ca_serial + " --reason cACompromise");
+    ASSERT_EQ(revoked.exit_code, 0) << revoked.output;
+
+    auto after = me();
+    EXPECT_NE(after.output.find("\n401"), std::string::npos) << after.output;
+    EXPECT_NE(after.output.find("institutions CA, has a certificate that is revoked"), std::string::npos)
+        << after.output;
+    auto bind = selo.selo("account bind-certificate --data " + data + " --account " + agency.account_id +
+                          " --cert " + shell_quote(dir + "/later.pem"));
+    EXPECT_NE(bind.exit_code, 0);
+    EXPECT_NE(bind.output.find("has a certificate that is revoked"), std::string::npos) << bind.output;
+}
+
 }  // namespace
 }  // namespace selo::test

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/cms.h>
 #include <openssl/objects.h>
 #include <openssl/ts.h>
 
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -465,8 +467,9 @@ protected:
         db = std::move(*opened);
         ASSERT_TRUE(store::migrate(*db).has_value());
         repo.emplace(*db);
+        // No signatures are postmarked here: no certificate status is ever asked for.
         service.emplace(*repo, *fixture->tsa, &log, TrustAnchors{{*fixture->root}, {*fixture->intermediate}},
-                        fixture->clock, fixture->rng);
+                        CertificateStatusLookup{}, fixture->clock, fixture->rng);
     }
     test::TempDir dir;
     std::unique_ptr<store::Database> db;
@@ -907,6 +910,250 @@ TEST_F(TsaTest, CanonicalRequestReaderAgreesWithOpensslOnEveryMutation) {
     EXPECT_EQ(seeds_taken, seeds.size() - 4);
     EXPECT_GT(taken, seeds_taken);
     EXPECT_GT(tried, 10000u);
+}
+
+// --- The submitter's signature on a postmark: path validation and Selo's revocation records ---
+
+// RFC 3339 in UTC, by the C library rather than the code under test.
+std::string utc_text(TimePoint t) {
+    std::time_t secs = static_cast<std::time_t>(unix_seconds(t));
+    std::tm tm{};
+    ::gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// A signer from the natural-persons CA, a detached CMS signature (by OpenSSL's CMS_sign) over
+// a document, and a status lookup whose answers each test sets.
+class EpcmSignatureTest : public TsaTest {
+  protected:
+    void SetUp() override {
+        TsaTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) {
+            return;
+        }
+        auto rec = fixture->cas.find(pki::kNaturalPersonsCaName).value();
+        ASSERT_TRUE(rec.has_value());
+        persons.emplace(pki::CertificateAuthority::load(
+                            *rec,
+                            pki::CaContext{fixture->keys, fixture->certs, fixture->clock,
+                                           fixture->rng, "http://ca.example.mo"},
+                            {std::string(pki::kProfileNaturalPersonSigning)})
+                            .value());
+        auto key = crypto::generate_key(crypto::KeyType::ec_p256).value();
+        pki::DistinguishedName dn;
+        dn.add(NID_countryName, "MO")
+            .add(NID_givenName, "Tai Man")
+            .add(NID_surname, "CHAN")
+            .add(NID_serialNumber, "IDCMO-5215299(8)")
+            .add(NID_commonName, "陳大文");
+        auto cert = persons->issue(
+            {std::string(pki::kProfileNaturalPersonSigning), dn, key.get(), std::nullopt, {}, {}});
+        ASSERT_TRUE(cert.has_value()) << cert.error().message;
+        signer.emplace(std::move(*cert));
+        crypto::BioPtr in(::BIO_new_mem_buf(document.data(), static_cast<int>(document.size())));
+        crypto::CmsContentInfoPtr cms(
+            ::CMS_sign(signer->x509(), key.get(), nullptr, in.get(), CMS_DETACHED | CMS_BINARY));
+        ASSERT_TRUE(cms);
+        unsigned char* out = nullptr;
+        int len = ::i2d_CMS_ContentInfo(cms.get(), &out);
+        ASSERT_GT(len, 0);
+        signature.assign(out, out + len);
+        ::OPENSSL_free(out);
+        anchors = {{*fixture->root}, {persons->certificate(), *fixture->intermediate}};
+    }
+
+    // The lookup under test: answers from `answers` by serial, recording what it was asked.
+    CertificateStatusLookup lookup() {
+        return [this](const pki::Certificate& issuer,
+                      std::string_view serial) -> Result<std::optional<pki::CertificateStatus>> {
+            asked.emplace_back(issuer.subject(), std::string(serial));
+            if (failing) {
+                return fail(ErrorCode::unavailable, "database is locked (secret detail)");
+            }
+            auto it = answers.find(std::string(serial));
+            if (it == answers.end()) {
+                return std::optional<pki::CertificateStatus>{};
+            }
+            return std::optional<pki::CertificateStatus>(it->second);
+        };
+    }
+    static pki::CertificateStatus good() { return {"valid", std::nullopt, std::nullopt, {}}; }
+    void all_good() {
+        answers[signer->serial_hex()] = good();
+        answers[persons->certificate().serial_hex()] = good();
+    }
+    SignatureValidation validate(TimePoint at) {
+        return validate_cms_signature(signature, crypto::DigestAlgorithm::sha256,
+                                      crypto::sha256(document), anchors, lookup(), at);
+    }
+
+    std::string_view document = "Ofício n.º 12/2025 — 陳大文\n";
+    std::optional<pki::CertificateAuthority> persons;
+    std::optional<pki::Certificate> signer;
+    Bytes signature;
+    TrustAnchors anchors;
+    std::map<std::string, pki::CertificateStatus> answers;   // by serial
+    std::vector<std::pair<std::string, std::string>> asked;  // issuer subject, serial
+    bool failing = false;
+};
+
+TEST_F(EpcmSignatureTest, ASignerInForceIsValidAndEveryCertificateBelowTheRootIsLookedUp) {
+    all_good();
+    auto v = validate(fixture->clock.now());
+    EXPECT_EQ(v.status, "valid") << v.detail;
+    EXPECT_EQ(v.detail, "signed by " + signer->subject());
+    // The signer under its CA, the CA under the root; the root itself is the anchor.
+    ASSERT_EQ(asked.size(), 2u);
+    EXPECT_EQ(asked[0], std::make_pair(persons->certificate().subject(), signer->serial_hex()));
+    EXPECT_EQ(asked[1],
+              std::make_pair(fixture->root->subject(), persons->certificate().serial_hex()));
+}
+
+TEST_F(EpcmSignatureTest, ARevokedSignerIsInvalidNamingTheCertificateTheReasonAndTheTime) {
+    all_good();
+    // Times after the certificate's notBefore, whole seconds as the store keeps them.
+    const TimePoint revoked = from_unix_seconds(unix_seconds(fixture->clock.now()) + 60);
+    answers[signer->serial_hex()] = {"revoked", revoked, 1, {}};
+    auto v = validate(revoked + std::chrono::seconds(30));
+    EXPECT_EQ(v.status, "invalid");
+    EXPECT_NE(v.detail.find(signer->subject() + "'s certificate (serial " + signer->serial_hex() +
+                            ") is revoked since " + utc_text(revoked) + ", reason keyCompromise"),
+              std::string::npos)
+        << v.detail;
+    // Revoked only after the validation time: the certificate was in force then.
+    auto before = validate(revoked - std::chrono::seconds(1));
+    EXPECT_EQ(before.status, "valid") << before.detail;
+    // At the very second of the revocation it is no longer.
+    EXPECT_EQ(validate(revoked).status, "invalid");
+    // No recorded time nor reason: revoked all the same.
+    answers[signer->serial_hex()] = {"revoked", std::nullopt, std::nullopt, {}};
+    auto bare = validate(fixture->clock.now());
+    EXPECT_EQ(bare.status, "invalid");
+    EXPECT_NE(bare.detail.find("is revoked, reason unspecified"), std::string::npos) << bare.detail;
+}
+
+TEST_F(EpcmSignatureTest, ASuspendedSignerOrARevokedIssuingCaIsInvalid) {
+    all_good();
+    answers[signer->serial_hex()] = {
+        "suspended", fixture->clock.now() - std::chrono::minutes(1), 6, {}};
+    auto held = validate(fixture->clock.now());
+    EXPECT_EQ(held.status, "invalid");
+    EXPECT_NE(held.detail.find("is suspended (certificateHold) since"), std::string::npos)
+        << held.detail;
+
+    all_good();
+    answers[persons->certificate().serial_hex()] = {
+        "revoked", fixture->clock.now() - std::chrono::minutes(1), 2, {}};
+    auto ca = validate(fixture->clock.now());
+    EXPECT_EQ(ca.status, "invalid");
+    EXPECT_NE(ca.detail.find(persons->certificate().subject() + "'s certificate"),
+              std::string::npos)
+        << ca.detail;
+    EXPECT_NE(ca.detail.find("reason cACompromise"), std::string::npos) << ca.detail;
+}
+
+TEST_F(EpcmSignatureTest, AStatusSeloDoesNotKnowOrCannotReadIsNeverValid) {
+    // Chains to the root, but no record of the signer: unknown.
+    answers[persons->certificate().serial_hex()] = good();
+    auto unknown = validate(fixture->clock.now());
+    EXPECT_EQ(unknown.status, "invalid");
+    EXPECT_NE(
+        unknown.detail.find(signer->subject() + "'s certificate (serial " + signer->serial_hex() +
+                            ") is not in Selo's certificate records: status unknown"),
+        std::string::npos)
+        << unknown.detail;
+    // A status the store should not hold.
+    all_good();
+    answers[signer->serial_hex()].status = "pending";
+    EXPECT_EQ(validate(fixture->clock.now()).status, "invalid");
+    // The store cannot be read: not checked, and its error stays out of the (public) receipt.
+    failing = true;
+    auto down = validate(fixture->clock.now());
+    EXPECT_EQ(down.status, "invalid");
+    EXPECT_NE(
+        down.detail.find("revocation status of " + signer->subject() + "'s certificate (serial " +
+                         signer->serial_hex() + ") could not be checked"),
+        std::string::npos)
+        << down.detail;
+    EXPECT_EQ(down.detail.find("secret detail"), std::string::npos) << down.detail;
+    // No lookup at all is the same.
+    EXPECT_EQ(
+        validate_cms_signature(signature, crypto::DigestAlgorithm::sha256, crypto::sha256(document),
+                               anchors, CertificateStatusLookup{}, fixture->clock.now())
+            .status,
+        "invalid");
+}
+
+// Receipts kept in memory.
+class MemoryEpcm final : public EpcmRepository {
+  public:
+    Result<void> insert(const EpcmEvent& e) override {
+        events.push_back(e);
+        return {};
+    }
+    Result<std::optional<EpcmEvent>> find(std::string_view id) override {
+        for (const auto& e : events) {
+            if (e.id == id) {
+                return std::optional<EpcmEvent>(e);
+            }
+        }
+        return std::optional<EpcmEvent>{};
+    }
+    Result<std::vector<EpcmEvent>> transaction(std::string_view id) override {
+        std::vector<EpcmEvent> out;
+        for (const auto& e : events) {
+            if (e.transaction_id == id) {
+                out.push_back(e);
+            }
+        }
+        return out;
+    }
+    std::vector<EpcmEvent> events;
+};
+
+TEST_F(EpcmSignatureTest, APostmarkAfterTheCaRevokedTheSignerSaysTheSignatureIsInvalid) {
+    // The lookup as the composition root makes it: the issuing CA's name by its certificate,
+    // then the certificate store the CA itself writes.
+    std::vector<std::pair<std::string, pki::Certificate>> names;
+    auto records = fixture->cas.list().value();
+    for (const auto& rec : records) {
+        names.emplace_back(rec.name, pki::Certificate::from_der(rec.certificate_der).value());
+    }
+    CertificateStatusLookup store =
+        [&](const pki::Certificate& issuer,
+            std::string_view serial) -> Result<std::optional<pki::CertificateStatus>> {
+        for (const auto& [name, cert] : names) {
+            if (cert.der() == issuer.der()) {
+                return fixture->certs.status(name, serial);
+            }
+        }
+        return std::optional<pki::CertificateStatus>{};
+    };
+    MemoryEpcm repo;
+    PostmarkService service(repo, *fixture->tsa, nullptr, anchors, store, fixture->clock,
+                            fixture->rng);
+    auto before = service.postmark("acct-1", crypto::DigestAlgorithm::sha256,
+                                   crypto::sha256(document), signature);
+    ASSERT_TRUE(before.has_value()) << before.error().message;
+    EXPECT_EQ(before->validation.status, "valid") << before->validation.detail;
+
+    ASSERT_TRUE(persons
+                    ->revoke(signer->serial_hex(), pki::RevocationReason::key_compromise,
+                             std::nullopt, {"cli:test", "key lost"})
+                    .has_value());
+    auto after = service.postmark("acct-1", crypto::DigestAlgorithm::sha256,
+                                  crypto::sha256(document), signature);
+    ASSERT_TRUE(after.has_value()) << after.error().message;
+    EXPECT_EQ(after->validation.status, "invalid");
+    std::string receipt(as_chars(after->receipt));
+    EXPECT_NE(receipt.find("signature: invalid (signed by " + signer->subject() + "; " +
+                           signer->subject() + "'s certificate (serial " + signer->serial_hex() +
+                           ") is revoked since"),
+              std::string::npos)
+        << receipt;
+    EXPECT_NE(receipt.find("reason keyCompromise)"), std::string::npos) << receipt;
 }
 
 TEST(Der, EncodesTimesBitsAndIntegers) {
