@@ -168,6 +168,8 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
              .errors = {400, 422}},
             [&pm](const ApiRequest& r) -> Result<http::Response> {
                 auto body = SELO_TRY(http::parse_json_object(r.http));
+                // A misspelt "signature" would otherwise give a receipt that silently says none.
+                SELO_TRY_VOID(only_members(body, {"digest", "digest_algorithm", "signature"}));
                 auto alg = SELO_TRY(algorithm_of(body)).value_or(crypto::DigestAlgorithm::sha256);
                 auto digest = SELO_TRY(hex_member(body, "digest"));
                 auto signature = SELO_TRY(base64_if_present(body, "signature"));
@@ -179,6 +181,8 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
     auto check = [&pm](bool need_digest) {
         return [&pm, need_digest](const ApiRequest& r) -> Result<http::Response> {
             auto body = SELO_TRY(http::parse_json_object(r.http));
+            // A misspelt "digest" would otherwise have Verify check the receipt alone and answer valid.
+            SELO_TRY_VOID(only_members(body, {"receipt_id", "receipt", "token", "digest", "digest_algorithm"}));
             auto alg = SELO_TRY(algorithm_of(body));
             auto digest = need_digest ? std::optional<Bytes>(SELO_TRY(hex_member(body, "digest")))
                                       : SELO_TRY(hex_if_present(body, "digest"));
@@ -298,6 +302,7 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
                 }
                 SELO_TRY_VOID(may_see(r, events.front(), {Role::clerk, Role::administrator}, {Role::auditor}));
                 auto body = SELO_TRY(http::parse_json_object(r.http));
+                SELO_TRY_VOID(only_members(body, {"event", "details"}));
                 auto event = SELO_TRY(required_string(body, "event"));
                 auto details = SELO_TRY(string_if_present(body, "details")).value_or("");
                 auto e = SELO_TRY(pm.log_event(id, r.principal->account.id, event, details));

@@ -253,6 +253,17 @@ TEST_F(EpcmHttp, AMemberOfTheWrongTypeIsRefusedByName) {
                 "digest_algorithm");
         refused("/api/v1/epcm/transactions/" + id + "/events", {{"event", "read"}, {"details", wrong}}, "details");
     }
+    // A misspelt member is refused by name rather than ignored: a postmark "signatur" would
+    // otherwise be receipted as unsigned, a Verify "digets" would check the receipt alone.
+    auto unknown = [&](const std::string& path, json::object body, const std::string& member) {
+        auto r = selo.post(path, json::serialize(body), auth(token));
+        EXPECT_EQ(r.status, 400) << path << " " << json::serialize(body) << ": " << r.raw;
+        EXPECT_NE(r.raw.find("unknown member '" + member + "'"), std::string::npos) << r.raw;
+    };
+    unknown("/api/v1/epcm/postmark", {{"digest", digest}, {"signatur", "AAAA"}}, "signatur");
+    unknown("/api/v1/epcm/verify", {{"receipt_id", id}, {"digets", digest}}, "digets");
+    unknown("/api/v1/epcm/check-integrity", {{"receipt_id", id}, {"digest", digest}, {"extra", 1}}, "extra");
+    unknown("/api/v1/epcm/transactions/" + id + "/events", {{"event", "read"}, {"detail", "x"}}, "detail");
     // None of the refused events was recorded.
     auto results = selo.get("/api/v1/epcm/transactions/" + id, auth(token));
     EXPECT_EQ(results.body.as_object().at("events").as_array().size(), 1u) << results.raw;
