@@ -158,14 +158,16 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
     reg.add(router, http::Verb::post, "/api/v1/epcm/postmark", Access::any_account(),
             {.summary = "S43 Postmark: a time-stamped receipt for a document digest",
              .description = "Optionally with the submitter's detached CMS signature over the document "
-                            "(base64 DER), which is validated and the result recorded in the receipt.",
+                            "(base64 DER), which is validated (chain to Selo's root, revocation status of "
+                            "every certificate below it) and the result recorded in the receipt. 503 when "
+                            "that status cannot be read just now: no receipt is made, send it again.",
              .request_schema = schema_object({{"digest", schema_string("hex")},
                                               {"digest_algorithm", schema_string("sha-256 (default), sha-384, sha-512")},
                                               {"signature", schema_string("base64 DER CMS SignedData, detached")}},
                                              {"digest"}),
              .response_schema = receipt_schema(),
              .success_status = 201,
-             .errors = {400, 422}},
+             .errors = {400, 422, 503}},
             [&pm](const ApiRequest& r) -> Result<http::Response> {
                 auto body = SELO_TRY(http::parse_json_object(r.http));
                 // A misspelt "signature" would otherwise give a receipt that silently says none.

@@ -71,15 +71,22 @@ std::string receipt_text(const EpcmEvent& e, TimePoint stated_time) {
 
 namespace {
 
+struct RevocationProblem {
+    std::string why;
+    // True when the status could not be established (the store could not be read): no verdict
+    // on the signature, as against a certificate Selo's records show revoked or do not know.
+    bool indeterminate = false;
+};
+
 // Why the certificates of a validated chain (signer first, root last) are not all in force at
 // `at` by Selo's records, or nullopt when they are. Path validation alone does not know of
 // revocation; every certificate below the root was issued by a Selo CA, so its status is in
 // Selo's store (RFC 5280 §6.3: a chain is only valid if none of its certificates is revoked).
-std::optional<std::string> revocation_problem(STACK_OF(X509) * chain,
+std::optional<RevocationProblem> revocation_problem(STACK_OF(X509) * chain,
                                               const CertificateStatusLookup& status, TimePoint at) {
     const int n = chain != nullptr ? sk_X509_num(chain) : 0;
     if (n < 2) {
-        return "the certificate chain is incomplete";  // X509_verify_cert ends with a root
+        return RevocationProblem{"the certificate chain is incomplete"};  // X509_verify_cert ends with a root
     }
     for (int i = 0; i + 1 < n; ++i) {
         X509* cert = sk_X509_value(chain, i);
@@ -88,8 +95,8 @@ std::optional<std::string> revocation_problem(STACK_OF(X509) * chain,
         auto issuer = pki::Certificate::from_x509(sk_X509_value(chain, i + 1));
         if (!own || !issuer) {
             crypto::clear_errors();
-            return fmt::format("the revocation status of {}'s certificate could not be checked",
-                               subject);
+            return RevocationProblem{
+                fmt::format("the revocation status of {}'s certificate could not be checked", subject), true};
         }
         const std::string serial = own->serial_hex();
         auto st = status ? status(*issuer, serial)
@@ -99,24 +106,25 @@ std::optional<std::string> revocation_problem(STACK_OF(X509) * chain,
             // The store's error stays in the server's log: receipts are public.
             log::error("epcm: status of certificate {} (serial {}): {}", subject, serial,
                        st.error().message);
-            return fmt::format(
-                "the revocation status of {}'s certificate (serial {}) could not be checked",
-                subject, serial);
+            return RevocationProblem{
+                fmt::format("the revocation status of {}'s certificate (serial {}) could not be checked",
+                            subject, serial),
+                true};
         }
         if (!*st) {
             // It chains to Selo's root, yet no Selo CA recorded issuing it: never "good" (as OCSP
             // answers "unknown" for a serial it has not issued).
-            return fmt::format(
+            return RevocationProblem{fmt::format(
                 "{}'s certificate (serial {}) is not in Selo's certificate records: status unknown",
-                subject, serial);
+                subject, serial)};
         }
         const pki::CertificateStatus& s = **st;
         if (s.status == pki::kStatusValid) {
             continue;
         }
         if (s.status != pki::kStatusRevoked && s.status != pki::kStatusSuspended) {
-            return fmt::format("{}'s certificate (serial {}) has status '{}': status unknown",
-                               subject, serial, s.status);
+            return RevocationProblem{fmt::format("{}'s certificate (serial {}) has status '{}': status unknown",
+                               subject, serial, s.status)};
         }
         // Revoked or suspended only after the validation time: the certificate was in force then.
         if (s.revoked_at && *s.revoked_at > at) {
@@ -124,8 +132,8 @@ std::optional<std::string> revocation_problem(STACK_OF(X509) * chain,
         }
         const std::string since = s.revoked_at ? " since " + rfc3339(*s.revoked_at) : "";
         if (s.status == pki::kStatusSuspended) {
-            return fmt::format("{}'s certificate (serial {}) is suspended (certificateHold){}",
-                               subject, serial, since);
+            return RevocationProblem{fmt::format("{}'s certificate (serial {}) is suspended (certificateHold){}",
+                               subject, serial, since)};
         }
         std::string reason = "unspecified";
         if (s.revocation_reason) {
@@ -133,8 +141,8 @@ std::optional<std::string> revocation_problem(STACK_OF(X509) * chain,
             reason = r ? std::string(pki::revocation_reason_name(*r))
                        : fmt::format("{}", *s.revocation_reason);
         }
-        return fmt::format("{}'s certificate (serial {}) is revoked{}, reason {}", subject, serial,
-                           since, reason);
+        return RevocationProblem{fmt::format("{}'s certificate (serial {}) is revoked{}, reason {}", subject, serial,
+                           since, reason)};
     }
     return std::nullopt;
 }
@@ -218,7 +226,11 @@ SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgor
         return invalid(fmt::format("signed by {}, whose certificate does not chain to a trusted root: {}", who, why));
     }
     if (auto problem = revocation_problem(::X509_STORE_CTX_get0_chain(ctx.get()), status, at)) {
-        return invalid(fmt::format("signed by {}; {}", who, *problem));
+        std::string why = fmt::format("signed by {}; {}", who, problem->why);
+        if (problem->indeterminate) {
+            return {"indeterminate", std::move(why)};
+        }
+        return invalid(std::move(why));
     }
     return {"valid", "signed by " + who};
 }
@@ -261,6 +273,12 @@ Result<EpcmEvent> PostmarkService::postmark(std::string_view submitter, crypto::
     if (signature) {
         e.validation = validate_cms_signature(*signature, algorithm, e.digest, anchors_, status_,
                                               clock_.now());
+        // A receipt is permanent evidence: it must not call a signature invalid because the
+        // certificate records could not be read just now. Nothing is sealed; the client retries.
+        if (e.validation.status == "indeterminate") {
+            return fail(ErrorCode::unavailable, "{}: no receipt was made; send the postmark again shortly",
+                        e.validation.detail);
+        }
     }
     return seal(std::move(e), "postmark");
 }

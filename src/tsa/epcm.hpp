@@ -27,8 +27,10 @@ namespace selo::tsa {
 
 // What was found of the submitter's signature.
 struct SignatureValidation {
-    std::string status = "none";  // "none", "valid", "invalid"
-    std::string detail;           // the signer, or why the signature is invalid
+    // "none", "valid", "invalid"; "indeterminate" when the signer's certificate status could not
+    // be read (validate_cms_signature only: a postmark is refused then, never receipted so).
+    std::string status = "none";
+    std::string detail;  // the signer, or why the signature is invalid
 };
 
 struct EpcmEvent {
@@ -68,7 +70,7 @@ using CertificateStatusLookup = std::function<Result<std::optional<pki::Certific
 // Validates a detached CMS signature (DER) whose messageDigest must be `digest`; `anchors` are
 // the roots a trusted signer chains to, at time `at`. Every certificate of the chain below the
 // root must be one `status` knows and not revoked or suspended at `at`: a signer that does not
-// is invalid, and so is one whose status cannot be read.
+// is invalid; one whose status cannot be read (or with no `status`) is indeterminate.
 [[nodiscard]] SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgorithm algorithm,
                                                          ByteView digest, const TrustAnchors& anchors,
                                                          const CertificateStatusLookup& status, TimePoint at);

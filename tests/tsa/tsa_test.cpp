@@ -1068,10 +1068,11 @@ TEST_F(EpcmSignatureTest, AStatusSeloDoesNotKnowOrCannotReadIsNeverValid) {
     all_good();
     answers[signer->serial_hex()].status = "pending";
     EXPECT_EQ(validate(fixture->clock.now()).status, "invalid");
-    // The store cannot be read: not checked, and its error stays out of the (public) receipt.
+    // The store cannot be read: no verdict (indeterminate), and its error stays out of what the
+    // client is told.
     failing = true;
     auto down = validate(fixture->clock.now());
-    EXPECT_EQ(down.status, "invalid");
+    EXPECT_EQ(down.status, "indeterminate");
     EXPECT_NE(
         down.detail.find("revocation status of " + signer->subject() + "'s certificate (serial " +
                          signer->serial_hex() + ") could not be checked"),
@@ -1083,7 +1084,7 @@ TEST_F(EpcmSignatureTest, AStatusSeloDoesNotKnowOrCannotReadIsNeverValid) {
         validate_cms_signature(signature, crypto::DigestAlgorithm::sha256, crypto::sha256(document),
                                anchors, CertificateStatusLookup{}, fixture->clock.now())
             .status,
-        "invalid");
+        "indeterminate");
 }
 
 // Receipts kept in memory.
@@ -1154,6 +1155,30 @@ TEST_F(EpcmSignatureTest, APostmarkAfterTheCaRevokedTheSignerSaysTheSignatureIsI
               std::string::npos)
         << receipt;
     EXPECT_NE(receipt.find("reason keyCompromise)"), std::string::npos) << receipt;
+}
+
+// A postmark whose signer's status cannot be read is refused (retry later), not receipted with
+// a verdict the records did not give: nothing is sealed, stored or logged.
+TEST_F(EpcmSignatureTest, APostmarkWhoseSignerStatusCannotBeReadIsRefusedAndNothingIsRecorded) {
+    CertificateStatusLookup down = [](const pki::Certificate&,
+                                      std::string_view) -> Result<std::optional<pki::CertificateStatus>> {
+        return fail(ErrorCode::unavailable, "database is locked");
+    };
+    MemoryEpcm repo;
+    MemoryLog log;
+    PostmarkService service(repo, *fixture->tsa, &log, anchors, down, fixture->clock, fixture->rng);
+    auto r = service.postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(document), signature);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::unavailable);
+    EXPECT_NE(r.error().message.find("could not be checked"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("send the postmark again"), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().message.find("database is locked"), std::string::npos) << r.error().message;
+    EXPECT_TRUE(repo.events.empty());
+    EXPECT_TRUE(log.entries.empty());
+    // Without a signature the same service postmarks as before.
+    auto plain = service.postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(document), std::nullopt);
+    ASSERT_TRUE(plain.has_value()) << plain.error().message;
+    EXPECT_EQ(repo.events.size(), 1u);
 }
 
 TEST(Der, EncodesTimesBitsAndIntegers) {
