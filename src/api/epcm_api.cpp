@@ -47,7 +47,8 @@ Result<std::optional<crypto::DigestAlgorithm>> algorithm_of(const json::object& 
     if (name == "sha-512" || name == "sha512") {
         return std::optional(crypto::DigestAlgorithm::sha512);
     }
-    return fail(ErrorCode::malformed, "digest_algorithm must be sha-256, sha-384 or sha-512");
+    return fail(ErrorCode::malformed,
+                "digest_algorithm must be sha-256, sha-384 or sha-512 (any case, with or without the hyphen)");
 }
 
 Result<Bytes> hex_member(const json::object& o, std::string_view name) {
@@ -69,16 +70,26 @@ Result<Bytes> base64_member(const json::object& o, std::string_view name) {
 }
 
 // An optional member in hex or base64: std::nullopt when left out; any other type is an error.
+// Optional members: absent is fine, but present and empty is a mistake to name as such (the
+// required-member message would call an optional member required).
 Result<std::optional<Bytes>> hex_if_present(const json::object& o, std::string_view name) {
-    if (!SELO_TRY(string_if_present(o, name))) {
+    auto text = SELO_TRY(string_if_present(o, name));
+    if (!text) {
         return std::optional<Bytes>();
+    }
+    if (text->empty()) {
+        return fail(ErrorCode::malformed, "'{}' is empty: give it as hex, or leave it out", name);
     }
     return std::optional<Bytes>(SELO_TRY(hex_member(o, name)));
 }
 
 Result<std::optional<Bytes>> base64_if_present(const json::object& o, std::string_view name) {
-    if (!SELO_TRY(string_if_present(o, name))) {
+    auto text = SELO_TRY(string_if_present(o, name));
+    if (!text) {
         return std::optional<Bytes>();
+    }
+    if (text->empty()) {
+        return fail(ErrorCode::malformed, "'{}' is empty: give it as base64, or leave it out", name);
     }
     return std::optional<Bytes>(SELO_TRY(base64_member(o, name)));
 }

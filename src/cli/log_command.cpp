@@ -138,6 +138,21 @@ Result<std::vector<SeenHead>> load_state(const fs::path& file) {
     return out;
 }
 
+// The directory the state file goes in exists (or, for the default location, is made). Checked
+// before the log is downloaded, so that a mistyped --state fails at once.
+Result<void> check_state_dir(const fs::path& file, bool create_parent) {
+    std::error_code ec;
+    const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+    if (create_parent) {
+        fs::create_directories(dir, ec);
+    }
+    if (!fs::is_directory(dir, ec)) {
+        return fail(ErrorCode::invalid_argument, "cannot write the state file {}: {} {}", file.string(),
+                    dir.string(), fs::exists(dir, ec) ? "is not a directory" : "does not exist");
+    }
+    return {};
+}
+
 // Written to a temporary file and renamed over the old one, so that an interrupted run leaves
 // the previous state whole. `create_parent`: for the default location (~/.selo) only; a path
 // given with --state must be in a directory that exists.
@@ -149,14 +164,7 @@ Result<void> save_state(const fs::path& file, const std::vector<SeenHead>& heads
                                    {"timestamp", h.timestamp}});
     }
     std::error_code ec;
-    const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
-    if (create_parent) {
-        fs::create_directories(dir, ec);
-    }
-    if (!fs::is_directory(dir, ec)) {
-        return fail(ErrorCode::invalid_argument, "cannot write the state file {}: {} is not a directory",
-                    file.string(), dir.string());
-    }
+    SELO_TRY_VOID(check_state_dir(file, create_parent));
     fs::path tmp = file;
     tmp += ".tmp";
     {
@@ -181,6 +189,9 @@ Result<void> save_state(const fs::path& file, const std::vector<SeenHead>& heads
 // 0: the log is intact; 1: it is not (or could not be checked). Messages on stdout/stderr.
 Result<int> verify(const LogVerifyArgs& args) {
     auto client = SELO_TRY(http::Client::create(args.server));
+    const fs::path state = args.state.empty() ? default_state_file(args.server) : args.state;
+    auto seen = SELO_TRY(load_state(state));
+    SELO_TRY_VOID(check_state_dir(state, args.state.empty()));
     // Entries.
     std::vector<Hash> leaves;
     std::uint64_t size = 0;
@@ -272,8 +283,6 @@ Result<int> verify(const LogVerifyArgs& args) {
         }
         heads.push_back(std::move(head));
     }
-    const fs::path state = args.state.empty() ? default_state_file(args.server) : args.state;
-    auto seen = SELO_TRY(load_state(state));
     heads.insert(heads.end(), seen.begin(), seen.end());
     std::sort(heads.begin(), heads.end(), [](const auto& a, const auto& b) { return a.tree_size < b.tree_size; });
 
@@ -297,9 +306,11 @@ Result<int> verify(const LogVerifyArgs& args) {
                           << h.tree_size << " entries)\n";
             } else {
                 // Entries whose leaf hashes were rewritten too read correctly one by one; only
-                // the signed roots tell, and they narrow it down to the entries between them.
-                std::cout << "the first altered entry is among entries " << last_good << " to " << h.tree_size - 1
-                          << " (their leaf hashes were rewritten with them)\n";
+                // the roots tell, and they narrow it down to the entries between them. To a client
+                // an edited history and a forked one (another tree shown to others) look alike.
+                std::cout << "the entries up to it were altered, or the log was forked (another history shown "
+                             "to this client before); the first difference is among entries "
+                          << last_good << " to " << h.tree_size - 1 << "\n";
             }
             return 1;
         }
@@ -338,14 +349,17 @@ Result<int> verify(const LogVerifyArgs& args) {
             keep.push_back(h);
         }
     }
-    std::cout << "OK: " << size << " entries, root " << hex_encode(translog::view(current)) << "; "
-              << keep.size() << " signed tree head(s) consistent with it\n";
+    const std::string summary = fmt::format("{} entries, root {}; {} signed tree head(s) consistent with it", size,
+                                            hex_encode(translog::view(current)), keep.size());
     // A monitor that cannot remember what it saw cannot catch a later rollback: say so, and
     // fail, rather than report success and silently lose its history.
     if (auto saved = save_state(state, keep, args.state.empty()); !saved) {
-        print_error(saved.error().message + " (the next run cannot compare the log with this one)");
+        print_error(fmt::format("{}; the log itself checked out ({}), but the next run cannot compare it with "
+                                "this one",
+                                saved.error().message, summary));
         return 1;
     }
+    std::cout << "OK: " << summary << "\n";
     return 0;
 }
 

@@ -328,16 +328,24 @@ Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteVie
     // checked with a SHA-384 digest), not a fixed default that would make it "differ".
     std::optional<crypto::DigestAlgorithm> algorithm;
     if (document) {
-        algorithm = document->algorithm ? document->algorithm : receipt_algorithm(text);
+        const auto own = receipt_algorithm(text);
+        if (document->algorithm && own && *document->algorithm != *own) {
+            // The right document hashed another way is not "a different document".
+            return fail(ErrorCode::invalid_argument,
+                        "the receipt is of a {} digest; the digest given is {}: hash the document with {}",
+                        crypto::digest_name(*own), crypto::digest_name(*document->algorithm),
+                        crypto::digest_name(*own));
+        }
+        algorithm = document->algorithm ? document->algorithm : own;
         if (algorithm && document->digest.size() != crypto::digest_size(*algorithm)) {
             return fail(ErrorCode::invalid_argument, "a {} digest is {} bytes, not {}", crypto::digest_name(*algorithm),
                         crypto::digest_size(*algorithm), document->digest.size());
         }
     }
     IntegrityResult out;
-    out.document_checked = document.has_value();
     auto info = verify_token(token, crypto::DigestAlgorithm::sha256, crypto::sha256(receipt), anchors_);
     if (!info) {
+        // Not genuine: the document was never compared with it.
         out.reason = "the receipt's time-stamp does not verify: " + info.error().message;
         return out;
     }
@@ -346,6 +354,7 @@ Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteVie
             out.reason = "the receipt names no document digest (it is not an EPCM receipt)";
             return out;
         }
+        out.document_checked = true;
         std::string expected =
             fmt::format("\ndigest: {}:{}\n", crypto::digest_name(*algorithm), hex_encode(document->digest));
         if (text.find(expected) == std::string_view::npos) {

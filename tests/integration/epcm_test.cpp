@@ -264,6 +264,23 @@ TEST_F(EpcmHttp, AMemberOfTheWrongTypeIsRefusedByName) {
     unknown("/api/v1/epcm/verify", {{"receipt_id", id}, {"digets", digest}}, "digets");
     unknown("/api/v1/epcm/check-integrity", {{"receipt_id", id}, {"digest", digest}, {"extra", 1}}, "extra");
     unknown("/api/v1/epcm/transactions/" + id + "/events", {{"event", "read"}, {"detail", "x"}}, "detail");
+    // An optional member given empty is named as such, not called required.
+    auto empty = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", digest}, {"signature", ""}}),
+                           auth(token));
+    EXPECT_EQ(empty.status, 400) << empty.raw;
+    EXPECT_NE(empty.raw.find("'signature' is empty: give it as base64, or leave it out"), std::string::npos)
+        << empty.raw;
+    // The right document hashed with another algorithm than the receipt's: a 422 saying which,
+    // not "the document does not match".
+    auto other_alg = selo.post("/api/v1/epcm/verify",
+                               json::serialize(json::object{{"receipt_id", id},
+                                                            {"digest", std::string(128, 'a')},
+                                                            {"digest_algorithm", "sha-512"}}),
+                               auth(token));
+    EXPECT_EQ(other_alg.status, 422) << other_alg.raw;
+    EXPECT_NE(other_alg.raw.find("the receipt is of a SHA-256 digest; the digest given is SHA-512"),
+              std::string::npos)
+        << other_alg.raw;
     // None of the refused events was recorded.
     auto results = selo.get("/api/v1/epcm/transactions/" + id, auth(token));
     EXPECT_EQ(results.body.as_object().at("events").as_array().size(), 1u) << results.raw;

@@ -227,12 +227,13 @@ TEST_F(LogHttp, VerifyKeepsItsHistoryRefusesADamagedStateFileAndNamesAFork) {
         EXPECT_EQ(run_stdout("cat " + state).output, damaged) << "the damaged file is left as it was";
     }
 
-    // A --state in a directory that does not exist: the run fails, nothing is created.
+    // A --state in a directory that does not exist: the run fails at once (before the log is
+    // downloaded), says so, claims nothing about the log, and creates nothing.
     auto nowhere = selo.selo("log verify --server " + selo.base() + " --root " + d + "/root.pem --state " + d +
                              "/missing/heads.json");
     EXPECT_EQ(nowhere.exit_code, 1) << nowhere.output;
-    EXPECT_NE(nowhere.output.find("OK: "), std::string::npos) << "the log itself was fine: " << nowhere.output;
-    EXPECT_NE(nowhere.output.find("not a directory"), std::string::npos) << nowhere.output;
+    EXPECT_EQ(nowhere.output.find("OK: "), std::string::npos) << nowhere.output;
+    EXPECT_NE(nowhere.output.find("missing does not exist"), std::string::npos) << nowhere.output;
     EXPECT_NE(run("test -e " + d + "/missing").exit_code, 0);
 
     // A state that remembers another tree of the current size: a fork.
@@ -247,6 +248,13 @@ TEST_F(LogHttp, VerifyKeepsItsHistoryRefusesADamagedStateFileAndNamesAFork) {
     auto fork = verify();
     EXPECT_EQ(fork.exit_code, 1) << fork.output;
     EXPECT_NE(fork.output.find("forked"), std::string::npos) << fork.output;
+    // The made-up head alone (the genuine one gone from the state): still named as a possible fork.
+    ASSERT_EQ(run("cp " + d + "/forked.json " + state).exit_code, 0);
+    auto alone = verify();
+    EXPECT_EQ(alone.exit_code, 1) << alone.output;
+    EXPECT_NE(alone.output.find("not consistent with the tree head of size " + std::to_string(size)), std::string::npos)
+        << alone.output;
+    EXPECT_NE(alone.output.find("forked"), std::string::npos) << alone.output;
 }
 
 // Reading past the end of the log is an empty page, as a monitor polling for new entries asks;

@@ -551,11 +551,19 @@ TEST_F(EpcmTest, ChecksAReceiptInItsOwnAlgorithmAndWithoutADocument) {
     EXPECT_FALSE(differs.valid);
     EXPECT_NE(differs.reason.find("digest differs"), std::string::npos) << differs.reason;
     // A digest of the wrong length is an error in the request, not a mismatch.
-    for (auto wrong : {service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, Bytes(32, 1)}),
-                       service->check_integrity(e.id, DocumentDigest{crypto::DigestAlgorithm::sha256, digest})}) {
+    auto short_digest = service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, Bytes(32, 1)});
+    ASSERT_FALSE(short_digest.has_value());
+    EXPECT_EQ(short_digest.error().code, ErrorCode::invalid_argument);
+    EXPECT_NE(short_digest.error().message.find("bytes, not"), std::string::npos) << short_digest.error().message;
+    // So is a digest in another algorithm than the receipt's: the right document hashed another
+    // way is not "a different document".
+    for (auto wrong : {service->check_integrity(e.id, DocumentDigest{crypto::DigestAlgorithm::sha256, Bytes(32, 1)}),
+                       service->check_receipt(e.receipt, e.token,
+                                              DocumentDigest{crypto::DigestAlgorithm::sha512, Bytes(64, 1)})}) {
         ASSERT_FALSE(wrong.has_value());
         EXPECT_EQ(wrong.error().code, ErrorCode::invalid_argument);
-        EXPECT_NE(wrong.error().message.find("bytes, not"), std::string::npos) << wrong.error().message;
+        EXPECT_NE(wrong.error().message.find("the receipt is of a SHA-384 digest"), std::string::npos)
+            << wrong.error().message;
     }
     // Without a document: the receipt is genuine and its time proven, no document checked.
     auto genuine = service->check_receipt(e.receipt, e.token, std::nullopt).value();
@@ -567,6 +575,10 @@ TEST_F(EpcmTest, ChecksAReceiptInItsOwnAlgorithmAndWithoutADocument) {
     auto forged = service->check_receipt(edited, e.token, std::nullopt).value();
     EXPECT_FALSE(forged.valid);
     EXPECT_NE(forged.reason.find("does not verify"), std::string::npos) << forged.reason;
+    // With a document, a receipt that is not genuine was never compared with it.
+    auto forged_doc = service->check_receipt(edited, e.token, DocumentDigest{std::nullopt, digest}).value();
+    EXPECT_FALSE(forged_doc.valid);
+    EXPECT_FALSE(forged_doc.document_checked);
 }
 
 // Units in memory.
