@@ -69,29 +69,20 @@ Result<Bytes> base64_member(const json::object& o, std::string_view name) {
     return *b;
 }
 
-// An optional member in hex or base64: std::nullopt when left out; any other type is an error.
-// Optional members: absent is fine, but present and empty is a mistake to name as such (the
-// required-member message would call an optional member required).
-Result<std::optional<Bytes>> hex_if_present(const json::object& o, std::string_view name) {
+// An optional member in hex or base64 (`member` decodes it): std::nullopt when left out; any
+// other type is an error, and so is an empty string, named as such (the required-member message
+// would call an optional member required).
+Result<std::optional<Bytes>> decoded_if_present(const json::object& o, std::string_view name,
+                                                std::string_view encoding,
+                                                Result<Bytes> (*member)(const json::object&, std::string_view)) {
     auto text = SELO_TRY(string_if_present(o, name));
     if (!text) {
         return std::optional<Bytes>();
     }
     if (text->empty()) {
-        return fail(ErrorCode::malformed, "'{}' is empty: give it as hex, or leave it out", name);
+        return fail(ErrorCode::malformed, "'{}' is empty: give it as {}, or leave it out", name, encoding);
     }
-    return std::optional<Bytes>(SELO_TRY(hex_member(o, name)));
-}
-
-Result<std::optional<Bytes>> base64_if_present(const json::object& o, std::string_view name) {
-    auto text = SELO_TRY(string_if_present(o, name));
-    if (!text) {
-        return std::optional<Bytes>();
-    }
-    if (text->empty()) {
-        return fail(ErrorCode::malformed, "'{}' is empty: give it as base64, or leave it out", name);
-    }
-    return std::optional<Bytes>(SELO_TRY(base64_member(o, name)));
+    return std::optional<Bytes>(SELO_TRY(member(o, name)));
 }
 
 json::object event_json(const tsa::EpcmEvent& e) {
@@ -185,7 +176,7 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
                 SELO_TRY_VOID(only_members(body, {"digest", "digest_algorithm", "signature"}));
                 auto alg = SELO_TRY(algorithm_of(body)).value_or(crypto::DigestAlgorithm::sha256);
                 auto digest = SELO_TRY(hex_member(body, "digest"));
-                auto signature = SELO_TRY(base64_if_present(body, "signature"));
+                auto signature = SELO_TRY(decoded_if_present(body, "signature", "base64", base64_member));
                 auto e = SELO_TRY(pm.postmark(r.principal->account.id, alg, std::move(digest), std::move(signature)));
                 return created(event_json(e));
             });
@@ -198,7 +189,7 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
             SELO_TRY_VOID(only_members(body, {"receipt_id", "receipt", "token", "digest", "digest_algorithm"}));
             auto alg = SELO_TRY(algorithm_of(body));
             auto digest = need_digest ? std::optional<Bytes>(SELO_TRY(hex_member(body, "digest")))
-                                      : SELO_TRY(hex_if_present(body, "digest"));
+                                      : SELO_TRY(decoded_if_present(body, "digest", "hex", hex_member));
             if (alg && !digest) {
                 return fail(ErrorCode::malformed, "'digest_algorithm' is given without 'digest'");
             }
@@ -267,14 +258,15 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
             {.summary = "S43 Verify: is the receipt genuine (token valid), and for the digest if given",
              .description = "The receipt is given by receipt_id, or as receipt and token (not both). Without "
                             "digest, only the receipt is checked: valid says it is genuine and proves its time, "
-                            "and document_checked is false. A digest whose length does not fit its algorithm "
-                            "is a 422.",
+                            "and document_checked is false. A digest whose length does not fit its algorithm, "
+                            "or in another algorithm than the receipt's, is a 422.",
              .request_schema = check_request(false), .response_schema = check_response, .errors = {400, 404, 422}},
             check(false));
     reg.add(router, http::Verb::post, "/api/v1/epcm/check-integrity", Access::anyone(),
             {.summary = "S43 CheckIntegrity: does this document (digest) match the receipt",
              .description = "The receipt is given by receipt_id, or as receipt and token (not both). A digest "
-                            "whose length does not fit its algorithm is a 422.",
+                            "whose length does not fit its algorithm, or in another algorithm than the "
+                            "receipt's, is a 422.",
              .request_schema = check_request(true), .response_schema = check_response, .errors = {400, 404, 422}},
             check(true));
 

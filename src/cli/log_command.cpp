@@ -154,9 +154,8 @@ Result<void> check_state_dir(const fs::path& file, bool create_parent) {
 }
 
 // Written to a temporary file and renamed over the old one, so that an interrupted run leaves
-// the previous state whole. `create_parent`: for the default location (~/.selo) only; a path
-// given with --state must be in a directory that exists.
-Result<void> save_state(const fs::path& file, const std::vector<SeenHead>& heads, bool create_parent) {
+// the previous state whole. Its directory was checked (check_state_dir) before the run.
+Result<void> save_state(const fs::path& file, const std::vector<SeenHead>& heads) {
     json::array arr;
     for (const auto& h : heads) {
         arr.push_back(json::object{{"tree_size", h.tree_size},
@@ -164,7 +163,6 @@ Result<void> save_state(const fs::path& file, const std::vector<SeenHead>& heads
                                    {"timestamp", h.timestamp}});
     }
     std::error_code ec;
-    SELO_TRY_VOID(check_state_dir(file, create_parent));
     fs::path tmp = file;
     tmp += ".tmp";
     {
@@ -353,7 +351,7 @@ Result<int> verify(const LogVerifyArgs& args) {
                                             hex_encode(translog::view(current)), keep.size());
     // A monitor that cannot remember what it saw cannot catch a later rollback: say so, and
     // fail, rather than report success and silently lose its history.
-    if (auto saved = save_state(state, keep, args.state.empty()); !saved) {
+    if (auto saved = save_state(state, keep); !saved) {
         print_error(fmt::format("{}; the log itself checked out ({}), but the next run cannot compare it with "
                                 "this one",
                                 saved.error().message, summary));

@@ -9,20 +9,32 @@
 namespace selo::api {
 namespace {
 
-TEST(OpenApi, EveryLiveApiRouteIsDocumented) {
+// Every route of a fresh data directory's runtime, with its optional services wired as serve
+// wires them, and the OpenAPI document they make.
+class OpenApi : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
+        rt = cli::Runtime::open(dir / "data", clock, rng).value();
+        registry.emplace(rt->accounts());
+        ctx.emplace(ApiContext{rt->config(), rt->cas(), rt->cloudsign(), clock, *registry});
+        ctx->enrolment = &rt->enrolment();
+        ctx->activation = &rt->activation();
+        ctx->postmarks = &rt->postmarks();
+        add_all_routes(router, *ctx);
+        doc = registry->openapi("http://selo.test");
+    }
     test::TempDir dir;
     SystemClock clock;
     SystemRng rng;
-    ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
-    auto rt = cli::Runtime::open(dir / "data", clock, rng).value();
+    std::unique_ptr<cli::Runtime> rt;
+    std::optional<ApiRegistry> registry;
+    std::optional<ApiContext> ctx;  // the routes keep a reference to it
     http::Router router;
-    ApiRegistry registry(rt->accounts());
-    ApiContext ctx{rt->config(), rt->cas(), rt->cloudsign(), clock, registry};
-    ctx.enrolment = &rt->enrolment();
-    ctx.activation = &rt->activation();
-    add_all_routes(router, ctx);
+    boost::json::object doc;
+};
 
-    auto doc = registry.openapi("http://selo.test");
+TEST_F(OpenApi, EveryLiveApiRouteIsDocumented) {
     const auto& paths = doc.at("paths").as_object();
     std::size_t api_routes = 0;
     for (const auto& route : router.routes()) {
@@ -47,19 +59,7 @@ TEST(OpenApi, EveryLiveApiRouteIsDocumented) {
 }
 
 // The EPCM request schemas mark as required what the handlers refuse to go without, and no more.
-TEST(OpenApi, EpcmRequestsRequireWhatTheServerEnforces) {
-    test::TempDir dir;
-    SystemClock clock;
-    SystemRng rng;
-    ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
-    auto rt = cli::Runtime::open(dir / "data", clock, rng).value();
-    http::Router router;
-    ApiRegistry registry(rt->accounts());
-    ApiContext ctx{rt->config(), rt->cas(), rt->cloudsign(), clock, registry};
-    ctx.postmarks = &rt->postmarks();
-    add_all_routes(router, ctx);
-
-    auto doc = registry.openapi("http://selo.test");
+TEST_F(OpenApi, EpcmRequestsRequireWhatTheServerEnforces) {
     auto required = [&](const std::string& path) {
         const auto& schema = doc.at("paths").at(path).at("post").at("requestBody").at("content")
                                  .at("application/json").at("schema").as_object();

@@ -14,6 +14,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The serial of the certificate whose subject contains `subject_part`, from the output of
+// `selo ca list --json`; empty when none does.
+std::string serial_in_listing(const std::string& listing, std::string_view subject_part) {
+    const boost::json::value rows = boost::json::parse(listing);  // outlives the loop
+    for (const auto& v : rows.as_array()) {
+        if (std::string_view(v.at("subject").as_string()).find(subject_part) != std::string_view::npos) {
+            return std::string(v.at("serial").as_string());
+        }
+    }
+    return "";
+}
+
 class TlsEndToEnd : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
@@ -139,13 +151,7 @@ TEST_F(TlsEndToEnd, SeloSignOverHttpsTrustsOnlyWhatItIsTold) {
                                " --ca natural-persons --status valid --json",
                            true);
     ASSERT_EQ(list.exit_code, 0) << list.output;
-    std::string serial;
-    const boost::json::value listed = boost::json::parse(list.output);
-    for (const auto& v : listed.as_array()) {
-        if (std::string(v.at("subject").as_string()).find("IDCMO-7123456(1)") != std::string::npos) {
-            serial = std::string(v.at("serial").as_string());
-        }
-    }
+    const std::string serial = serial_in_listing(list.output, "IDCMO-7123456(1)");
     ASSERT_FALSE(serial.empty()) << list.output;
     auto revoke = selo->selo("ca revoke --data " + shell_quote(selo->data().string()) + " --serial " +
                              serial + " --reason keyCompromise");
@@ -196,13 +202,7 @@ TEST_F(TlsEndToEnd, RepositoryListenerServesOnlyStatusOverPlainHttp) {
     Holder h = selo->enrol("李小龍", "LEE Siu Lung", "7654321(0)", "lee@example.mo", "246810");
     auto list = selo->selo("ca list --data " + shell_quote(selo->data().string()) +
                                " --ca natural-persons --status valid --json", true);
-    std::string serial;
-    const boost::json::value listed = boost::json::parse(list.output);
-    for (const auto& v : listed.as_array()) {
-        if (std::string(v.at("subject").as_string()).find("IDCMO-7654321(0)") != std::string::npos) {
-            serial = std::string(v.at("serial").as_string());
-        }
-    }
+    const std::string serial = serial_in_listing(list.output, "IDCMO-7654321(0)");
     ASSERT_FALSE(serial.empty()) << list.output;
     auto ocsp = run(in_dir("openssl ocsp -issuer np.pem -serial 0x" + serial + " -url " + repo() +
                            "/ocsp -CAfile root.pem -verify_other np.pem -reqout req.der 2>&1"));
@@ -334,13 +334,7 @@ TEST_F(TlsEndToEnd, AgencySendsWithItsClientCertificateUntilItIsRevoked) {
                              " -o " + shell_quote(selo->dir().string() + "/second.pem"));
     ASSERT_EQ(second.exit_code, 0) << second.output;
     auto listed_inst = selo->selo("ca list --data " + data + " --ca institutions --status valid --json", true);
-    const boost::json::value inst = boost::json::parse(listed_inst.output);
-    std::string second_serial;
-    for (const auto& v : inst.as_array()) {
-        if (std::string(v.at("subject").as_string()).find("NTRMO-00078") != std::string::npos) {
-            second_serial = std::string(v.at("serial").as_string());
-        }
-    }
+    const std::string second_serial = serial_in_listing(listed_inst.output, "NTRMO-00078");
     ASSERT_FALSE(second_serial.empty()) << listed_inst.output;
     auto forged = run("sqlite3 -cmd '.timeout 5000' " + db + " \"INSERT INTO certificate_bindings "
                       "(issuer, serial, account_id, bound_by, bound_at) VALUES ('institutions', '" +
@@ -411,13 +405,7 @@ TEST(TlsClientCertificates, NoAgencySignsInOnceTheInstitutionsCaIsRevoked) {
 
     // The institutions CA's own certificate, recorded under the root that issued it.
     auto listed = selo.selo("ca list --data " + data + " --ca root --json", true);
-    std::string ca_serial;
-    const boost::json::value rows = boost::json::parse(listed.output);
-    for (const auto& v : rows.as_array()) {
-        if (std::string(v.at("subject").as_string()).find("Institutions CA") != std::string::npos) {
-            ca_serial = std::string(v.at("serial").as_string());
-        }
-    }
+    const std::string ca_serial = serial_in_listing(listed.output, "Institutions CA");
     ASSERT_FALSE(ca_serial.empty()) << listed.output;
     auto revoked = selo.selo("ca revoke --data " + data + " --serial " + ca_serial + " --reason cACompromise");
     ASSERT_EQ(revoked.exit_code, 0) << revoked.output;
