@@ -56,7 +56,8 @@ void add_tsa_routes(http::Router& router, ApiContext& ctx) {
                         respond(std::move(res));
                         return;
                     }
-                    if (!reply.granted && reply.failure == tsa::FailureInfo::system_failure) {
+                    if (!reply.granted && reply.failure == tsa::FailureInfo::system_failure &&
+                        !reply.out_of_service) {
                         log::error("time-stamping: {}", reply.status_text);
                     }
                     // Refusals are TimeStampResp too (status rejection), answered with 200 like

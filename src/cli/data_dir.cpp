@@ -15,6 +15,7 @@
 
 #include "cli/ceremony.hpp"
 #include "core/log.hpp"
+#include "pki/revocation.hpp"
 #include "store/sqlite/sqlite_database.hpp"
 
 namespace selo::cli {
@@ -585,6 +586,102 @@ Result<unsigned> Runtime::renew_time_stamping_units() {
         }
     }
     return renewed;
+}
+
+Result<std::optional<std::string>> Runtime::signing_problem(const pki::Certificate& cert, std::string issuer,
+                                                            TimePoint at, bool& ca_at_fault) {
+    ca_at_fault = false;
+    std::string serial = cert.serial_hex();
+    std::string whose = "its certificate";
+    for (int depth = 0; depth < 8; ++depth) {
+        auto st = SELO_TRY(certificates_.status(issuer, serial));
+        if (!st) {
+            return std::optional<std::string>(
+                fmt::format("{} (serial {}) is not in the certificate records of CA '{}'", whose, serial, issuer));
+        }
+        const bool in_force_yet = st->revoked_at && *st->revoked_at > at;
+        if (st->status != pki::kStatusValid && !in_force_yet) {
+            const std::string since = st->revoked_at ? " since " + format_utc(*st->revoked_at) : "";
+            std::string what = (st->status == pki::kStatusSuspended ? "suspended (certificateHold)" : "revoked") + since;
+            if (st->status == pki::kStatusRevoked && st->revocation_reason) {
+                auto r = pki::revocation_reason_from_value(*st->revocation_reason);
+                what += ", reason " + (r ? std::string(pki::revocation_reason_name(*r))
+                                         : std::to_string(*st->revocation_reason));
+            }
+            return std::optional<std::string>(fmt::format("{} (serial {}) is {}", whose, serial, what));
+        }
+        // Up to the CA above: the issuing CA's own certificate, by its parent.
+        auto ca = SELO_TRY(cas_.find(issuer));
+        if (!ca || !ca->parent) {
+            return std::optional<std::string>{};  // a root: trusted as the anchor it is
+        }
+        auto ca_cert = SELO_TRY(pki::Certificate::from_der(ca->certificate_der));
+        serial = ca_cert.serial_hex();
+        whose = fmt::format("the certificate of CA '{}'", issuer);
+        issuer = *ca->parent;
+        ca_at_fault = true;
+    }
+    return fail(ErrorCode::internal, "the CA hierarchy above '{}' is deeper than expected", config_.tsa.issuer);
+}
+
+Result<unsigned> Runtime::check_time_stamping_units() {
+    auto specs = SELO_TRY(unit_specs(config_));
+    struct Served {
+        const tsa::UnitSpec* spec;
+        tsa::TimeStampAuthority* unit;
+        TimePoint* next_attempt;
+    };
+    unsigned replaced = 0;
+    const TimePoint now = clock_.now();
+    for (const Served& served : {Served{&specs.first, &*tsa_, &next_unit_replacement_[0]},
+                                 Served{&specs.second, &*log_unit_, &next_unit_replacement_[1]}}) {
+        const std::string& name = served.spec->name;
+        const pki::Certificate current = served.unit->certificate();
+        bool ca_at_fault = false;
+        auto problem = SELO_TRY(signing_problem(current, config_.tsa.issuer, now, ca_at_fault));
+        if (!problem) {
+            continue;
+        }
+        if (!served.unit->withdrawn()) {
+            served.unit->withdraw(*problem);
+            log::error("time-stamping unit '{}' taken out of service: {}; it signs nothing more with that key",
+                       name, *problem);
+        }
+        if (ca_at_fault) {
+            if (now >= *served.next_attempt) {
+                log::error("time-stamping unit '{}' stays out of service: a new certificate from CA '{}' would not "
+                           "be in force either; it needs a CA in force ([tsa] issuer)",
+                           name, config_.tsa.issuer);
+                *served.next_attempt = now + std::chrono::minutes(1);
+            }
+            continue;
+        }
+        if (now < *served.next_attempt) {
+            continue;
+        }
+        // A failed attempt (below, by SELO_TRY) is tried again a minute later, not every check.
+        *served.next_attempt = now + std::chrono::minutes(1);
+        auto* issuer = SELO_TRY(authority(config_.tsa.issuer));
+        // Another process may have replaced the unit already: its certificate is taken when in
+        // force.
+        tsa::UnitCertificateUsable usable = [&](const pki::Certificate& c) -> Result<bool> {
+            bool at_fault = false;
+            return !SELO_TRY(signing_problem(c, config_.tsa.issuer, now, at_fault)).has_value();
+        };
+        std::optional<tsa::Unit> next;
+        SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
+            next = SELO_TRY(tsa::replace_unit(*served.spec, current, usable, tsa_units_, keys(), *issuer, clock_));
+            return {};
+        }));
+        const std::string serial = next->certificate.serial_hex();
+        const auto until = format_utc(next->certificate.not_after());
+        SELO_TRY_VOID(served.unit->use(std::move(next->certificate), std::move(next->key)));
+        *served.next_attempt = TimePoint{};
+        log::warn("time-stamping unit '{}' back in service with a new key: certificate {} valid until {}", name,
+                  serial, until);
+        ++replaced;
+    }
+    return replaced;
 }
 
 Result<void> Runtime::open_time_stamping() {

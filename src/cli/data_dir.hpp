@@ -2,6 +2,7 @@
 // The composition root: a data directory on disk turned into wired-up services. `selo init`
 // creates one; every other command opens one (several processes may open the same one).
 
+#include <array>
 #include <filesystem>
 #include <memory>
 #include <map>
@@ -103,6 +104,12 @@ public:
     // Renews the certificates of the TSA and of the log's unit when they are near their end
     // (tsa::kRenewUnitBefore), while serving; returns how many were renewed.
     Result<unsigned> renew_time_stamping_units();
+    // Takes the TSA and the log's unit out of service as soon as their certificate, or that of a
+    // CA above it, is revoked or suspended in Selo's records (by this process or another, e.g.
+    // `selo ca revoke`), and gives each a new key and certificate from its CA when that CA is
+    // itself in force (after a failed attempt, the next a minute later). Returns how many were
+    // replaced.
+    Result<unsigned> check_time_stamping_units();
     // The log's own time-stamping unit (tree heads).
     tsa::TimeStampAuthority& log_time_stamp_unit() noexcept { return *log_unit_; }
     // The transparency log over every trust event; tree heads signed by the "log" unit.
@@ -115,6 +122,12 @@ public:
 
 private:
     Result<void> open_time_stamping();
+    // Why `cert`, issued by the CA named `issuer`, may not sign at `at`: it or a CA's
+    // certificate above it is revoked, suspended or not in Selo's records. `ca_at_fault` is set
+    // when the fault lies with a CA (a new certificate from it would not help).
+    Result<std::optional<std::string>> signing_problem(const pki::Certificate& cert, std::string issuer,
+                                                       TimePoint at, bool& ca_at_fault);
+    std::array<TimePoint, 2> next_unit_replacement_{};  // per unit: no new attempt before
     Runtime(const std::filesystem::path& dir, Config config, crypto::MasterKey master,
             std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng);
     Result<void> open_sepbox();

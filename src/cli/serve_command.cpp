@@ -274,6 +274,11 @@ int run_serve(const ServeArgs& args) {
         }
         repository_port = *p;
     }
+    // A time-stamping unit whose certificate was revoked while the server was stopped signs
+    // nothing: it is replaced before the first request.
+    if (auto r = (*rt)->check_time_stamping_units(); !r) {
+        log::error("time-stamping units: {}", r.error().message);
+    }
     // Signed tree heads on a schedule (and now, for what was logged since the last one).
     translog::TreeHeadSchedule tree_heads((*rt)->transparency_log(),
                                           std::chrono::seconds(config.log.tree_head_interval_seconds));
@@ -392,6 +397,19 @@ int run_serve(const ServeArgs& args) {
             lock.lock();
         } while (!stopping.wait_for(lock, interval, [&] { return stop_requested; }));
     });
+    // The time-stamping units' certificates, checked twice a second: a revocation or suspension
+    // (also by another process, such as `selo ca revoke`) stops their signing within that time,
+    // and they get new keys.
+    std::thread unit_watch([&] {
+        std::unique_lock lock(mutex);
+        while (!stopping.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop_requested; })) {
+            lock.unlock();
+            if (auto r = (*rt)->check_time_stamping_units(); !r) {
+                log::warn("time-stamping units: {}", r.error().message);
+            }
+            lock.lock();
+        }
+    });
     server.run();
     {
         std::lock_guard lock(mutex);
@@ -400,6 +418,7 @@ int run_serve(const ServeArgs& args) {
     stopping.notify_all();
     housekeeping.join();
     sepbox_jobs.join();
+    unit_watch.join();
     g_server.store(nullptr);
     log::info("stopped");
     return 0;

@@ -270,7 +270,24 @@ Result<void> TimeStampAuthority::use(pki::Certificate certificate, crypto::EvpPk
     auto signer = SELO_TRY(make_signer(std::move(certificate), std::move(key), options_.chain));
     // Tokens being signed keep the signer they loaded; the next ones get this one.
     signer_->current.store(std::move(signer));
+    signer_->withdrawn.store(false, std::memory_order_release);
     return {};
+}
+
+void TimeStampAuthority::withdraw(std::string why) {
+    {
+        std::lock_guard lock(signer_->why_mutex);
+        signer_->why = std::move(why);
+    }
+    signer_->withdrawn.store(true, std::memory_order_release);
+}
+
+std::optional<std::string> TimeStampAuthority::withdrawn() const {
+    if (!signer_->withdrawn.load(std::memory_order_acquire)) {
+        return std::nullopt;
+    }
+    std::lock_guard lock(signer_->why_mutex);
+    return signer_->why;
 }
 
 pki::Certificate TimeStampAuthority::certificate() const {
@@ -384,6 +401,10 @@ Result<TimeStampAuthority::Issued> TimeStampAuthority::sign(ByteView imprint_der
     const ByteView gen_time(reinterpret_cast<const std::uint8_t*>(time_text), time_len);
 
     const std::shared_ptr<const Signer> signer = signer_->current.load();
+    if (signer_->withdrawn.load(std::memory_order_acquire)) {
+        return fail(ErrorCode::unavailable, "the time-stamping unit is out of service: {}",
+                    withdrawn().value_or("withdrawn"));
+    }
     const std::size_t digest_size = crypto::digest_size(signer->digest);
 
     // TSTInfo (RFC 3161 §2.4.2): version, policy, messageImprint, serialNumber, genTime,
@@ -525,6 +546,12 @@ TimeStampReply TimeStampAuthority::grant(ByteView imprint_der, ByteView policy_d
                                          bool cert_req, Issued* unlogged) {
     auto issued = sign(imprint_der, policy_der, nonce_der, cert_req, true);
     if (!issued) {
+        if (issued.error().code == ErrorCode::unavailable && withdrawn()) {
+            TimeStampReply r = rejection(FailureInfo::system_failure,
+                                         "the time-stamping unit is out of service; retry later");
+            r.out_of_service = true;
+            return r;
+        }
         return rejection(FailureInfo::system_failure, "the time-stamping unit cannot issue a token now");
     }
     TimeStampReply r;

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <functional>
 #include <optional>
 #include <string>
@@ -66,6 +67,9 @@ struct TimeStampReply {
     // Nothing was issued and `der` is empty: the log's queue was full (QueueFull::busy). Not a
     // verdict on the request: the client may send it again shortly (HTTP 503, Retry-After).
     bool busy = false;
+    // Refused (systemFailure) because the unit is withdrawn: logged once, at the withdrawal,
+    // not per request.
+    bool out_of_service = false;
 };
 
 // What respond_async does when the log's queue of appends is full (its disk is behind).
@@ -113,7 +117,16 @@ public:
     // for a key that does not match or a certificate that is not for time-stamping.
     Result<void> use(pki::Certificate certificate, crypto::EvpPkeyPtr key);
 
-    // The certificate tokens are signed under now.
+    // Takes the unit out of service: until use() gives it another certificate and key, every
+    // request is refused with systemFailure and every in-process caller gets `unavailable`
+    // (for a certificate that was revoked or suspended: tokens under it would not validate,
+    // and after a key compromise must not exist). `why` is for the server's log and callers'
+    // errors; requests are told only that the unit is out of service.
+    void withdraw(std::string why);
+    // Why the unit is out of service, or nullopt while it signs.
+    [[nodiscard]] std::optional<std::string> withdrawn() const;
+
+    // The certificate tokens are signed under now (or were, before a withdrawal).
     [[nodiscard]] pki::Certificate certificate() const;
     [[nodiscard]] const TsaOptions& options() const noexcept { return options_; }
 
@@ -152,6 +165,9 @@ private:
     static Result<std::size_t> sign_with(const Signer& signer, ByteView digest, std::uint8_t* out);
     struct SignerSlot {
         std::atomic<std::shared_ptr<const Signer>> current;
+        std::atomic<bool> withdrawn{false};  // read per token; `why` only when set
+        mutable std::mutex why_mutex;
+        std::string why;
     };
     TimeStampAuthority() = default;
     static Result<std::shared_ptr<const Signer>> make_signer(pki::Certificate certificate,

@@ -1,6 +1,7 @@
 #include "tsa/epcm.hpp"
 
 #include <openssl/cms.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509_vfy.h>
 
 #include <ctime>
@@ -82,8 +83,14 @@ struct RevocationProblem {
 // `at` by Selo's records, or nullopt when they are. Path validation alone does not know of
 // revocation; every certificate below the root was issued by a Selo CA, so its status is in
 // Selo's store (RFC 5280 §6.3: a chain is only valid if none of its certificates is revoked).
+//
+// With `compromise_voids`, for the chain of a time-stamp token (RFC 3161 §4): a certificate
+// revoked for a key compromise (keyCompromise, cACompromise, aACompromise) voids everything
+// signed under it, whatever time it states, since whoever held the key could state any time;
+// revoked for another reason, or suspended, it leaves valid what was signed before.
 std::optional<RevocationProblem> revocation_problem(STACK_OF(X509) * chain,
-                                              const CertificateStatusLookup& status, TimePoint at) {
+                                              const CertificateStatusLookup& status, TimePoint at,
+                                              bool compromise_voids = false) {
     const int n = chain != nullptr ? sk_X509_num(chain) : 0;
     if (n < 2) {
         return RevocationProblem{"the certificate chain is incomplete"};  // X509_verify_cert ends with a root
@@ -126,8 +133,13 @@ std::optional<RevocationProblem> revocation_problem(STACK_OF(X509) * chain,
             return RevocationProblem{fmt::format("{}'s certificate (serial {}) has status '{}': status unknown",
                                subject, serial, s.status)};
         }
+        using Reason = pki::RevocationReason;
+        const bool compromised = s.status == pki::kStatusRevoked && s.revocation_reason &&
+                                 (*s.revocation_reason == static_cast<int>(Reason::key_compromise) ||
+                                  *s.revocation_reason == static_cast<int>(Reason::ca_compromise) ||
+                                  *s.revocation_reason == static_cast<int>(Reason::aa_compromise));
         // Revoked or suspended only after the validation time: the certificate was in force then.
-        if (s.revoked_at && *s.revoked_at > at) {
+        if (s.revoked_at && *s.revoked_at > at && !(compromise_voids && compromised)) {
             continue;
         }
         const std::string since = s.revoked_at ? " since " + rfc3339(*s.revoked_at) : "";
@@ -235,6 +247,55 @@ SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgor
     return {"valid", "signed by " + who};
 }
 
+namespace {
+
+using Pkcs7Ptr = std::unique_ptr<PKCS7, crypto::Free<&::PKCS7_free>>;
+
+// Why the certificates a verified time-stamp token was signed under (its signer's, and the CAs'
+// above, up to `anchors`) do not let it prove `gen_time` by Selo's records (RFC 3161 §4), or
+// nullopt when they do.
+std::optional<RevocationProblem> token_revocation_problem(ByteView token_der, const TrustAnchors& anchors,
+                                                          const CertificateStatusLookup& status,
+                                                          TimePoint gen_time) {
+    const unsigned char* p = token_der.data();
+    Pkcs7Ptr token(::d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
+    if (!token || !PKCS7_type_is_signed(token.get())) {
+        crypto::clear_errors();
+        return RevocationProblem{"the time-stamp token cannot be read"};
+    }
+    crypto::X509StackPtr untrusted(sk_X509_new_null());
+    for (const auto& c : anchors.intermediates) {
+        sk_X509_push(untrusted.get(), ::X509_dup(c.x509()));
+    }
+    STACK_OF(X509)* carried = token->d.sign->cert;
+    for (int i = 0; carried != nullptr && i < sk_X509_num(carried); ++i) {
+        sk_X509_push(untrusted.get(), ::X509_dup(sk_X509_value(carried, i)));
+    }
+    // The signer, as the token's verification found it.
+    STACK_OF(X509)* signers = ::PKCS7_get0_signers(token.get(), untrusted.get(), 0);
+    X509* signer = signers != nullptr && sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : nullptr;
+    sk_X509_free(signers);  // the certificates themselves belong to `untrusted` or the token
+    crypto::X509StorePtr store(::X509_STORE_new());
+    crypto::X509StoreCtxPtr ctx(::X509_STORE_CTX_new());
+    for (const auto& r : anchors.roots) {
+        ::X509_STORE_add_cert(store.get(), r.x509());
+    }
+    if (signer == nullptr || !store || !ctx ||
+        ::X509_STORE_CTX_init(ctx.get(), store.get(), signer, untrusted.get()) != 1) {
+        crypto::clear_errors();
+        return RevocationProblem{"the time-stamp token's signing certificate cannot be found", true};
+    }
+    ::X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(gen_time));
+    if (::X509_verify_cert(ctx.get()) != 1) {
+        std::string why = ::X509_verify_cert_error_string(::X509_STORE_CTX_get_error(ctx.get()));
+        crypto::clear_errors();
+        return RevocationProblem{"the time-stamp token's certificate does not chain to Selo's root: " + why};
+    }
+    return revocation_problem(::X509_STORE_CTX_get0_chain(ctx.get()), status, gen_time, true);
+}
+
+}  // namespace
+
 Result<EpcmEvent> PostmarkService::seal(EpcmEvent e, std::string_view log_type) {
     std::uint8_t id[16];
     rng_.fill(id);
@@ -247,6 +308,13 @@ Result<EpcmEvent> PostmarkService::seal(EpcmEvent e, std::string_view log_type) 
     e.token = SELO_TRY(stamper_.time_stamp(
         {std::string(crypto::digest_oid(crypto::DigestAlgorithm::sha256)), crypto::sha256(e.receipt), true}));
     e.time = SELO_TRY(read_token(e.token)).gen_time;
+    // The token checked as a verifier will check it: a receipt stamped under a certificate
+    // revoked a moment ago (before the TSA noticed) would be born unable to prove its time.
+    // Nothing is logged or stored; the client sends the postmark again.
+    if (auto problem = token_revocation_problem(e.token, anchors_, status_, e.time)) {
+        return fail(ErrorCode::unavailable, "the receipt could not be time-stamped under a certificate in force ({}); "
+                    "send it again shortly", problem->indeterminate ? "its status could not be read" : problem->why);
+    }
     if (log_ != nullptr) {
         // The receipt text names everything the event is about. Logged first: should storing
         // the event fail, the log holds a receipt nobody was given, never the reverse.
@@ -347,6 +415,15 @@ Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteVie
     if (!info) {
         // Not genuine: the document was never compared with it.
         out.reason = "the receipt's time-stamp does not verify: " + info.error().message;
+        return out;
+    }
+    // A token that verifies proves its time only while Selo's records let its unit's
+    // certificate do so: not after a key compromise, nor for a time after a revocation.
+    if (auto problem = token_revocation_problem(token, anchors_, status_, info->gen_time)) {
+        if (problem->indeterminate) {
+            return fail(ErrorCode::unavailable, "the receipt cannot be checked just now: {}", problem->why);
+        }
+        out.reason = "the receipt's time-stamp cannot be trusted: " + problem->why;
         return out;
     }
     if (document) {

@@ -67,4 +67,17 @@ inline constexpr std::chrono::seconds kRenewUnitBefore{std::chrono::hours(24 * 9
                                                      crypto::KeyStore& keys, pki::CertificateAuthority& issuer,
                                                      const Clock& clock);
 
+// Whether a unit's certificate may sign: an error when its status cannot be read.
+using UnitCertificateUsable = std::function<Result<bool>(const pki::Certificate&)>;
+
+// A replacement for the unit named in `spec`, whose certificate `current` may no longer sign
+// (revoked or suspended): the unit's stored certificate and key when another process has
+// replaced it already and `usable` accepts it, else a new key generated in `keys`, certified by
+// `issuer` with the "tsa" profile and recorded in place of the old one. Call it inside a database
+// transaction.
+[[nodiscard]] Result<Unit> replace_unit(const UnitSpec& spec, const pki::Certificate& current,
+                                        const UnitCertificateUsable& usable, UnitRepository& units,
+                                        crypto::KeyStore& keys, pki::CertificateAuthority& issuer,
+                                        const Clock& clock);
+
 }  // namespace selo::tsa

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "integration/selo_instance.hpp"
 
 namespace selo::test {
@@ -85,6 +88,89 @@ TEST_F(EpcmHttp, PostmarkVerifiesOnlineAndOfflineAndAChangedDocumentFails) {
     EXPECT_EQ(selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", "abcd"}}), auth(token)).status, 422);
     EXPECT_EQ(selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", "zz"}}), auth(token)).status, 400);
     EXPECT_EQ(selo.post("/api/v1/epcm/postmark", "[1]", auth(token)).status, 400);
+}
+
+// RFC 3161 §4 for receipts: the TSA's certificate superseded, the receipts made before still
+// prove their time, and new ones come from the unit's new key; its key reported compromised,
+// no receipt under it is trusted any more.
+TEST_F(EpcmHttp, ReceiptsFollowTheTsaCertificatesRevocation) {
+    const std::string digest = sha256_of("doc.txt");
+    auto pm = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", digest}}), auth(token));
+    ASSERT_EQ(pm.status, 201) << pm.raw;
+    const std::string id(pm.body.as_object().at("id").as_string());
+    auto check = [&](const std::string& receipt_id) {
+        return selo.post("/api/v1/epcm/check-integrity",
+                         json::serialize(json::object{{"receipt_id", receipt_id}, {"digest", digest}}));
+    };
+    ASSERT_TRUE(check(id).body.as_object().at("valid").as_bool());
+    // Revocation times are whole seconds: one in the receipt's own second would not be after it.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+
+    auto list = selo.selo("ca list --json --data " + shell_quote(selo.data().string()), true);
+    ASSERT_EQ(list.exit_code, 0) << list.output;
+    std::string unit;
+    const json::value rows = json::parse(list.output);  // outlives the loop
+    for (const auto& v : rows.as_array()) {
+        if (std::string_view(v.at("subject").as_string()).find("Time-Stamping Unit") != std::string_view::npos) {
+            unit = std::string(v.at("serial").as_string());
+        }
+    }
+    ASSERT_FALSE(unit.empty()) << list.output;
+    auto revoke = [&](const std::string& serial, const std::string& reason) {
+        auto r = selo.selo("ca revoke --data " + shell_quote(selo.data().string()) + " --serial " + serial +
+                           " --reason " + reason);
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+    };
+    revoke(unit, "superseded");
+    auto before = check(id);
+    ASSERT_EQ(before.status, 200) << before.raw;
+    EXPECT_TRUE(before.body.as_object().at("valid").as_bool()) << before.raw;
+
+    // The unit is replaced within a second; a postmark made meanwhile is refused (503), none is
+    // stamped under the superseded certificate.
+    std::string later;
+    for (int i = 0; i < 100 && later.empty(); ++i) {
+        auto p = selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", digest}}), auth(token));
+        if (p.status == 201) {
+            later = std::string(p.body.as_object().at("id").as_string());
+            auto tst = base64_decode(std::string_view(p.body.as_object().at("token").as_string())).value();
+            write_file(selo.dir() / "later.tst", tst);
+            auto signer = run_stdout("cd " + d + " && openssl pkcs7 -inform DER -in later.tst -print_certs -out later.pem"
+                                     " && openssl x509 -in later.pem -noout -serial");
+            ASSERT_EQ(signer.output.rfind("serial=", 0), 0u) << signer.output;
+            std::string upper = unit;
+            for (auto& c : upper) {
+                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            }
+            EXPECT_EQ(signer.output.find(upper), std::string::npos) << "stamped under the revoked unit";
+        } else {
+            EXPECT_EQ(p.status, 503) << p.raw;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    ASSERT_FALSE(later.empty()) << "no postmark after 10 s";
+    EXPECT_TRUE(check(later).body.as_object().at("valid").as_bool());
+
+    // The new key reported compromised: the receipt under it, though made before, is no longer
+    // trusted; the first one (its certificate superseded, its key not compromised) still is.
+    auto relisted = selo.selo("ca list --json --data " + shell_quote(selo.data().string()), true);
+    const json::value rows2 = json::parse(relisted.output);
+    std::string second;
+    for (const auto& v : rows2.as_array()) {
+        if (std::string_view(v.at("subject").as_string()).find("Time-Stamping Unit") != std::string_view::npos &&
+            v.at("status").as_string() == "valid") {
+            second = std::string(v.at("serial").as_string());
+        }
+    }
+    ASSERT_FALSE(second.empty()) << relisted.output;
+    revoke(second, "keyCompromise");
+    auto voided = check(later);
+    ASSERT_EQ(voided.status, 200) << voided.raw;
+    EXPECT_FALSE(voided.body.as_object().at("valid").as_bool()) << voided.raw;
+    const std::string why(voided.body.as_object().at("reason").as_string());
+    EXPECT_NE(why.find("cannot be trusted"), std::string::npos) << why;
+    EXPECT_NE(why.find("reason keyCompromise"), std::string::npos) << why;
+    EXPECT_TRUE(check(id).body.as_object().at("valid").as_bool()) << check(id).raw;
 }
 
 TEST_F(EpcmHttp, LogEventAndRetrieveResultsForTheSubmitterAndStaffOnly) {

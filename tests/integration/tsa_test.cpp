@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
+#include <boost/json.hpp>
+
 #include "integration/selo_instance.hpp"
 
 namespace selo::test {
@@ -205,6 +210,120 @@ TEST_F(TsaHttp, CscTimestampReturnsTheSameTokensForAHash) {
                                      boost::json::serialize(boost::json::object{{"hash", "AAAA"}, {"hashAlgo", "2.16.840.1.101.3.4.2.1"}}));
     EXPECT_EQ(short_hash.status, 400) << short_hash.raw;
     EXPECT_EQ(instance->post("/csc/v2/signatures/timestamp", "{}").status, 400);
+}
+
+}  // namespace
+}  // namespace selo::test
+
+namespace selo::test {
+namespace {
+
+// The serials of valid certificates whose subject contains `subject_part`, from `selo ca list --json`.
+std::vector<std::string> valid_serials(const SeloInstance& selo, std::string_view subject_part) {
+    auto list = selo.selo("ca list --json --data " + shell_quote(selo.data().string()), true);
+    std::vector<std::string> out;
+    if (list.exit_code != 0) {
+        return out;
+    }
+    const boost::json::value rows = boost::json::parse(list.output);  // outlives the loop
+    for (const auto& v : rows.as_array()) {
+        if (std::string_view(v.at("subject").as_string()).find(subject_part) != std::string_view::npos &&
+            v.at("status").as_string() == "valid") {
+            out.emplace_back(v.at("serial").as_string());
+        }
+    }
+    return out;
+}
+
+// A token from POST /tsa for doc.txt (with certReq) into NAME.tsr; the serial of the certificate
+// it was signed under (lower-case hex), or why there is none.
+std::string token_signer(const SeloInstance& selo, const std::string& name) {
+    const std::string d = shell_quote(selo.dir().string());
+    auto r = run_stdout("cd " + d + " && openssl ts -query -data doc.txt -sha256 -cert | curl -s -o " + name +
+                        ".tsr --data-binary @- -H 'Content-Type: application/timestamp-query' " + selo.base() +
+                        "/tsa && openssl ts -reply -in " + name + ".tsr -token_out -out " + name +
+                        ".p7 2>/dev/null && openssl pkcs7 -inform DER -in " + name + ".p7 -print_certs -out " + name +
+                        ".pem && openssl x509 -in " + name + ".pem -noout -serial");
+    if (r.exit_code != 0 || r.output.rfind("serial=", 0) != 0) {
+        return "no token (" + std::to_string(r.exit_code) + ": " + r.output + "): " +
+               run("cd " + d + " && openssl ts -reply -in " + name + ".tsr -text").output;
+    }
+    std::string serial = r.output.substr(7);
+    while (!serial.empty() && (serial.back() == '\n' || serial.back() == '\r')) {
+        serial.pop_back();
+    }
+    for (auto& c : serial) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return serial;
+}
+
+// A time-stamping unit whose certificate is revoked signs nothing more with that key. Revoked
+// while the server was stopped, it is replaced before the first request; revoked while it runs
+// (by another process, `selo ca revoke`), within seconds. The new certificate's tokens verify
+// with openssl; the log's unit, revoked too, gets a new certificate likewise.
+TEST(TsaUnitRevocation, ARevokedUnitIsReplacedAndItsKeySignsNothingMore) {
+    SeloInstance selo;
+    std::string revoked_at_rest;
+    selo.before_serve = [&]() -> std::string {
+        auto units = valid_serials(selo, "Time-Stamping Unit");
+        if (units.size() != 1) {
+            return "expected one TSA unit certificate after init";
+        }
+        revoked_at_rest = units[0];
+        auto r = selo.selo("ca revoke --data " + shell_quote(selo.data().string()) + " --serial " + revoked_at_rest +
+                           " --reason superseded");
+        return r.exit_code == 0 ? "" : r.output;
+    };
+    ASSERT_EQ(selo.start(false), "");
+    const std::string d = shell_quote(selo.dir().string());
+    ASSERT_EQ(run("cd " + d + " && echo 'Aviso n.º 3 — 澳門' > doc.txt"
+                  " && curl -sf " + selo.base() + "/ca/root.crt | openssl x509 -inform DER -out root.pem"
+                  " && curl -sf " + selo.base() + "/ca/infrastructure.crt | openssl x509 -inform DER -out chain.pem")
+                  .exit_code,
+              0);
+    auto verifies = [&](const std::string& name) {
+        return run("cd " + d + " && openssl ts -verify -data doc.txt -in " + name +
+                   ".tsr -CAfile root.pem -untrusted chain.pem")
+                   .output;
+    };
+
+    // Replaced at start: the first token is already under a new certificate.
+    const std::string second = token_signer(selo, "first");
+    EXPECT_NE(second, revoked_at_rest);
+    EXPECT_EQ(valid_serials(selo, "Time-Stamping Unit"), std::vector<std::string>{second});
+    EXPECT_NE(verifies("first").find("Verification: OK"), std::string::npos) << verifies("first");
+
+    // Revoked while serving: within a few seconds every token is under a third certificate.
+    auto revoke = selo.selo("ca revoke --data " + shell_quote(selo.data().string()) + " --serial " + second +
+                            " --reason keyCompromise");
+    ASSERT_EQ(revoke.exit_code, 0) << revoke.output;
+    std::string third = second;
+    for (int i = 0; i < 100 && third == second; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        third = token_signer(selo, "later");
+    }
+    ASSERT_NE(third, second) << "still signing under the revoked certificate after 10 s";
+    EXPECT_EQ(third.find("no token"), std::string::npos) << third;
+    EXPECT_EQ(valid_serials(selo, "Time-Stamping Unit"), std::vector<std::string>{third});
+    EXPECT_NE(verifies("later").find("Verification: OK"), std::string::npos) << verifies("later");
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(token_signer(selo, "after"), third);
+    }
+
+    // The log's unit (tree heads) likewise gets a new certificate.
+    auto log_units = valid_serials(selo, "Transparency Log");
+    ASSERT_EQ(log_units.size(), 1u);
+    auto revoke_log = selo.selo("ca revoke --data " + shell_quote(selo.data().string()) + " --serial " +
+                                log_units[0] + " --reason cessationOfOperation");
+    ASSERT_EQ(revoke_log.exit_code, 0) << revoke_log.output;
+    std::vector<std::string> now_valid = log_units;
+    for (int i = 0; i < 100 && (now_valid.empty() || now_valid == log_units); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        now_valid = valid_serials(selo, "Transparency Log");
+    }
+    ASSERT_EQ(now_valid.size(), 1u);
+    EXPECT_NE(now_valid[0], log_units[0]);
 }
 
 }  // namespace

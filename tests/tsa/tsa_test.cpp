@@ -151,6 +151,25 @@ protected:
 
     static std::filesystem::path path(std::string_view name) { return fixture->dir / name; }
 
+    // Certificate status as the composition root looks it up: the issuing CA's name by its
+    // certificate, then the certificate store the CA itself writes.
+    static CertificateStatusLookup records_lookup() {
+        auto names = std::make_shared<std::vector<std::pair<std::string, pki::Certificate>>>();
+        const auto records = fixture->cas.list().value();
+        for (const auto& rec : records) {
+            names->emplace_back(rec.name, pki::Certificate::from_der(rec.certificate_der).value());
+        }
+        return [names](const pki::Certificate& issuer,
+                       std::string_view serial) -> Result<std::optional<pki::CertificateStatus>> {
+            for (const auto& [name, cert] : *names) {
+                if (cert.der() == issuer.der()) {
+                    return fixture->certs.status(name, serial);
+                }
+            }
+            return std::optional<pki::CertificateStatus>{};
+        };
+    }
+
     // `openssl ts -query ARGS` for the document; the request DER.
     static Bytes query(const std::string& args) {
         auto r = run("openssl ts -query -data " + path("document.txt").string() + " " + args +
@@ -467,9 +486,9 @@ protected:
         db = std::move(*opened);
         ASSERT_TRUE(store::migrate(*db).has_value());
         repo.emplace(*db);
-        // No signatures are postmarked here: no certificate status is ever asked for.
+        // The status of the TSA's certificate counts when receipts are checked.
         service.emplace(*repo, *fixture->tsa, &log, TrustAnchors{{*fixture->root}, {*fixture->intermediate}},
-                        CertificateStatusLookup{}, fixture->clock, fixture->rng);
+                        records_lookup(), fixture->clock, fixture->rng);
     }
     test::TempDir dir;
     std::unique_ptr<store::Database> db;
@@ -531,6 +550,80 @@ TEST_F(EpcmTest, AStoreConflictIsReportedWithoutTheDatabasesWording) {
     EXPECT_EQ(r.error().code, ErrorCode::conflict);
     EXPECT_EQ(r.error().message, fmt::format("transaction {} has an event with sequence number 0 already",
                                              first.transaction_id));
+}
+
+// RFC 3161 §4: a receipt's token proves its time only while Selo's records let the TSA's
+// certificate prove it. Revoked for a reason other than a key compromise, the certificate leaves
+// earlier tokens valid and later ones not; after a key compromise no token under it is trusted,
+// since whoever had the key could state any time.
+TEST_F(EpcmTest, AReceiptProvesItsTimeOnlyWhileTheTsaCertificateDoes) {
+    Bytes digest = crypto::sha256(std::string_view("Ofício n.º 12/2025"));
+    auto e = service->postmark("acct-1", crypto::DigestAlgorithm::sha256, digest, std::nullopt).value();
+    ASSERT_TRUE(service->check_integrity(e.id, DocumentDigest{std::nullopt, digest})->valid);
+
+    const std::string issuer(pki::kInfrastructureCaName);
+    const std::string serial = fixture->tsa->certificate().serial_hex();
+    auto set_status = [&](std::string_view from, pki::CertificateStatus to) {
+        to.not_after = fixture->tsa->certificate().not_after();
+        ASSERT_TRUE(fixture->certs.update_status(issuer, serial, from, to).has_value());
+    };
+    // The suite's TSA is shared: in force again whatever this test finds.
+    struct Restore {
+        std::function<void()> fn;
+        ~Restore() { fn(); }
+    } restore{[&] {
+        auto st = fixture->certs.status(issuer, serial).value();
+        if (st && st->status != pki::kStatusValid) {
+            pki::CertificateStatus valid;
+            valid.not_after = st->not_after;
+            (void)fixture->certs.update_status(issuer, serial, st->status, valid);
+        }
+    }};
+    const int superseded = static_cast<int>(pki::RevocationReason::superseded);
+    const int compromise = static_cast<int>(pki::RevocationReason::key_compromise);
+
+    // Superseded after the receipt: it still proves its time.
+    set_status(pki::kStatusValid, {std::string(pki::kStatusRevoked), e.time + std::chrono::minutes(1), superseded, {}});
+    auto later = service->check_integrity(e.id, DocumentDigest{std::nullopt, digest}).value();
+    EXPECT_TRUE(later.valid) << later.reason;
+    EXPECT_EQ(later.proven_time, e.time);
+    // Superseded before the time the token states: not a time the certificate could prove.
+    set_status(pki::kStatusRevoked, {std::string(pki::kStatusRevoked), e.time - std::chrono::minutes(1), superseded, {}});
+    auto before = service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, digest}).value();
+    EXPECT_FALSE(before.valid);
+    EXPECT_FALSE(before.document_checked);
+    EXPECT_NE(before.reason.find("the receipt's time-stamp cannot be trusted"), std::string::npos) << before.reason;
+    EXPECT_NE(before.reason.find("(serial " + serial + ") is revoked since"), std::string::npos) << before.reason;
+    EXPECT_NE(before.reason.find("reason superseded"), std::string::npos) << before.reason;
+    // A key compromise, even one dated after the receipt, voids it.
+    set_status(pki::kStatusRevoked, {std::string(pki::kStatusRevoked), e.time + std::chrono::hours(1), compromise, {}});
+    auto compromised = service->check_integrity(e.id, DocumentDigest{std::nullopt, digest}).value();
+    EXPECT_FALSE(compromised.valid);
+    EXPECT_NE(compromised.reason.find("reason keyCompromise"), std::string::npos) << compromised.reason;
+    // A hold from before the stated time, likewise; one from after leaves it valid.
+    set_status(pki::kStatusRevoked, {std::string(pki::kStatusSuspended), e.time - std::chrono::minutes(1), std::nullopt, {}});
+    auto held = service->check_receipt(e.receipt, e.token, std::nullopt).value();
+    EXPECT_FALSE(held.valid);
+    EXPECT_NE(held.reason.find("suspended (certificateHold)"), std::string::npos) << held.reason;
+    set_status(pki::kStatusSuspended, {std::string(pki::kStatusSuspended), e.time + std::chrono::minutes(1), std::nullopt, {}});
+    EXPECT_TRUE(service->check_receipt(e.receipt, e.token, std::nullopt)->valid);
+}
+
+// A receipt whose TSA certificate status cannot be read gets no verdict: retry later.
+TEST_F(EpcmTest, AReceiptWhoseTsaStatusCannotBeReadIsNotJudged) {
+    auto e = service->postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(std::string_view("d")),
+                               std::nullopt).value();
+    CertificateStatusLookup down = [](const pki::Certificate&,
+                                      std::string_view) -> Result<std::optional<pki::CertificateStatus>> {
+        return fail(ErrorCode::unavailable, "database is locked");
+    };
+    PostmarkService checking(*repo, *fixture->tsa, &log, TrustAnchors{{*fixture->root}, {*fixture->intermediate}},
+                             down, fixture->clock, fixture->rng);
+    auto r = checking.check_receipt(e.receipt, e.token, std::nullopt);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, ErrorCode::unavailable);
+    EXPECT_NE(r.error().message.find("cannot be checked just now"), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().message.find("database is locked"), std::string::npos) << r.error().message;
 }
 
 TEST_F(EpcmTest, ChecksAReceiptInItsOwnAlgorithmAndWithoutADocument) {
@@ -670,6 +763,76 @@ TEST_F(TsaTest, RenewsTheUnitCertificateBeforeItExpiresAndTokensCarryTheNewOne) 
     auto other = crypto::generate_key(crypto::KeyType::ec_p256).value();
     EXPECT_FALSE(tsa.use(first, std::move(other)).has_value());
     EXPECT_EQ(tsa.certificate().der(), second.der());
+}
+
+Bytes built_request(const EVP_MD* md, bool null_params, std::optional<std::string> policy,
+                    std::optional<Bytes> nonce_magnitude, bool negative_nonce, bool cert_req);
+
+// A unit whose certificate may no longer sign is withdrawn: every request is refused with
+// systemFailure, in-process callers get `unavailable`, until a replacement (a new key, certified
+// anew, or the one another process recorded) is put in use.
+TEST_F(TsaTest, AWithdrawnUnitSignsNothingUntilReplaced) {
+    FakeClock clock{std::chrono::system_clock::now()};
+    auto rec = fixture->cas.find(pki::kInfrastructureCaName).value();
+    auto infra = pki::CertificateAuthority::load(
+                     *rec, pki::CaContext{fixture->keys, fixture->certs, clock, fixture->rng, "http://ca.example.mo"},
+                     {std::string(pki::kProfileTsa)})
+                     .value();
+    MemoryUnits units;
+    UnitSpec spec{"withdrawal", "MO", "Selo Test Services", "Selo Withdrawal Test Unit", crypto::KeyType::ec_p256};
+    auto unit = ensure_unit(spec, units, fixture->keys, infra, clock).value();
+    const pki::Certificate first = unit.certificate;
+    TsaOptions opts;
+    opts.chain = {infra.certificate()};
+    auto tsa = TimeStampAuthority::create(first, std::move(unit.key), opts, clock, fixture->rng, nullptr).value();
+    const Bytes digest = crypto::sha256(to_bytes("withdrawal"));
+    Bytes query = built_request(EVP_sha256(), false, std::nullopt, std::nullopt, false, true);
+    ASSERT_TRUE(tsa.respond(query).granted);
+    EXPECT_FALSE(tsa.withdrawn().has_value());
+
+    tsa.withdraw("its certificate (serial " + first.serial_hex() + ") is revoked");
+    ASSERT_TRUE(tsa.withdrawn().has_value());
+    auto refused = tsa.respond(query);
+    EXPECT_FALSE(refused.granted);
+    EXPECT_EQ(refused.failure, FailureInfo::system_failure);
+    EXPECT_TRUE(refused.out_of_service);
+    EXPECT_NE(refused.status_text.find("out of service"), std::string::npos) << refused.status_text;
+    // The reply is a TimeStampResp with status rejection that openssl reads.
+    test::write_file(path("withdrawn.tsr"), refused.der);
+    auto text = run("openssl ts -reply -in " + path("withdrawn.tsr").string() + " -text");
+    EXPECT_NE(text.output.find("Status: Rejected."), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("system failure"), std::string::npos) << text.output;
+    auto token = tsa.time_stamp({"2.16.840.1.101.3.4.2.1", digest, true});
+    ASSERT_FALSE(token.has_value());
+    EXPECT_EQ(token.error().code, ErrorCode::unavailable);
+    EXPECT_NE(token.error().message.find("is revoked"), std::string::npos) << token.error().message;
+    std::optional<Result<Bytes>> async;
+    tsa.time_stamp_async({"2.16.840.1.101.3.4.2.1", digest, true}, {}, [&](Result<Bytes> t) { async = std::move(t); });
+    ASSERT_TRUE(async.has_value());
+    EXPECT_FALSE(async->has_value());
+
+    // Replaced: the stored unit is another process's replacement when it is usable, else a new key.
+    auto usable = [](const pki::Certificate&) -> Result<bool> { return true; };
+    auto unusable = [](const pki::Certificate&) -> Result<bool> { return false; };
+    auto fresh = replace_unit(spec, first, unusable, units, fixture->keys, infra, clock);
+    ASSERT_TRUE(fresh.has_value()) << fresh.error().message;
+    EXPECT_NE(fresh->certificate.serial_hex(), first.serial_hex());
+    EXPECT_EQ(units.units.at("withdrawal").certificate_der, fresh->certificate.der());
+    auto adopted = replace_unit(spec, first, usable, units, fixture->keys, infra, clock).value();
+    EXPECT_EQ(adopted.certificate.der(), fresh->certificate.der()) << "taken over, not issued again";
+    // Within the same second again, when the stored one is not usable either: a third key.
+    auto third = replace_unit(spec, first, unusable, units, fixture->keys, infra, clock);
+    ASSERT_TRUE(third.has_value()) << third.error().message;
+    EXPECT_NE(third->certificate.serial_hex(), fresh->certificate.serial_hex());
+
+    ASSERT_TRUE(tsa.use(fresh->certificate, std::move(fresh->key)).has_value());
+    EXPECT_FALSE(tsa.withdrawn().has_value());
+    auto granted = tsa.respond(query);
+    ASSERT_TRUE(granted.granted) << granted.status_text;
+    auto back = tsa.time_stamp({"2.16.840.1.101.3.4.2.1", digest, true});
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    auto info = read_token(*back).value();
+    EXPECT_NE(info.signer.find("Withdrawal Test Unit"), std::string::npos);
 }
 
 // A request built with OpenSSL's TS API (for encodings `openssl ts -query` does not make).
@@ -1127,23 +1290,7 @@ class MemoryEpcm final : public EpcmRepository {
 };
 
 TEST_F(EpcmSignatureTest, APostmarkAfterTheCaRevokedTheSignerSaysTheSignatureIsInvalid) {
-    // The lookup as the composition root makes it: the issuing CA's name by its certificate,
-    // then the certificate store the CA itself writes.
-    std::vector<std::pair<std::string, pki::Certificate>> names;
-    auto records = fixture->cas.list().value();
-    for (const auto& rec : records) {
-        names.emplace_back(rec.name, pki::Certificate::from_der(rec.certificate_der).value());
-    }
-    CertificateStatusLookup store =
-        [&](const pki::Certificate& issuer,
-            std::string_view serial) -> Result<std::optional<pki::CertificateStatus>> {
-        for (const auto& [name, cert] : names) {
-            if (cert.der() == issuer.der()) {
-                return fixture->certs.status(name, serial);
-            }
-        }
-        return std::optional<pki::CertificateStatus>{};
-    };
+    CertificateStatusLookup store = records_lookup();
     MemoryEpcm repo;
     PostmarkService service(repo, *fixture->tsa, nullptr, anchors, store, fixture->clock,
                             fixture->rng);
@@ -1187,10 +1334,13 @@ TEST_F(EpcmSignatureTest, APostmarkWhoseSignerStatusCannotBeReadIsRefusedAndNoth
     EXPECT_EQ(r.error().message.find("database is locked"), std::string::npos) << r.error().message;
     EXPECT_TRUE(repo.events.empty());
     EXPECT_TRUE(log.entries.empty());
-    // Without a signature the same service postmarks as before.
+    // Without a signature too: the receipt's own time-stamp cannot be confirmed in force.
     auto plain = service.postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(document), std::nullopt);
-    ASSERT_TRUE(plain.has_value()) << plain.error().message;
-    EXPECT_EQ(repo.events.size(), 1u);
+    ASSERT_FALSE(plain.has_value());
+    EXPECT_EQ(plain.error().code, ErrorCode::unavailable);
+    EXPECT_NE(plain.error().message.find("send it again shortly"), std::string::npos) << plain.error().message;
+    EXPECT_TRUE(repo.events.empty());
+    EXPECT_TRUE(log.entries.empty());
 }
 
 TEST(Der, EncodesTimesBitsAndIntegers) {
