@@ -640,17 +640,32 @@ Result<unsigned> Runtime::check_time_stamping_units() {
         bool ca_at_fault = false;
         auto problem = SELO_TRY(signing_problem(current, config_.tsa.issuer, now, ca_at_fault));
         if (!problem) {
+            // Withdrawn for a CA above it that is in force again (its hold lifted): its own
+            // certificate never stopped being so.
+            if (served.unit->withdrawn()) {
+                served.unit->reinstate();
+                log::warn("time-stamping unit '{}' back in service: its certificate {} and the CAs above it are in "
+                          "force again",
+                          name, current.serial_hex());
+            }
             continue;
         }
         if (!served.unit->withdrawn()) {
             served.unit->withdraw(*problem);
-            log::error("time-stamping unit '{}' taken out of service: {}; it signs nothing more with that key",
-                       name, *problem);
+            if (ca_at_fault) {
+                log::error("time-stamping unit '{}' taken out of service: {}; it signs nothing while that CA is not "
+                           "in force",
+                           name, *problem);
+            } else {
+                log::error("time-stamping unit '{}' taken out of service: {}; it signs nothing more with that key",
+                           name, *problem);
+            }
         }
         if (ca_at_fault) {
             if (now >= *served.next_attempt) {
                 log::error("time-stamping unit '{}' stays out of service: a new certificate from CA '{}' would not "
-                           "be in force either; it needs a CA in force ([tsa] issuer)",
+                           "be in force either; it is back once that CA is (a hold lifted), or with another [tsa] "
+                           "issuer",
                            name, config_.tsa.issuer);
                 *served.next_attempt = now + std::chrono::minutes(1);
             }

@@ -402,10 +402,21 @@ int run_serve(const ServeArgs& args) {
     // and they get new keys.
     std::thread unit_watch([&] {
         std::unique_lock lock(mutex);
+        // A failure that persists (the database unreadable) is logged when it changes, and
+        // again each minute, not twice a second.
+        std::string last_error;
+        auto last_logged = std::chrono::steady_clock::time_point{};
         while (!stopping.wait_for(lock, std::chrono::milliseconds(500), [&] { return stop_requested; })) {
             lock.unlock();
             if (auto r = (*rt)->check_time_stamping_units(); !r) {
-                log::warn("time-stamping units: {}", r.error().message);
+                const auto now = std::chrono::steady_clock::now();
+                if (r.error().message != last_error || now - last_logged >= std::chrono::minutes(1)) {
+                    log::warn("time-stamping units: {}", r.error().message);
+                    last_error = r.error().message;
+                    last_logged = now;
+                }
+            } else {
+                last_error.clear();
             }
             lock.lock();
         }

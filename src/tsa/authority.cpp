@@ -547,8 +547,7 @@ TimeStampReply TimeStampAuthority::grant(ByteView imprint_der, ByteView policy_d
     auto issued = sign(imprint_der, policy_der, nonce_der, cert_req, true);
     if (!issued) {
         if (issued.error().code == ErrorCode::unavailable && withdrawn()) {
-            TimeStampReply r = rejection(FailureInfo::system_failure,
-                                         "the time-stamping unit is out of service; retry later");
+            TimeStampReply r = rejection(FailureInfo::system_failure, "the time-stamping unit is out of service");
             r.out_of_service = true;
             return r;
         }

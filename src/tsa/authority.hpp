@@ -125,6 +125,9 @@ public:
     void withdraw(std::string why);
     // Why the unit is out of service, or nullopt while it signs.
     [[nodiscard]] std::optional<std::string> withdrawn() const;
+    // Back in service with the certificate and key it had (a CA above it was suspended and is
+    // in force again).
+    void reinstate() noexcept { signer_->withdrawn.store(false, std::memory_order_release); }
 
     // The certificate tokens are signed under now (or were, before a withdrawal).
     [[nodiscard]] pki::Certificate certificate() const;

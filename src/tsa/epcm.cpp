@@ -84,13 +84,20 @@ struct RevocationProblem {
 // revocation; every certificate below the root was issued by a Selo CA, so its status is in
 // Selo's store (RFC 5280 §6.3: a chain is only valid if none of its certificates is revoked).
 //
-// With `compromise_voids`, for the chain of a time-stamp token (RFC 3161 §4): a certificate
-// revoked for a key compromise (keyCompromise, cACompromise, aACompromise) voids everything
-// signed under it, whatever time it states, since whoever held the key could state any time;
-// revoked for another reason, or suspended, it leaves valid what was signed before.
+// For the chain of a time-stamp token (RFC 3161 §4), a certificate revoked for a key compromise
+// (keyCompromise, cACompromise, aACompromise) voids everything signed under it, whatever time it
+// states, since whoever held the key could state any time; revoked for another reason, or
+// suspended, it leaves valid what was signed before.
+enum class ChainUse {
+    signature,       // RFC 5280 at `at`
+    token_issued,    // a token just made: in force strictly after the (whole-second) revocation time
+    token_checked,   // a token checked later: one from the revocation's own second is given it,
+                     // since revocation times are whole seconds and it may have come first
+};
 std::optional<RevocationProblem> revocation_problem(STACK_OF(X509) * chain,
                                               const CertificateStatusLookup& status, TimePoint at,
-                                              bool compromise_voids = false) {
+                                              ChainUse use = ChainUse::signature) {
+    const bool compromise_voids = use != ChainUse::signature;
     const int n = chain != nullptr ? sk_X509_num(chain) : 0;
     if (n < 2) {
         return RevocationProblem{"the certificate chain is incomplete"};  // X509_verify_cert ends with a root
@@ -139,7 +146,10 @@ std::optional<RevocationProblem> revocation_problem(STACK_OF(X509) * chain,
                                   *s.revocation_reason == static_cast<int>(Reason::ca_compromise) ||
                                   *s.revocation_reason == static_cast<int>(Reason::aa_compromise));
         // Revoked or suspended only after the validation time: the certificate was in force then.
-        if (s.revoked_at && *s.revoked_at > at && !(compromise_voids && compromised)) {
+        const bool later = s.revoked_at && (use == ChainUse::token_checked
+                                                ? *s.revoked_at >= std::chrono::floor<std::chrono::seconds>(at)
+                                                : *s.revoked_at > at);
+        if (later && !(compromise_voids && compromised)) {
             continue;
         }
         const std::string since = s.revoked_at ? " since " + rfc3339(*s.revoked_at) : "";
@@ -256,7 +266,7 @@ using Pkcs7Ptr = std::unique_ptr<PKCS7, crypto::Free<&::PKCS7_free>>;
 // nullopt when they do.
 std::optional<RevocationProblem> token_revocation_problem(ByteView token_der, const TrustAnchors& anchors,
                                                           const CertificateStatusLookup& status,
-                                                          TimePoint gen_time) {
+                                                          TimePoint gen_time, ChainUse use) {
     const unsigned char* p = token_der.data();
     Pkcs7Ptr token(::d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
     if (!token || !PKCS7_type_is_signed(token.get())) {
@@ -291,7 +301,7 @@ std::optional<RevocationProblem> token_revocation_problem(ByteView token_der, co
         crypto::clear_errors();
         return RevocationProblem{"the time-stamp token's certificate does not chain to Selo's root: " + why};
     }
-    return revocation_problem(::X509_STORE_CTX_get0_chain(ctx.get()), status, gen_time, true);
+    return revocation_problem(::X509_STORE_CTX_get0_chain(ctx.get()), status, gen_time, use);
 }
 
 }  // namespace
@@ -311,7 +321,7 @@ Result<EpcmEvent> PostmarkService::seal(EpcmEvent e, std::string_view log_type) 
     // The token checked as a verifier will check it: a receipt stamped under a certificate
     // revoked a moment ago (before the TSA noticed) would be born unable to prove its time.
     // Nothing is logged or stored; the client sends the postmark again.
-    if (auto problem = token_revocation_problem(e.token, anchors_, status_, e.time)) {
+    if (auto problem = token_revocation_problem(e.token, anchors_, status_, e.time, ChainUse::token_issued)) {
         return fail(ErrorCode::unavailable, "the receipt could not be time-stamped under a certificate in force ({}); "
                     "send it again shortly", problem->indeterminate ? "its status could not be read" : problem->why);
     }
@@ -419,7 +429,7 @@ Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteVie
     }
     // A token that verifies proves its time only while Selo's records let its unit's
     // certificate do so: not after a key compromise, nor for a time after a revocation.
-    if (auto problem = token_revocation_problem(token, anchors_, status_, info->gen_time)) {
+    if (auto problem = token_revocation_problem(token, anchors_, status_, info->gen_time, ChainUse::token_checked)) {
         if (problem->indeterminate) {
             return fail(ErrorCode::unavailable, "the receipt cannot be checked just now: {}", problem->why);
         }

@@ -326,5 +326,36 @@ TEST(TsaUnitRevocation, ARevokedUnitIsReplacedAndItsKeySignsNothingMore) {
     EXPECT_NE(now_valid[0], log_units[0]);
 }
 
+// The infrastructure CA put on hold takes both units out of service (a new certificate from
+// it would not be in force either); the hold lifted, they are back with the keys they had.
+TEST(TsaUnitRevocation, UnitsAreBackOnceTheirCasHoldIsLifted) {
+    SeloInstance selo;
+    ASSERT_EQ(selo.start(false), "");
+    const std::string d = shell_quote(selo.dir().string());
+    ASSERT_EQ(run("cd " + d + " && echo 'Aviso n.º 4' > doc.txt").exit_code, 0);
+    const std::string unit = token_signer(selo, "before");
+    ASSERT_EQ(unit.find("no token"), std::string::npos) << unit;
+    auto cas = valid_serials(selo, "Infrastructure CA,");
+    ASSERT_EQ(cas.size(), 1u);
+    const std::string data = shell_quote(selo.data().string());
+    auto hold = selo.selo("ca suspend --data " + data + " --serial " + cas[0]);
+    ASSERT_EQ(hold.exit_code, 0) << hold.output;
+    std::string during = unit;
+    for (int i = 0; i < 100 && during == unit; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        during = token_signer(selo, "during");
+    }
+    EXPECT_NE(during.find("out of service"), std::string::npos) << during;
+    auto resume = selo.selo("ca resume --data " + data + " --serial " + cas[0]);
+    ASSERT_EQ(resume.exit_code, 0) << resume.output;
+    std::string after = during;
+    for (int i = 0; i < 100 && after.find("no token") != std::string::npos; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        after = token_signer(selo, "after");
+    }
+    EXPECT_EQ(after, unit) << "back with the certificate it had";
+    EXPECT_EQ(valid_serials(selo, "Time-Stamping Unit"), std::vector<std::string>{unit});
+}
+
 }  // namespace
 }  // namespace selo::test

@@ -587,6 +587,11 @@ TEST_F(EpcmTest, AReceiptProvesItsTimeOnlyWhileTheTsaCertificateDoes) {
     auto later = service->check_integrity(e.id, DocumentDigest{std::nullopt, digest}).value();
     EXPECT_TRUE(later.valid) << later.reason;
     EXPECT_EQ(later.proven_time, e.time);
+    // Within the receipt's own second (revocation times are whole seconds): given that second.
+    set_status(pki::kStatusRevoked, {std::string(pki::kStatusRevoked),
+                                     std::chrono::floor<std::chrono::seconds>(e.time), superseded, {}});
+    auto same_second = service->check_integrity(e.id, DocumentDigest{std::nullopt, digest}).value();
+    EXPECT_TRUE(same_second.valid) << same_second.reason;
     // Superseded before the time the token states: not a time the certificate could prove.
     set_status(pki::kStatusRevoked, {std::string(pki::kStatusRevoked), e.time - std::chrono::minutes(1), superseded, {}});
     auto before = service->check_receipt(e.receipt, e.token, DocumentDigest{std::nullopt, digest}).value();
@@ -789,6 +794,13 @@ TEST_F(TsaTest, AWithdrawnUnitSignsNothingUntilReplaced) {
     Bytes query = built_request(EVP_sha256(), false, std::nullopt, std::nullopt, false, true);
     ASSERT_TRUE(tsa.respond(query).granted);
     EXPECT_FALSE(tsa.withdrawn().has_value());
+
+    // Withdrawn and reinstated (a CA's hold lifted): signing as before.
+    tsa.withdraw("the certificate of CA 'infrastructure' is suspended");
+    EXPECT_FALSE(tsa.respond(query).granted);
+    tsa.reinstate();
+    EXPECT_FALSE(tsa.withdrawn().has_value());
+    EXPECT_TRUE(tsa.respond(query).granted);
 
     tsa.withdraw("its certificate (serial " + first.serial_hex() + ") is revoked");
     ASSERT_TRUE(tsa.withdrawn().has_value());
