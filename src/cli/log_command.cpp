@@ -347,8 +347,19 @@ Result<int> verify(const LogVerifyArgs& args) {
             keep.push_back(h);
         }
     }
-    const std::string summary = fmt::format("{} entries, root {}; {} signed tree head(s) consistent with it", size,
-                                            hex_encode(translog::view(current)), keep.size());
+    // Tree heads the server signed, apart from the trees earlier runs of this client recomputed
+    // (the one recomputed now is the log itself).
+    const auto own = [](const SeenHead& h) { return h.timestamp == "verified by this client"; };
+    const auto signed_heads = static_cast<std::size_t>(std::count_if(keep.begin(), keep.end(),
+                                                                      [&](const SeenHead& h) { return !own(h); }));
+    const auto earlier = static_cast<std::size_t>(std::count_if(keep.begin(), keep.end(), [&](const SeenHead& h) {
+        return own(h) && !(h.tree_size == size && h.root == current);
+    }));
+    std::string summary = fmt::format("{} entries, root {}; consistent with {} signed tree head(s)", size,
+                                      hex_encode(translog::view(current)), signed_heads);
+    if (earlier > 0) {
+        summary += fmt::format(" and {} earlier tree(s) this client verified", earlier);
+    }
     // A monitor that cannot remember what it saw cannot catch a later rollback: say so, and
     // fail, rather than report success and silently lose its history.
     if (auto saved = save_state(state, keep); !saved) {

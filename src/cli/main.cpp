@@ -227,7 +227,8 @@ int main(int argc, char** argv) {
         if (std::string_view(action) == "revoke") {
             c->add_option("--reason", ca.reason,
                           "unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, "
-                          "cessationOfOperation, privilegeWithdrawn, aACompromise")
+                          "cessationOfOperation, privilegeWithdrawn, aACompromise (final); certificateHold "
+                          "suspends as `ca suspend` does, removeFromCRL resumes as `ca resume` does")
                 ->capture_default_str();
             c->add_option("--time", ca.time, "When it takes effect: YYYY-MM-DDTHH:MM:SSZ (default now)");
         }
