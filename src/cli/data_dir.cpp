@@ -589,8 +589,9 @@ Result<unsigned> Runtime::renew_time_stamping_units() {
 }
 
 Result<std::optional<std::string>> Runtime::signing_problem(const pki::Certificate& cert, std::string issuer,
-                                                            TimePoint at, bool& ca_at_fault) {
+                                                            TimePoint at, bool& ca_at_fault, bool& on_hold) {
     ca_at_fault = false;
+    on_hold = false;
     std::string serial = cert.serial_hex();
     std::string whose = "its certificate";
     for (int depth = 0; depth < 8; ++depth) {
@@ -601,6 +602,7 @@ Result<std::optional<std::string>> Runtime::signing_problem(const pki::Certifica
         }
         const bool in_force_yet = st->revoked_at && *st->revoked_at > at;
         if (st->status != pki::kStatusValid && !in_force_yet) {
+            on_hold = st->status == pki::kStatusSuspended;
             const std::string since = st->revoked_at ? " since " + format_utc(*st->revoked_at) : "";
             std::string what = (st->status == pki::kStatusSuspended ? "suspended (certificateHold)" : "revoked") + since;
             if (st->status == pki::kStatusRevoked && st->revocation_reason) {
@@ -630,15 +632,18 @@ Result<unsigned> Runtime::check_time_stamping_units() {
         const tsa::UnitSpec* spec;
         tsa::TimeStampAuthority* unit;
         TimePoint* next_attempt;
+        TimePoint* next_notice;
     };
     unsigned replaced = 0;
     const TimePoint now = clock_.now();
-    for (const Served& served : {Served{&specs.first, &*tsa_, &next_unit_replacement_[0]},
-                                 Served{&specs.second, &*log_unit_, &next_unit_replacement_[1]}}) {
+    for (const Served& served :
+         {Served{&specs.first, &*tsa_, &next_unit_replacement_[0], &next_unit_notice_[0]},
+          Served{&specs.second, &*log_unit_, &next_unit_replacement_[1], &next_unit_notice_[1]}}) {
         const std::string& name = served.spec->name;
         const pki::Certificate current = served.unit->certificate();
         bool ca_at_fault = false;
-        auto problem = SELO_TRY(signing_problem(current, config_.tsa.issuer, now, ca_at_fault));
+        bool ca_on_hold = false;
+        auto problem = SELO_TRY(signing_problem(current, config_.tsa.issuer, now, ca_at_fault, ca_on_hold));
         if (!problem) {
             // Withdrawn for a CA above it that is in force again (its hold lifted): its own
             // certificate never stopped being so.
@@ -650,7 +655,9 @@ Result<unsigned> Runtime::check_time_stamping_units() {
             }
             continue;
         }
-        if (!served.unit->withdrawn()) {
+        // Withdrawn, or withdrawn again when the reason changed (its own certificate revoked
+        // while a CA above it was on hold): the log and callers see the current one.
+        if (served.unit->withdrawn() != problem) {
             served.unit->withdraw(*problem);
             if (ca_at_fault) {
                 log::error("time-stamping unit '{}' taken out of service: {}; it signs nothing while that CA is not "
@@ -662,14 +669,30 @@ Result<unsigned> Runtime::check_time_stamping_units() {
             }
         }
         if (ca_at_fault) {
-            if (now >= *served.next_attempt) {
+            if (now >= *served.next_notice) {
                 log::error("time-stamping unit '{}' stays out of service: a new certificate from CA '{}' would not "
-                           "be in force either; it is back once that CA is (a hold lifted), or with another [tsa] "
-                           "issuer",
-                           name, config_.tsa.issuer);
-                *served.next_attempt = now + std::chrono::minutes(1);
+                           "be in force either; it is back {}",
+                           name, config_.tsa.issuer,
+                           ca_on_hold ? "once that CA's hold is lifted, or with another [tsa] issuer"
+                                      : "with another [tsa] issuer");
+                *served.next_notice = now + std::chrono::minutes(1);
             }
             continue;
+        }
+        // Its own certificate is at fault, but a new one is only worth having from a CA in force
+        // (say, the unit revoked while its CA is on hold): until then it waits, as above.
+        if (auto ca = SELO_TRY(cas_.find(config_.tsa.issuer)); ca && ca->parent) {
+            bool above = false;
+            auto ca_problem = SELO_TRY(signing_problem(SELO_TRY(pki::Certificate::from_der(ca->certificate_der)),
+                                                       *ca->parent, now, above, ca_on_hold));
+            if (ca_problem) {
+                if (now >= *served.next_notice) {
+                    log::error("time-stamping unit '{}' gets no new certificate while CA '{}' is not in force: {}",
+                               name, config_.tsa.issuer, *ca_problem);
+                    *served.next_notice = now + std::chrono::minutes(1);
+                }
+                continue;
+            }
         }
         if (now < *served.next_attempt) {
             continue;
@@ -681,7 +704,8 @@ Result<unsigned> Runtime::check_time_stamping_units() {
         // force.
         tsa::UnitCertificateUsable usable = [&](const pki::Certificate& c) -> Result<bool> {
             bool at_fault = false;
-            return !SELO_TRY(signing_problem(c, config_.tsa.issuer, now, at_fault)).has_value();
+            bool held = false;
+            return !SELO_TRY(signing_problem(c, config_.tsa.issuer, now, at_fault, held)).has_value();
         };
         std::optional<tsa::Unit> next;
         SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {

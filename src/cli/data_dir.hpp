@@ -124,10 +124,12 @@ private:
     Result<void> open_time_stamping();
     // Why `cert`, issued by the CA named `issuer`, may not sign at `at`: it or a CA's
     // certificate above it is revoked, suspended or not in Selo's records. `ca_at_fault` is set
-    // when the fault lies with a CA (a new certificate from it would not help).
+    // when the fault lies with a CA (a new certificate from it would not help), `on_hold` when
+    // the certificate at fault is suspended rather than revoked.
     Result<std::optional<std::string>> signing_problem(const pki::Certificate& cert, std::string issuer,
-                                                       TimePoint at, bool& ca_at_fault);
+                                                       TimePoint at, bool& ca_at_fault, bool& on_hold);
     std::array<TimePoint, 2> next_unit_replacement_{};  // per unit: no new attempt before
+    std::array<TimePoint, 2> next_unit_notice_{};       // per unit: "stays out" not logged again before
     Runtime(const std::filesystem::path& dir, Config config, crypto::MasterKey master,
             std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng);
     Result<void> open_sepbox();

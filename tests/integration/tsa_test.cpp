@@ -355,6 +355,23 @@ TEST(TsaUnitRevocation, UnitsAreBackOnceTheirCasHoldIsLifted) {
     }
     EXPECT_EQ(after, unit) << "back with the certificate it had";
     EXPECT_EQ(valid_serials(selo, "Time-Stamping Unit"), std::vector<std::string>{unit});
+
+    // The unit itself revoked while its CA is on hold: no new certificate from the held CA, no
+    // token meanwhile; the hold lifted, a new certificate (one) and tokens under it.
+    ASSERT_EQ(selo.selo("ca suspend --data " + data + " --serial " + cas[0]).exit_code, 0);
+    ASSERT_EQ(selo.selo("ca revoke --data " + data + " --serial " + unit + " --reason superseded").exit_code, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    EXPECT_NE(token_signer(selo, "held").find("out of service"), std::string::npos);
+    EXPECT_TRUE(valid_serials(selo, "Time-Stamping Unit").empty()) << "issued from a CA on hold";
+    ASSERT_EQ(selo.selo("ca resume --data " + data + " --serial " + cas[0]).exit_code, 0);
+    std::string renewed = "no token";
+    for (int i = 0; i < 100 && renewed.find("no token") != std::string::npos; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        renewed = token_signer(selo, "renewed");
+    }
+    EXPECT_EQ(renewed.find("no token"), std::string::npos) << renewed;
+    EXPECT_NE(renewed, unit);
+    EXPECT_EQ(valid_serials(selo, "Time-Stamping Unit"), std::vector<std::string>{renewed});
 }
 
 }  // namespace
