@@ -700,21 +700,39 @@ public:
     std::map<std::string, UnitRecord> units;
 };
 
-TEST_F(TsaTest, RenewsTheUnitCertificateBeforeItExpiresAndTokensCarryTheNewOne) {
+// A unit certified by the infrastructure CA on a clock of the test's own, with what renewing or
+// replacing it takes.
+struct TestUnit {
+    pki::CertificateAuthority infra;
+    MemoryUnits units;
+    UnitSpec spec;
+    pki::Certificate first;
+    TimeStampAuthority tsa;
+};
+class TsaUnitTest : public TsaTest {
+protected:
+    static TestUnit make_unit(const Clock& clock, const std::string& name, const std::string& common_name) {
+        auto rec = fixture->cas.find(pki::kInfrastructureCaName).value();
+        auto infra = pki::CertificateAuthority::load(
+                         *rec, pki::CaContext{fixture->keys, fixture->certs, clock, fixture->rng, "http://ca.example.mo"},
+                         {std::string(pki::kProfileTsa)})
+                         .value();
+        MemoryUnits units;
+        UnitSpec spec{name, "MO", "Selo Test Services", common_name, crypto::KeyType::ec_p256};
+        auto unit = ensure_unit(spec, units, fixture->keys, infra, clock).value();
+        pki::Certificate first = unit.certificate;
+        TsaOptions opts;
+        opts.chain = {infra.certificate()};
+        auto tsa = TimeStampAuthority::create(first, std::move(unit.key), opts, clock, fixture->rng, nullptr).value();
+        return TestUnit{std::move(infra), std::move(units), std::move(spec), std::move(first), std::move(tsa)};
+    }
+};
+
+TEST_F(TsaUnitTest, RenewsTheUnitCertificateBeforeItExpiresAndTokensCarryTheNewOne) {
     // Its own clock, moved to 60 days before the unit's certificate ends.
     FakeClock clock{std::chrono::system_clock::now()};
-    auto rec = fixture->cas.find(pki::kInfrastructureCaName).value();
-    auto infra = pki::CertificateAuthority::load(
-                     *rec, pki::CaContext{fixture->keys, fixture->certs, clock, fixture->rng, "http://ca.example.mo"},
-                     {std::string(pki::kProfileTsa)})
-                     .value();
-    MemoryUnits units;
-    UnitSpec spec{"renewal", "MO", "Selo Test Services", "Selo Renewal Test Unit", crypto::KeyType::ec_p256};
-    auto unit = ensure_unit(spec, units, fixture->keys, infra, clock).value();
-    const pki::Certificate first = unit.certificate;
-    TsaOptions opts;
-    opts.chain = {infra.certificate()};
-    auto tsa = TimeStampAuthority::create(first, std::move(unit.key), opts, clock, fixture->rng, nullptr).value();
+    auto made = make_unit(clock, "renewal", "Selo Renewal Test Unit");
+    auto& [infra, units, spec, first, tsa] = made;
 
     EXPECT_FALSE(renew_unit(spec, first, kRenewUnitBefore, units, fixture->keys, infra, clock).value().has_value())
         << "three years left: nothing to renew";
@@ -744,7 +762,8 @@ TEST_F(TsaTest, RenewsTheUnitCertificateBeforeItExpiresAndTokensCarryTheNewOne) 
     Bytes new_token = tsa.time_stamp({"2.16.840.1.101.3.4.2.1", digest, false}).value();
     test::write_file(path("renew.dat"), data);
     const std::string at = " -attime " + std::to_string(unix_seconds(clock.now()));
-    for (const auto& [token, cert] : {std::pair{&new_token, &second}, std::pair{&old_token, &first}}) {
+    const pki::Certificate& old_cert = first;
+    for (const auto& [token, cert] : {std::pair{&new_token, &second}, std::pair{&old_token, &old_cert}}) {
         test::write_file(path("renew.tst"), *token);
         test::write_file(path("renew-chain.pem"), fixture->intermediate->pem() + cert->pem());
         auto when = token == &new_token ? at : std::string();
@@ -776,20 +795,10 @@ Bytes built_request(const EVP_MD* md, bool null_params, std::optional<std::strin
 // A unit whose certificate may no longer sign is withdrawn: every request is refused with
 // systemFailure, in-process callers get `unavailable`, until a replacement (a new key, certified
 // anew, or the one another process recorded) is put in use.
-TEST_F(TsaTest, AWithdrawnUnitSignsNothingUntilReplaced) {
+TEST_F(TsaUnitTest, AWithdrawnUnitSignsNothingUntilReplaced) {
     FakeClock clock{std::chrono::system_clock::now()};
-    auto rec = fixture->cas.find(pki::kInfrastructureCaName).value();
-    auto infra = pki::CertificateAuthority::load(
-                     *rec, pki::CaContext{fixture->keys, fixture->certs, clock, fixture->rng, "http://ca.example.mo"},
-                     {std::string(pki::kProfileTsa)})
-                     .value();
-    MemoryUnits units;
-    UnitSpec spec{"withdrawal", "MO", "Selo Test Services", "Selo Withdrawal Test Unit", crypto::KeyType::ec_p256};
-    auto unit = ensure_unit(spec, units, fixture->keys, infra, clock).value();
-    const pki::Certificate first = unit.certificate;
-    TsaOptions opts;
-    opts.chain = {infra.certificate()};
-    auto tsa = TimeStampAuthority::create(first, std::move(unit.key), opts, clock, fixture->rng, nullptr).value();
+    auto made = make_unit(clock, "withdrawal", "Selo Withdrawal Test Unit");
+    auto& [infra, units, spec, first, tsa] = made;
     const Bytes digest = crypto::sha256(to_bytes("withdrawal"));
     Bytes query = built_request(EVP_sha256(), false, std::nullopt, std::nullopt, false, true);
     ASSERT_TRUE(tsa.respond(query).granted);
