@@ -162,7 +162,8 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
              .description = "Optionally with the submitter's detached CMS signature over the document "
                             "(base64 DER), which is validated (chain to Selo's root, revocation status of "
                             "every certificate below it) and the result recorded in the receipt. 503 when "
-                            "that status cannot be read just now: no receipt is made, send it again.",
+                            "that status cannot be read just now, or the time-stamping unit is out of service "
+                            "(its certificate revoked or suspended): no receipt is made, send it again.",
              .request_schema = schema_object({{"digest", schema_string("hex")},
                                               {"digest_algorithm", schema_string("sha-256 (default), sha-384, sha-512")},
                                               {"signature", schema_string("base64 DER CMS SignedData, detached")}},
@@ -259,15 +260,19 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
              .description = "The receipt is given by receipt_id, or as receipt and token (not both). Without "
                             "digest, only the receipt is checked: valid says it is genuine and proves its time, "
                             "and document_checked is false. A digest whose length does not fit its algorithm, "
-                            "or in another algorithm than the receipt's, is a 422.",
-             .request_schema = check_request(false), .response_schema = check_response, .errors = {400, 404, 422}},
+                            "or in another algorithm than the receipt's, is a 422. The time-stamp proves its "
+                            "time only while Selo's records let its unit's certificate do so (RFC 3161 §4); "
+                            "503 when those records cannot be read just now.",
+             .request_schema = check_request(false), .response_schema = check_response,
+             .errors = {400, 404, 422, 503}},
             check(false));
     reg.add(router, http::Verb::post, "/api/v1/epcm/check-integrity", Access::anyone(),
             {.summary = "S43 CheckIntegrity: does this document (digest) match the receipt",
              .description = "The receipt is given by receipt_id, or as receipt and token (not both). A digest "
                             "whose length does not fit its algorithm, or in another algorithm than the "
-                            "receipt's, is a 422.",
-             .request_schema = check_request(true), .response_schema = check_response, .errors = {400, 404, 422}},
+                            "receipt's, is a 422; 503 as for Verify.",
+             .request_schema = check_request(true), .response_schema = check_response,
+             .errors = {400, 404, 422, 503}},
             check(true));
 
     reg.add(router, http::Verb::get, "/api/v1/epcm/transactions/{id}", Access::any_account(),
@@ -292,13 +297,13 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
     reg.add(router, http::Verb::post, "/api/v1/epcm/transactions/{id}/events", Access::any_account(),
             {.summary = "S43 LogEvent: record an event in a transaction, itself time-stamped",
              .description = "For the submitter, clerks and administrators; auditors, who may read the "
-                            "transaction, get 403.",
+                            "transaction, get 403. 503 as for Postmark, when no receipt can be made just now.",
              .request_schema = schema_object({{"event", schema_string("e.g. delivered, read, returned")},
                                               {"details", schema_string()}},
                                              {"event"}),
              .response_schema = receipt_schema(),
              .success_status = 201,
-             .errors = {400, 404, 422}},
+             .errors = {400, 403, 404, 422, 503}},
             [&pm](const ApiRequest& r) -> Result<http::Response> {
                 std::string id(r.params.get("id"));
                 auto events = SELO_TRY(pm.events(id));

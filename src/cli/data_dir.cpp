@@ -603,14 +603,9 @@ Result<std::optional<std::string>> Runtime::signing_problem(const pki::Certifica
         const bool in_force_yet = st->revoked_at && *st->revoked_at > at;
         if (st->status != pki::kStatusValid && !in_force_yet) {
             on_hold = st->status == pki::kStatusSuspended;
-            const std::string since = st->revoked_at ? " since " + format_utc(*st->revoked_at) : "";
-            std::string what = (st->status == pki::kStatusSuspended ? "suspended (certificateHold)" : "revoked") + since;
-            if (st->status == pki::kStatusRevoked && st->revocation_reason) {
-                auto r = pki::revocation_reason_from_value(*st->revocation_reason);
-                what += ", reason " + (r ? std::string(pki::revocation_reason_name(*r))
-                                         : std::to_string(*st->revocation_reason));
-            }
-            return std::optional<std::string>(fmt::format("{} (serial {}) is {}", whose, serial, what));
+            return std::optional<std::string>(fmt::format(
+                "{} (serial {}) is {}", whose, serial,
+                pki::not_in_force_text(st->status, st->revoked_at, st->revocation_reason)));
         }
         // Up to the CA above: the issuing CA's own certificate, by its parent.
         auto ca = SELO_TRY(cas_.find(issuer));

@@ -64,4 +64,22 @@ Result<RevocationReason> revocation_reason_from_value(int value) {
     return fail(ErrorCode::invalid_argument, "{} is not a CRLReason value", value);
 }
 
+bool is_compromise(std::optional<int> reason) noexcept {
+    return reason && (*reason == static_cast<int>(RevocationReason::key_compromise) ||
+                      *reason == static_cast<int>(RevocationReason::ca_compromise) ||
+                      *reason == static_cast<int>(RevocationReason::aa_compromise));
+}
+
+std::string not_in_force_text(std::string_view status, std::optional<TimePoint> since, std::optional<int> reason) {
+    std::string out = status == kStatusSuspended ? "suspended (certificateHold)" : std::string(status);
+    if (since) {
+        out += " since " + format_utc(*since);
+    }
+    if (status == kStatusRevoked) {
+        auto r = reason ? revocation_reason_from_value(*reason) : Result<RevocationReason>(RevocationReason::unspecified);
+        out += ", reason " + (r ? std::string(revocation_reason_name(*r)) : std::to_string(*reason));
+    }
+    return out;
+}
+
 }  // namespace selo::pki

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/clock.hpp"
 #include "core/error.hpp"
 
 namespace selo::pki {
@@ -29,6 +30,15 @@ enum class RevocationReason : int {
 [[nodiscard]] std::string_view revocation_reason_name(RevocationReason reason) noexcept;
 // A reason value read from storage or the wire; invalid_argument for 7 or out of range.
 [[nodiscard]] Result<RevocationReason> revocation_reason_from_value(int value);
+
+// Whether a revocation for `reason` reports a compromised key (keyCompromise, cACompromise,
+// aACompromise): RFC 3161 §4 voids whatever was signed with it, whenever.
+[[nodiscard]] bool is_compromise(std::optional<int> reason) noexcept;
+
+// Why a certificate with status "revoked" or "suspended" is not in force, for people: "revoked
+// since 2026-12-04T11:40:07Z, reason keyCompromise" or "suspended (certificateHold) since ...".
+[[nodiscard]] std::string not_in_force_text(std::string_view status, std::optional<TimePoint> since,
+                                            std::optional<int> reason);
 
 inline constexpr std::string_view kStatusValid = "valid";
 inline constexpr std::string_view kStatusRevoked = "revoked";

@@ -140,11 +140,7 @@ std::optional<RevocationProblem> revocation_problem(STACK_OF(X509) * chain,
             return RevocationProblem{fmt::format("{}'s certificate (serial {}) has status '{}': status unknown",
                                subject, serial, s.status)};
         }
-        using Reason = pki::RevocationReason;
-        const bool compromised = s.status == pki::kStatusRevoked && s.revocation_reason &&
-                                 (*s.revocation_reason == static_cast<int>(Reason::key_compromise) ||
-                                  *s.revocation_reason == static_cast<int>(Reason::ca_compromise) ||
-                                  *s.revocation_reason == static_cast<int>(Reason::aa_compromise));
+        const bool compromised = s.status == pki::kStatusRevoked && pki::is_compromise(s.revocation_reason);
         // Revoked or suspended only after the validation time: the certificate was in force then.
         const bool later = s.revoked_at && (use == ChainUse::token_checked
                                                 ? *s.revoked_at >= std::chrono::floor<std::chrono::seconds>(at)
@@ -152,21 +148,49 @@ std::optional<RevocationProblem> revocation_problem(STACK_OF(X509) * chain,
         if (later && !(compromise_voids && compromised)) {
             continue;
         }
-        const std::string since = s.revoked_at ? " since " + rfc3339(*s.revoked_at) : "";
-        if (s.status == pki::kStatusSuspended) {
-            return RevocationProblem{fmt::format("{}'s certificate (serial {}) is suspended (certificateHold){}",
-                               subject, serial, since)};
-        }
-        std::string reason = "unspecified";
-        if (s.revocation_reason) {
-            auto r = pki::revocation_reason_from_value(*s.revocation_reason);
-            reason = r ? std::string(pki::revocation_reason_name(*r))
-                       : fmt::format("{}", *s.revocation_reason);
-        }
-        return RevocationProblem{fmt::format("{}'s certificate (serial {}) is revoked{}, reason {}", subject, serial,
-                           since, reason)};
+        return RevocationProblem{fmt::format("{}'s certificate (serial {}) is {}", subject, serial,
+                                             pki::not_in_force_text(s.status, s.revoked_at, s.revocation_reason))};
     }
     return std::nullopt;
+}
+
+// A certificate path validated by OpenSSL, with what its context refers to.
+struct ValidatedChain {
+    crypto::X509StorePtr store;
+    crypto::X509StackPtr untrusted;
+    crypto::X509StoreCtxPtr ctx;
+    [[nodiscard]] STACK_OF(X509) * chain() const { return ::X509_STORE_CTX_get0_chain(ctx.get()); }
+};
+
+// `leaf`'s path to one of the roots of `anchors` at `at`, built from their intermediates and the
+// certificates the signed object `carried`; invalid_argument saying why there is none, internal
+// when no verification context could be made.
+Result<ValidatedChain> validated_chain(X509* leaf, STACK_OF(X509) * carried, const TrustAnchors& anchors,
+                                       TimePoint at) {
+    ValidatedChain v{crypto::X509StorePtr(::X509_STORE_new()), crypto::X509StackPtr(sk_X509_new_null()),
+                     crypto::X509StoreCtxPtr(::X509_STORE_CTX_new())};
+    if (!v.store || !v.untrusted || !v.ctx) {
+        return crypto::openssl_fail("verification context");
+    }
+    for (const auto& r : anchors.roots) {
+        ::X509_STORE_add_cert(v.store.get(), r.x509());
+    }
+    for (const auto& c : anchors.intermediates) {
+        sk_X509_push(v.untrusted.get(), ::X509_dup(c.x509()));
+    }
+    for (int i = 0; carried != nullptr && i < sk_X509_num(carried); ++i) {
+        sk_X509_push(v.untrusted.get(), ::X509_dup(sk_X509_value(carried, i)));
+    }
+    if (::X509_STORE_CTX_init(v.ctx.get(), v.store.get(), leaf, v.untrusted.get()) != 1) {
+        return crypto::openssl_fail("verification context");
+    }
+    ::X509_STORE_CTX_set_time(v.ctx.get(), 0, std::chrono::system_clock::to_time_t(at));
+    if (::X509_verify_cert(v.ctx.get()) != 1) {
+        std::string why = ::X509_verify_cert_error_string(::X509_STORE_CTX_get_error(v.ctx.get()));
+        crypto::clear_errors();
+        return fail(ErrorCode::invalid_argument, "{}", why);
+    }
+    return v;
 }
 
 }  // namespace
@@ -225,29 +249,15 @@ SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgor
         return invalid("the signature value does not verify with the signer's key");
     }
     std::string who = pki::name_to_string(::X509_get_subject_name(signer));
-    crypto::X509StorePtr store(::X509_STORE_new());
-    crypto::X509StoreCtxPtr ctx(::X509_STORE_CTX_new());
-    crypto::X509StackPtr untrusted(sk_X509_new_null());
-    for (const auto& r : anchors.roots) {
-        ::X509_STORE_add_cert(store.get(), r.x509());
+    auto path = validated_chain(signer, certs.get(), anchors, at);
+    if (!path) {
+        if (path.error().code != ErrorCode::invalid_argument) {
+            return invalid("cannot build a verification context");
+        }
+        return invalid(fmt::format("signed by {}, whose certificate does not chain to a trusted root: {}", who,
+                                   path.error().message));
     }
-    for (const auto& c : anchors.intermediates) {
-        sk_X509_push(untrusted.get(), ::X509_dup(c.x509()));
-    }
-    for (int i = 0; i < sk_X509_num(certs.get()); ++i) {
-        sk_X509_push(untrusted.get(), ::X509_dup(sk_X509_value(certs.get(), i)));
-    }
-    if (!store || !ctx || ::X509_STORE_CTX_init(ctx.get(), store.get(), signer, untrusted.get()) != 1) {
-        crypto::clear_errors();
-        return invalid("cannot build a verification context");
-    }
-    ::X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(at));
-    if (::X509_verify_cert(ctx.get()) != 1) {
-        std::string why = ::X509_verify_cert_error_string(::X509_STORE_CTX_get_error(ctx.get()));
-        crypto::clear_errors();
-        return invalid(fmt::format("signed by {}, whose certificate does not chain to a trusted root: {}", who, why));
-    }
-    if (auto problem = revocation_problem(::X509_STORE_CTX_get0_chain(ctx.get()), status, at)) {
+    if (auto problem = revocation_problem(path->chain(), status, at)) {
         std::string why = fmt::format("signed by {}; {}", who, problem->why);
         if (problem->indeterminate) {
             return {"indeterminate", std::move(why)};
@@ -273,35 +283,23 @@ std::optional<RevocationProblem> token_revocation_problem(ByteView token_der, co
         crypto::clear_errors();
         return RevocationProblem{"the time-stamp token cannot be read"};
     }
-    crypto::X509StackPtr untrusted(sk_X509_new_null());
-    for (const auto& c : anchors.intermediates) {
-        sk_X509_push(untrusted.get(), ::X509_dup(c.x509()));
-    }
-    STACK_OF(X509)* carried = token->d.sign->cert;
-    for (int i = 0; carried != nullptr && i < sk_X509_num(carried); ++i) {
-        sk_X509_push(untrusted.get(), ::X509_dup(sk_X509_value(carried, i)));
-    }
-    // The signer, as the token's verification found it.
-    STACK_OF(X509)* signers = ::PKCS7_get0_signers(token.get(), untrusted.get(), 0);
+    // The signer, as the token's verification found it: among the certificates it carries.
+    STACK_OF(X509)* signers = ::PKCS7_get0_signers(token.get(), nullptr, 0);
     X509* signer = signers != nullptr && sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : nullptr;
-    sk_X509_free(signers);  // the certificates themselves belong to `untrusted` or the token
-    crypto::X509StorePtr store(::X509_STORE_new());
-    crypto::X509StoreCtxPtr ctx(::X509_STORE_CTX_new());
-    for (const auto& r : anchors.roots) {
-        ::X509_STORE_add_cert(store.get(), r.x509());
-    }
-    if (signer == nullptr || !store || !ctx ||
-        ::X509_STORE_CTX_init(ctx.get(), store.get(), signer, untrusted.get()) != 1) {
+    sk_X509_free(signers);  // the certificates themselves belong to the token
+    if (signer == nullptr) {
         crypto::clear_errors();
         return RevocationProblem{"the time-stamp token's signing certificate cannot be found", true};
     }
-    ::X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(gen_time));
-    if (::X509_verify_cert(ctx.get()) != 1) {
-        std::string why = ::X509_verify_cert_error_string(::X509_STORE_CTX_get_error(ctx.get()));
-        crypto::clear_errors();
-        return RevocationProblem{"the time-stamp token's certificate does not chain to Selo's root: " + why};
+    auto path = validated_chain(signer, token->d.sign->cert, anchors, gen_time);
+    if (!path) {
+        if (path.error().code != ErrorCode::invalid_argument) {
+            return RevocationProblem{"the time-stamp token's certificate path cannot be built", true};
+        }
+        return RevocationProblem{"the time-stamp token's certificate does not chain to Selo's root: " +
+                                 path.error().message};
     }
-    return revocation_problem(::X509_STORE_CTX_get0_chain(ctx.get()), status, gen_time, use);
+    return revocation_problem(path->chain(), status, gen_time, use);
 }
 
 }  // namespace

@@ -163,6 +163,23 @@ TEST_P(CaStatus, LifeCycleFollowsTheRulesAndIsAudited) {
     EXPECT_FALSE(revocation_reason_from_name("bored").has_value());
 }
 
+TEST(RevocationText, NamesTheStatusTimeAndReasonAndTellsACompromise) {
+    const TimePoint t = from_unix_seconds(1'796'384'407);  // 2026-12-04T11:40:07Z
+    EXPECT_EQ(not_in_force_text(kStatusRevoked, t, static_cast<int>(RevocationReason::key_compromise)),
+              "revoked since 2026-12-04T11:40:07Z, reason keyCompromise");
+    EXPECT_EQ(not_in_force_text(kStatusRevoked, std::nullopt, std::nullopt), "revoked, reason unspecified");
+    EXPECT_EQ(not_in_force_text(kStatusSuspended, t, static_cast<int>(RevocationReason::certificate_hold)),
+              "suspended (certificateHold) since 2026-12-04T11:40:07Z");
+    for (auto r : {RevocationReason::key_compromise, RevocationReason::ca_compromise, RevocationReason::aa_compromise}) {
+        EXPECT_TRUE(is_compromise(static_cast<int>(r)));
+    }
+    for (auto r : {RevocationReason::unspecified, RevocationReason::superseded, RevocationReason::cessation_of_operation,
+                   RevocationReason::certificate_hold}) {
+        EXPECT_FALSE(is_compromise(static_cast<int>(r)));
+    }
+    EXPECT_FALSE(is_compromise(std::nullopt));
+}
+
 TEST_P(CaStatus, CrlListsExactlyTheRevokedSerialsAndOpensslVerifiesIt) {
     auto a = issue("1000002(2)");
     auto b = issue("1000003(3)");
