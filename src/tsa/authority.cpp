@@ -227,7 +227,7 @@ Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certifica
     auto signer = SELO_TRY(make_signer(std::move(certificate), std::move(key), options.chain));
     TimeStampAuthority tsa;
     tsa.signer_ = std::make_unique<SignerSlot>();
-    tsa.signer_->current.store(std::move(signer));
+    tsa.serve(std::move(signer), std::nullopt);
     tsa.options_ = std::move(options);
     tsa.clock_ = &clock;
     tsa.rng_ = &rng;
@@ -266,32 +266,34 @@ Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certifica
     return tsa;
 }
 
+void TimeStampAuthority::serve(std::shared_ptr<const Signer> signer, std::optional<std::string> withdrawn) {
+    signer_->current.store(std::make_shared<const Serving>(Serving{std::move(signer), std::move(withdrawn)}));
+}
+
 Result<void> TimeStampAuthority::use(pki::Certificate certificate, crypto::EvpPkeyPtr key) {
     auto signer = SELO_TRY(make_signer(std::move(certificate), std::move(key), options_.chain));
     // Tokens being signed keep the signer they loaded; the next ones get this one.
-    signer_->current.store(std::move(signer));
-    signer_->withdrawn.store(false, std::memory_order_release);
+    std::lock_guard lock(signer_->writer);
+    serve(std::move(signer), std::nullopt);
     return {};
 }
 
 void TimeStampAuthority::withdraw(std::string why) {
-    {
-        std::lock_guard lock(signer_->why_mutex);
-        signer_->why = std::move(why);
-    }
-    signer_->withdrawn.store(true, std::memory_order_release);
+    std::lock_guard lock(signer_->writer);
+    serve(signer_->current.load()->signer, std::move(why));
+}
+
+void TimeStampAuthority::reinstate() {
+    std::lock_guard lock(signer_->writer);
+    serve(signer_->current.load()->signer, std::nullopt);
 }
 
 std::optional<std::string> TimeStampAuthority::withdrawn() const {
-    if (!signer_->withdrawn.load(std::memory_order_acquire)) {
-        return std::nullopt;
-    }
-    std::lock_guard lock(signer_->why_mutex);
-    return signer_->why;
+    return signer_->current.load()->withdrawn;
 }
 
 pki::Certificate TimeStampAuthority::certificate() const {
-    return signer_->current.load()->certificate;
+    return signer_->current.load()->signer->certificate;
 }
 
 Result<Bytes> TimeStampAuthority::issue(ByteView imprint_der, ByteView policy_der,
@@ -400,11 +402,11 @@ Result<TimeStampAuthority::Issued> TimeStampAuthority::sign(ByteView imprint_der
     const std::size_t time_len = der::generalized_time_chars(clock_->now(), time_text);
     const ByteView gen_time(reinterpret_cast<const std::uint8_t*>(time_text), time_len);
 
-    const std::shared_ptr<const Signer> signer = signer_->current.load();
-    if (signer_->withdrawn.load(std::memory_order_acquire)) {
-        return fail(ErrorCode::unavailable, "the time-stamping unit is out of service: {}",
-                    withdrawn().value_or("withdrawn"));
+    const std::shared_ptr<const Serving> serving = signer_->current.load();
+    if (serving->withdrawn) {
+        return fail(ErrorCode::unavailable, "the time-stamping unit is out of service: {}", *serving->withdrawn);
     }
+    const Signer* const signer = serving->signer.get();
     const std::size_t digest_size = crypto::digest_size(signer->digest);
 
     // TSTInfo (RFC 3161 §2.4.2): version, policy, messageImprint, serialNumber, genTime,

@@ -127,7 +127,7 @@ public:
     [[nodiscard]] std::optional<std::string> withdrawn() const;
     // Back in service with the certificate and key it had (a CA above it was suspended and is
     // in force again).
-    void reinstate() noexcept { signer_->withdrawn.store(false, std::memory_order_release); }
+    void reinstate();
 
     // The certificate tokens are signed under now (or were, before a withdrawal).
     [[nodiscard]] pki::Certificate certificate() const;
@@ -166,12 +166,19 @@ private:
     // The signature over a digest with the unit's key, into `out` (signature_size octets);
     // returns its length.
     static Result<std::size_t> sign_with(const Signer& signer, ByteView digest, std::uint8_t* out);
-    struct SignerSlot {
-        std::atomic<std::shared_ptr<const Signer>> current;
-        std::atomic<bool> withdrawn{false};  // read per token; `why` only when set
-        mutable std::mutex why_mutex;
-        std::string why;
+    // What tokens are signed with now: the signer, or why the unit is out of service. One
+    // atomic load per token gives both, so a token never pairs a replaced (revoked) key with a
+    // withdrawal already lifted. Writers (use, withdraw, reinstate) are serialised.
+    struct Serving {
+        std::shared_ptr<const Signer> signer;
+        std::optional<std::string> withdrawn;
     };
+    struct SignerSlot {
+        std::atomic<std::shared_ptr<const Serving>> current;
+        std::mutex writer;
+    };
+    // Replaces what is served, with the writers' lock held.
+    void serve(std::shared_ptr<const Signer> signer, std::optional<std::string> withdrawn);
     TimeStampAuthority() = default;
     static Result<std::shared_ptr<const Signer>> make_signer(pki::Certificate certificate,
                                                              crypto::EvpPkeyPtr key,
