@@ -228,7 +228,10 @@ int main(int argc, char** argv) {
             c->add_option("--reason", ca.reason,
                           "unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, "
                           "cessationOfOperation, privilegeWithdrawn, aACompromise (final); certificateHold "
-                          "suspends as `ca suspend` does, removeFromCRL resumes as `ca resume` does")
+                          "suspends as `ca suspend` does, removeFromCRL resumes as `ca resume` does. A "
+                          "time-stamping certificate needs a reason other than unspecified: superseded, "
+                          "cessationOfOperation or affiliationChanged leave the tokens it signed before valid, "
+                          "any other voids them all (RFC 3161 §4)")
                 ->capture_default_str();
             c->add_option("--time", ca.time, "When it takes effect: YYYY-MM-DDTHH:MM:SSZ (default now)");
         }

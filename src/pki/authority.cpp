@@ -291,6 +291,16 @@ std::string ca_certificate_url(std::string_view public_url, std::string_view nam
 }
 
 namespace {
+// Whether the certificate (DER) is for time-stamping: id-kp-timeStamping among its purposes.
+bool is_time_stamping(ByteView der) {
+    auto cert = Certificate::from_der(der);
+    if (!cert) {
+        return false;
+    }
+    X509* x = cert->x509();
+    return (::X509_get_extension_flags(x) & EXFLAG_XKUSAGE) != 0 && (::X509_get_extended_key_usage(x) & XKU_TIMESTAMP) != 0;
+}
+
 std::string trimmed(std::string_view url) {
     std::string base(url);
     while (!base.empty() && base.back() == '/') {
@@ -529,6 +539,17 @@ Result<CertificateRecord> CertificateAuthority::revoke(std::string_view serial_h
         [&](const CertificateRecord& rec) -> Result<CertificateStatus> {
             if (rec.status == kStatusRevoked) {
                 return fail(ErrorCode::conflict, "certificate {} is already revoked", serial_hex);
+            }
+            // RFC 3161 §4: the reason decides what becomes of the tokens the key signed, and
+            // "unspecified" is published with no reason code at all (RFC 5280 §5.3.1), which
+            // voids every one of them; an officer says so explicitly (keyCompromise) or not.
+            if (reason == RevocationReason::unspecified && is_time_stamping(rec.der)) {
+                return fail(ErrorCode::invalid_argument,
+                            "certificate {} is for time-stamping: name the reason, which decides what becomes of "
+                            "the tokens it signed (RFC 3161 §4): superseded, cessationOfOperation or "
+                            "affiliationChanged leave those signed before the revocation valid, keyCompromise "
+                            "voids them all",
+                            serial_hex);
             }
             TimePoint effective = when ? whole_seconds(*when) : now;
             if (effective > now) {

@@ -64,10 +64,10 @@ Result<RevocationReason> revocation_reason_from_value(int value) {
     return fail(ErrorCode::invalid_argument, "{} is not a CRLReason value", value);
 }
 
-bool is_compromise(std::optional<int> reason) noexcept {
-    return reason && (*reason == static_cast<int>(RevocationReason::key_compromise) ||
-                      *reason == static_cast<int>(RevocationReason::ca_compromise) ||
-                      *reason == static_cast<int>(RevocationReason::aa_compromise));
+bool keeps_earlier_tokens(std::optional<int> reason) noexcept {
+    return reason && (*reason == static_cast<int>(RevocationReason::affiliation_changed) ||
+                      *reason == static_cast<int>(RevocationReason::superseded) ||
+                      *reason == static_cast<int>(RevocationReason::cessation_of_operation));
 }
 
 std::string not_in_force_text(std::string_view status, std::optional<TimePoint> since, std::optional<int> reason) {

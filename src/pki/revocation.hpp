@@ -31,9 +31,12 @@ enum class RevocationReason : int {
 // A reason value read from storage or the wire; invalid_argument for 7 or out of range.
 [[nodiscard]] Result<RevocationReason> revocation_reason_from_value(int value);
 
-// Whether a revocation for `reason` reports a compromised key (keyCompromise, cACompromise,
-// aACompromise): RFC 3161 §4 voids whatever was signed with it, whenever.
-[[nodiscard]] bool is_compromise(std::optional<int> reason) noexcept;
+// Whether what a key signed before its certificate was revoked for `reason` stays valid, as
+// RFC 3161 §4 has it for time-stamping certificates: only for affiliationChanged, superseded
+// and cessationOfOperation (and unspecified, but only where the CRL entry carries that reason
+// code, which RFC 5280 §5.3.1 says to leave out, as Selo's CRLs and OCSP answers do: a
+// verifier then sees no reason, and voids everything the key signed, as for a compromise).
+[[nodiscard]] bool keeps_earlier_tokens(std::optional<int> reason) noexcept;
 
 // Why a certificate with status "revoked" or "suspended" is not in force, for people: "revoked
 // since 2026-12-04T11:40:07Z, reason keyCompromise" or "suspended (certificateHold) since ...".

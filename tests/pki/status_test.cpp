@@ -163,21 +163,25 @@ TEST_P(CaStatus, LifeCycleFollowsTheRulesAndIsAudited) {
     EXPECT_FALSE(revocation_reason_from_name("bored").has_value());
 }
 
-TEST(RevocationText, NamesTheStatusTimeAndReasonAndTellsACompromise) {
+TEST(RevocationText, NamesTheStatusTimeAndReasonAndWhichReasonsKeepEarlierTokens) {
     const TimePoint t = from_unix_seconds(1'796'384'407);  // 2026-12-04T11:40:07Z
     EXPECT_EQ(not_in_force_text(kStatusRevoked, t, static_cast<int>(RevocationReason::key_compromise)),
               "revoked since 2026-12-04T11:40:07Z, reason keyCompromise");
     EXPECT_EQ(not_in_force_text(kStatusRevoked, std::nullopt, std::nullopt), "revoked, reason unspecified");
     EXPECT_EQ(not_in_force_text(kStatusSuspended, t, static_cast<int>(RevocationReason::certificate_hold)),
               "suspended (certificateHold) since 2026-12-04T11:40:07Z");
-    for (auto r : {RevocationReason::key_compromise, RevocationReason::ca_compromise, RevocationReason::aa_compromise}) {
-        EXPECT_TRUE(is_compromise(static_cast<int>(r)));
+    // RFC 3161 §4: earlier tokens stay valid for these reasons only. Unspecified is published
+    // without a reason code (RFC 5280 §5.3.1), which voids them all for any verifier.
+    for (auto r : {RevocationReason::affiliation_changed, RevocationReason::superseded,
+                   RevocationReason::cessation_of_operation}) {
+        EXPECT_TRUE(keeps_earlier_tokens(static_cast<int>(r))) << revocation_reason_name(r);
     }
-    for (auto r : {RevocationReason::unspecified, RevocationReason::superseded, RevocationReason::cessation_of_operation,
+    for (auto r : {RevocationReason::unspecified, RevocationReason::key_compromise, RevocationReason::ca_compromise,
+                   RevocationReason::aa_compromise, RevocationReason::privilege_withdrawn,
                    RevocationReason::certificate_hold}) {
-        EXPECT_FALSE(is_compromise(static_cast<int>(r)));
+        EXPECT_FALSE(keeps_earlier_tokens(static_cast<int>(r))) << revocation_reason_name(r);
     }
-    EXPECT_FALSE(is_compromise(std::nullopt));
+    EXPECT_FALSE(keeps_earlier_tokens(std::nullopt));
 }
 
 TEST_P(CaStatus, CrlListsExactlyTheRevokedSerialsAndOpensslVerifiesIt) {
