@@ -555,167 +555,129 @@ Result<std::pair<tsa::UnitSpec, tsa::UnitSpec>> unit_specs(const Config& config)
 }
 }  // namespace
 
-Result<unsigned> Runtime::renew_time_stamping_units() {
-    auto* issuer = SELO_TRY(authority(config_.tsa.issuer));
-    auto specs = SELO_TRY(unit_specs(config_));
-    const tsa::UnitSpec& spec = specs.first;
-    const tsa::UnitSpec& log_spec = specs.second;
-    unsigned renewed = 0;
-    struct Served {
-        const tsa::UnitSpec* spec;
-        tsa::TimeStampAuthority* unit;
-    };
-    for (const Served& served : {Served{&spec, &*tsa_}, Served{&log_spec, &*log_unit_}}) {
-        std::optional<tsa::Unit> next;
-        const pki::Certificate current = served.unit->certificate();
-        if (current.not_after() - clock_.now() > tsa::kRenewUnitBefore) {
-            continue;  // not due: no write transaction every minute
-        }
-        SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
-            next = SELO_TRY(tsa::renew_unit(*served.spec, current, tsa::kRenewUnitBefore, tsa_units_, keys(),
-                                            *issuer, clock_));
-            return {};
-        }));
-        if (next) {
-            const std::string serial = next->certificate.serial_hex();
-            const auto until = format_utc(next->certificate.not_after());
-            SELO_TRY_VOID(served.unit->use(std::move(next->certificate), std::move(next->key)));
-            log::info("time-stamping unit '{}': certificate renewed, now {} valid until {}", served.spec->name,
-                      serial, until);
-            ++renewed;
-        }
+Result<std::optional<tsa::ChainProblem>> Runtime::signing_problem(std::span<const pki::Certificate> chain,
+                                                                  TimePoint at) {
+    auto problem = tsa::chain_problem(chain, certificate_status_, at, tsa::ChainUse::signature);
+    if (problem && problem->indeterminate) {
+        return fail(ErrorCode::unavailable, "{}{}", problem->why,
+                    problem->store_error.empty() ? "" : ": " + problem->store_error);
     }
-    return renewed;
-}
-
-Result<std::optional<std::string>> Runtime::signing_problem(const pki::Certificate& cert, std::string issuer,
-                                                            TimePoint at, bool& ca_at_fault, bool& on_hold) {
-    ca_at_fault = false;
-    on_hold = false;
-    std::string serial = cert.serial_hex();
-    std::string whose = "its certificate";
-    for (int depth = 0; depth < 8; ++depth) {
-        auto st = SELO_TRY(certificates_.status(issuer, serial));
-        if (!st) {
-            return std::optional<std::string>(
-                fmt::format("{} (serial {}) is not in the certificate records of CA '{}'", whose, serial, issuer));
-        }
-        const bool in_force_yet = st->revoked_at && *st->revoked_at > at;
-        if (st->status != pki::kStatusValid && !in_force_yet) {
-            on_hold = st->status == pki::kStatusSuspended;
-            return std::optional<std::string>(fmt::format(
-                "{} (serial {}) is {}", whose, serial,
-                pki::not_in_force_text(st->status, st->revoked_at, st->revocation_reason)));
-        }
-        // Up to the CA above: the issuing CA's own certificate, by its parent.
-        auto ca = SELO_TRY(cas_.find(issuer));
-        if (!ca || !ca->parent) {
-            return std::optional<std::string>{};  // a root: trusted as the anchor it is
-        }
-        auto ca_cert = SELO_TRY(pki::Certificate::from_der(ca->certificate_der));
-        serial = ca_cert.serial_hex();
-        whose = fmt::format("the certificate of CA '{}'", issuer);
-        issuer = *ca->parent;
-        ca_at_fault = true;
-    }
-    return fail(ErrorCode::internal, "the CA hierarchy above '{}' is deeper than expected", config_.tsa.issuer);
+    return problem;
 }
 
 Result<unsigned> Runtime::check_time_stamping_units() {
     auto specs = SELO_TRY(unit_specs(config_));
-    struct Served {
-        const tsa::UnitSpec* spec;
-        tsa::TimeStampAuthority* unit;
-        TimePoint* next_attempt;
-        TimePoint* next_notice;
-    };
-    unsigned replaced = 0;
     const TimePoint now = clock_.now();
-    for (const Served& served :
-         {Served{&specs.first, &*tsa_, &next_unit_replacement_[0], &next_unit_notice_[0]},
-          Served{&specs.second, &*log_unit_, &next_unit_replacement_[1], &next_unit_notice_[1]}}) {
-        const std::string& name = served.spec->name;
-        const pki::Certificate current = served.unit->certificate();
-        bool ca_at_fault = false;
-        bool ca_on_hold = false;
-        auto problem = SELO_TRY(signing_problem(current, config_.tsa.issuer, now, ca_at_fault, ca_on_hold));
-        if (!problem) {
-            // Withdrawn for a CA above it that is in force again (its hold lifted): its own
-            // certificate never stopped being so.
-            if (served.unit->withdrawn()) {
-                served.unit->reinstate();
-                log::warn("time-stamping unit '{}' back in service: its certificate {} and the CAs above it are in "
-                          "force again",
-                          name, current.serial_hex());
-            }
-            continue;
+    unsigned replaced = 0;
+    std::string errors;
+    const std::array<std::pair<const tsa::UnitSpec*, tsa::TimeStampAuthority*>, 2> units{
+        std::pair{&specs.first, &*tsa_}, std::pair{&specs.second, &*log_unit_}};
+    for (std::size_t i = 0; i < units.size(); ++i) {
+        auto [spec, unit] = units[i];
+        auto r = check_unit(*spec, *unit, unit_watch_[i], now);
+        if (!r) {
+            errors += fmt::format("{}unit '{}': {}", errors.empty() ? "" : "; ", spec->name, r.error().message);
+        } else if (*r) {
+            ++replaced;
         }
-        // Withdrawn, or withdrawn again when the reason changed (its own certificate revoked
-        // while a CA above it was on hold): the log and callers see the current one.
-        if (served.unit->withdrawn() != problem) {
-            served.unit->withdraw(*problem);
-            if (ca_at_fault) {
-                log::error("time-stamping unit '{}' taken out of service: {}; it signs nothing while that CA is not "
-                           "in force",
-                           name, *problem);
-            } else {
-                log::error("time-stamping unit '{}' taken out of service: {}; it signs nothing more with that key",
-                           name, *problem);
-            }
-        }
-        if (ca_at_fault) {
-            if (now >= *served.next_notice) {
-                log::error("time-stamping unit '{}' stays out of service: a new certificate from CA '{}' would not "
-                           "be in force either; it is back {}",
-                           name, config_.tsa.issuer,
-                           ca_on_hold ? "once that CA's hold is lifted, or with another [tsa] issuer"
-                                      : "with another [tsa] issuer");
-                *served.next_notice = now + std::chrono::minutes(1);
-            }
-            continue;
-        }
-        // Its own certificate is at fault, but a new one is only worth having from a CA in force
-        // (say, the unit revoked while its CA is on hold): until then it waits, as above.
-        if (auto ca = SELO_TRY(cas_.find(config_.tsa.issuer)); ca && ca->parent) {
-            bool above = false;
-            auto ca_problem = SELO_TRY(signing_problem(SELO_TRY(pki::Certificate::from_der(ca->certificate_der)),
-                                                       *ca->parent, now, above, ca_on_hold));
-            if (ca_problem) {
-                if (now >= *served.next_notice) {
-                    log::error("time-stamping unit '{}' gets no new certificate while CA '{}' is not in force: {}",
-                               name, config_.tsa.issuer, *ca_problem);
-                    *served.next_notice = now + std::chrono::minutes(1);
-                }
-                continue;
-            }
-        }
-        if (now < *served.next_attempt) {
-            continue;
-        }
-        // A failed attempt (below, by SELO_TRY) is tried again a minute later, not every check.
-        *served.next_attempt = now + std::chrono::minutes(1);
-        auto* issuer = SELO_TRY(authority(config_.tsa.issuer));
-        // Another process may have replaced the unit already: its certificate is taken when in
-        // force.
-        tsa::UnitCertificateUsable usable = [&](const pki::Certificate& c) -> Result<bool> {
-            bool at_fault = false;
-            bool held = false;
-            return !SELO_TRY(signing_problem(c, config_.tsa.issuer, now, at_fault, held)).has_value();
-        };
-        std::optional<tsa::Unit> next;
-        SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
-            next = SELO_TRY(tsa::replace_unit(*served.spec, current, usable, tsa_units_, keys(), *issuer, clock_));
-            return {};
-        }));
-        const std::string serial = next->certificate.serial_hex();
-        const auto until = format_utc(next->certificate.not_after());
-        SELO_TRY_VOID(served.unit->use(std::move(next->certificate), std::move(next->key)));
-        *served.next_attempt = TimePoint{};
-        log::warn("time-stamping unit '{}' back in service with a new key: certificate {} valid until {}", name,
-                  serial, until);
-        ++replaced;
+    }
+    if (!errors.empty()) {
+        return fail(ErrorCode::unavailable, "{}", errors);
     }
     return replaced;
+}
+
+Result<bool> Runtime::check_unit(const tsa::UnitSpec& spec, tsa::TimeStampAuthority& unit, UnitWatch& watch,
+                                 TimePoint now) {
+    const std::string& name = spec.name;
+    const pki::Certificate current = unit.certificate();
+    // The unit's certificate and the CAs above it, as relying parties build the path.
+    auto chain_of = [&](const pki::Certificate& c) {
+        std::vector<pki::Certificate> chain{c};
+        chain.insert(chain.end(), tsa_chain_.begin(), tsa_chain_.end());
+        return chain;
+    };
+    auto* issuer = SELO_TRY(authority(config_.tsa.issuer));
+    auto problem = SELO_TRY(signing_problem(chain_of(current), now));
+    if (!problem) {
+        // Withdrawn for a CA above it that is in force again (its hold lifted): its own
+        // certificate never stopped being so.
+        if (unit.withdrawn()) {
+            unit.reinstate();
+            log::warn("time-stamping unit '{}' back in service: its certificate {} and the CAs above it are in "
+                      "force again",
+                      name, current.serial_hex());
+        }
+        // Renewed well before it expires; on failure the old certificate stays and renewal is
+        // tried again a minute later.
+        if (current.not_after() - now > tsa::kRenewUnitBefore || now < watch.next_renewal) {
+            return false;
+        }
+        watch.next_renewal = now + std::chrono::minutes(1);
+        std::optional<tsa::Unit> next;
+        SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
+            next = SELO_TRY(tsa::renew_unit(spec, current, tsa::kRenewUnitBefore, tsa_units_, keys(), *issuer, clock_));
+            return {};
+        }));
+        if (!next) {
+            return false;
+        }
+        const std::string serial = next->certificate.serial_hex();
+        const auto until = format_utc(next->certificate.not_after());
+        SELO_TRY_VOID(unit.use(std::move(next->certificate), std::move(next->key)));
+        watch.next_renewal = TimePoint{};
+        log::info("time-stamping unit '{}': certificate renewed, now {} valid until {}", name, serial, until);
+        return true;
+    }
+    const bool ca_at_fault = problem->position > 0;
+    // Withdrawn, or withdrawn again when the reason changed (its own certificate revoked while a
+    // CA above it was on hold): the log and callers see the current one.
+    if (unit.withdrawn() != problem->why) {
+        unit.withdraw(problem->why);
+        log::error("time-stamping unit '{}' taken out of service: {}; {}", name, problem->why,
+                   ca_at_fault ? "it signs nothing while that CA is not in force"
+                               : "it signs nothing more with that key");
+    }
+    // A new certificate is only worth having from a CA in force: with a CA above the unit at
+    // fault (or the unit's own certificate revoked while its CA is on hold), it waits.
+    std::optional<tsa::ChainProblem> ca_problem;
+    if (ca_at_fault) {
+        ca_problem = problem;
+    } else if (tsa_chain_.size() > 1) {
+        ca_problem = SELO_TRY(signing_problem(tsa_chain_, now));
+    }
+    if (ca_problem) {
+        if (now >= watch.next_notice) {
+            log::error("time-stamping unit '{}' stays out of service: a new certificate from CA '{}' would not be in "
+                       "force ({}); it is back {}",
+                       name, config_.tsa.issuer, ca_problem->why,
+                       ca_problem->suspended ? "once that hold is lifted, or with another [tsa] issuer"
+                                             : "with another [tsa] issuer");
+            watch.next_notice = now + std::chrono::minutes(1);
+        }
+        return false;
+    }
+    if (now < watch.next_replacement) {
+        return false;
+    }
+    // A failed attempt (below, by SELO_TRY) is tried again a minute later, not every check.
+    watch.next_replacement = now + std::chrono::minutes(1);
+    // Another process may have replaced the unit already: its certificate is taken when in force.
+    tsa::UnitCertificateUsable usable = [&](const pki::Certificate& c) -> Result<bool> {
+        return !SELO_TRY(signing_problem(chain_of(c), now)).has_value();
+    };
+    std::optional<tsa::Unit> next;
+    SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
+        next = SELO_TRY(tsa::replace_unit(spec, current, usable, tsa_units_, keys(), *issuer, clock_));
+        return {};
+    }));
+    const std::string serial = next->certificate.serial_hex();
+    const auto until = format_utc(next->certificate.not_after());
+    SELO_TRY_VOID(unit.use(std::move(next->certificate), std::move(next->key)));
+    watch.next_replacement = TimePoint{};
+    log::warn("time-stamping unit '{}' back in service with a new key: certificate {} valid until {}", name, serial,
+              until);
+    return true;
 }
 
 Result<void> Runtime::open_time_stamping() {
@@ -771,9 +733,9 @@ Result<void> Runtime::open_time_stamping() {
         ca_certificates.emplace_back(rec.name, cert);
         (rec.role == "root" ? anchors.roots : anchors.intermediates).push_back(std::move(cert));
     }
-    // Read per signature, not cached: a revocation by another process (`selo ca revoke`) counts
-    // from the next postmark on.
-    tsa::CertificateStatusLookup status =
+    // Read per signature (and per check of the units), not cached: a revocation by another
+    // process (`selo ca revoke`) counts from the next postmark on.
+    certificate_status_ =
         [this, cas = std::move(ca_certificates)](
             const pki::Certificate& issuing_ca,
             std::string_view serial_hex) -> Result<std::optional<pki::CertificateStatus>> {
@@ -784,8 +746,8 @@ Result<void> Runtime::open_time_stamping() {
         }
         return std::optional<pki::CertificateStatus>{};  // not issued by a CA of this instance
     };
-    postmarks_ = std::make_unique<tsa::PostmarkService>(
-        epcm_repo_, *tsa_, log_.get(), std::move(anchors), std::move(status), clock_, rng_);
+    postmarks_ = std::make_unique<tsa::PostmarkService>(epcm_repo_, *tsa_, log_.get(), std::move(anchors),
+                                                        certificate_status_, clock_, rng_);
     return {};
 }
 

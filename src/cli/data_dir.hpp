@@ -29,6 +29,8 @@
 #include "store/repositories.hpp"
 #include "translog/log.hpp"
 #include "tsa/authority.hpp"
+#include "tsa/chain_status.hpp"
+#include "tsa/unit.hpp"
 
 namespace selo::cli {
 
@@ -101,14 +103,14 @@ public:
     // The RFC 3161 time-stamping authority ([tsa]); its certificate chain up to the root.
     tsa::TimeStampAuthority& time_stamp_authority() noexcept { return *tsa_; }
     const std::vector<pki::Certificate>& tsa_chain() const noexcept { return tsa_chain_; }
-    // Renews the certificates of the TSA and of the log's unit when they are near their end
-    // (tsa::kRenewUnitBefore), while serving; returns how many were renewed.
-    Result<unsigned> renew_time_stamping_units();
-    // Takes the TSA and the log's unit out of service as soon as their certificate, or that of a
-    // CA above it, is revoked or suspended in Selo's records (by this process or another, e.g.
-    // `selo ca revoke`), and gives each a new key and certificate from its CA when that CA is
-    // itself in force (after a failed attempt, the next a minute later). Returns how many were
-    // replaced.
+    // Keeps the TSA and the log's unit signing only under certificates in force; one thread
+    // (selo serve's unit watch) calls it, several times a second. A unit whose certificate, or
+    // that of a CA above it, is revoked or suspended in Selo's records (by this process or
+    // another, e.g. `selo ca revoke`) is taken out of service at once, and given a new key and
+    // certificate from its CA when that CA is itself in force; a unit in service whose
+    // certificate nears its end (tsa::kRenewUnitBefore) is renewed. After a failed attempt the
+    // next is a minute later. Each unit is checked whatever happened to the other; the error
+    // names every unit whose check failed. Returns how many units got a new key.
     Result<unsigned> check_time_stamping_units();
     // The log's own time-stamping unit (tree heads).
     tsa::TimeStampAuthority& log_time_stamp_unit() noexcept { return *log_unit_; }
@@ -122,14 +124,19 @@ public:
 
 private:
     Result<void> open_time_stamping();
-    // Why `cert`, issued by the CA named `issuer`, may not sign at `at`: it or a CA's
-    // certificate above it is revoked, suspended or not in Selo's records. `ca_at_fault` is set
-    // when the fault lies with a CA (a new certificate from it would not help), `on_hold` when
-    // the certificate at fault is suspended rather than revoked.
-    Result<std::optional<std::string>> signing_problem(const pki::Certificate& cert, std::string issuer,
-                                                       TimePoint at, bool& ca_at_fault, bool& on_hold);
-    std::array<TimePoint, 2> next_unit_replacement_{};  // per unit: no new attempt before
-    std::array<TimePoint, 2> next_unit_notice_{};       // per unit: "stays out" not logged again before
+    // What the unit watch keeps per unit between checks.
+    struct UnitWatch {
+        TimePoint next_replacement{};  // no new attempt at a new key and certificate before
+        TimePoint next_renewal{};      // no new attempt at renewal before
+        TimePoint next_notice{};       // "stays out of service" not logged again before
+    };
+    // One unit's check (see check_time_stamping_units): whether it got a new key.
+    Result<bool> check_unit(const tsa::UnitSpec& spec, tsa::TimeStampAuthority& unit, UnitWatch& watch,
+                            TimePoint now);
+    // Why `chain` (a certificate issued by the [tsa] issuer and the CAs above it) may not sign at
+    // `at` by Selo's records; an error when their status cannot be read.
+    Result<std::optional<tsa::ChainProblem>> signing_problem(std::span<const pki::Certificate> chain, TimePoint at);
+    std::array<UnitWatch, 2> unit_watch_{};  // "tsa", "log"
     Runtime(const std::filesystem::path& dir, Config config, crypto::MasterKey master,
             std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng);
     Result<void> open_sepbox();
@@ -170,6 +177,8 @@ private:
     store::SqlTsaUnitRepository tsa_units_;
     std::optional<tsa::TimeStampAuthority> tsa_;
     std::vector<pki::Certificate> tsa_chain_;
+    // The status Selo's certificate store records, by issuing CA's certificate and serial.
+    tsa::CertificateStatusLookup certificate_status_;
     store::SqlLogRepository log_repo_;
     std::unique_ptr<translog::TransparencyLog> log_;
     std::unique_ptr<translog::LoggedCertificateRepository> logged_certificates_;

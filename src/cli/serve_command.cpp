@@ -330,6 +330,8 @@ int run_serve(const ServeArgs& args) {
         // claimed in the database, so several nodes running this send it once.
         unsigned minutes = 59;
         while (!stopping.wait_for(lock, std::chrono::seconds(60), [&] { return stop_requested; })) {
+            // The lock is for the wait alone: the other jobs' waits share it.
+            lock.unlock();
             if (auto r = (*rt)->cloudsign().purge_expired(); !r) {
                 log::warn("housekeeping: {}", r.error().message);
             }
@@ -340,11 +342,6 @@ int run_serve(const ServeArgs& args) {
             }
             if (auto r = (*rt)->ocsp().prepare(); !r) {
                 log::warn("housekeeping: OCSP responders: {}", r.error().message);
-            }
-            // Time-stamping units' certificates, renewed well before they expire; on failure the
-            // old one stays and renewal is tried again next time.
-            if (auto r = (*rt)->renew_time_stamping_units(); !r) {
-                log::warn("housekeeping: time-stamping units: {}", r.error().message);
             }
             // The issued TLS certificate is replaced two thirds into its validity; on failure
             // the old one stays and renewal is tried again in an hour.
@@ -369,6 +366,7 @@ int run_serve(const ServeArgs& args) {
                     log::info("renewal reminders: {} sent", *sent);
                 }
             }
+            lock.lock();
         }
     });
     // SEPBox: new-mail notices from the outbox, and official letters past their reply-by time.
@@ -399,7 +397,8 @@ int run_serve(const ServeArgs& args) {
     });
     // The time-stamping units' certificates, checked five times a second (a few indexed reads):
     // a revocation or suspension (also by another process, such as `selo ca revoke`) stops their
-    // signing within that time, and they get new keys.
+    // signing within that time, and they get new keys; near their end they are renewed. This
+    // thread alone changes the units while serving.
     std::thread unit_watch([&] {
         std::unique_lock lock(mutex);
         // A failure that persists (the database unreadable) is logged when it changes, and

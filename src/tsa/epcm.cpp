@@ -72,86 +72,34 @@ std::string receipt_text(const EpcmEvent& e, TimePoint stated_time) {
 
 namespace {
 
-struct RevocationProblem {
-    std::string why;
-    // True when the status could not be established (the store could not be read): no verdict
-    // on the signature, as against a certificate Selo's records show revoked or do not know.
-    bool indeterminate = false;
-};
-
-// Why the certificates of a validated chain (signer first, root last) are not all in force at
-// `at` by Selo's records, or nullopt when they are. Path validation alone does not know of
-// revocation; every certificate below the root was issued by a Selo CA, so its status is in
-// Selo's store (RFC 5280 §6.3: a chain is only valid if none of its certificates is revoked).
-//
-// For the chain of a time-stamp token (RFC 3161 §4), a certificate revoked for a key compromise
-// (keyCompromise, cACompromise, aACompromise) voids everything signed under it, whatever time it
-// states, since whoever held the key could state any time; revoked for another reason, or
-// suspended, it leaves valid what was signed before.
-enum class ChainUse {
-    signature,       // RFC 5280 at `at`
-    token_issued,    // a token just made: in force strictly after the (whole-second) revocation time
-    token_checked,   // a token checked later: one from the revocation's own second is given it,
-                     // since revocation times are whole seconds and it may have come first
-};
-std::optional<RevocationProblem> revocation_problem(STACK_OF(X509) * chain,
-                                              const CertificateStatusLookup& status, TimePoint at,
-                                              ChainUse use = ChainUse::signature) {
-    const bool compromise_voids = use != ChainUse::signature;
-    const int n = chain != nullptr ? sk_X509_num(chain) : 0;
-    if (n < 2) {
-        return RevocationProblem{"the certificate chain is incomplete"};  // X509_verify_cert ends with a root
-    }
-    for (int i = 0; i + 1 < n; ++i) {
-        X509* cert = sk_X509_value(chain, i);
-        std::string subject = pki::name_to_string(::X509_get_subject_name(cert));
-        auto own = pki::Certificate::from_x509(cert);
-        auto issuer = pki::Certificate::from_x509(sk_X509_value(chain, i + 1));
-        if (!own || !issuer) {
+// The certificates of a path OpenSSL validated (leaf first, root last), for chain_problem.
+std::optional<std::vector<pki::Certificate>> certificates_of(STACK_OF(X509) * chain) {
+    std::vector<pki::Certificate> out;
+    for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+        auto c = pki::Certificate::from_x509(sk_X509_value(chain, i));
+        if (!c) {
             crypto::clear_errors();
-            return RevocationProblem{
-                fmt::format("the revocation status of {}'s certificate could not be checked", subject), true};
+            return std::nullopt;
         }
-        const std::string serial = own->serial_hex();
-        auto st = status ? status(*issuer, serial)
-                         : Result<std::optional<pki::CertificateStatus>>(
-                               fail(ErrorCode::internal, "no certificate status source"));
-        if (!st) {
-            // The store's error stays in the server's log: receipts are public.
-            log::error("epcm: status of certificate {} (serial {}): {}", subject, serial,
-                       st.error().message);
-            return RevocationProblem{
-                fmt::format("the revocation status of {}'s certificate (serial {}) could not be checked",
-                            subject, serial),
-                true};
-        }
-        if (!*st) {
-            // It chains to Selo's root, yet no Selo CA recorded issuing it: never "good" (as OCSP
-            // answers "unknown" for a serial it has not issued).
-            return RevocationProblem{fmt::format(
-                "{}'s certificate (serial {}) is not in Selo's certificate records: status unknown",
-                subject, serial)};
-        }
-        const pki::CertificateStatus& s = **st;
-        if (s.status == pki::kStatusValid) {
-            continue;
-        }
-        if (s.status != pki::kStatusRevoked && s.status != pki::kStatusSuspended) {
-            return RevocationProblem{fmt::format("{}'s certificate (serial {}) has status '{}': status unknown",
-                               subject, serial, s.status)};
-        }
-        const bool compromised = s.status == pki::kStatusRevoked && pki::is_compromise(s.revocation_reason);
-        // Revoked or suspended only after the validation time: the certificate was in force then.
-        const bool later = s.revoked_at && (use == ChainUse::token_checked
-                                                ? *s.revoked_at >= std::chrono::floor<std::chrono::seconds>(at)
-                                                : *s.revoked_at > at);
-        if (later && !(compromise_voids && compromised)) {
-            continue;
-        }
-        return RevocationProblem{fmt::format("{}'s certificate (serial {}) is {}", subject, serial,
-                                             pki::not_in_force_text(s.status, s.revoked_at, s.revocation_reason))};
+        out.push_back(std::move(*c));
     }
-    return std::nullopt;
+    return out;
+}
+
+// chain_problem for a path OpenSSL validated.
+std::optional<ChainProblem> path_problem(STACK_OF(X509) * chain, const CertificateStatusLookup& status, TimePoint at,
+                                         ChainUse use) {
+    auto certs = certificates_of(chain);
+    if (!certs) {
+        return ChainProblem{.why = "the revocation status of the certificate chain could not be checked",
+                            .indeterminate = true};
+    }
+    auto problem = chain_problem(*certs, status, at, use);
+    if (problem && !problem->store_error.empty()) {
+        // The store's error stays in the server's log: receipts are public.
+        log::error("epcm: {}: {}", problem->why, problem->store_error);
+    }
+    return problem;
 }
 
 // A certificate path validated by OpenSSL, with what its context refers to.
@@ -257,7 +205,7 @@ SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgor
         return invalid(fmt::format("signed by {}, whose certificate does not chain to a trusted root: {}", who,
                                    path.error().message));
     }
-    if (auto problem = revocation_problem(path->chain(), status, at)) {
+    if (auto problem = path_problem(path->chain(), status, at, ChainUse::signature)) {
         std::string why = fmt::format("signed by {}; {}", who, problem->why);
         if (problem->indeterminate) {
             return {"indeterminate", std::move(why)};
@@ -274,14 +222,14 @@ using Pkcs7Ptr = std::unique_ptr<PKCS7, crypto::Free<&::PKCS7_free>>;
 // Why the certificates a verified time-stamp token was signed under (its signer's, and the CAs'
 // above, up to `anchors`) do not let it prove `gen_time` by Selo's records (RFC 3161 §4), or
 // nullopt when they do.
-std::optional<RevocationProblem> token_revocation_problem(ByteView token_der, const TrustAnchors& anchors,
+std::optional<ChainProblem> token_revocation_problem(ByteView token_der, const TrustAnchors& anchors,
                                                           const CertificateStatusLookup& status,
                                                           TimePoint gen_time, ChainUse use) {
     const unsigned char* p = token_der.data();
     Pkcs7Ptr token(::d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
     if (!token || !PKCS7_type_is_signed(token.get())) {
         crypto::clear_errors();
-        return RevocationProblem{"the time-stamp token cannot be read"};
+        return ChainProblem{"the time-stamp token cannot be read"};
     }
     // The signer, as the token's verification found it: among the certificates it carries.
     STACK_OF(X509)* signers = ::PKCS7_get0_signers(token.get(), nullptr, 0);
@@ -289,17 +237,17 @@ std::optional<RevocationProblem> token_revocation_problem(ByteView token_der, co
     sk_X509_free(signers);  // the certificates themselves belong to the token
     if (signer == nullptr) {
         crypto::clear_errors();
-        return RevocationProblem{"the time-stamp token's signing certificate cannot be found", true};
+        return ChainProblem{"the time-stamp token's signing certificate cannot be found", true};
     }
     auto path = validated_chain(signer, token->d.sign->cert, anchors, gen_time);
     if (!path) {
         if (path.error().code != ErrorCode::invalid_argument) {
-            return RevocationProblem{"the time-stamp token's certificate path cannot be built", true};
+            return ChainProblem{"the time-stamp token's certificate path cannot be built", true};
         }
-        return RevocationProblem{"the time-stamp token's certificate does not chain to Selo's root: " +
+        return ChainProblem{"the time-stamp token's certificate does not chain to Selo's root: " +
                                  path.error().message};
     }
-    return revocation_problem(path->chain(), status, gen_time, use);
+    return path_problem(path->chain(), status, gen_time, use);
 }
 
 }  // namespace

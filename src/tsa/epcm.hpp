@@ -21,6 +21,7 @@
 #include "crypto/digest.hpp"
 #include "pki/certificate.hpp"
 #include "pki/repository.hpp"
+#include "tsa/chain_status.hpp"
 #include "tsa/verify.hpp"
 
 namespace selo::tsa {
@@ -60,12 +61,6 @@ public:
 // The canonical receipt text of an event (everything but receipt and token filled in, time
 // excepted: the receipt states the time the service took; the token proves it).
 [[nodiscard]] std::string receipt_text(const EpcmEvent& e, TimePoint stated_time);
-
-// What Selo's certificate store records of the certificate with `serial_hex` that the CA whose
-// certificate is `issuer` issued (the data OCSP answers from); nullopt when no CA of Selo's with
-// that certificate issued that serial. An error when the store cannot be read.
-using CertificateStatusLookup = std::function<Result<std::optional<pki::CertificateStatus>>(
-    const pki::Certificate& issuer, std::string_view serial_hex)>;
 
 // Validates a detached CMS signature (DER) whose messageDigest must be `digest`; `anchors` are
 // the roots a trusted signer chains to, at time `at`. Every certificate of the chain below the

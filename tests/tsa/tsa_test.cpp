@@ -605,6 +605,22 @@ TEST_F(EpcmTest, AReceiptProvesItsTimeOnlyWhileTheTsaCertificateDoes) {
     auto compromised = service->check_integrity(e.id, DocumentDigest{std::nullopt, digest}).value();
     EXPECT_FALSE(compromised.valid);
     EXPECT_NE(compromised.reason.find("reason keyCompromise"), std::string::npos) << compromised.reason;
+    // Earlier tokens stay valid for affiliationChanged and cessationOfOperation too; any other
+    // reason voids them as a compromise does: unspecified (which CRLs and OCSP publish as no
+    // reason at all, RFC 3161 §4's case for voiding them) and privilegeWithdrawn among them.
+    for (auto keeps : {pki::RevocationReason::affiliation_changed, pki::RevocationReason::cessation_of_operation}) {
+        set_status(pki::kStatusRevoked, {std::string(pki::kStatusRevoked), e.time + std::chrono::hours(1),
+                                         static_cast<int>(keeps), {}});
+        auto r = service->check_integrity(e.id, DocumentDigest{std::nullopt, digest}).value();
+        EXPECT_TRUE(r.valid) << pki::revocation_reason_name(keeps) << ": " << r.reason;
+    }
+    for (std::optional<int> voids : {std::optional<int>(), std::optional<int>(0),
+                                     std::optional<int>(static_cast<int>(pki::RevocationReason::privilege_withdrawn))}) {
+        set_status(pki::kStatusRevoked, {std::string(pki::kStatusRevoked), e.time + std::chrono::hours(1), voids, {}});
+        auto r = service->check_integrity(e.id, DocumentDigest{std::nullopt, digest}).value();
+        EXPECT_FALSE(r.valid) << "reason " << voids.value_or(-1);
+        EXPECT_NE(r.reason.find("the receipt's time-stamp cannot be trusted"), std::string::npos) << r.reason;
+    }
     // A hold from before the stated time, likewise; one from after leaves it valid.
     set_status(pki::kStatusRevoked, {std::string(pki::kStatusSuspended), e.time - std::chrono::minutes(1), std::nullopt, {}});
     auto held = service->check_receipt(e.receipt, e.token, std::nullopt).value();
@@ -629,6 +645,40 @@ TEST_F(EpcmTest, AReceiptWhoseTsaStatusCannotBeReadIsNotJudged) {
     EXPECT_EQ(r.error().code, ErrorCode::unavailable);
     EXPECT_NE(r.error().message.find("cannot be checked just now"), std::string::npos) << r.error().message;
     EXPECT_EQ(r.error().message.find("database is locked"), std::string::npos) << r.error().message;
+}
+
+// A postmark stamped under a TSA certificate revoked a moment ago (before the unit was
+// withdrawn) would be a receipt born unable to prove its time: refused, with nothing stored or
+// logged, and the client told to send it again.
+TEST_F(EpcmTest, APostmarkStampedUnderARevokedTsaCertificateIsRefusedAndNothingIsRecorded) {
+    const std::string issuer(pki::kInfrastructureCaName);
+    const std::string serial = fixture->tsa->certificate().serial_hex();
+    const auto not_after = fixture->tsa->certificate().not_after();
+    auto events = [&] { return db->query_one("SELECT COUNT(*) FROM epcm_events").value()->integer(0).value(); };
+    const auto stored = events();
+    const auto logged = log.entries.size();
+    ASSERT_TRUE(fixture->certs
+                    .update_status(issuer, serial, pki::kStatusValid,
+                                   {std::string(pki::kStatusRevoked),
+                                    std::chrono::floor<std::chrono::seconds>(fixture->clock.now()) - std::chrono::seconds(1),
+                                    static_cast<int>(pki::RevocationReason::superseded), not_after})
+                    .has_value());
+    auto r = service->postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(std::string_view("late")),
+                               std::nullopt);
+    pki::CertificateStatus valid;
+    valid.not_after = not_after;
+    ASSERT_TRUE(fixture->certs.update_status(issuer, serial, pki::kStatusRevoked, valid).has_value());
+    ASSERT_FALSE(r.has_value()) << "receipted under a revoked certificate";
+    EXPECT_EQ(r.error().code, ErrorCode::unavailable);
+    EXPECT_NE(r.error().message.find("could not be time-stamped under a certificate in force"), std::string::npos)
+        << r.error().message;
+    EXPECT_NE(r.error().message.find("(serial " + serial + ") is revoked"), std::string::npos) << r.error().message;
+    EXPECT_EQ(events(), stored);
+    EXPECT_EQ(log.entries.size(), logged);
+    // In force again: postmarks are receipted as before.
+    EXPECT_TRUE(service->postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(std::string_view("late")),
+                                  std::nullopt)
+                    .has_value());
 }
 
 TEST_F(EpcmTest, ChecksAReceiptInItsOwnAlgorithmAndWithoutADocument) {

@@ -1,0 +1,63 @@
+#pragma once
+// Whether the certificates of a path are in force by Selo's own records (the data OCSP and CRLs
+// answer from). Path validation knows nothing of revocation; every certificate below one of
+// Selo's roots was issued by a Selo CA, so its status is in Selo's store (RFC 5280 §6.3: a path
+// is valid only if none of its certificates is revoked). One rule for the three callers: a
+// submitter's signature on a postmark, a receipt's time-stamp token, and the time-stamping units
+// themselves (may they still sign?).
+
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "pki/certificate.hpp"
+#include "pki/repository.hpp"
+
+namespace selo::tsa {
+
+// What Selo's certificate store records of the certificate with `serial_hex` that the CA whose
+// certificate is `issuer` issued (the data OCSP answers from); nullopt when no CA of Selo's with
+// that certificate issued that serial. An error when the store cannot be read.
+using CertificateStatusLookup = std::function<Result<std::optional<pki::CertificateStatus>>(
+    const pki::Certificate& issuer, std::string_view serial_hex)>;
+
+// What a path is checked for.
+enum class ChainUse {
+    // A signature, or a key about to sign, at the time given (RFC 5280): a certificate revoked
+    // or suspended at or before it is not in force, one revoked only later is.
+    signature,
+    // A time-stamp token just made (RFC 3161 §4): as a token checked later, but in force only
+    // strictly after the (whole-second) revocation time.
+    token_issued,
+    // A time-stamp token checked later (RFC 3161 §4): a certificate revoked for a reason other
+    // than affiliationChanged, superseded or cessationOfOperation (pki::keeps_earlier_tokens)
+    // voids everything signed under it, whatever time it states, since whoever held the key
+    // could state any time; revoked for one of those, or suspended, it leaves valid what was
+    // signed before, a token from the revocation's own second included (revocation times are
+    // whole seconds and it may have come first).
+    token_checked,
+};
+
+struct ChainProblem {
+    std::string why;             // for people: whose certificate, its serial, its status
+    // The status could not be established (the store could not be read): no verdict, as against
+    // a certificate Selo's records show revoked or do not know.
+    bool indeterminate = false;
+    std::size_t position = 0;    // the certificate at fault: 0 the leaf, 1 its issuer's, ...
+    bool suspended = false;      // on hold (which may be lifted), not revoked or unknown
+    // Why the store could not be read, for the server's log only (`why` may be shown to anyone).
+    std::string store_error;
+};
+
+// Why the certificates of `chain` (leaf first, each issued by the next, the root last; the root,
+// the trust anchor, is not looked up) are not all in force at `at` for `use`, or nullopt when
+// they are. A chain of fewer than two certificates is a problem (a path ends with its root).
+[[nodiscard]] std::optional<ChainProblem> chain_problem(std::span<const pki::Certificate> chain,
+                                                        const CertificateStatusLookup& status, TimePoint at,
+                                                        ChainUse use);
+
+}  // namespace selo::tsa
