@@ -90,9 +90,11 @@ void add_log_routes(http::Router& router, ApiContext& ctx) {
             });
     reg.add(router, http::Verb::post, "/api/v1/log/tree-head",
             Access::only({account::Role::auditor, account::Role::administrator, account::Role::ca_officer}),
-            {.summary = "Sign a tree head for the log as it is now",
+            {.summary = "Sign a tree head for the log as it is now (503 while the log's time-stamping unit is "
+                        "out of service)",
              .response_schema = tree_head_schema(),
-             .success_status = 201},
+             .success_status = 201,
+             .errors = {503}},
             [&log](const ApiRequest&) -> Result<http::Response> {
                 auto head = SELO_TRY(log.sign_tree_head());
                 return no_store(http::json_response(http::Status::created, tree_head_json(head)));

@@ -29,6 +29,9 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using translog::Hash;
 
+// The timestamp a tree this client recomputed itself is remembered with (it has no signed one).
+constexpr std::string_view kOwnTree = "verified by this client";
+
 struct SeenHead {
     std::uint64_t tree_size = 0;
     Hash root{};
@@ -281,8 +284,10 @@ Result<int> verify(const LogVerifyArgs& args) {
         }
         heads.push_back(std::move(head));
     }
+    // The server's heads first among those of one size (a stable sort), so that one the server
+    // signs of a tree this client verified before is remembered, and counted, as signed.
     heads.insert(heads.end(), seen.begin(), seen.end());
-    std::sort(heads.begin(), heads.end(), [](const auto& a, const auto& b) { return a.tree_size < b.tree_size; });
+    std::stable_sort(heads.begin(), heads.end(), [](const auto& a, const auto& b) { return a.tree_size < b.tree_size; });
 
     const Hash current = translog::root_hash(leaves);
     std::uint64_t last_good = 0;
@@ -339,7 +344,7 @@ Result<int> verify(const LogVerifyArgs& args) {
     }
     // Remember what was seen (deduplicated by size and root), and the tree verified now: a later
     // run then catches a change to entries no signed tree head covers yet.
-    heads.push_back({size, current, "verified by this client", "state file"});
+    heads.push_back({size, current, std::string(kOwnTree), "state file"});
     std::vector<SeenHead> keep;
     for (const auto& h : heads) {
         if (std::none_of(keep.begin(), keep.end(),
@@ -349,7 +354,7 @@ Result<int> verify(const LogVerifyArgs& args) {
     }
     // Tree heads the server signed, apart from the trees earlier runs of this client recomputed
     // (the one recomputed now is the log itself).
-    const auto own = [](const SeenHead& h) { return h.timestamp == "verified by this client"; };
+    const auto own = [](const SeenHead& h) { return h.timestamp == kOwnTree; };
     const auto signed_heads = static_cast<std::size_t>(std::count_if(keep.begin(), keep.end(),
                                                                       [&](const SeenHead& h) { return !own(h); }));
     const auto earlier = static_cast<std::size_t>(std::count_if(keep.begin(), keep.end(), [&](const SeenHead& h) {
