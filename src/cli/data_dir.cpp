@@ -555,7 +555,7 @@ Result<std::pair<tsa::UnitSpec, tsa::UnitSpec>> unit_specs(const Config& config)
 }
 }  // namespace
 
-Result<std::optional<tsa::ChainProblem>> Runtime::signing_problem(std::span<const pki::Certificate> chain,
+Result<std::optional<tsa::ChainProblem>> Runtime::signing_problem(std::span<const pki::Certificate* const> chain,
                                                                   TimePoint at) {
     auto problem = tsa::chain_problem(chain, certificate_status_, at, tsa::ChainUse::signature);
     if (problem && problem->indeterminate) {
@@ -590,15 +590,16 @@ Result<unsigned> Runtime::check_time_stamping_units() {
 Result<bool> Runtime::check_unit(const tsa::UnitSpec& spec, tsa::TimeStampAuthority& unit, UnitWatch& watch,
                                  TimePoint now) {
     const std::string& name = spec.name;
-    const pki::Certificate current = unit.certificate();
-    // The unit's certificate and the CAs above it, as relying parties build the path.
-    auto chain_of = [&](const pki::Certificate& c) {
-        std::vector<pki::Certificate> chain{c};
-        chain.insert(chain.end(), tsa_chain_.begin(), tsa_chain_.end());
-        return chain;
-    };
+    const std::shared_ptr<const pki::Certificate> held = unit.current_certificate();
+    const pki::Certificate& current = *held;
+    // A certificate and the CAs above it, as relying parties build the path.
+    std::vector<const pki::Certificate*> chain{&current};
+    for (const auto& c : tsa_chain_) {
+        chain.push_back(&c);
+    }
+    const std::span<const pki::Certificate* const> above = std::span(chain).subspan(1);
     auto* issuer = SELO_TRY(authority(config_.tsa.issuer));
-    auto problem = SELO_TRY(signing_problem(chain_of(current), now));
+    auto problem = SELO_TRY(signing_problem(chain, now));
     if (!problem) {
         // Withdrawn for a CA above it that is in force again (its hold lifted): its own
         // certificate never stopped being so.
@@ -643,8 +644,8 @@ Result<bool> Runtime::check_unit(const tsa::UnitSpec& spec, tsa::TimeStampAuthor
     std::optional<tsa::ChainProblem> ca_problem;
     if (ca_at_fault) {
         ca_problem = problem;
-    } else if (tsa_chain_.size() > 1) {
-        ca_problem = SELO_TRY(signing_problem(tsa_chain_, now));
+    } else if (above.size() > 1) {
+        ca_problem = SELO_TRY(signing_problem(above, now));
     }
     if (ca_problem) {
         if (now >= watch.next_notice) {
@@ -664,7 +665,9 @@ Result<bool> Runtime::check_unit(const tsa::UnitSpec& spec, tsa::TimeStampAuthor
     watch.next_replacement = now + std::chrono::minutes(1);
     // Another process may have replaced the unit already: its certificate is taken when in force.
     tsa::UnitCertificateUsable usable = [&](const pki::Certificate& c) -> Result<bool> {
-        return !SELO_TRY(signing_problem(chain_of(c), now)).has_value();
+        std::vector<const pki::Certificate*> of_c{&c};
+        of_c.insert(of_c.end(), above.begin(), above.end());
+        return !SELO_TRY(signing_problem(of_c, now)).has_value();
     };
     std::optional<tsa::Unit> next;
     SELO_TRY_VOID(db_->transaction([&]() -> Result<void> {
@@ -703,9 +706,19 @@ Result<void> Runtime::open_time_stamping() {
         tsa_chain_.push_back(SELO_TRY(pki::Certificate::from_der(rec->certificate_der)));
         name = rec->parent.value_or("");
     }
+    // The policies of tree heads and EPCM receipts tell those tokens from any other: the public
+    // TSA never grants them, so that no one can have a forged tree head or receipt stamped.
+    for (const std::string_view reserved : {tsa::kPolicyLogTreeHead, tsa::kPolicyEpcmReceipt}) {
+        if (tc.policy == reserved ||
+            std::find(tc.accepted_policies.begin(), tc.accepted_policies.end(), reserved) != tc.accepted_policies.end()) {
+            return fail(ErrorCode::invalid_argument, "[tsa] cannot offer policy {}: it is reserved for {}", reserved,
+                        reserved == tsa::kPolicyLogTreeHead ? "the transparency log's tree heads" : "EPCM receipts");
+        }
+    }
     tsa::TsaOptions opts;
     opts.default_policy = tc.policy;
     opts.accepted_policies = tc.accepted_policies;
+    opts.internal_policies = {std::string(tsa::kPolicyEpcmReceipt)};
     opts.accuracy = std::chrono::milliseconds(tc.accuracy_ms);
     // certReq: the unit's certificate and its issuer; the root is the relying party's anchor.
     opts.chain = {tsa_chain_.front()};

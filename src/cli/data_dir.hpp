@@ -135,7 +135,8 @@ private:
                             TimePoint now);
     // Why `chain` (a certificate issued by the [tsa] issuer and the CAs above it) may not sign at
     // `at` by Selo's records; an error when their status cannot be read.
-    Result<std::optional<tsa::ChainProblem>> signing_problem(std::span<const pki::Certificate> chain, TimePoint at);
+    Result<std::optional<tsa::ChainProblem>> signing_problem(std::span<const pki::Certificate* const> chain,
+                                                             TimePoint at);
     std::array<UnitWatch, 2> unit_watch_{};  // "tsa", "log"
     Runtime(const std::filesystem::path& dir, Config config, crypto::MasterKey master,
             std::unique_ptr<store::Database> db, const Clock& clock, Rng& rng);

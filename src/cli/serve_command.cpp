@@ -395,17 +395,17 @@ int run_serve(const ServeArgs& args) {
             lock.lock();
         } while (!stopping.wait_for(lock, interval, [&] { return stop_requested; }));
     });
-    // The time-stamping units' certificates, checked five times a second (a few indexed reads):
+    // The time-stamping units' certificates, checked fifty times a second (a few indexed reads):
     // a revocation or suspension (also by another process, such as `selo ca revoke`) stops their
     // signing within that time, and they get new keys; near their end they are renewed. This
     // thread alone changes the units while serving.
     std::thread unit_watch([&] {
         std::unique_lock lock(mutex);
         // A failure that persists (the database unreadable) is logged when it changes, and
-        // again each minute, not five times a second.
+        // again each minute, not fifty times a second.
         std::string last_error;
         auto last_logged = std::chrono::steady_clock::time_point{};
-        while (!stopping.wait_for(lock, std::chrono::milliseconds(200), [&] { return stop_requested; })) {
+        while (!stopping.wait_for(lock, std::chrono::milliseconds(20), [&] { return stop_requested; })) {
             lock.unlock();
             if (auto r = (*rt)->check_time_stamping_units(); !r) {
                 const auto now = std::chrono::steady_clock::now();

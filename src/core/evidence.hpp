@@ -21,6 +21,10 @@ struct TimeStampRequest {
     std::string hash_algorithm_oid;
     Bytes digest;
     bool include_certificate = true;  // RFC 3161 certReq
+    // The TSA policy (dotted OID) the token is issued under; empty: the TSA's default. A policy
+    // may be one the TSA grants only to in-process callers, so that its tokens tell what they
+    // stamp (an EPCM receipt, say) from whatever anyone sends to the public TSA.
+    std::string policy;
 };
 
 class TimeStamper {

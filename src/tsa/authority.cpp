@@ -224,10 +224,7 @@ Result<std::shared_ptr<const TimeStampAuthority::Signer>> TimeStampAuthority::ma
 Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certificate,
                                                       crypto::EvpPkeyPtr key, TsaOptions options,
                                                       const Clock& clock, Rng& rng, TrustLog* log) {
-    auto signer = SELO_TRY(make_signer(std::move(certificate), std::move(key), options.chain));
     TimeStampAuthority tsa;
-    tsa.signer_ = std::make_unique<SignerSlot>();
-    tsa.serve(std::move(signer), std::nullopt);
     tsa.options_ = std::move(options);
     tsa.clock_ = &clock;
     tsa.rng_ = &rng;
@@ -238,6 +235,13 @@ Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certifica
         if (p != tsa.options_.default_policy) {
             tsa.policies_.emplace_back(p, SELO_TRY(der::oid(p)));
         }
+    }
+    for (const auto& p : tsa.options_.internal_policies) {
+        if (std::any_of(tsa.policies_.begin(), tsa.policies_.end(), [&](const auto& o) { return o.first == p; })) {
+            return fail(ErrorCode::invalid_argument,
+                        "policy {} is for in-process callers only and cannot be offered to requests too", p);
+        }
+        tsa.internal_policies_.emplace_back(p, SELO_TRY(der::oid(p)));
     }
     auto ms = tsa.options_.accuracy.count();
     if (ms < 0) {
@@ -263,6 +267,8 @@ Result<TimeStampAuthority> TimeStampAuthority::create(pki::Certificate certifica
     for (const auto& p : tsa.policies_) {
         tsa.policy_ders_.emplace_back(p.second);
     }
+    tsa.signer_ = std::make_unique<SignerSlot>();
+    tsa.serve(SELO_TRY(make_signer(std::move(certificate), std::move(key), tsa.options_.chain)), std::nullopt);
     return tsa;
 }
 
@@ -293,7 +299,13 @@ std::optional<std::string> TimeStampAuthority::withdrawn() const {
 }
 
 pki::Certificate TimeStampAuthority::certificate() const {
-    return signer_->current.load()->signer->certificate;
+    return *current_certificate();
+}
+
+std::shared_ptr<const pki::Certificate> TimeStampAuthority::current_certificate() const {
+    auto serving = signer_->current.load();
+    const pki::Certificate* cert = &serving->signer->certificate;
+    return {std::move(serving), cert};
 }
 
 Result<Bytes> TimeStampAuthority::issue(ByteView imprint_der, ByteView policy_der,
@@ -661,20 +673,18 @@ Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request) {
 }
 
 Result<Bytes> TimeStampAuthority::time_stamp(const TimeStampRequest& request, ByteView nonce) {
-    Bytes nonce_der;
-    Bytes imprint = SELO_TRY(imprint_of(request, nonce, nonce_der));
-    return issue(imprint, policies_.front().second, nonce_der, request.include_certificate);
+    const InProcess in = SELO_TRY(read_in_process(request, nonce));
+    return issue(in.imprint, in.policy, in.nonce, request.include_certificate);
 }
 
 void TimeStampAuthority::time_stamp_async(const TimeStampRequest& request, ByteView nonce,
                                           std::function<void(Result<Bytes>)> done) {
-    Bytes nonce_der;
-    auto imprint = imprint_of(request, nonce, nonce_der);
-    if (!imprint) {
-        done(std::unexpected(imprint.error()));
+    auto in = read_in_process(request, nonce);
+    if (!in) {
+        done(std::unexpected(in.error()));
         return;
     }
-    auto issued = sign(*imprint, policies_.front().second, nonce_der, request.include_certificate, false);
+    auto issued = sign(in->imprint, in->policy, in->nonce, request.include_certificate, false);
     if (!issued) {
         done(std::unexpected(issued.error()));
         return;
@@ -696,8 +706,8 @@ void TimeStampAuthority::time_stamp_async(const TimeStampRequest& request, ByteV
                        });
 }
 
-Result<Bytes> TimeStampAuthority::imprint_of(const TimeStampRequest& request, ByteView nonce,
-                                             Bytes& nonce_der) const {
+Result<TimeStampAuthority::InProcess> TimeStampAuthority::read_in_process(const TimeStampRequest& request,
+                                                                           ByteView nonce) const {
     if (nonce.size() > kMaxNonceOctets) {
         return fail(ErrorCode::invalid_argument, "the nonce is longer than {} octets", kMaxNonceOctets);
     }
@@ -711,9 +721,24 @@ Result<Bytes> TimeStampAuthority::imprint_of(const TimeStampRequest& request, By
         return fail(ErrorCode::invalid_argument, "a {} digest is {} bytes, not {}",
                     crypto::digest_name(*alg), crypto::digest_size(*alg), request.digest.size());
     }
+    InProcess out;
+    out.policy = policies_.front().second;
+    if (!request.policy.empty()) {
+        auto named = [&](const auto& p) { return p.first == request.policy; };
+        auto it = std::find_if(policies_.begin(), policies_.end(), named);
+        if (it == policies_.end()) {
+            it = std::find_if(internal_policies_.begin(), internal_policies_.end(), named);
+            if (it == internal_policies_.end()) {
+                return fail(ErrorCode::invalid_argument, "policy {} is not offered by this time-stamping unit",
+                            request.policy);
+            }
+        }
+        out.policy = it->second;
+    }
     Bytes alg_oid = SELO_TRY(der::oid(request.hash_algorithm_oid));
-    nonce_der = nonce.empty() ? Bytes() : der::unsigned_integer(nonce);
-    return der::sequence({der::sequence({alg_oid}), der::tlv(der::kOctetString, {request.digest})});
+    out.nonce = nonce.empty() ? Bytes() : der::unsigned_integer(nonce);
+    out.imprint = der::sequence({der::sequence({alg_oid}), der::tlv(der::kOctetString, {request.digest})});
+    return out;
 }
 
 }  // namespace selo::tsa

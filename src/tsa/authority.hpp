@@ -34,6 +34,10 @@ namespace selo::tsa {
 inline constexpr std::string_view kPolicyTimeStamping = "2.25.213343623855697146825054647424244362817.2.1";
 // Tree heads of the transparency log, stamped by the log's own unit (never by the public TSA).
 inline constexpr std::string_view kPolicyLogTreeHead = "2.25.213343623855697146825054647424244362817.2.2";
+// EPCM receipts (tsa/epcm.hpp), stamped by the TSA's unit in process, never for a request over
+// RFC 3161: anyone can have any text time-stamped, but only Selo's postmark service has it
+// stamped under this policy.
+inline constexpr std::string_view kPolicyEpcmReceipt = "2.25.213343623855697146825054647424244362817.2.3";
 
 // RFC 3161 §2.4.2 PKIFailureInfo bits.
 enum class FailureInfo : unsigned {
@@ -52,6 +56,9 @@ struct TsaOptions {
     // `accepted_policies` get that one, any other policy is unacceptedPolicy.
     std::string default_policy = std::string(kPolicyTimeStamping);
     std::vector<std::string> accepted_policies;  // besides default_policy
+    // Policies only in-process callers may name (TimeStampRequest::policy), never an RFC 3161
+    // request: one named there is refused with unacceptedPolicy like any policy not offered.
+    std::vector<std::string> internal_policies;
     std::chrono::milliseconds accuracy{1000};    // 0: no accuracy field
     // Certificates sent with certReq: the TSA's, then these (its issuing CA).
     std::vector<pki::Certificate> chain;
@@ -131,6 +138,8 @@ public:
 
     // The certificate tokens are signed under now (or were, before a withdrawal).
     [[nodiscard]] pki::Certificate certificate() const;
+    // The same without a copy (a certificate's copy is a full re-parse); it stays valid while held.
+    [[nodiscard]] std::shared_ptr<const pki::Certificate> current_certificate() const;
     [[nodiscard]] const TsaOptions& options() const noexcept { return options_; }
 
 private:
@@ -183,8 +192,14 @@ private:
     static Result<std::shared_ptr<const Signer>> make_signer(pki::Certificate certificate,
                                                              crypto::EvpPkeyPtr key,
                                                              const std::vector<pki::Certificate>& chain);
-    // The MessageImprint DER of an in-process request, and the nonce as an INTEGER (or empty).
-    Result<Bytes> imprint_of(const TimeStampRequest& request, ByteView nonce, Bytes& nonce_der) const;
+    // An in-process request read: its MessageImprint DER, policy (DER OID) and nonce (an
+    // INTEGER, or empty).
+    struct InProcess {
+        Bytes imprint;
+        ByteView policy;
+        Bytes nonce;
+    };
+    Result<InProcess> read_in_process(const TimeStampRequest& request, ByteView nonce) const;
     // Builds, signs and logs one token. `imprint_der` is the MessageImprint to copy,
     // `policy_der` one of the precomputed policy OIDs, `nonce_der` an INTEGER or empty.
     Result<Bytes> issue(ByteView imprint_der, ByteView policy_der, ByteView nonce_der,
@@ -208,6 +223,7 @@ private:
     TrustLog* log_ = nullptr;
     // Precomputed encodings.
     std::vector<std::pair<std::string, Bytes>> policies_;  // dotted, DER OID; [0] is the default
+    std::vector<std::pair<std::string, Bytes>> internal_policies_;  // in-process callers' only
     std::vector<ByteView> policy_ders_;  // views of policies_' encodings (moved with it)
     Bytes accuracy_;
     Bytes tst_info_oid_;

@@ -7,40 +7,39 @@
 
 namespace selo::tsa {
 
-std::optional<ChainProblem> chain_problem(std::span<const pki::Certificate> chain,
+std::optional<ChainProblem> chain_problem(std::span<const pki::Certificate* const> chain,
                                           const CertificateStatusLookup& status, TimePoint at, ChainUse use) {
     if (chain.size() < 2) {
         return ChainProblem{.why = "the certificate chain is incomplete"};
     }
     for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
-        const std::string subject = pki::name_to_string(::X509_get_subject_name(chain[i].x509()));
-        const std::string serial = chain[i].serial_hex();
-        auto st = status ? status(chain[i + 1], serial)
+        const pki::Certificate& cert = *chain[i];
+        const std::string serial = cert.serial_hex();
+        // For people, only once something is wrong.
+        auto whose = [&] {
+            return fmt::format("{}'s certificate (serial {})", pki::name_to_string(::X509_get_subject_name(cert.x509())),
+                               serial);
+        };
+        auto st = status ? status(*chain[i + 1], serial)
                          : Result<std::optional<pki::CertificateStatus>>(
                                fail(ErrorCode::internal, "no certificate status source"));
         if (!st) {
-            return ChainProblem{
-                .why = fmt::format("the revocation status of {}'s certificate (serial {}) could not be checked",
-                                   subject, serial),
-                .indeterminate = true,
-                .position = i,
-                .store_error = st.error().message};
+            return ChainProblem{.why = fmt::format("the revocation status of {} could not be checked", whose()),
+                                .indeterminate = true,
+                                .position = i,
+                                .store_error = st.error().message};
         }
         if (!*st) {
             // It chains to Selo's root, yet no Selo CA recorded issuing it: never "good" (as OCSP
             // answers "unknown" for a serial it has not issued).
-            return ChainProblem{
-                .why = fmt::format("{}'s certificate (serial {}) is not in Selo's certificate records: status unknown",
-                                   subject, serial),
-                .position = i};
+            return ChainProblem{.why = whose() + " is not in Selo's certificate records: status unknown", .position = i};
         }
         const pki::CertificateStatus& s = **st;
         if (s.status == pki::kStatusValid) {
             continue;
         }
         if (s.status != pki::kStatusRevoked && s.status != pki::kStatusSuspended) {
-            return ChainProblem{.why = fmt::format("{}'s certificate (serial {}) has status '{}': status unknown",
-                                                   subject, serial, s.status),
+            return ChainProblem{.why = fmt::format("{} has status '{}': status unknown", whose(), s.status),
                                 .position = i};
         }
         const bool suspended = s.status == pki::kStatusSuspended;
@@ -53,10 +52,10 @@ std::optional<ChainProblem> chain_problem(std::span<const pki::Certificate> chai
         if (later && !voids_all) {
             continue;
         }
-        return ChainProblem{.why = fmt::format("{}'s certificate (serial {}) is {}", subject, serial,
-                                               pki::not_in_force_text(s.status, s.revoked_at, s.revocation_reason)),
-                            .position = i,
-                            .suspended = suspended};
+        return ChainProblem{
+            .why = fmt::format("{} is {}", whose(), pki::not_in_force_text(s.status, s.revoked_at, s.revocation_reason)),
+            .position = i,
+            .suspended = suspended};
     }
     return std::nullopt;
 }

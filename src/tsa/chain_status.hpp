@@ -56,7 +56,9 @@ struct ChainProblem {
 // Why the certificates of `chain` (leaf first, each issued by the next, the root last; the root,
 // the trust anchor, is not looked up) are not all in force at `at` for `use`, or nullopt when
 // they are. A chain of fewer than two certificates is a problem (a path ends with its root).
-[[nodiscard]] std::optional<ChainProblem> chain_problem(std::span<const pki::Certificate> chain,
+// (Pointers: a certificate's copy is a full re-parse, and the units are checked many times a
+// second.)
+[[nodiscard]] std::optional<ChainProblem> chain_problem(std::span<const pki::Certificate* const> chain,
                                                         const CertificateStatusLookup& status, TimePoint at,
                                                         ChainUse use);
 

@@ -12,6 +12,7 @@
 #include "crypto/openssl.hpp"
 #include "pki/certificate.hpp"
 #include "pki/revocation.hpp"
+#include "tsa/authority.hpp"
 #include "tsa/der.hpp"
 
 namespace selo::tsa {
@@ -94,7 +95,11 @@ std::optional<ChainProblem> path_problem(STACK_OF(X509) * chain, const Certifica
         return ChainProblem{.why = "the revocation status of the certificate chain could not be checked",
                             .indeterminate = true};
     }
-    auto problem = chain_problem(*certs, status, at, use);
+    std::vector<const pki::Certificate*> path;
+    for (const auto& c : *certs) {
+        path.push_back(&c);
+    }
+    auto problem = chain_problem(path, status, at, use);
     if (problem && !problem->store_error.empty()) {
         // The store's error stays in the server's log: receipts are public.
         log::error("epcm: {}: {}", problem->why, problem->store_error);
@@ -261,8 +266,8 @@ Result<EpcmEvent> PostmarkService::seal(EpcmEvent e, std::string_view log_type) 
     }
     std::string text = receipt_text(e, clock_.now());
     e.receipt.assign(text.begin(), text.end());
-    e.token = SELO_TRY(stamper_.time_stamp(
-        {std::string(crypto::digest_oid(crypto::DigestAlgorithm::sha256)), crypto::sha256(e.receipt), true}));
+    e.token = SELO_TRY(stamper_.time_stamp({std::string(crypto::digest_oid(crypto::DigestAlgorithm::sha256)),
+                                            crypto::sha256(e.receipt), true, std::string(kPolicyEpcmReceipt)}));
     e.time = SELO_TRY(read_token(e.token)).gen_time;
     // The token checked as a verifier will check it: a receipt stamped under a certificate
     // revoked a moment ago (before the TSA noticed) would be born unable to prove its time.
@@ -371,6 +376,14 @@ Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteVie
     if (!info) {
         // Not genuine: the document was never compared with it.
         out.reason = "the receipt's time-stamp does not verify: " + info.error().message;
+        return out;
+    }
+    // The public TSA stamps any text anyone sends; only the postmark service has a receipt
+    // stamped under the receipts' own policy.
+    if (info->policy != kPolicyEpcmReceipt) {
+        out.reason = fmt::format("the time-stamp is not an EPCM receipt's: it is under policy {}, not {} (any text "
+                                 "can be time-stamped at the public TSA)",
+                                 info->policy, kPolicyEpcmReceipt);
         return out;
     }
     // A token that verifies proves its time only while Selo's records let its unit's

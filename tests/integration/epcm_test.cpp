@@ -13,6 +13,9 @@
 namespace selo::test {
 namespace {
 
+// The policy EPCM receipts are stamped under (README), which the public TSA never grants.
+constexpr std::string_view kReceiptPolicy = "2.25.213343623855697146825054647424244362817.2.3";
+
 namespace json = boost::json;
 
 class EpcmHttp : public ::testing::Test {
@@ -76,13 +79,38 @@ TEST_F(EpcmHttp, PostmarkVerifiesOnlineAndOfflineAndAChangedDocumentFails) {
     // Offline, with openssl and coreutils only (README "Checking a postmark offline").
     write_file(selo.dir() / "receipt.txt", text);
     write_file(selo.dir() / "receipt.tst", base64_decode(std::string_view(receipt.at("token").as_string())).value());
-    auto off = run("cd " + d + " && openssl ts -verify -data receipt.txt -in receipt.tst -token_in"
-                   " -CAfile root.pem -untrusted chain.pem"
-                   " && grep -qx \"digest: SHA-256:$(sha256sum doc.txt | cut -c1-64)\" receipt.txt && echo DOCUMENT-MATCHES");
+    // The query names the receipts' policy, which `openssl ts -verify -queryfile` then requires.
+    auto off = run("cd " + d + " && openssl ts -query -data receipt.txt -sha256 -no_nonce -tspolicy " +
+                   std::string(kReceiptPolicy) +
+                   " -out receipt.tsq && openssl ts -verify -queryfile receipt.tsq -in receipt.tst -token_in"
+                   " -CAfile root.pem -untrusted chain.pem && grep -qx \"digest: SHA-256:$(sha256sum doc.txt | cut -c1-64)\" receipt.txt && echo DOCUMENT-MATCHES");
     EXPECT_NE(off.output.find("Verification: OK"), std::string::npos) << off.output;
     EXPECT_NE(off.output.find("DOCUMENT-MATCHES"), std::string::npos) << off.output;
     auto off_bad = run("cd " + d + " && grep -qx \"digest: SHA-256:$(sha256sum other.txt | cut -c1-64)\" receipt.txt");
     EXPECT_NE(off_bad.exit_code, 0);
+
+    // A forged receipt: any text can be time-stamped at the public TSA, but not under the
+    // receipts' policy, so neither Selo nor the offline check takes it for a receipt.
+    std::string forged(as_chars(text));
+    forged.replace(forged.find("signature: none"), 15, "signature: valid");
+    write_file(selo.dir() / "forged.txt", as_bytes(forged));
+    auto stamped = run("cd " + d + " && openssl ts -query -data forged.txt -sha256 -cert | curl -s --data-binary @- "
+                       "-H 'Content-Type: application/timestamp-query' " + selo.base() + "/tsa -o forged.tsr"
+                       " && openssl ts -reply -in forged.tsr -token_out -out forged.tst && echo STAMPED");
+    ASSERT_NE(stamped.output.find("STAMPED"), std::string::npos) << stamped.output;
+    auto fv = selo.post("/api/v1/epcm/verify", json::serialize(json::object{
+        {"receipt", base64_encode(as_bytes(forged))}, {"token", base64_encode(read_file(selo.dir() / "forged.tst"))},
+        {"digest", digest}}));
+    ASSERT_EQ(fv.status, 200) << fv.raw;
+    EXPECT_FALSE(fv.body.as_object().at("valid").as_bool()) << fv.raw;
+    EXPECT_NE(std::string(fv.body.as_object().at("reason").as_string()).find("not an EPCM receipt's"), std::string::npos)
+        << fv.raw;
+    auto off_forged = run("cd " + d + " && openssl ts -query -data forged.txt -sha256 -no_nonce -tspolicy " +
+                          std::string(kReceiptPolicy) +
+                          " -out forged.tsq && openssl ts -verify -queryfile forged.tsq -in forged.tst -token_in"
+                          " -CAfile root.pem -untrusted chain.pem");
+    EXPECT_EQ(off_forged.output.find("Verification: OK"), std::string::npos) << off_forged.output;
+    EXPECT_NE(off_forged.output.find("policy"), std::string::npos) << off_forged.output;
 
     // Bad input is a 400 problem.
     EXPECT_EQ(selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", "abcd"}}), auth(token)).status, 422);

@@ -102,6 +102,11 @@ TEST_F(TsaHttp, EachRefusalCarriesItsFailureInfo) {
         {"openssl ts -query -data doc.txt -md5", "unrecognized or unsupported algorithm identifier"},
         {"openssl ts -query -data doc.txt -sha256 -tspolicy 1.2.3.4",
          "the requested TSA policy is not supported by the TSA"},
+        // The policies of EPCM receipts and of the log's tree heads: never granted to a request.
+        {"openssl ts -query -data doc.txt -sha256 -tspolicy 2.25.213343623855697146825054647424244362817.2.3",
+         "the requested TSA policy is not supported by the TSA"},
+        {"openssl ts -query -data doc.txt -sha256 -tspolicy 2.25.213343623855697146825054647424244362817.2.2",
+         "the requested TSA policy is not supported by the TSA"},
         {"cat short.tsq", "the data submitted has the wrong format"},
         {"printf 'this is not a TimeStampReq'", "the data submitted has the wrong format"},
         {"head -c 20 /dev/urandom", "the data submitted has the wrong format"},

@@ -119,6 +119,7 @@ protected:
             }
             TsaOptions opts;
             opts.accepted_policies = {"1.3.6.1.4.1.99999.1"};
+            opts.internal_policies = {std::string(kPolicyEpcmReceipt)};
             opts.chain = {infra.certificate()};
             auto made = TimeStampAuthority::create(*cert, std::move(key), opts, clock, rng, &log);
             if (!made) {
@@ -268,6 +269,33 @@ TEST_F(TsaTest, RefusesAnUnknownPolicyAndAcceptsAConfiguredOne) {
     ASSERT_TRUE(ok.granted) << ok.status_text;
     EXPECT_NE(reply_text(ok.der).find("Policy OID: 1.3.6.1.4.1.99999.1"), std::string::npos);
     EXPECT_EQ(verify_reply(ok.der).exit_code, 0);
+}
+
+// A policy for in-process callers only (EPCM receipts): granted to them, refused to any
+// RFC 3161 request as a policy not offered, and never also offered to requests.
+TEST_F(TsaTest, AnInProcessPolicyIsGrantedToInProcessCallersOnly) {
+    const std::string internal(kPolicyEpcmReceipt);
+    auto reply = fixture->tsa->respond(query("-sha256 -tspolicy " + internal));
+    EXPECT_EQ(reply.failure, FailureInfo::unaccepted_policy) << reply.status_text;
+
+    const Bytes digest = crypto::sha256(std::string_view("receipt"));
+    auto token = fixture->tsa->time_stamp({"2.16.840.1.101.3.4.2.1", digest, true, internal});
+    ASSERT_TRUE(token.has_value()) << token.error().message;
+    EXPECT_EQ(read_token(*token).value().policy, internal);
+    EXPECT_EQ(read_token(fixture->tsa->time_stamp({"2.16.840.1.101.3.4.2.1", digest, true}).value()).value().policy,
+              std::string(kPolicyTimeStamping))
+        << "the default when none is named";
+    auto unknown = fixture->tsa->time_stamp({"2.16.840.1.101.3.4.2.1", digest, true, "1.2.3.4"});
+    ASSERT_FALSE(unknown.has_value());
+    EXPECT_NE(unknown.error().message.find("policy 1.2.3.4 is not offered"), std::string::npos);
+
+    TsaOptions both;
+    both.accepted_policies = {internal};
+    both.internal_policies = {internal};
+    auto made = TimeStampAuthority::create(fixture->tsa->certificate(), crypto::generate_key(crypto::KeyType::ec_p256).value(),
+                                           both, fixture->clock, fixture->rng, nullptr);
+    ASSERT_FALSE(made.has_value());
+    EXPECT_NE(made.error().message.find("for in-process callers only"), std::string::npos) << made.error().message;
 }
 
 TEST_F(TsaTest, RefusesAWrongDigestLengthAsBadDataFormat) {
