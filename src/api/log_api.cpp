@@ -17,23 +17,12 @@ namespace {
 
 constexpr std::uint64_t kMaxEntriesPerPage = 1000;
 
-std::string rfc3339_millis(TimePoint t) {
-    auto ms = std::chrono::floor<std::chrono::milliseconds>(t);
-    auto secs = std::chrono::floor<std::chrono::seconds>(ms);
-    std::time_t tt = std::chrono::system_clock::to_time_t(secs);
-    std::tm tm{};
-    ::gmtime_r(&tt, &tm);
-    char buf[32];
-    std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    return fmt::format("{}.{:03d}Z", std::string_view(buf, n), static_cast<int>((ms - secs).count()));
-}
-
 std::string hex(const translog::Hash& h) { return hex_encode(translog::view(h)); }
 
 json::object tree_head_json(const translog::TreeHead& h) {
     return json::object{{"tree_size", h.tree_size},
                         {"root_hash", hex(h.root_hash)},
-                        {"timestamp", rfc3339_millis(h.timestamp)},
+                        {"timestamp", format_utc_millis(h.timestamp)},
                         {"token", base64_encode(h.token)}};
 }
 
@@ -162,7 +151,7 @@ void add_log_routes(http::Router& router, ApiContext& ctx) {
                     out.push_back(json::object{
                         {"index", e.index},
                         {"type", e.type},
-                        {"logged_at", rfc3339_millis(e.logged_at)},
+                        {"logged_at", format_utc_millis(e.logged_at)},
                         {"logged_at_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                              e.logged_at.time_since_epoch()).count()},
                         {"data", base64_encode(e.data)},

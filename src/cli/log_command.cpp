@@ -17,10 +17,13 @@
 #include "crypto/digest.hpp"
 #include "http/client.hpp"
 #include "http/response.hpp"
+#include "pki/authority.hpp"
 #include "pki/certificate.hpp"
+#include "pki/crl.hpp"
 #include "translog/log.hpp"
 #include "translog/merkle.hpp"
 #include "tsa/authority.hpp"
+#include "tsa/chain_status.hpp"
 #include "tsa/verify.hpp"
 
 namespace selo::cli {
@@ -262,8 +265,41 @@ Result<int> verify(const LogVerifyArgs& args) {
     }
     anchors.intermediates.push_back(SELO_TRY(fetch_certificate(client, "/ca/infrastructure.crt")));
 
+    // The revocation status of the certificates tree heads are signed under, as the server's
+    // CRLs give it: a tree head signed with a key revoked for a compromise (or after a revocation
+    // for another reason) proves nothing (RFC 3161 §4), and is not counted.
+    std::vector<pki::ReceivedCrl> crls;
+    std::string crl_problem;
+    for (const auto& [name, issuer] : {std::pair{std::string(pki::kInfrastructureCaName), anchors.intermediates.front()},
+                                       std::pair{std::string(pki::kRootCaName), anchors.roots.front()}}) {
+        auto crl = [&]() -> Result<pki::ReceivedCrl> {
+            auto res = SELO_TRY(client.get(fmt::format("/crl/{}.crl", name)));
+            if (res.result() != http::Status::ok) {
+                return fail(ErrorCode::unavailable, "GET /crl/{}.crl: HTTP {}", name, res.result_int());
+            }
+            return pki::ReceivedCrl::read(as_bytes(res.body()), issuer);
+        }();
+        if (crl) {
+            crls.push_back(std::move(*crl));
+        } else if (crl_problem.empty()) {
+            crl_problem = crl.error().message;
+        }
+    }
+    const tsa::CertificateStatusLookup crl_status =
+        [&crls](const pki::Certificate& issuer, std::string_view serial) -> Result<std::optional<pki::CertificateStatus>> {
+        for (const auto& crl : crls) {
+            if (crl.issuer().der() == issuer.der()) {
+                return std::optional<pki::CertificateStatus>(SELO_TRY(crl.status(serial)));
+            }
+        }
+        return fail(ErrorCode::unavailable, "no CRL of {} could be read", issuer.subject());
+    };
+
     // Tree heads: the server's, each checked, and the ones seen before.
     std::vector<SeenHead> heads;
+    std::vector<SeenHead> listed_heads;  // every head the server lists, trusted or not
+    std::vector<std::string> untrusted;  // why heads were not counted
+    bool status_unchecked = false;
     auto listed = SELO_TRY(get_json(client, "/api/v1/log/tree-heads"));
     for (const auto& v : listed.at("tree_heads").as_array()) {
         const json::object& h = v.as_object();
@@ -281,6 +317,22 @@ Result<int> verify(const LogVerifyArgs& args) {
             std::cout << "FAILED: the tree head of size " << head.tree_size
                       << " is stamped under policy " << info->policy << ", not the log's\n";
             return 1;
+        }
+        // The time is the token's; the record served beside it must say the same.
+        if (const std::string signed_time = format_utc_millis(info->gen_time); head.timestamp != signed_time) {
+            std::cout << "FAILED: the tree head of size " << head.tree_size << " is listed with the time "
+                      << head.timestamp << " but its token states " << signed_time
+                      << ": the server's record of it was altered\n";
+            return 1;
+        }
+        listed_heads.push_back(head);
+        if (auto problem = tsa::token_problem(token, anchors, crl_status, info->gen_time, tsa::ChainUse::token_checked)) {
+            if (!problem->indeterminate) {
+                untrusted.push_back(fmt::format("the tree head of size {} ({}): {}", head.tree_size, head.timestamp,
+                                                problem->why));
+                continue;
+            }
+            status_unchecked = true;
         }
         heads.push_back(std::move(head));
     }
@@ -342,6 +394,19 @@ Result<int> verify(const LogVerifyArgs& args) {
             }
         }
     }
+    // Every signed tree head this client saw before (and found consistent, above) is still
+    // listed: the server keeps them all.
+    for (const auto& h : seen) {
+        if (h.timestamp != kOwnTree &&
+            std::none_of(listed_heads.begin(), listed_heads.end(), [&](const SeenHead& l) {
+                return l.tree_size == h.tree_size && l.root == h.root;
+            })) {
+            std::cout << "FAILED: the signed tree head of size " << h.tree_size << " (" << h.timestamp
+                      << ") that this client saw before is no longer listed by the server: its tree heads were "
+                         "altered\n";
+            return 1;
+        }
+    }
     // Remember what was seen (deduplicated by size and root), and the tree verified now: a later
     // run then catches a change to entries no signed tree head covers yet.
     heads.push_back({size, current, std::string(kOwnTree), "state file"});
@@ -364,6 +429,14 @@ Result<int> verify(const LogVerifyArgs& args) {
                                       hex_encode(translog::view(current)), signed_heads);
     if (earlier > 0) {
         summary += fmt::format(" and {} earlier tree(s) this client verified", earlier);
+    }
+    for (const auto& why : untrusted) {
+        std::cout << "note: not counted, " << why << " (RFC 3161 §4)\n";
+    }
+    if (status_unchecked) {
+        std::cout << "note: the revocation status of the certificates the tree heads are signed under could not "
+                     "be checked: "
+                  << (crl_problem.empty() ? "a CRL does not cover them" : crl_problem) << "\n";
     }
     // A monitor that cannot remember what it saw cannot catch a later rollback: say so, and
     // fail, rather than report success and silently lose its history.

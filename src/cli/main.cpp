@@ -274,9 +274,11 @@ int main(int argc, char** argv) {
     log_cmd->require_subcommand(1);
     LogVerifyArgs log_verify;
     auto* log_verify_cmd = log_cmd->add_subcommand(
-        "verify", "Recompute a server's log from its entries and check every signed tree head "
-                  "(exit 1 naming the first altered entry, or the entries between two tree heads "
-                  "it lies in when its leaf hash was rewritten too)");
+        "verify", "Recompute a server's log from its entries and check every signed tree head, "
+                  "and every tree seen on earlier runs, against it (exit 1 naming the first altered "
+                  "entry, or the entries between two tree heads it lies in when its leaf hash was "
+                  "rewritten too, or the tree head whose record was altered or removed); heads signed "
+                  "with a key the server's CRLs show compromised are not counted");
     log_verify.server = env_or("SELO_SERVER", "http://127.0.0.1:8080");
     log_verify_cmd->add_option("--server", log_verify.server, "Selo server base URL (env SELO_SERVER)")
         ->capture_default_str();

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <string>
 
@@ -65,6 +66,21 @@ private:
         return std::to_string(secs) + " (Unix seconds)";
     }
     return buf;
+}
+
+// The same to the millisecond, e.g. "2026-12-04T06:30:00.250Z": the precision of time-stamp
+// tokens' genTime and of log entries' times.
+[[nodiscard]] inline std::string format_utc_millis(TimePoint t) {
+    const auto ms = std::chrono::floor<std::chrono::milliseconds>(t);
+    const auto secs = std::chrono::floor<Seconds>(ms);
+    std::string out = format_utc(secs);
+    if (out.empty() || out.back() != 'Z') {
+        return out;  // not a date format_utc could write
+    }
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>((ms - secs).count()));
+    out.insert(out.size() - 1, frac);
+    return out;
 }
 
 }  // namespace selo

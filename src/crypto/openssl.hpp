@@ -33,6 +33,7 @@ using EvpKdfPtr = std::unique_ptr<EVP_KDF, Free<&::EVP_KDF_free>>;
 using EvpKdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, Free<&::EVP_KDF_CTX_free>>;
 using X509Ptr = std::unique_ptr<X509, Free<&::X509_free>>;
 using X509NamePtr = std::unique_ptr<X509_NAME, Free<&::X509_NAME_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, Free<&::X509_CRL_free>>;
 using X509ExtensionPtr = std::unique_ptr<X509_EXTENSION, Free<&::X509_EXTENSION_free>>;
 using X509StorePtr = std::unique_ptr<X509_STORE, Free<&::X509_STORE_free>>;
 using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Free<&::X509_STORE_CTX_free>>;

@@ -344,4 +344,58 @@ Result<void> CrlPublisher::refresh_all() {
     return {};
 }
 
+Result<ReceivedCrl> ReceivedCrl::read(ByteView der, Certificate issuer) {
+    const unsigned char* p = der.data();
+    crypto::X509CrlPtr crl(::d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+    if (!crl || p != der.data() + der.size()) {
+        crypto::clear_errors();
+        return fail(ErrorCode::invalid_argument, "not a DER certificate revocation list");
+    }
+    if (::X509_NAME_cmp(::X509_CRL_get_issuer(crl.get()), ::X509_get_subject_name(issuer.x509())) != 0) {
+        return fail(ErrorCode::invalid_argument, "the CRL is issued by {}, not by {}",
+                    name_to_string(::X509_CRL_get_issuer(crl.get())), issuer.subject());
+    }
+    EVP_PKEY* key = ::X509_get0_pubkey(issuer.x509());
+    if (key == nullptr || ::X509_CRL_verify(crl.get(), key) != 1) {
+        crypto::clear_errors();
+        return fail(ErrorCode::invalid_argument, "the CRL of {} is not signed with its key", issuer.subject());
+    }
+    return ReceivedCrl(std::move(crl), std::move(issuer));
+}
+
+TimePoint ReceivedCrl::next_update() const {
+    const ASN1_TIME* t = ::X509_CRL_get0_nextUpdate(crl_.get());
+    return t != nullptr ? asn1_time_to_timepoint(t) : TimePoint::max();
+}
+
+Result<CertificateStatus> ReceivedCrl::status(std::string_view serial_hex) const {
+    BIGNUM* raw = nullptr;
+    const std::string hex(serial_hex);
+    if (hex.empty() || ::BN_hex2bn(&raw, hex.c_str()) != static_cast<int>(hex.size())) {
+        ::BN_free(raw);
+        return fail(ErrorCode::invalid_argument, "'{}' is not a hex serial number", serial_hex);
+    }
+    crypto::BignumPtr bn(raw);
+    crypto::Asn1IntegerPtr serial(::BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    if (!serial) {
+        return crypto::openssl_fail("serial number");
+    }
+    CertificateStatus out;
+    X509_REVOKED* entry = nullptr;
+    if (::X509_CRL_get0_by_serial(crl_.get(), &entry, serial.get()) != 1 || entry == nullptr) {
+        return out;  // not listed (0), or listed as removeFromCRL (2): in force
+    }
+    out.revoked_at = asn1_time_to_timepoint(::X509_REVOKED_get0_revocationDate(entry));
+    int critical = 0;
+    std::unique_ptr<ASN1_ENUMERATED, crypto::Free<&::ASN1_ENUMERATED_free>> reason(
+        static_cast<ASN1_ENUMERATED*>(::X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, &critical, nullptr)));
+    if (reason) {
+        out.revocation_reason = static_cast<int>(::ASN1_ENUMERATED_get(reason.get()));
+    }
+    crypto::clear_errors();
+    out.status = out.revocation_reason == static_cast<int>(RevocationReason::certificate_hold) ? std::string(kStatusSuspended)
+                                                                                                 : std::string(kStatusRevoked);
+    return out;
+}
+
 }  // namespace selo::pki

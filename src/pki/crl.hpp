@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -62,6 +63,25 @@ private:
     std::chrono::seconds validity_;
     std::mutex mutex_;
     std::map<std::string, Entry, std::less<>> cas_;
+};
+
+// A CRL read back as a relying party outside Selo reads it (RFC 5280 §6.3): parsed, issued by
+// and signed with the key of `issuer`; what it says of each serial.
+class ReceivedCrl {
+public:
+    // invalid_argument when the DER is not a CRL, or not one `issuer` signed.
+    static Result<ReceivedCrl> read(ByteView der, Certificate issuer);
+
+    [[nodiscard]] const Certificate& issuer() const noexcept { return issuer_; }
+    [[nodiscard]] TimePoint next_update() const;
+    // "valid" when the serial (lower-case hex) is not listed; "revoked" with its time and reason
+    // (none when the entry has no reason code), or "suspended" for certificateHold.
+    [[nodiscard]] Result<CertificateStatus> status(std::string_view serial_hex) const;
+
+private:
+    ReceivedCrl(crypto::X509CrlPtr crl, Certificate issuer) : crl_(std::move(crl)), issuer_(std::move(issuer)) {}
+    std::shared_ptr<X509_CRL> crl_;
+    Certificate issuer_;
 };
 
 }  // namespace selo::pki

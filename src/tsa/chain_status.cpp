@@ -1,6 +1,11 @@
 #include "tsa/chain_status.hpp"
 
+#include <openssl/pkcs7.h>
+#include <openssl/x509_vfy.h>
+
 #include <fmt/format.h>
+
+#include "crypto/openssl.hpp"
 
 #include "pki/certificate.hpp"
 #include "pki/revocation.hpp"
@@ -58,6 +63,98 @@ std::optional<ChainProblem> chain_problem(std::span<const pki::Certificate* cons
             .suspended = suspended};
     }
     return std::nullopt;
+}
+
+namespace {
+
+// The certificates of a path OpenSSL validated (leaf first, root last), for chain_problem.
+std::optional<std::vector<pki::Certificate>> certificates_of(STACK_OF(X509) * chain) {
+    std::vector<pki::Certificate> out;
+    for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+        auto c = pki::Certificate::from_x509(sk_X509_value(chain, i));
+        if (!c) {
+            crypto::clear_errors();
+            return std::nullopt;
+        }
+        out.push_back(std::move(*c));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::optional<ChainProblem> path_problem(STACK_OF(X509) * chain, const CertificateStatusLookup& status, TimePoint at,
+                                         ChainUse use) {
+    auto certs = certificates_of(chain);
+    if (!certs) {
+        return ChainProblem{.why = "the revocation status of the certificate chain could not be checked",
+                            .indeterminate = true};
+    }
+    std::vector<const pki::Certificate*> path;
+    for (const auto& c : *certs) {
+        path.push_back(&c);
+    }
+    return chain_problem(path, status, at, use);
+}
+
+
+Result<ValidatedChain> validated_chain(X509* leaf, STACK_OF(X509) * carried, const TrustAnchors& anchors,
+                                       TimePoint at) {
+    ValidatedChain v{crypto::X509StorePtr(::X509_STORE_new()), crypto::X509StackPtr(sk_X509_new_null()),
+                     crypto::X509StoreCtxPtr(::X509_STORE_CTX_new())};
+    if (!v.store || !v.untrusted || !v.ctx) {
+        return crypto::openssl_fail("verification context");
+    }
+    for (const auto& r : anchors.roots) {
+        ::X509_STORE_add_cert(v.store.get(), r.x509());
+    }
+    for (const auto& c : anchors.intermediates) {
+        sk_X509_push(v.untrusted.get(), ::X509_dup(c.x509()));
+    }
+    for (int i = 0; carried != nullptr && i < sk_X509_num(carried); ++i) {
+        sk_X509_push(v.untrusted.get(), ::X509_dup(sk_X509_value(carried, i)));
+    }
+    if (::X509_STORE_CTX_init(v.ctx.get(), v.store.get(), leaf, v.untrusted.get()) != 1) {
+        return crypto::openssl_fail("verification context");
+    }
+    ::X509_STORE_CTX_set_time(v.ctx.get(), 0, std::chrono::system_clock::to_time_t(at));
+    if (::X509_verify_cert(v.ctx.get()) != 1) {
+        std::string why = ::X509_verify_cert_error_string(::X509_STORE_CTX_get_error(v.ctx.get()));
+        crypto::clear_errors();
+        return fail(ErrorCode::invalid_argument, "{}", why);
+    }
+    return v;
+}
+
+namespace {
+using Pkcs7Ptr = std::unique_ptr<PKCS7, crypto::Free<&::PKCS7_free>>;
+}  // namespace
+
+std::optional<ChainProblem> token_problem(ByteView token_der, const TrustAnchors& anchors,
+                                          const CertificateStatusLookup& status, TimePoint gen_time, ChainUse use) {
+    const unsigned char* p = token_der.data();
+    Pkcs7Ptr token(::d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
+    if (!token || !PKCS7_type_is_signed(token.get())) {
+        crypto::clear_errors();
+        return ChainProblem{"the time-stamp token cannot be read"};
+    }
+    // The signer, as the token's verification found it: among the certificates it carries.
+    STACK_OF(X509)* signers = ::PKCS7_get0_signers(token.get(), nullptr, 0);
+    X509* signer = signers != nullptr && sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : nullptr;
+    sk_X509_free(signers);  // the certificates themselves belong to the token
+    if (signer == nullptr) {
+        crypto::clear_errors();
+        return ChainProblem{"the time-stamp token's signing certificate cannot be found", true};
+    }
+    auto path = validated_chain(signer, token->d.sign->cert, anchors, gen_time);
+    if (!path) {
+        if (path.error().code != ErrorCode::invalid_argument) {
+            return ChainProblem{"the time-stamp token's certificate path cannot be built", true};
+        }
+        return ChainProblem{"the time-stamp token's certificate does not chain to Selo's root: " +
+                                 path.error().message};
+    }
+    return path_problem(path->chain(), status, gen_time, use);
 }
 
 }  // namespace selo::tsa

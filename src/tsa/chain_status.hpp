@@ -6,6 +6,9 @@
 // submitter's signature on a postmark, a receipt's time-stamp token, and the time-stamping units
 // themselves (may they still sign?).
 
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
 #include <functional>
 #include <optional>
 #include <span>
@@ -14,8 +17,10 @@
 
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "crypto/openssl.hpp"
 #include "pki/certificate.hpp"
 #include "pki/repository.hpp"
+#include "tsa/verify.hpp"
 
 namespace selo::tsa {
 
@@ -60,6 +65,31 @@ struct ChainProblem {
 // second.)
 [[nodiscard]] std::optional<ChainProblem> chain_problem(std::span<const pki::Certificate* const> chain,
                                                         const CertificateStatusLookup& status, TimePoint at,
+                                                        ChainUse use);
+
+// A certificate path validated by OpenSSL, with what its context refers to.
+struct ValidatedChain {
+    crypto::X509StorePtr store;
+    crypto::X509StackPtr untrusted;
+    crypto::X509StoreCtxPtr ctx;
+    [[nodiscard]] STACK_OF(X509) * chain() const { return ::X509_STORE_CTX_get0_chain(ctx.get()); }
+};
+
+// `leaf`'s path to one of the roots of `anchors` at `at`, built from their intermediates and the
+// certificates the signed object `carried`; invalid_argument saying why there is none, internal
+// when no verification context could be made.
+[[nodiscard]] Result<ValidatedChain> validated_chain(X509* leaf, STACK_OF(X509) * carried, const TrustAnchors& anchors,
+                                                     TimePoint at);
+
+// chain_problem for a path OpenSSL validated (ValidatedChain::chain()).
+[[nodiscard]] std::optional<ChainProblem> path_problem(STACK_OF(X509) * chain, const CertificateStatusLookup& status,
+                                                       TimePoint at, ChainUse use);
+
+// Why the certificates a time-stamp token (its signature already verified) was signed under (its
+// signer's, carried in the token, and the CAs' above, up to `anchors`) do not let it prove
+// `gen_time` (RFC 3161 §4), or nullopt when they do.
+[[nodiscard]] std::optional<ChainProblem> token_problem(ByteView token_der, const TrustAnchors& anchors,
+                                                        const CertificateStatusLookup& status, TimePoint gen_time,
                                                         ChainUse use);
 
 }  // namespace selo::tsa

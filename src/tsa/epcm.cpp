@@ -51,6 +51,15 @@ std::optional<crypto::DigestAlgorithm> receipt_algorithm(std::string_view text) 
     return std::nullopt;
 }
 
+// A chain problem as it was found, its store error (if any) written to the server's log only:
+// what a postmark or a check answers is public.
+std::optional<ChainProblem> logged(std::optional<ChainProblem> problem) {
+    if (problem && !problem->store_error.empty()) {
+        log::error("epcm: {}: {}", problem->why, problem->store_error);
+    }
+    return problem;
+}
+
 }  // namespace
 
 std::string receipt_text(const EpcmEvent& e, TimePoint stated_time) {
@@ -71,82 +80,6 @@ std::string receipt_text(const EpcmEvent& e, TimePoint stated_time) {
     return out;
 }
 
-namespace {
-
-// The certificates of a path OpenSSL validated (leaf first, root last), for chain_problem.
-std::optional<std::vector<pki::Certificate>> certificates_of(STACK_OF(X509) * chain) {
-    std::vector<pki::Certificate> out;
-    for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
-        auto c = pki::Certificate::from_x509(sk_X509_value(chain, i));
-        if (!c) {
-            crypto::clear_errors();
-            return std::nullopt;
-        }
-        out.push_back(std::move(*c));
-    }
-    return out;
-}
-
-// chain_problem for a path OpenSSL validated.
-std::optional<ChainProblem> path_problem(STACK_OF(X509) * chain, const CertificateStatusLookup& status, TimePoint at,
-                                         ChainUse use) {
-    auto certs = certificates_of(chain);
-    if (!certs) {
-        return ChainProblem{.why = "the revocation status of the certificate chain could not be checked",
-                            .indeterminate = true};
-    }
-    std::vector<const pki::Certificate*> path;
-    for (const auto& c : *certs) {
-        path.push_back(&c);
-    }
-    auto problem = chain_problem(path, status, at, use);
-    if (problem && !problem->store_error.empty()) {
-        // The store's error stays in the server's log: receipts are public.
-        log::error("epcm: {}: {}", problem->why, problem->store_error);
-    }
-    return problem;
-}
-
-// A certificate path validated by OpenSSL, with what its context refers to.
-struct ValidatedChain {
-    crypto::X509StorePtr store;
-    crypto::X509StackPtr untrusted;
-    crypto::X509StoreCtxPtr ctx;
-    [[nodiscard]] STACK_OF(X509) * chain() const { return ::X509_STORE_CTX_get0_chain(ctx.get()); }
-};
-
-// `leaf`'s path to one of the roots of `anchors` at `at`, built from their intermediates and the
-// certificates the signed object `carried`; invalid_argument saying why there is none, internal
-// when no verification context could be made.
-Result<ValidatedChain> validated_chain(X509* leaf, STACK_OF(X509) * carried, const TrustAnchors& anchors,
-                                       TimePoint at) {
-    ValidatedChain v{crypto::X509StorePtr(::X509_STORE_new()), crypto::X509StackPtr(sk_X509_new_null()),
-                     crypto::X509StoreCtxPtr(::X509_STORE_CTX_new())};
-    if (!v.store || !v.untrusted || !v.ctx) {
-        return crypto::openssl_fail("verification context");
-    }
-    for (const auto& r : anchors.roots) {
-        ::X509_STORE_add_cert(v.store.get(), r.x509());
-    }
-    for (const auto& c : anchors.intermediates) {
-        sk_X509_push(v.untrusted.get(), ::X509_dup(c.x509()));
-    }
-    for (int i = 0; carried != nullptr && i < sk_X509_num(carried); ++i) {
-        sk_X509_push(v.untrusted.get(), ::X509_dup(sk_X509_value(carried, i)));
-    }
-    if (::X509_STORE_CTX_init(v.ctx.get(), v.store.get(), leaf, v.untrusted.get()) != 1) {
-        return crypto::openssl_fail("verification context");
-    }
-    ::X509_STORE_CTX_set_time(v.ctx.get(), 0, std::chrono::system_clock::to_time_t(at));
-    if (::X509_verify_cert(v.ctx.get()) != 1) {
-        std::string why = ::X509_verify_cert_error_string(::X509_STORE_CTX_get_error(v.ctx.get()));
-        crypto::clear_errors();
-        return fail(ErrorCode::invalid_argument, "{}", why);
-    }
-    return v;
-}
-
-}  // namespace
 
 SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgorithm algorithm,
                                            ByteView digest, const TrustAnchors& anchors,
@@ -210,7 +143,7 @@ SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgor
         return invalid(fmt::format("signed by {}, whose certificate does not chain to a trusted root: {}", who,
                                    path.error().message));
     }
-    if (auto problem = path_problem(path->chain(), status, at, ChainUse::signature)) {
+    if (auto problem = logged(path_problem(path->chain(), status, at, ChainUse::signature))) {
         std::string why = fmt::format("signed by {}; {}", who, problem->why);
         if (problem->indeterminate) {
             return {"indeterminate", std::move(why)};
@@ -220,42 +153,6 @@ SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgor
     return {"valid", "signed by " + who};
 }
 
-namespace {
-
-using Pkcs7Ptr = std::unique_ptr<PKCS7, crypto::Free<&::PKCS7_free>>;
-
-// Why the certificates a verified time-stamp token was signed under (its signer's, and the CAs'
-// above, up to `anchors`) do not let it prove `gen_time` by Selo's records (RFC 3161 §4), or
-// nullopt when they do.
-std::optional<ChainProblem> token_revocation_problem(ByteView token_der, const TrustAnchors& anchors,
-                                                          const CertificateStatusLookup& status,
-                                                          TimePoint gen_time, ChainUse use) {
-    const unsigned char* p = token_der.data();
-    Pkcs7Ptr token(::d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
-    if (!token || !PKCS7_type_is_signed(token.get())) {
-        crypto::clear_errors();
-        return ChainProblem{"the time-stamp token cannot be read"};
-    }
-    // The signer, as the token's verification found it: among the certificates it carries.
-    STACK_OF(X509)* signers = ::PKCS7_get0_signers(token.get(), nullptr, 0);
-    X509* signer = signers != nullptr && sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : nullptr;
-    sk_X509_free(signers);  // the certificates themselves belong to the token
-    if (signer == nullptr) {
-        crypto::clear_errors();
-        return ChainProblem{"the time-stamp token's signing certificate cannot be found", true};
-    }
-    auto path = validated_chain(signer, token->d.sign->cert, anchors, gen_time);
-    if (!path) {
-        if (path.error().code != ErrorCode::invalid_argument) {
-            return ChainProblem{"the time-stamp token's certificate path cannot be built", true};
-        }
-        return ChainProblem{"the time-stamp token's certificate does not chain to Selo's root: " +
-                                 path.error().message};
-    }
-    return path_problem(path->chain(), status, gen_time, use);
-}
-
-}  // namespace
 
 Result<EpcmEvent> PostmarkService::seal(EpcmEvent e, std::string_view log_type) {
     std::uint8_t id[16];
@@ -272,7 +169,7 @@ Result<EpcmEvent> PostmarkService::seal(EpcmEvent e, std::string_view log_type) 
     // The token checked as a verifier will check it: a receipt stamped under a certificate
     // revoked a moment ago (before the TSA noticed) would be born unable to prove its time.
     // Nothing is logged or stored; the client sends the postmark again.
-    if (auto problem = token_revocation_problem(e.token, anchors_, status_, e.time, ChainUse::token_issued)) {
+    if (auto problem = logged(token_problem(e.token, anchors_, status_, e.time, ChainUse::token_issued))) {
         return fail(ErrorCode::unavailable, "the receipt could not be time-stamped under a certificate in force ({}); "
                     "send it again shortly", problem->indeterminate ? "its status could not be read" : problem->why);
     }
@@ -388,7 +285,7 @@ Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteVie
     }
     // A token that verifies proves its time only while Selo's records let its unit's
     // certificate do so: not after a key compromise, nor for a time after a revocation.
-    if (auto problem = token_revocation_problem(token, anchors_, status_, info->gen_time, ChainUse::token_checked)) {
+    if (auto problem = logged(token_problem(token, anchors_, status_, info->gen_time, ChainUse::token_checked))) {
         if (problem->indeterminate) {
             return fail(ErrorCode::unavailable, "the receipt cannot be checked just now: {}", problem->why);
         }

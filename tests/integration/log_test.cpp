@@ -6,6 +6,10 @@
 
 #include <openssl/sha.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
 #include "integration/selo_instance.hpp"
 #include "translog/rfc9162_verifier.hpp"
 
@@ -284,6 +288,91 @@ TEST_F(LogHttp, EntriesPastTheEndAreAnEmptyPage) {
     EXPECT_TRUE(required("/api/v1/log/proof/consistency", "first"));
     EXPECT_TRUE(required("/api/v1/log/proof/consistency", "second"));
     EXPECT_FALSE(required("/api/v1/log/entries", "start"));
+}
+
+// A signed tree head's record is the token's: a time edited beside it, or a head the client saw
+// that is gone from the server's list, fails the run.
+TEST_F(LogHttp, VerifyFailsWhenATreeHeadRecordIsEditedOrRemoved) {
+    auto auditor = selo.enrol("Auditora Teste", "Auditora Teste", "S-78", "audit2@example.mo", "", {"auditor"},
+                              "staff-card");
+    const std::string token = selo.api_login(auditor);
+    stamp(2);
+    sign_head(token);
+    stamp(2);
+    sign_head(token);
+    auto ok = verify();
+    ASSERT_EQ(ok.exit_code, 0) << ok.output;
+    const std::string db = shell_quote((selo.data() / "selo.db").string());
+    const std::string second_id = run_stdout("sqlite3 " + db + " 'SELECT MAX(id) FROM log_tree_heads'").output;
+    ASSERT_FALSE(second_id.empty());
+
+    // Its time moved a minute back in the table (the token, which states the time, unchanged).
+    ASSERT_EQ(run("sqlite3 " + db + " \"DROP TRIGGER log_tree_heads_append_only_update;"
+                  " DROP TRIGGER log_tree_heads_append_only_delete;"
+                  " UPDATE log_tree_heads SET timestamp_ms = timestamp_ms - 60000 WHERE id = " + second_id + "\"")
+                  .exit_code,
+              0);
+    auto moved = verify();
+    EXPECT_EQ(moved.exit_code, 1) << moved.output;
+    EXPECT_NE(moved.output.find("but its token states"), std::string::npos) << moved.output;
+    EXPECT_NE(moved.output.find("record of it was altered"), std::string::npos) << moved.output;
+    ASSERT_EQ(run("sqlite3 " + db + " \"UPDATE log_tree_heads SET timestamp_ms = timestamp_ms + 60000 WHERE id = " +
+                  second_id + "\"")
+                  .exit_code,
+              0);
+    ASSERT_EQ(verify().exit_code, 0);
+
+    // Gone from the table: this client saw it, signed, on its last run.
+    ASSERT_EQ(run("sqlite3 " + db + " \"DELETE FROM log_tree_heads WHERE id = " + second_id + "\"").exit_code, 0);
+    auto removed = verify();
+    EXPECT_EQ(removed.exit_code, 1) << removed.output;
+    EXPECT_NE(removed.output.find("no longer listed by the server"), std::string::npos) << removed.output;
+}
+
+// RFC 3161 §4 for tree heads, from the server's CRLs: the log's unit superseded, the heads it
+// signed before still count; its key reported compromised, none signed with it does.
+TEST_F(LogHttp, VerifyCountsNoTreeHeadSignedWithACompromisedKey) {
+    auto auditor = selo.enrol("Auditora Teste", "Auditora Teste", "S-79", "audit3@example.mo", "", {"auditor"},
+                              "staff-card");
+    const std::string token = selo.api_login(auditor);
+    stamp(2);
+    sign_head(token);
+    auto counted = [](const std::string& out) {
+        auto at = out.find("consistent with ");
+        return at == std::string::npos ? -1 : std::atoi(out.c_str() + at + 16);
+    };
+    const std::string state = d + "/heads.json";
+    auto before = verify();
+    ASSERT_EQ(before.exit_code, 0) << before.output;
+    const int heads = counted(before.output);
+    ASSERT_GE(heads, 2) << before.output;
+
+    const std::string data = shell_quote(selo.data().string());
+    auto unit = selo.valid_serials("Transparency Log");
+    ASSERT_EQ(unit.size(), 1u);
+    ASSERT_EQ(selo.selo("ca revoke --data " + data + " --serial " + unit[0] + " --reason superseded").exit_code, 0);
+    ASSERT_EQ(run("rm -f " + state).exit_code, 0);
+    auto superseded = verify();
+    ASSERT_EQ(superseded.exit_code, 0) << superseded.output;
+    EXPECT_EQ(counted(superseded.output), heads) << superseded.output;
+    EXPECT_EQ(superseded.output.find("not counted"), std::string::npos) << superseded.output;
+
+    // The unit's new key, used for a head, then reported compromised.
+    std::vector<std::string> next;
+    for (int i = 0; i < 100 && next.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        next = selo.valid_serials("Transparency Log");
+    }
+    ASSERT_EQ(next.size(), 1u);
+    sign_head(token);
+    ASSERT_EQ(selo.selo("ca revoke --data " + data + " --serial " + next[0] + " --reason keyCompromise").exit_code, 0);
+    ASSERT_EQ(run("rm -f " + state).exit_code, 0);
+    auto compromised = verify();
+    ASSERT_EQ(compromised.exit_code, 0) << compromised.output;
+    EXPECT_EQ(counted(compromised.output), heads) << "the compromised key's head counted:\n" << compromised.output;
+    EXPECT_NE(compromised.output.find("note: not counted, the tree head of size"), std::string::npos)
+        << compromised.output;
+    EXPECT_NE(compromised.output.find("reason keyCompromise"), std::string::npos) << compromised.output;
 }
 
 TEST_F(LogHttp, AHandEditedRowOfTheWrongTypeIsNamedNotACrash) {

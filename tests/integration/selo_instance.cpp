@@ -209,4 +209,20 @@ std::string SeloInstance::api_login(const Holder& h, int otp_ahead) {
     return r.body.is_object() ? std::string(r.body.as_object().at("access_token").as_string()) : "";
 }
 
+std::vector<std::string> SeloInstance::valid_serials(std::string_view subject_part) const {
+    auto list = selo("ca list --json --data " + shell_quote(data().string()), true);
+    std::vector<std::string> out;
+    if (list.exit_code != 0) {
+        return out;
+    }
+    const boost::json::value rows = boost::json::parse(list.output);  // outlives the loop
+    for (const auto& v : rows.as_array()) {
+        if (std::string_view(v.at("subject").as_string()).find(subject_part) != std::string_view::npos &&
+            v.at("status").as_string() == "valid") {
+            out.emplace_back(v.at("serial").as_string());
+        }
+    }
+    return out;
+}
+
 }  // namespace selo::test

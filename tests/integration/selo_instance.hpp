@@ -100,6 +100,10 @@ public:
     // /api/v1/auth/login with password and OTP: a bearer token for /api/v1.
     std::string api_login(const Holder& h, int otp_ahead = 0);
 
+    // The serials of valid certificates whose subject contains `subject_part`, from
+    // `selo ca list --json` (empty when it fails).
+    [[nodiscard]] std::vector<std::string> valid_serials(std::string_view subject_part) const;
+
 private:
     std::unique_ptr<TempDir> dir_;
     std::unique_ptr<ServerProcess> server_;

@@ -223,22 +223,6 @@ TEST_F(TsaHttp, CscTimestampReturnsTheSameTokensForAHash) {
 namespace selo::test {
 namespace {
 
-// The serials of valid certificates whose subject contains `subject_part`, from `selo ca list --json`.
-std::vector<std::string> valid_serials(const SeloInstance& selo, std::string_view subject_part) {
-    auto list = selo.selo("ca list --json --data " + shell_quote(selo.data().string()), true);
-    std::vector<std::string> out;
-    if (list.exit_code != 0) {
-        return out;
-    }
-    const boost::json::value rows = boost::json::parse(list.output);  // outlives the loop
-    for (const auto& v : rows.as_array()) {
-        if (std::string_view(v.at("subject").as_string()).find(subject_part) != std::string_view::npos &&
-            v.at("status").as_string() == "valid") {
-            out.emplace_back(v.at("serial").as_string());
-        }
-    }
-    return out;
-}
 
 // A token from POST /tsa for doc.txt (with certReq) into NAME.tsr; the serial of the certificate
 // it was signed under (lower-case hex), or why there is none.
@@ -271,7 +255,7 @@ TEST(TsaUnitRevocation, ARevokedUnitIsReplacedAndItsKeySignsNothingMore) {
     SeloInstance selo;
     std::string revoked_at_rest;
     selo.before_serve = [&]() -> std::string {
-        auto units = valid_serials(selo, "Time-Stamping Unit");
+        auto units = selo.valid_serials("Time-Stamping Unit");
         if (units.size() != 1) {
             return "expected one TSA unit certificate after init";
         }
@@ -301,7 +285,7 @@ TEST(TsaUnitRevocation, ARevokedUnitIsReplacedAndItsKeySignsNothingMore) {
     // Replaced at start: the first token is already under a new certificate.
     const std::string second = token_signer(selo, "first");
     EXPECT_NE(second, revoked_at_rest);
-    EXPECT_EQ(valid_serials(selo, "Time-Stamping Unit"), std::vector<std::string>{second});
+    EXPECT_EQ(selo.valid_serials("Time-Stamping Unit"), std::vector<std::string>{second});
     EXPECT_NE(verifies("first").find("Verification: OK"), std::string::npos) << verifies("first");
 
     // Revoked while serving: within a few seconds every token is under a third certificate.
@@ -316,14 +300,14 @@ TEST(TsaUnitRevocation, ARevokedUnitIsReplacedAndItsKeySignsNothingMore) {
     }
     ASSERT_NE(third, second) << "still signing under the revoked certificate after 10 s";
     EXPECT_EQ(third.find("no token"), std::string::npos) << third;
-    EXPECT_EQ(valid_serials(selo, "Time-Stamping Unit"), std::vector<std::string>{third});
+    EXPECT_EQ(selo.valid_serials("Time-Stamping Unit"), std::vector<std::string>{third});
     EXPECT_NE(verifies("later").find("Verification: OK"), std::string::npos) << verifies("later");
     for (int i = 0; i < 5; ++i) {
         EXPECT_EQ(token_signer(selo, "after"), third);
     }
 
     // The log's unit (tree heads) likewise gets a new certificate.
-    auto log_units = valid_serials(selo, "Transparency Log");
+    auto log_units = selo.valid_serials("Transparency Log");
     ASSERT_EQ(log_units.size(), 1u);
     auto revoke_log = selo.selo("ca revoke --data " + shell_quote(selo.data().string()) + " --serial " +
                                 log_units[0] + " --reason cessationOfOperation");
@@ -331,7 +315,7 @@ TEST(TsaUnitRevocation, ARevokedUnitIsReplacedAndItsKeySignsNothingMore) {
     std::vector<std::string> now_valid = log_units;
     for (int i = 0; i < 100 && (now_valid.empty() || now_valid == log_units); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        now_valid = valid_serials(selo, "Transparency Log");
+        now_valid = selo.valid_serials("Transparency Log");
     }
     ASSERT_EQ(now_valid.size(), 1u);
     EXPECT_NE(now_valid[0], log_units[0]);
@@ -346,7 +330,7 @@ TEST(TsaUnitRevocation, UnitsAreBackOnceTheirCasHoldIsLifted) {
     ASSERT_EQ(run("cd " + d + " && echo 'Aviso n.º 4' > doc.txt").exit_code, 0);
     const std::string unit = token_signer(selo, "before");
     ASSERT_EQ(unit.find("no token"), std::string::npos) << unit;
-    auto cas = valid_serials(selo, "Infrastructure CA,");
+    auto cas = selo.valid_serials("Infrastructure CA,");
     ASSERT_EQ(cas.size(), 1u);
     const std::string data = shell_quote(selo.data().string());
     auto hold = selo.selo("ca suspend --data " + data + " --serial " + cas[0]);
@@ -365,7 +349,7 @@ TEST(TsaUnitRevocation, UnitsAreBackOnceTheirCasHoldIsLifted) {
         after = token_signer(selo, "after");
     }
     EXPECT_EQ(after, unit) << "back with the certificate it had";
-    EXPECT_EQ(valid_serials(selo, "Time-Stamping Unit"), std::vector<std::string>{unit});
+    EXPECT_EQ(selo.valid_serials("Time-Stamping Unit"), std::vector<std::string>{unit});
 
     // The unit itself revoked while its CA is on hold: no new certificate from the held CA, no
     // token meanwhile; the hold lifted, a new certificate (one) and tokens under it.
@@ -373,7 +357,7 @@ TEST(TsaUnitRevocation, UnitsAreBackOnceTheirCasHoldIsLifted) {
     ASSERT_EQ(selo.selo("ca revoke --data " + data + " --serial " + unit + " --reason superseded").exit_code, 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     EXPECT_NE(token_signer(selo, "held").find("out of service"), std::string::npos);
-    EXPECT_TRUE(valid_serials(selo, "Time-Stamping Unit").empty()) << "issued from a CA on hold";
+    EXPECT_TRUE(selo.valid_serials("Time-Stamping Unit").empty()) << "issued from a CA on hold";
     ASSERT_EQ(selo.selo("ca resume --data " + data + " --serial " + cas[0]).exit_code, 0);
     std::string renewed = "no token";
     for (int i = 0; i < 100 && renewed.find("no token") != std::string::npos; ++i) {
@@ -382,7 +366,7 @@ TEST(TsaUnitRevocation, UnitsAreBackOnceTheirCasHoldIsLifted) {
     }
     EXPECT_EQ(renewed.find("no token"), std::string::npos) << renewed;
     EXPECT_NE(renewed, unit);
-    EXPECT_EQ(valid_serials(selo, "Time-Stamping Unit"), std::vector<std::string>{renewed});
+    EXPECT_EQ(selo.valid_serials("Time-Stamping Unit"), std::vector<std::string>{renewed});
 }
 
 }  // namespace

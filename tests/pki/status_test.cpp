@@ -213,6 +213,21 @@ TEST_P(CaStatus, CrlListsExactlyTheRevokedSerialsAndOpensslVerifiesIt) {
     EXPECT_NE(out.output.find("Key Compromise"), std::string::npos);
     EXPECT_NE(out.output.find("Certificate Hold"), std::string::npos);
     EXPECT_NE(out.output.find("X509v3 CRL Number: \n                2"), std::string::npos) << out.output;
+    // Read back as a relying party reads it (log verify does): checked against its issuer, and
+    // what it says of each serial.
+    auto received = ReceivedCrl::read(second.der, np->certificate());
+    ASSERT_TRUE(received.has_value()) << received.error().message;
+    auto ra = received->status(a.serial_hex()).value();
+    EXPECT_EQ(ra.status, kStatusRevoked);
+    EXPECT_EQ(ra.revocation_reason, static_cast<int>(RevocationReason::key_compromise));
+    EXPECT_TRUE(ra.revoked_at.has_value());
+    EXPECT_EQ(received->status(b.serial_hex()).value().status, kStatusSuspended);
+    EXPECT_EQ(received->status(c.serial_hex()).value().status, kStatusValid) << "resumed";
+    EXPECT_FALSE(received->status("zz").has_value());
+    auto foreign = ReceivedCrl::read(second.der, *root_cert);
+    ASSERT_FALSE(foreign.has_value()) << "a CRL taken for another CA's";
+    EXPECT_NE(foreign.error().message.find("not by"), std::string::npos) << foreign.error().message;
+    EXPECT_FALSE(ReceivedCrl::read(as_bytes(std::string_view("not a CRL")), np->certificate()).has_value());
     // Half-way to nextUpdate a new CRL is made even without changes.
     clock.advance(std::chrono::hours(13));
     EXPECT_EQ(crl->current(np->name()).value().number, 3);
