@@ -224,7 +224,7 @@ Result<EpcmEvent> PostmarkService::log_event(std::string_view transaction_id, st
     // Held through seal: the sequence number taken here is the one stored (see the member).
     std::lock_guard lock(
         transaction_locks_[std::hash<std::string_view>{}(transaction_id) % transaction_locks_.size()]);
-    auto events = SELO_TRY(repo_.transaction(transaction_id));
+    auto events = SELO_TRY(this->events(transaction_id));
     if (events.empty()) {
         return fail(ErrorCode::not_found, "no postmark transaction {}", transaction_id);
     }
@@ -310,9 +310,48 @@ Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteVie
     return out;
 }
 
+Result<EpcmEvent> PostmarkService::checked(EpcmEvent e) {
+    // The receipt's last line states the time the service took; every line before it is made
+    // from the stored fields.
+    auto without_time = [](std::string_view text) {
+        const auto at = text.rfind("\ntime: ");
+        return at == std::string_view::npos ? text : text.substr(0, at);
+    };
+    const std::string expected = receipt_text(e, e.time);
+    const auto info = read_token(e.token);
+    if (without_time(expected) != without_time(as_chars(e.receipt)) || !info ||
+        std::chrono::floor<std::chrono::milliseconds>(info->gen_time) !=
+            std::chrono::floor<std::chrono::milliseconds>(e.time) ||
+        info->digest != crypto::sha256(e.receipt)) {
+        return fail(ErrorCode::internal,
+                    "postmark event {} (transaction {}, sequence {}) does not match its signed receipt: its stored "
+                    "record was altered",
+                    e.id, e.transaction_id, e.sequence);
+    }
+    return e;
+}
+
+Result<std::vector<EpcmEvent>> PostmarkService::events(std::string_view transaction_id) {
+    auto stored = SELO_TRY(repo_.transaction(transaction_id));
+    std::vector<EpcmEvent> out;
+    out.reserve(stored.size());
+    for (auto& e : stored) {
+        out.push_back(SELO_TRY(checked(std::move(e))));
+    }
+    return out;
+}
+
+Result<std::optional<EpcmEvent>> PostmarkService::find(std::string_view id) {
+    auto stored = SELO_TRY(repo_.find(id));
+    if (!stored) {
+        return std::optional<EpcmEvent>{};
+    }
+    return std::optional<EpcmEvent>(SELO_TRY(checked(std::move(*stored))));
+}
+
 Result<IntegrityResult> PostmarkService::check_integrity(std::string_view receipt_id,
                                                          std::optional<DocumentDigest> document) {
-    auto e = SELO_TRY(repo_.find(receipt_id));
+    auto e = SELO_TRY(find(receipt_id));
     if (!e) {
         return fail(ErrorCode::not_found, "no receipt {}", receipt_id);
     }

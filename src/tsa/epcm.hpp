@@ -107,12 +107,16 @@ public:
     Result<IntegrityResult> check_integrity(std::string_view receipt_id, std::optional<DocumentDigest> document);
     Result<IntegrityResult> check_receipt(ByteView receipt, ByteView token,
                                           const std::optional<DocumentDigest>& document);
-    // S43 RetrieveResults.
-    Result<std::vector<EpcmEvent>> events(std::string_view transaction_id) { return repo_.transaction(transaction_id); }
-    Result<std::optional<EpcmEvent>> find(std::string_view id) { return repo_.find(id); }
+    // S43 RetrieveResults. Each event is what its signed receipt states: one whose stored fields
+    // say otherwise (an edited record) is ErrorCode::internal, never served as it is.
+    Result<std::vector<EpcmEvent>> events(std::string_view transaction_id);
+    Result<std::optional<EpcmEvent>> find(std::string_view id);
 
 private:
     Result<EpcmEvent> seal(EpcmEvent e, std::string_view log_type);
+    // `e` as stored, when its fields are those its receipt states and its token is over that
+    // receipt, at its time.
+    static Result<EpcmEvent> checked(EpcmEvent e);
 
     EpcmRepository& repo_;
     TimeStamper& stamper_;

@@ -709,6 +709,40 @@ TEST_F(EpcmTest, APostmarkStampedUnderARevokedTsaCertificateIsRefusedAndNothingI
                     .has_value());
 }
 
+// The receipt and its token are the record; the other columns are for queries. An event whose
+// stored fields no longer say what its receipt says is never served, nor built on by LogEvent.
+TEST_F(EpcmTest, AnEventWhoseRecordWasEditedIsNotServed) {
+    const Bytes digest = crypto::sha256(std::string_view("Ofício n.º 13/2025"));
+    auto pm = service->postmark("acct-1", crypto::DigestAlgorithm::sha256, digest, std::nullopt).value();
+    ASSERT_TRUE(service->log_event(pm.transaction_id, "acct-1", "delivered", "").has_value());
+    ASSERT_EQ(service->events(pm.transaction_id).value().size(), 2u);
+    ASSERT_TRUE(service->find(pm.id).value().has_value());
+
+    const std::vector<std::string> edits = {
+        "UPDATE epcm_events SET submitter = 'acct-2' WHERE id = ?",
+        "UPDATE epcm_events SET digest = zeroblob(32) WHERE id = ?",
+        "UPDATE epcm_events SET time_ms = time_ms - 86400000 WHERE id = ?",
+    };
+    ASSERT_TRUE(db->execute("DROP TRIGGER epcm_events_append_only_update").has_value());
+    for (const auto& edit : edits) {
+        SCOPED_TRACE(edit);
+        auto before = db->query_one("SELECT submitter, digest, time_ms FROM epcm_events WHERE id = ?", {pm.id}).value();
+        ASSERT_TRUE(db->execute(edit, {pm.id}).has_value());
+        auto listed = service->events(pm.transaction_id);
+        ASSERT_FALSE(listed.has_value());
+        EXPECT_EQ(listed.error().code, ErrorCode::internal);
+        EXPECT_NE(listed.error().message.find("does not match its signed receipt"), std::string::npos)
+            << listed.error().message;
+        EXPECT_FALSE(service->find(pm.id).has_value());
+        EXPECT_FALSE(service->log_event(pm.transaction_id, "acct-1", "read", "").has_value())
+            << "an event built on an edited postmark";
+        ASSERT_TRUE(db->execute("UPDATE epcm_events SET submitter = ?, digest = ?, time_ms = ? WHERE id = ?",
+                                {before->text(0).value(), before->blob(1).value(), before->integer(2).value(), pm.id})
+                        .has_value());
+        EXPECT_TRUE(service->events(pm.transaction_id).has_value()) << "restored";
+    }
+}
+
 TEST_F(EpcmTest, ChecksAReceiptInItsOwnAlgorithmAndWithoutADocument) {
     Bytes digest = crypto::digest(crypto::DigestAlgorithm::sha384, to_bytes("Ofício n.º 12/2025"));
     auto e = service->postmark("acct-1", crypto::DigestAlgorithm::sha384, digest, std::nullopt).value();
