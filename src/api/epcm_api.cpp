@@ -161,9 +161,11 @@ void add_epcm_routes(http::Router& router, ApiContext& ctx) {
             {.summary = "S43 Postmark: a time-stamped receipt for a document digest",
              .description = "Optionally with the submitter's detached CMS signature over the document "
                             "(base64 DER), which is validated (chain to Selo's root, revocation status of "
-                            "every certificate below it) and the result recorded in the receipt. 503 when "
-                            "that status cannot be read just now, or the time-stamping unit is out of service "
-                            "(its certificate revoked or suspended): no receipt is made, send it again.",
+                            "every certificate below it) and the result recorded in the receipt. 503, with no "
+                            "receipt made, when that status cannot be read just now (send it again), or while "
+                            "the time-stamping unit is out of service: its certificate, or its CA's, revoked or "
+                            "suspended (until the unit has a new certificate or the hold is lifted; the problem's "
+                            "detail says which).",
              .request_schema = schema_object({{"digest", schema_string("hex")},
                                               {"digest_algorithm", schema_string("sha-256 (default), sha-384, sha-512")},
                                               {"signature", schema_string("base64 DER CMS SignedData, detached")}},

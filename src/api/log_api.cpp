@@ -165,7 +165,7 @@ void add_log_routes(http::Router& router, ApiContext& ctx) {
              .response_schema = schema_object({{"leaf_index", schema_integer()},
                                                {"tree_size", schema_integer()},
                                                {"inclusion_path", schema_array(schema_string("hex"))}}),
-             .errors = {400, 404},
+             .errors = {400, 404, 422},
              .query = {{"leaf_hash", "hex SHA-256 leaf hash"}, {"tree_size", "size of the tree (default: now)"}},
              .required_query = {"leaf_hash"}},
             [&log](const ApiRequest& r) -> Result<http::Response> {
@@ -193,7 +193,7 @@ void add_log_routes(http::Router& router, ApiContext& ctx) {
              .response_schema = schema_object({{"first", schema_integer()},
                                                {"second", schema_integer()},
                                                {"consistency_path", schema_array(schema_string("hex"))}}),
-             .errors = {400},
+             .errors = {400, 422},
              .query = {{"first", "the older tree size"}, {"second", "the newer tree size"}},
              .required_query = {"first", "second"}},
             [&log](const ApiRequest& r) -> Result<http::Response> {
