@@ -61,8 +61,15 @@ int run_init(const InitArgs& args) {
         print_error(r.error().message);
         return 1;
     }
+    // Opened once, which makes the time-stamping units (the TSA's and the log's): the directory
+    // is whole before any command reads it, and a listing (`selo ca list`) writes nothing.
+    if (auto rt = Runtime::open(args.data, clock, rng); !rt) {
+        print_error(rt.error().message);
+        return 1;
+    }
     std::cout << "Created Selo data directory " << args.data.string() << "\n"
-              << "  a root CA and its issuing CAs (`selo ca list` names them), certificates naming "
+              << "  a root CA and its issuing CAs, and the time-stamping units of the TSA and of the "
+                 "transparency log (`selo ca list` names them all), certificates naming "
               << args.public_url << "\n";
     if (auto cfg = load_config(args.data / kConfigFile); cfg && !cfg->server.repository_url.empty()) {
         std::cout << "  status (OCSP, CRLs, CA certificates) over plain http at "

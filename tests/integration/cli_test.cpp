@@ -57,6 +57,17 @@ TEST(Cli, InitRefusesBadPublicUrlsAndExistingDirectories) {
     std::string text(as_chars(toml));
     EXPECT_NE(text.find("public_url = 'https://selo.example.mo'"), std::string::npos) << text;
     EXPECT_NE(text.find("[[pki.authority]]"), std::string::npos);
+    // The directory is whole: the time-stamping units are made with it, and a listing writes
+    // nothing (it used to make them).
+    const std::string db = shell_quote((dir / "data" / "selo.db").string());
+    const std::string count = "sqlite3 " + db + " 'SELECT COUNT(*) FROM tsa_units; SELECT COUNT(*) FROM log_entries'";
+    const std::string made = run_stdout(count).output;
+    EXPECT_EQ(made.substr(0, 2), "2\n") << made;
+    auto listed = run_stdout(shell_quote(SeloInstance::binary().string()) + " ca list --data " + d);
+    ASSERT_EQ(listed.exit_code, 0) << listed.output;
+    EXPECT_NE(listed.output.find("Time-Stamping Unit"), std::string::npos) << listed.output;
+    EXPECT_NE(listed.output.find("Transparency Log"), std::string::npos) << listed.output;
+    EXPECT_EQ(run_stdout(count).output, made) << "a listing wrote to the data directory";
 
     write_file(dir / "plain-file", "x");
     EXPECT_EQ(selo("init --data " + shell_quote((dir / "plain-file").string())).exit_code, 1);
