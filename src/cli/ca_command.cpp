@@ -443,6 +443,10 @@ int run_ca(const CaArgs& args) {
         print_error("--serial is required");
         return 2;
     }
+    if (serial.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        print_error(fmt::format("'{}' is not a serial number: give it in hex, as `selo ca list` shows it", args.serial));
+        return 2;
+    }
     auto ca = authority_for(rt, args.ca, serial);
     if (!ca) {
         print_error(ca.error().message);

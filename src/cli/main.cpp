@@ -268,7 +268,7 @@ int main(int argc, char** argv) {
     ts_cmd->add_flag("-q,--quiet", ts.quiet, "No output but errors");
     ts_cmd->add_flag("-f,--force", ts.force, "Replace the output file if it exists");
     ts_cmd->add_option("input", ts.input, "File to time-stamp")->required()->check(CLI::ExistingFile);
-    ts_cmd->add_option("-o,--output", ts.output, "TimeStampResp (.tsr) to write")->required();
+    ts_cmd->add_option("-o,--output", ts.output, "TimeStampResp (.tsr) to write; - for standard output")->required();
 
     auto* log_cmd = app.add_subcommand("log", "The transparency log");
     log_cmd->require_subcommand(1);

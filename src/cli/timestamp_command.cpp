@@ -87,11 +87,13 @@ Result<std::pair<TsReqPtr, Bytes>> build_request(crypto::DigestAlgorithm alg, co
 
 Result<void> run(const TimestampArgs& args) {
     std::error_code ec;
-    if (fs::exists(args.output, ec) && !args.force) {
+    // "-o -": the reply to standard output (a pipe into openssl ts, say), the report to stderr.
+    const bool to_stdout = args.output == "-";
+    if (!to_stdout && fs::exists(args.output, ec) && !args.force) {
         return fail(ErrorCode::conflict, "{} exists; use --force to replace it", args.output.string());
     }
     // Before anything is asked of the server: a token that cannot be saved is wasted.
-    if (const fs::path dir = args.output.parent_path(); !dir.empty() && !fs::is_directory(dir, ec)) {
+    if (const fs::path dir = args.output.parent_path(); !to_stdout && !dir.empty() && !fs::is_directory(dir, ec)) {
         return fail(ErrorCode::invalid_argument, "cannot write {}: {} {}", args.output.string(), dir.string(),
                     fs::exists(dir, ec) ? "is not a directory" : "does not exist");
     }
@@ -140,9 +142,16 @@ Result<void> run(const TimestampArgs& args) {
     auto token = SELO_TRY(tsa::token_of_response(reply));
     auto info = SELO_TRY(tsa::read_token(token));
 
+    std::ostream& report = to_stdout ? std::cerr : std::cout;
+    if (to_stdout) {
+        std::cout.write(body.data(), static_cast<std::streamsize>(body.size()));
+        if (!std::cout.flush()) {
+            return fail(ErrorCode::internal, "cannot write the reply to standard output");
+        }
+    }
     fs::path tmp = args.output;
     tmp += ".tmp";
-    {
+    if (!to_stdout) {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out.write(body.data(), static_cast<std::streamsize>(body.size()));
         if (!out.flush()) {
@@ -151,16 +160,18 @@ Result<void> run(const TimestampArgs& args) {
                         std::strerror(err));
         }
     }
-    fs::rename(tmp, args.output, ec);
-    if (ec) {
-        return fail(ErrorCode::internal, "cannot write {}: {}", args.output.string(), ec.message());
+    if (!to_stdout) {
+        fs::rename(tmp, args.output, ec);
+        if (ec) {
+            return fail(ErrorCode::internal, "cannot write {}: {}", args.output.string(), ec.message());
+        }
     }
     if (!args.quiet) {
-        std::cout << "Time-stamped " << args.input.string() << " (" << crypto::digest_name(alg) << " "
+        report << "Time-stamped " << args.input.string() << " (" << crypto::digest_name(alg) << " "
                   << hex_encode(digest) << ")\n  time:   " << format_utc(info.gen_time) << " (genTime " << info.gen_time_text
                   << ")\n  serial: "
-                  << info.serial_hex << "\n  TSA:    " << info.signer << "\nWrote " << args.output.string()
-                  << "\n";
+                  << info.serial_hex << "\n  TSA:    " << info.signer << "\nWrote "
+                  << (to_stdout ? std::string("it to standard output") : args.output.string()) << "\n";
     }
     return {};
 }

@@ -127,6 +127,9 @@ TEST_F(CaStatusOverHttp, OpensslOcspSeesEveryChangeTheCliMakes) {
     auto bad = selo->selo("ca revoke --data " + data() + " --serial " + a + " --reason bored");
     EXPECT_EQ(bad.exit_code, 2);
     EXPECT_NE(bad.output.find("unknown revocation reason"), std::string::npos) << bad.output;
+    auto not_hex = selo->selo("ca revoke --data " + data() + " --serial zz --reason superseded");
+    EXPECT_EQ(not_hex.exit_code, 2);
+    EXPECT_NE(not_hex.output.find("'zz' is not a serial number"), std::string::npos) << not_hex.output;
 
     // Never issued: unknown.
     out = ocsp("-serial 0x41414141414141414141414141414141");

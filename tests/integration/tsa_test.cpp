@@ -151,6 +151,12 @@ TEST_F(TsaHttp, SeloTimestampWritesAReplyOpensslVerifies) {
         auto v = run("cd " + dir() + " && openssl ts -verify -data doc.txt -in doc.tsr -CAfile root.pem -untrusted chain.pem");
         EXPECT_NE(v.output.find("Verification: OK"), std::string::npos) << v.output;
     }
+    // "-o -": the reply on standard output, for a pipe; no file named "-".
+    auto piped = run("cd " + dir() + " && " + shell_quote(SeloInstance::binary().string()) + " timestamp doc.txt --server " +
+                     instance->base() + " -o - 2>report.txt | openssl ts -verify -data doc.txt -in /dev/stdin"
+                     " -CAfile root.pem -untrusted chain.pem && grep -q 'standard output' report.txt && test ! -e -");
+    EXPECT_EQ(piped.exit_code, 0) << piped.output;
+    EXPECT_NE(piped.output.find("Verification: OK"), std::string::npos) << piped.output;
     // No silent overwrite; clear errors for a bad hash name and an unreachable server.
     auto again = instance->selo("timestamp " + dir() + "/doc.txt --server " + instance->base() + " -o " + out);
     EXPECT_EQ(again.exit_code, 1);
