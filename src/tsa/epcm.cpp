@@ -121,8 +121,14 @@ SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgor
     const ASN1_OBJECT* dig_oid = nullptr;
     ::X509_ALGOR_get0(&dig_oid, nullptr, nullptr, dig_alg);
     if (crypto::oid_text(dig_oid) != crypto::digest_oid(algorithm)) {
-        return invalid(fmt::format("the signature uses digest {}, the postmark {}", crypto::oid_text(dig_oid),
-                                   crypto::digest_name(algorithm)));
+        // Not a verdict on the signature: it cannot be checked against a digest in another
+        // algorithm than its own.
+        const auto own = crypto::digest_from_oid(crypto::oid_text(dig_oid));
+        return {"unusable", fmt::format("the signature is over the document's {} digest, the postmark gives its {}; "
+                                        "postmark the {} digest with \"digest_algorithm\" to have it checked",
+                                        own ? crypto::digest_name(*own) : crypto::oid_text(dig_oid),
+                                        crypto::digest_name(algorithm),
+                                        own ? crypto::digest_name(*own) : crypto::oid_text(dig_oid))};
     }
     const ASN1_OCTET_STRING* value = md->value.octet_string;
     if (static_cast<std::size_t>(::ASN1_STRING_length(value)) != digest.size() ||
@@ -204,6 +210,10 @@ Result<EpcmEvent> PostmarkService::postmark(std::string_view submitter, crypto::
         if (e.validation.status == "indeterminate") {
             return fail(ErrorCode::unavailable, "{}: no receipt was made; send the postmark again shortly",
                         e.validation.detail);
+        }
+        // Nor call a sound signature invalid because it is over another digest of the document.
+        if (e.validation.status == "unusable") {
+            return fail(ErrorCode::invalid_argument, "{}", e.validation.detail);
         }
     }
     return seal(std::move(e), "postmark");

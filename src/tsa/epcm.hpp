@@ -29,7 +29,9 @@ namespace selo::tsa {
 // What was found of the submitter's signature.
 struct SignatureValidation {
     // "none", "valid", "invalid"; "indeterminate" when the signer's certificate status could not
-    // be read (validate_cms_signature only: a postmark is refused then, never receipted so).
+    // be read, "unusable" when the signature is over the document's digest in another algorithm
+    // than the one given (validate_cms_signature only: a postmark is refused then, never
+    // receipted so).
     std::string status = "none";
     std::string detail;  // the signer, or why the signature is invalid
 };

@@ -1449,6 +1449,21 @@ TEST_F(EpcmSignatureTest, APostmarkAfterTheCaRevokedTheSignerSaysTheSignatureIsI
     EXPECT_NE(receipt.find("reason keyCompromise)"), std::string::npos) << receipt;
 }
 
+// A sound signature over the document's SHA-256 digest, given with its SHA-512 digest, cannot be
+// checked against it: the postmark is refused saying so, not receipted calling it invalid.
+TEST_F(EpcmSignatureTest, ASignatureOverAnotherDigestOfTheDocumentIsRefusedNotCalledInvalid) {
+    MemoryEpcm repo;
+    PostmarkService service(repo, *fixture->tsa, nullptr, anchors, records_lookup(), fixture->clock, fixture->rng);
+    auto r = service.postmark("acct-1", crypto::DigestAlgorithm::sha512,
+                              crypto::digest(crypto::DigestAlgorithm::sha512, as_bytes(document)), signature);
+    ASSERT_FALSE(r.has_value()) << r->validation.status;
+    EXPECT_EQ(r.error().code, ErrorCode::invalid_argument);
+    EXPECT_NE(r.error().message.find("over the document's SHA-256 digest, the postmark gives its SHA-512"),
+              std::string::npos)
+        << r.error().message;
+    EXPECT_TRUE(repo.events.empty());
+}
+
 // A postmark whose signer's status cannot be read is refused (retry later), not receipted with
 // a verdict the records did not give: nothing is sealed, stored or logged.
 TEST_F(EpcmSignatureTest, APostmarkWhoseSignerStatusCannotBeReadIsRefusedAndNothingIsRecorded) {
