@@ -69,6 +69,13 @@ protected:
             ASSERT_EQ(r.output, "200");
         }
     }
+    // A bearer token of a new auditor, who may sign tree heads on request.
+    std::string auditor_token() {
+        const int n = ++auditors;
+        auto auditor = selo.enrol("Auditora Teste", "Auditora Teste", fmt::format("S-7{}", n),
+                                  fmt::format("audit{}@example.mo", n), "", {"auditor"}, "staff-card");
+        return selo.api_login(auditor);
+    }
     json::object sign_head(const std::string& token) {
         auto r = selo.post("/api/v1/log/tree-head", "", {"Authorization: Bearer " + token});
         EXPECT_EQ(r.status, 201) << r.raw;
@@ -88,6 +95,7 @@ protected:
     }
     SeloInstance selo;
     std::string d;
+    int auditors = 0;
 };
 
 TEST_F(LogHttp, CertificatesAndTokensAreLoggedWithProofsAnIndependentVerifierAccepts) {
@@ -293,9 +301,7 @@ TEST_F(LogHttp, EntriesPastTheEndAreAnEmptyPage) {
 // A signed tree head's record is the token's: a time edited beside it, or a head the client saw
 // that is gone from the server's list, fails the run.
 TEST_F(LogHttp, VerifyFailsWhenATreeHeadRecordIsEditedOrRemoved) {
-    auto auditor = selo.enrol("Auditora Teste", "Auditora Teste", "S-78", "audit2@example.mo", "", {"auditor"},
-                              "staff-card");
-    const std::string token = selo.api_login(auditor);
+    const std::string token = auditor_token();
     stamp(2);
     sign_head(token);
     stamp(2);
@@ -332,9 +338,7 @@ TEST_F(LogHttp, VerifyFailsWhenATreeHeadRecordIsEditedOrRemoved) {
 // RFC 3161 §4 for tree heads, from the server's CRLs: the log's unit superseded, the heads it
 // signed before still count; its key reported compromised, none signed with it does.
 TEST_F(LogHttp, VerifyCountsNoTreeHeadSignedWithACompromisedKey) {
-    auto auditor = selo.enrol("Auditora Teste", "Auditora Teste", "S-79", "audit3@example.mo", "", {"auditor"},
-                              "staff-card");
-    const std::string token = selo.api_login(auditor);
+    const std::string token = auditor_token();
     stamp(2);
     sign_head(token);
     auto counted = [](const std::string& out) {
