@@ -43,6 +43,8 @@ struct ApiContext {
     std::map<std::string, pki::CertificateAuthority, std::less<>>* authorities = nullptr;
     pki::CertificateRepository* certificates = nullptr;
     tsa::TimeStampAuthority* tsa = nullptr;  // POST /tsa and CSC signatures/timestamp; null: off
+    // Every certificate the TSA's unit has had (GET /ca/time-stamping-units.pem); empty: not served.
+    std::function<Result<std::vector<Bytes>>()> tsa_unit_certificates;
     translog::TransparencyLog* log = nullptr;  // /api/v1/log; null: off
     tsa::PostmarkService* postmarks = nullptr;  // /api/v1/epcm; null: off
     // Institutions and their members (/api/v1/institutions, members reading its SEPBox); null: off.

@@ -5,6 +5,7 @@
 #include "api/api.hpp"
 #include "core/log.hpp"
 #include "http/response.hpp"
+#include "pki/certificate.hpp"
 #include "tsa/authority.hpp"
 
 namespace selo::api {
@@ -27,6 +28,36 @@ std::string media_type(std::string_view content_type) {
 void add_tsa_routes(http::Router& router, ApiContext& ctx) {
     if (ctx.tsa == nullptr) {
         return;
+    }
+    if (ctx.tsa_unit_certificates) {
+        // The certificates to pin a token's or an EPCM receipt's signer to (openssl ts -verify
+        // -CAfile time-stamping-units.pem -partial_chain): a time-stamping certificate Selo's CA
+        // issued to anyone else is not among them.
+        router.add(
+            http::Verb::get, "/ca/time-stamping-units.pem",
+            [&ctx](const http::Request&, const http::RequestContext&, const http::PathParams&) {
+                auto ders = ctx.tsa_unit_certificates();
+                if (!ders) {
+                    log::error("reading the time-stamping unit's certificates: {}", ders.error().message);
+                    return http::text_response(http::Status::internal_server_error,
+                                               "the certificate repository is unavailable");
+                }
+                std::string pem;
+                for (const auto& der : *ders) {
+                    auto cert = pki::Certificate::from_der(der);
+                    if (!cert) {
+                        log::error("a stored time-stamping unit certificate: {}", cert.error().message);
+                        return http::text_response(http::Status::internal_server_error,
+                                                   "the certificate repository is unavailable");
+                    }
+                    pem += cert->pem();
+                }
+                auto res = http::text_response(http::Status::ok, pem);
+                res.set(http::Field::content_type, "application/x-pem-file");
+                res.set(http::Field::cache_control, "public, max-age=300");
+                return res;
+            },
+            {.summary = "Every certificate the TSA's unit has signed with (PEM), oldest first"});
     }
     // Asynchronous: the token is signed at once, and the reply is sent when the log's group
     // commit holding its entry is durable, so no thread waits through an fsync. With keys in

@@ -733,9 +733,12 @@ Result<void> Runtime::open_time_stamping() {
                                                                std::move(log_opts), clock_, rng_, nullptr)));
     log_->set_tree_head_signer(&*log_unit_);
     // Every token of the public TSA is appended to the log before it is returned.
-    tsa_.emplace(SELO_TRY(tsa::TimeStampAuthority::create(std::move(unit->certificate),
-                                                          std::move(unit->key), std::move(opts),
-                                                          clock_, rng_, log_.get())));
+    auto made = tsa::TimeStampAuthority::create(std::move(unit->certificate), std::move(unit->key), std::move(opts),
+                                                clock_, rng_, log_.get());
+    if (!made) {
+        return std::unexpected(made.error().context("[tsa] in selo.toml"));
+    }
+    tsa_.emplace(std::move(*made));
     // Postmarks: receipts stamped by the TSA; submitters' signatures validated against the root,
     // with every CA of the hierarchy as a possible intermediate, and every certificate of the
     // chain checked against the certificates table OCSP and CRLs answer from.
@@ -759,8 +762,9 @@ Result<void> Runtime::open_time_stamping() {
         }
         return std::optional<pki::CertificateStatus>{};  // not issued by a CA of this instance
     };
-    postmarks_ = std::make_unique<tsa::PostmarkService>(epcm_repo_, *tsa_, log_.get(), std::move(anchors),
-                                                        certificate_status_, clock_, rng_);
+    postmarks_ = std::make_unique<tsa::PostmarkService>(
+        epcm_repo_, *tsa_, log_.get(), std::move(anchors), certificate_status_,
+        [this] { return tsa_unit_certificates(); }, clock_, rng_);
     return {};
 }
 

@@ -102,6 +102,9 @@ public:
     sepbox::SepboxRepository& sepbox_repository() noexcept { return sepbox_repo_; }
     // The RFC 3161 time-stamping authority ([tsa]); its certificate chain up to the root.
     tsa::TimeStampAuthority& time_stamp_authority() noexcept { return *tsa_; }
+    // Every certificate (DER) the public TSA's unit has had, oldest first: what its tokens and
+    // EPCM receipts are signed under, published for relying parties to pin.
+    Result<std::vector<Bytes>> tsa_unit_certificates() { return tsa_units_.certificates("tsa"); }
     const std::vector<pki::Certificate>& tsa_chain() const noexcept { return tsa_chain_; }
     // Keeps the TSA and the log's unit signing only under certificates in force; one thread
     // (selo serve's unit watch) calls it, several times a second. A unit whose certificate, or

@@ -147,6 +147,7 @@ int run_serve(const ServeArgs& args) {
     }
     ctx.sepbox = &(*rt)->sepbox();
     ctx.tsa = &(*rt)->time_stamp_authority();
+    ctx.tsa_unit_certificates = [&rt] { return (*rt)->tsa_unit_certificates(); };
     ctx.log = &(*rt)->transparency_log();
     ctx.postmarks = &(*rt)->postmarks();
     ctx.institutions = &(*rt)->institutions();

@@ -32,6 +32,17 @@ Result<void> SqlTsaUnitRepository::replace(const tsa::UnitRecord& r) {
     return {};
 }
 
+Result<std::vector<Bytes>> SqlTsaUnitRepository::certificates(std::string_view name) {
+    auto rows = SELO_TRY(db_.query("SELECT certificate FROM tsa_unit_certificates WHERE name = ? ORDER BY id",
+                                   {std::string(name)}));
+    std::vector<Bytes> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+        out.push_back(SELO_TRY(r.blob(0)));
+    }
+    return out;
+}
+
 namespace {
 constexpr std::string_view kEpcmColumns =
     "id, transaction_id, sequence, event, submitter, digest_algorithm, digest, details, "

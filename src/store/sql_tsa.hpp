@@ -13,6 +13,8 @@ public:
     Result<std::optional<tsa::UnitRecord>> find(std::string_view name) override;
     Result<void> insert(const tsa::UnitRecord& record) override;
     Result<void> replace(const tsa::UnitRecord& record) override;
+    // Kept by triggers on tsa_units (store/schema/tsa.cpp).
+    Result<std::vector<Bytes>> certificates(std::string_view name) override;
 
 private:
     Database& db_;

@@ -130,6 +130,23 @@ namespace {
 using Pkcs7Ptr = std::unique_ptr<PKCS7, crypto::Free<&::PKCS7_free>>;
 }  // namespace
 
+Result<pki::Certificate> token_signer(ByteView token_der) {
+    const unsigned char* p = token_der.data();
+    Pkcs7Ptr token(::d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
+    if (!token || !PKCS7_type_is_signed(token.get())) {
+        crypto::clear_errors();
+        return fail(ErrorCode::invalid_argument, "the time-stamp token cannot be read");
+    }
+    STACK_OF(X509)* signers = ::PKCS7_get0_signers(token.get(), nullptr, 0);
+    X509* signer = signers != nullptr && sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : nullptr;
+    sk_X509_free(signers);  // the certificates themselves belong to the token
+    if (signer == nullptr) {
+        crypto::clear_errors();
+        return fail(ErrorCode::invalid_argument, "the time-stamp token does not carry its signing certificate");
+    }
+    return pki::Certificate::from_x509(signer);
+}
+
 std::optional<ChainProblem> token_problem(ByteView token_der, const TrustAnchors& anchors,
                                           const CertificateStatusLookup& status, TimePoint gen_time, ChainUse use) {
     const unsigned char* p = token_der.data();

@@ -85,6 +85,10 @@ struct ValidatedChain {
 [[nodiscard]] std::optional<ChainProblem> path_problem(STACK_OF(X509) * chain, const CertificateStatusLookup& status,
                                                        TimePoint at, ChainUse use);
 
+// The certificate a time-stamp token names as its signer, among those it carries (certReq);
+// invalid_argument when it carries none that matches.
+[[nodiscard]] Result<pki::Certificate> token_signer(ByteView token_der);
+
 // Why the certificates a time-stamp token (its signature already verified) was signed under (its
 // signer's, carried in the token, and the CAs' above, up to `anchors`) do not let it prove
 // `gen_time` (RFC 3161 §4), or nullopt when they do.

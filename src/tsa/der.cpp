@@ -72,6 +72,21 @@ Bytes small_integer(std::uint64_t value) {
 }
 
 Result<Bytes> oid(std::string_view dotted) {
+    // Strictly the dotted form (X.660): arcs of decimal digits without leading zeros, at least
+    // two, the first 0, 1 or 2. OpenSSL's parser would also take "1.2.3." or "1.2.03" for 1.2.3,
+    // and a policy compared by its text must have one spelling.
+    bool ok = dotted.size() >= 3 && dotted[0] >= '0' && dotted[0] <= '2' && dotted[1] == '.';
+    for (std::size_t at = 0; ok && at <= dotted.size();) {
+        const std::size_t end = std::min(dotted.find('.', at), dotted.size());
+        const std::string_view arc = dotted.substr(at, end - at);
+        ok = !arc.empty() && arc.find_first_not_of("0123456789") == std::string_view::npos &&
+             (arc.size() == 1 || arc[0] != '0');
+        at = end + 1;
+    }
+    if (!ok) {
+        return fail(ErrorCode::invalid_argument, "'{}' is not an object identifier (dotted decimal, e.g. 1.2.3)",
+                    dotted);
+    }
     std::string text(dotted);
     crypto::Asn1ObjectPtr obj(::OBJ_txt2obj(text.c_str(), 1));
     if (!obj) {

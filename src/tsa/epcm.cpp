@@ -4,6 +4,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
 #include <ctime>
 #include <functional>
 
@@ -291,6 +292,21 @@ Result<IntegrityResult> PostmarkService::check_receipt(ByteView receipt, ByteVie
         out.reason = fmt::format("the time-stamp is not an EPCM receipt's: it is under policy {}, not {} (any text "
                                  "can be time-stamped at the public TSA)",
                                  info->policy, kPolicyEpcmReceipt);
+        return out;
+    }
+    // And by Selo's own unit: another time-stamping certificate from Selo's CA does not make
+    // Selo's receipts.
+    auto signer = token_signer(token);
+    if (!signer) {
+        out.reason = "the receipt's time-stamp: " + signer.error().message;
+        return out;
+    }
+    const auto ours = SELO_TRY(signers_ ? signers_()
+                                        : Result<std::vector<Bytes>>(fail(ErrorCode::internal, "no receipt signers")));
+    if (std::find(ours.begin(), ours.end(), signer->der()) == ours.end()) {
+        out.reason = fmt::format("the receipt's time-stamp is signed by {} (serial {}), which is not Selo's "
+                                 "time-stamping unit",
+                                 signer->subject(), signer->serial_hex());
         return out;
     }
     // A token that verifies proves its time only while Selo's records let its unit's

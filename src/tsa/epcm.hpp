@@ -87,14 +87,18 @@ struct IntegrityResult {
     std::optional<TimePoint> proven_time;
 };
 
+// Every certificate (DER) the time-stamping unit that stamps receipts has had: a receipt must be
+// signed under one of them, not merely under a time-stamping certificate Selo's CA issued.
+using ReceiptSigners = std::function<Result<std::vector<Bytes>>()>;
+
 class PostmarkService {
 public:
     // `status`: what Selo's certificate store says of the certificates that chain to `anchors`
     // (all issued by Selo's CAs), for validating submitters' signatures.
     PostmarkService(EpcmRepository& repo, TimeStamper& stamper, TrustLog* log, TrustAnchors anchors,
-                    CertificateStatusLookup status, const Clock& clock, Rng& rng)
+                    CertificateStatusLookup status, ReceiptSigners signers, const Clock& clock, Rng& rng)
         : repo_(repo), stamper_(stamper), log_(log), anchors_(std::move(anchors)), status_(std::move(status)),
-          clock_(clock), rng_(rng) {}
+          signers_(std::move(signers)), clock_(clock), rng_(rng) {}
 
     // S43 Postmark. `signature`: an optional detached CMS signature by the submitter.
     Result<EpcmEvent> postmark(std::string_view submitter, crypto::DigestAlgorithm algorithm, Bytes digest,
@@ -125,6 +129,7 @@ private:
     TrustLog* log_;
     TrustAnchors anchors_;
     CertificateStatusLookup status_;
+    ReceiptSigners signers_;
     const Clock& clock_;
     Rng& rng_;
     // LogEvent reads a transaction's last sequence number, then seals (and logs) and stores the

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/bytes.hpp"
 #include "core/clock.hpp"
@@ -30,6 +31,8 @@ public:
     virtual Result<void> insert(const UnitRecord& record) = 0;
     // Replaces the unit's key and certificate (renewal); not_found for an unknown unit.
     virtual Result<void> replace(const UnitRecord& record) = 0;
+    // Every certificate (DER) the unit has had, oldest first: those it may have signed with.
+    virtual Result<std::vector<Bytes>> certificates(std::string_view name) = 0;
 };
 
 struct UnitSpec {

@@ -112,6 +112,40 @@ TEST_F(EpcmHttp, PostmarkVerifiesOnlineAndOfflineAndAChangedDocumentFails) {
     EXPECT_EQ(off_forged.output.find("Verification: OK"), std::string::npos) << off_forged.output;
     EXPECT_NE(off_forged.output.find("policy"), std::string::npos) << off_forged.output;
 
+    // Signed by Selo's own unit, pinned with the certificates it has had (README): the genuine
+    // receipt passes. A receipt stamped under the receipts' policy by another time-stamping
+    // certificate of Selo's CA (one an officer issued) chains to the root all the same, but is
+    // not Selo's: refused online, and by the pinned offline check.
+    const std::string pinned = " -CAfile units.pem -partial_chain";
+    auto pin = run("cd " + d + " && curl -sf " + selo.base() + "/ca/time-stamping-units.pem -o units.pem"
+                   " && openssl ts -verify -queryfile receipt.tsq -in receipt.tst -token_in" + pinned);
+    EXPECT_NE(pin.output.find("Verification: OK"), std::string::npos) << pin.output;
+    auto other = selo.selo("ca issue --data " + shell_quote(selo.data().string()) + " --profile tsa --common-name "
+                           "'Some Other TSA' --generate-key --key-out " + d + "/other.key -o " + d + "/other.pem");
+    ASSERT_EQ(other.exit_code, 0) << other.output;
+    const std::string cnf = "[ tsa ]\ndefault_tsa = t\n[ t ]\nserial = " + selo.dir().string() +
+                            "/other.serial\nsigner_cert = other.pem\nsigner_key = other.key\nsigner_digest = sha256\n"
+                            "default_policy = " + std::string(kReceiptPolicy) +
+                            "\ndigests = sha256\naccuracy = secs:1\ness_cert_id_alg = sha256\n";
+    write_file(selo.dir() / "other.cnf", as_bytes(cnf));
+    auto rogue = run("cd " + d + " && echo 01 > other.serial && openssl ts -query -data forged.txt -sha256 -cert"
+                     " -tspolicy " + std::string(kReceiptPolicy) + " -out rq.tsq && openssl ts -reply -config other.cnf"
+                     " -queryfile rq.tsq -chain chain.pem -token_out -out rogue.tst && echo MADE");
+    ASSERT_NE(rogue.output.find("MADE"), std::string::npos) << rogue.output;
+    auto rv = selo.post("/api/v1/epcm/verify", json::serialize(json::object{
+        {"receipt", base64_encode(as_bytes(forged))}, {"token", base64_encode(read_file(selo.dir() / "rogue.tst"))}}));
+    ASSERT_EQ(rv.status, 200) << rv.raw;
+    EXPECT_FALSE(rv.body.as_object().at("valid").as_bool()) << rv.raw;
+    EXPECT_NE(std::string(rv.body.as_object().at("reason").as_string()).find("not Selo's time-stamping unit"),
+              std::string::npos)
+        << rv.raw;
+    auto rogue_chain = run("cd " + d + " && openssl ts -verify -queryfile forged.tsq -in rogue.tst -token_in"
+                           " -CAfile root.pem -untrusted chain.pem");
+    EXPECT_NE(rogue_chain.output.find("Verification: OK"), std::string::npos)
+        << "the root alone accepts it (why the README pins):\n" << rogue_chain.output;
+    auto rogue_pinned = run("cd " + d + " && openssl ts -verify -queryfile forged.tsq -in rogue.tst -token_in" + pinned);
+    EXPECT_EQ(rogue_pinned.output.find("Verification: OK"), std::string::npos) << rogue_pinned.output;
+
     // Bad input is a 400 problem.
     EXPECT_EQ(selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", "abcd"}}), auth(token)).status, 422);
     EXPECT_EQ(selo.post("/api/v1/epcm/postmark", json::serialize(json::object{{"digest", "zz"}}), auth(token)).status, 400);

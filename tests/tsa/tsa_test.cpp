@@ -171,6 +171,11 @@ protected:
         };
     }
 
+    // The suite's TSA as the unit that signs receipts.
+    static ReceiptSigners fixture_signers() {
+        return [] { return Result<std::vector<Bytes>>(std::vector<Bytes>{fixture->tsa->certificate().der()}); };
+    }
+
     // `openssl ts -query ARGS` for the document; the request DER.
     static Bytes query(const std::string& args) {
         auto r = run("openssl ts -query -data " + path("document.txt").string() + " " + args +
@@ -516,7 +521,7 @@ protected:
         repo.emplace(*db);
         // The status of the TSA's certificate counts when receipts are checked.
         service.emplace(*repo, *fixture->tsa, &log, TrustAnchors{{*fixture->root}, {*fixture->intermediate}},
-                        records_lookup(), fixture->clock, fixture->rng);
+                        records_lookup(), fixture_signers(), fixture->clock, fixture->rng);
     }
     test::TempDir dir;
     std::unique_ptr<store::Database> db;
@@ -667,12 +672,43 @@ TEST_F(EpcmTest, AReceiptWhoseTsaStatusCannotBeReadIsNotJudged) {
         return fail(ErrorCode::unavailable, "database is locked");
     };
     PostmarkService checking(*repo, *fixture->tsa, &log, TrustAnchors{{*fixture->root}, {*fixture->intermediate}},
-                             down, fixture->clock, fixture->rng);
+                             down, fixture_signers(), fixture->clock, fixture->rng);
     auto r = checking.check_receipt(e.receipt, e.token, std::nullopt);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, ErrorCode::unavailable);
     EXPECT_NE(r.error().message.find("cannot be checked just now"), std::string::npos) << r.error().message;
     EXPECT_EQ(r.error().message.find("database is locked"), std::string::npos) << r.error().message;
+}
+
+// A receipt stamped under the receipts' policy by another time-stamping certificate of Selo's
+// CA (say, one an officer issued to someone) is not one of Selo's receipts.
+TEST_F(EpcmTest, AReceiptStampedByAnotherTsaOfTheSameCaIsNotSelos) {
+    auto e = service->postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(std::string_view("d")),
+                               std::nullopt)
+                 .value();
+    ASSERT_TRUE(service->check_receipt(e.receipt, e.token, std::nullopt)->valid);
+
+    auto rec = fixture->cas.find(pki::kInfrastructureCaName).value();
+    auto infra = pki::CertificateAuthority::load(*rec,
+                                                 pki::CaContext{fixture->keys, fixture->certs, fixture->clock,
+                                                                fixture->rng, "http://ca.example.mo"},
+                                                 {std::string(pki::kProfileTsa)})
+                     .value();
+    auto key = crypto::generate_key(crypto::KeyType::ec_p256).value();
+    pki::DistinguishedName dn;
+    dn.add(NID_countryName, "MO").add(NID_organizationName, "Other").add(NID_commonName, "Some Other TSA");
+    auto cert = infra.issue({std::string(pki::kProfileTsa), dn, key.get(), std::nullopt, {}, {}}).value();
+    TsaOptions opts;
+    opts.internal_policies = {std::string(kPolicyEpcmReceipt)};
+    opts.chain = {infra.certificate()};
+    auto other = TimeStampAuthority::create(cert, std::move(key), opts, fixture->clock, fixture->rng, nullptr).value();
+    auto token = other.time_stamp({"2.16.840.1.101.3.4.2.1", crypto::sha256(e.receipt), true,
+                                   std::string(kPolicyEpcmReceipt)})
+                     .value();
+    auto r = service->check_receipt(e.receipt, token, std::nullopt).value();
+    EXPECT_FALSE(r.valid);
+    EXPECT_NE(r.reason.find("which is not Selo's time-stamping unit"), std::string::npos) << r.reason;
+    EXPECT_NE(r.reason.find("Some Other TSA"), std::string::npos) << r.reason;
 }
 
 // A postmark stamped under a TSA certificate revoked a moment ago (before the unit was
@@ -800,6 +836,7 @@ public:
     }
     Result<void> insert(const UnitRecord& r) override {
         units[r.name] = r;
+        history[r.name].push_back(r.certificate_der);
         return {};
     }
     Result<void> replace(const UnitRecord& r) override {
@@ -807,9 +844,12 @@ public:
             return fail(ErrorCode::not_found, "no unit");
         }
         units[r.name] = r;
+        history[r.name].push_back(r.certificate_der);
         return {};
     }
+    Result<std::vector<Bytes>> certificates(std::string_view name) override { return history[std::string(name)]; }
     std::map<std::string, UnitRecord> units;
+    std::map<std::string, std::vector<Bytes>> history;
 };
 
 // A unit certified by the infrastructure CA on a clock of the test's own, with what renewing or
@@ -1425,7 +1465,7 @@ class MemoryEpcm final : public EpcmRepository {
 TEST_F(EpcmSignatureTest, APostmarkAfterTheCaRevokedTheSignerSaysTheSignatureIsInvalid) {
     CertificateStatusLookup store = records_lookup();
     MemoryEpcm repo;
-    PostmarkService service(repo, *fixture->tsa, nullptr, anchors, store, fixture->clock,
+    PostmarkService service(repo, *fixture->tsa, nullptr, anchors, store, fixture_signers(), fixture->clock,
                             fixture->rng);
     auto before = service.postmark("acct-1", crypto::DigestAlgorithm::sha256,
                                    crypto::sha256(document), signature);
@@ -1453,7 +1493,8 @@ TEST_F(EpcmSignatureTest, APostmarkAfterTheCaRevokedTheSignerSaysTheSignatureIsI
 // checked against it: the postmark is refused saying so, not receipted calling it invalid.
 TEST_F(EpcmSignatureTest, ASignatureOverAnotherDigestOfTheDocumentIsRefusedNotCalledInvalid) {
     MemoryEpcm repo;
-    PostmarkService service(repo, *fixture->tsa, nullptr, anchors, records_lookup(), fixture->clock, fixture->rng);
+    PostmarkService service(repo, *fixture->tsa, nullptr, anchors, records_lookup(), fixture_signers(), fixture->clock,
+                            fixture->rng);
     auto r = service.postmark("acct-1", crypto::DigestAlgorithm::sha512,
                               crypto::digest(crypto::DigestAlgorithm::sha512, as_bytes(document)), signature);
     ASSERT_FALSE(r.has_value()) << r->validation.status;
@@ -1473,7 +1514,7 @@ TEST_F(EpcmSignatureTest, APostmarkWhoseSignerStatusCannotBeReadIsRefusedAndNoth
     };
     MemoryEpcm repo;
     MemoryLog log;
-    PostmarkService service(repo, *fixture->tsa, &log, anchors, down, fixture->clock, fixture->rng);
+    PostmarkService service(repo, *fixture->tsa, &log, anchors, down, fixture_signers(), fixture->clock, fixture->rng);
     auto r = service.postmark("acct-1", crypto::DigestAlgorithm::sha256, crypto::sha256(document), signature);
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, ErrorCode::unavailable);
@@ -1502,6 +1543,12 @@ TEST(Der, EncodesTimesBitsAndIntegers) {
     EXPECT_EQ(der::generalized_time_text(from_unix_seconds(0) + milliseconds(1)), "19700101000000.001Z");
     EXPECT_EQ(der::generalized_time_text(from_unix_seconds(4'102'444'800) + milliseconds(100)),
               "21000101000000.1Z");
+    // Object identifiers in one spelling only: a policy is compared by its text.
+    EXPECT_EQ(hex_encode(der::oid("1.2.840.113549").value()), "06062a864886f70d");
+    EXPECT_EQ(hex_encode(der::oid("2.25.0").value()), "06026900");
+    for (const char* bad : {"1.2.3.", "1.2.03", " 1.2.3", "1.2.3 ", "1..2", "3.1", "1", "", "1.2.x", ".1.2"}) {
+        EXPECT_FALSE(der::oid(bad).has_value()) << "'" << bad << "'";
+    }
     EXPECT_EQ(hex_encode(der::named_bit(0)), "03020780");
     EXPECT_EQ(hex_encode(der::named_bit(5)), "03020204");
     EXPECT_EQ(hex_encode(der::named_bit(15)), "0303000001");

@@ -71,6 +71,8 @@ TEST_F(UnitWatchTest, RenewsUnitsNearTheirEndButNotWhileTheirCaIsOnHold) {
     EXPECT_GT(tsa.certificate().not_after() - clock.now(), kRenewUnitBefore);
     EXPECT_TRUE(signs(tsa));
     EXPECT_EQ(runtime->check_time_stamping_units().value(), 0u) << "renewed once, not at every check";
+    // Both certificates the unit has signed under are kept, for receipts and relying parties.
+    EXPECT_EQ(runtime->tsa_unit_certificates().value(), (std::vector<Bytes>{first.der(), tsa.certificate().der()}));
 }
 
 TEST_F(UnitWatchTest, OneUnitsFailureDoesNotKeepTheOtherFromBeingChecked) {
