@@ -330,6 +330,10 @@ Result<int> verify(const LogVerifyArgs& args) {
             if (!problem->indeterminate) {
                 untrusted.push_back(fmt::format("the tree head of size {} ({}): {}", head.tree_size, head.timestamp,
                                                 problem->why));
+                // Nor counted when an earlier run remembered it, before its key was found wanting.
+                std::erase_if(seen, [&](const SeenHead& h) {
+                    return h.timestamp != kOwnTree && h.tree_size == head.tree_size && h.root == head.root;
+                });
                 continue;
             }
             status_unchecked = true;

@@ -125,11 +125,15 @@ SignatureValidation validate_cms_signature(ByteView cms_der, crypto::DigestAlgor
         // Not a verdict on the signature: it cannot be checked against a digest in another
         // algorithm than its own.
         const auto own = crypto::digest_from_oid(crypto::oid_text(dig_oid));
+        if (!own || *own == crypto::DigestAlgorithm::sha1) {
+            return {"unusable", fmt::format("the signature's digest algorithm {} is not accepted (SHA-256, SHA-384, "
+                                            "SHA-512): sign the document with one of those",
+                                            own ? crypto::digest_name(*own) : crypto::oid_text(dig_oid))};
+        }
         return {"unusable", fmt::format("the signature is over the document's {} digest, the postmark gives its {}; "
                                         "postmark the {} digest with \"digest_algorithm\" to have it checked",
-                                        own ? crypto::digest_name(*own) : crypto::oid_text(dig_oid),
-                                        crypto::digest_name(algorithm),
-                                        own ? crypto::digest_name(*own) : crypto::oid_text(dig_oid))};
+                                        crypto::digest_name(*own), crypto::digest_name(algorithm),
+                                        crypto::digest_name(*own))};
     }
     const ASN1_OCTET_STRING* value = md->value.octet_string;
     if (static_cast<std::size_t>(::ASN1_STRING_length(value)) != digest.size() ||
@@ -362,6 +366,13 @@ Result<std::vector<EpcmEvent>> PostmarkService::events(std::string_view transact
     std::vector<EpcmEvent> out;
     out.reserve(stored.size());
     for (auto& e : stored) {
+        // Numbered from 0 without a gap: a missing event was deleted from the store (its receipt
+        // is still in the transparency log).
+        if (e.sequence != out.size()) {
+            return fail(ErrorCode::internal, "transaction {} has no event {} (the next stored is {}): its stored "
+                        "record was altered",
+                        transaction_id, out.size(), e.sequence);
+        }
         out.push_back(SELO_TRY(checked(std::move(e))));
     }
     return out;
@@ -377,12 +388,20 @@ Result<std::optional<EpcmEvent>> PostmarkService::find(std::string_view id) {
 
 Result<IntegrityResult> PostmarkService::check_integrity(std::string_view receipt_id,
                                                          std::optional<DocumentDigest> document) {
-    auto e = SELO_TRY(find(receipt_id));
-    if (!e) {
+    auto stored = SELO_TRY(repo_.find(receipt_id));
+    if (!stored) {
         return fail(ErrorCode::not_found, "no receipt {}", receipt_id);
     }
-    if (document && !document->algorithm) {
-        document->algorithm = e->algorithm;
+    // The verdict is on the receipt as Selo holds it: a record that no longer says what its
+    // signed receipt says is not checked as if it did.
+    auto e = checked(std::move(*stored));
+    if (!e) {
+        log::error("epcm: {}", e.error().message);
+        IntegrityResult altered;
+        altered.reason = fmt::format("the stored record of receipt {} was altered: it does not match its signed "
+                                     "receipt",
+                                     receipt_id);
+        return altered;
     }
     auto out = SELO_TRY(check_receipt(e->receipt, e->token, document));
     out.event = std::move(*e);

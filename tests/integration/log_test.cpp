@@ -369,7 +369,14 @@ TEST_F(LogHttp, VerifyCountsNoTreeHeadSignedWithACompromisedKey) {
     }
     ASSERT_EQ(next.size(), 1u);
     sign_head(token);
+    // Seen (and remembered) while the key was in good standing; counted no more once it is not.
+    auto seen = verify();
+    ASSERT_EQ(seen.exit_code, 0) << seen.output;
+    EXPECT_EQ(counted(seen.output), heads + 1) << seen.output;
     ASSERT_EQ(selo.selo("ca revoke --data " + data + " --serial " + next[0] + " --reason keyCompromise").exit_code, 0);
+    auto remembered = verify();
+    ASSERT_EQ(remembered.exit_code, 0) << remembered.output;
+    EXPECT_EQ(counted(remembered.output), heads) << "counted from the state file:\n" << remembered.output;
     ASSERT_EQ(run("rm -f " + state).exit_code, 0);
     auto compromised = verify();
     ASSERT_EQ(compromised.exit_code, 0) << compromised.output;

@@ -772,11 +772,28 @@ TEST_F(EpcmTest, AnEventWhoseRecordWasEditedIsNotServed) {
         EXPECT_FALSE(service->find(pm.id).has_value());
         EXPECT_FALSE(service->log_event(pm.transaction_id, "acct-1", "read", "").has_value())
             << "an event built on an edited postmark";
+        // Checked by id (public): a verdict saying so, not a server error.
+        auto by_id = service->check_integrity(pm.id, DocumentDigest{std::nullopt, digest});
+        ASSERT_TRUE(by_id.has_value()) << by_id.error().message;
+        EXPECT_FALSE(by_id->valid);
+        EXPECT_NE(by_id->reason.find("was altered"), std::string::npos) << by_id->reason;
+        EXPECT_FALSE(by_id->event.has_value());
         ASSERT_TRUE(db->execute("UPDATE epcm_events SET submitter = ?, digest = ?, time_ms = ? WHERE id = ?",
                                 {before->text(0).value(), before->blob(1).value(), before->integer(2).value(), pm.id})
                         .has_value());
         EXPECT_TRUE(service->events(pm.transaction_id).has_value()) << "restored";
     }
+
+    // An event deleted from between others: the gap is named, not served.
+    ASSERT_TRUE(service->log_event(pm.transaction_id, "acct-1", "read", "").has_value());
+    ASSERT_TRUE(db->execute("DROP TRIGGER epcm_events_append_only_delete").has_value());
+    ASSERT_TRUE(db->execute("DELETE FROM epcm_events WHERE transaction_id = ? AND sequence = 1", {pm.transaction_id})
+                    .has_value());
+    auto gap = service->events(pm.transaction_id);
+    ASSERT_FALSE(gap.has_value());
+    EXPECT_NE(gap.error().message.find("has no event 1 (the next stored is 2)"), std::string::npos)
+        << gap.error().message;
+    EXPECT_FALSE(service->log_event(pm.transaction_id, "acct-1", "again", "").has_value());
 }
 
 TEST_F(EpcmTest, ChecksAReceiptInItsOwnAlgorithmAndWithoutADocument) {
