@@ -301,6 +301,12 @@ Result<pki::HierarchySpec> hierarchy_of(const Config& config) {
     return spec;
 }
 
+Result<std::unique_ptr<Runtime>> Runtime::create(const fs::path& dir, const InitOptions& options, const Clock& clock,
+                                                 Rng& rng, SystemPost* post) {
+    SELO_TRY_VOID(initialise_data_directory(dir, options, clock, rng));
+    return open(dir, clock, rng, post);
+}
+
 Result<pki::CertificateAuthority*> Runtime::authority(std::string_view name) {
     auto it = authorities_.find(name);
     if (it == authorities_.end()) {

@@ -73,6 +73,10 @@ public:
     // `post` replaces the SEPBox the runtime wires itself (tests pass a fake).
     static Result<std::unique_ptr<Runtime>> open(const std::filesystem::path& dir, const Clock& clock,
                                                  Rng& rng, SystemPost* post = nullptr);
+    // A new data directory (initialise_data_directory), opened once, which makes what is made on
+    // first opening (the time-stamping units): the directory `selo init` leaves.
+    static Result<std::unique_ptr<Runtime>> create(const std::filesystem::path& dir, const InitOptions& options,
+                                                   const Clock& clock, Rng& rng, SystemPost* post = nullptr);
 
     const Config& config() const noexcept { return config_; }
     const std::filesystem::path& directory() const noexcept { return dir_; }

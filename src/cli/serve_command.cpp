@@ -57,13 +57,9 @@ int run_init(const InitArgs& args) {
     opts.keys.pkcs11_pin_source = args.pkcs11_pin_source;
     opts.repository_url = args.repository_url;
     opts.repository_listen = args.repository_listen;
-    if (auto r = initialise_data_directory(args.data, opts, clock, rng); !r) {
-        print_error(r.error().message);
-        return 1;
-    }
-    // Opened once, which makes the time-stamping units (the TSA's and the log's): the directory
-    // is whole before any command reads it, and a listing (`selo ca list`) writes nothing.
-    if (auto rt = Runtime::open(args.data, clock, rng); !rt) {
+    // With the time-stamping units (the TSA's and the log's): the directory is whole before any
+    // command reads it, and a listing (`selo ca list`) writes nothing.
+    if (auto rt = Runtime::create(args.data, opts, clock, rng); !rt) {
         print_error(rt.error().message);
         return 1;
     }

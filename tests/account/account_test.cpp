@@ -17,8 +17,7 @@ using namespace std::chrono_literals;
 class AccountTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
-        auto rt = cli::Runtime::open(dir / "data", clock, rng);
+        auto rt = cli::Runtime::create(dir / "data", {}, clock, rng);
         ASSERT_TRUE(rt.has_value()) << rt.error().message;
         runtime = std::move(*rt);
         alice = open("陳大文", "CHAN Tai Man", "5215299(8)");

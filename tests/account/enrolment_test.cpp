@@ -31,8 +31,7 @@ public:
 class EnrolmentTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
-        auto rt = cli::Runtime::open(dir / "data", clock, rng, &post);
+        auto rt = cli::Runtime::create(dir / "data", {}, clock, rng, &post);
         ASSERT_TRUE(rt.has_value()) << rt.error().message;
         runtime = std::move(*rt);
         Person staff;

@@ -14,8 +14,7 @@ namespace {
 class OpenApi : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
-        rt = cli::Runtime::open(dir / "data", clock, rng).value();
+        rt = cli::Runtime::create(dir / "data", {}, clock, rng).value();
         registry.emplace(rt->accounts());
         ctx.emplace(ApiContext{rt->config(), rt->cas(), rt->cloudsign(), clock, *registry});
         ctx->enrolment = &rt->enrolment();

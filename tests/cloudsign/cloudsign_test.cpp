@@ -16,8 +16,7 @@ namespace {
 class CloudSignTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
-        auto rt = cli::Runtime::open(dir / "data", clock, rng);
+        auto rt = cli::Runtime::create(dir / "data", {}, clock, rng);
         ASSERT_TRUE(rt.has_value()) << rt.error().message;
         runtime = std::move(*rt);
         alice = open_account("陳大文", "CHAN Tai Man", "5215299(8)", "246810");

@@ -159,8 +159,7 @@ TEST(SepboxConfig, SectionsAreReadAndCheckedAndInitWritesThemAsComments) {
 class Sepbox : public ::testing::Test {
 protected:
     void SetUp() override {
-        ASSERT_TRUE(cli::initialise_data_directory(dir / "data", {}, clock, rng).has_value());
-        rt = cli::Runtime::open(dir / "data", clock, rng).value();
+        rt = cli::Runtime::create(dir / "data", {}, clock, rng).value();
         agency = open_account("澳門政府服務局", "Direccao dos Servicos", "AG-1", "agency@gov.mo",
                               {account::Role::agency}, account::IdentityDocument::staff_card);
         chan = open_account("陳大文", "CHAN Tai Man", "5215299(8)", "chan.taiman@example.mo");
