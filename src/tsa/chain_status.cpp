@@ -128,48 +128,58 @@ Result<ValidatedChain> validated_chain(X509* leaf, STACK_OF(X509) * carried, con
 
 namespace {
 using Pkcs7Ptr = std::unique_ptr<PKCS7, crypto::Free<&::PKCS7_free>>;
-}  // namespace
 
-Result<pki::Certificate> token_signer(ByteView token_der) {
+// A token parsed, with its signer among the certificates it carries (owned by the token).
+struct SignedToken {
+    Pkcs7Ptr token;
+    X509* signer = nullptr;
+};
+enum class TokenFault { unreadable, no_signer };
+
+std::expected<SignedToken, TokenFault> signed_token(ByteView token_der) {
     const unsigned char* p = token_der.data();
     Pkcs7Ptr token(::d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
     if (!token || !PKCS7_type_is_signed(token.get())) {
         crypto::clear_errors();
-        return fail(ErrorCode::invalid_argument, "the time-stamp token cannot be read");
+        return std::unexpected(TokenFault::unreadable);
     }
     STACK_OF(X509)* signers = ::PKCS7_get0_signers(token.get(), nullptr, 0);
     X509* signer = signers != nullptr && sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : nullptr;
     sk_X509_free(signers);  // the certificates themselves belong to the token
     if (signer == nullptr) {
         crypto::clear_errors();
-        return fail(ErrorCode::invalid_argument, "the time-stamp token does not carry its signing certificate");
+        return std::unexpected(TokenFault::no_signer);
     }
-    return pki::Certificate::from_x509(signer);
+    return SignedToken{std::move(token), signer};
+}
+
+}  // namespace
+
+Result<pki::Certificate> token_signer(ByteView token_der) {
+    auto t = signed_token(token_der);
+    if (!t) {
+        return fail(ErrorCode::invalid_argument, "{}",
+                    t.error() == TokenFault::unreadable ? "the time-stamp token cannot be read"
+                                                        : "the time-stamp token does not carry its signing certificate");
+    }
+    return pki::Certificate::from_x509(t->signer);
 }
 
 std::optional<ChainProblem> token_problem(ByteView token_der, const TrustAnchors& anchors,
                                           const CertificateStatusLookup& status, TimePoint gen_time, ChainUse use) {
-    const unsigned char* p = token_der.data();
-    Pkcs7Ptr token(::d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
-    if (!token || !PKCS7_type_is_signed(token.get())) {
-        crypto::clear_errors();
-        return ChainProblem{"the time-stamp token cannot be read"};
+    auto t = signed_token(token_der);
+    if (!t) {
+        return t.error() == TokenFault::unreadable
+                   ? ChainProblem{"the time-stamp token cannot be read"}
+                   : ChainProblem{"the time-stamp token's signing certificate cannot be found", true};
     }
-    // The signer, as the token's verification found it: among the certificates it carries.
-    STACK_OF(X509)* signers = ::PKCS7_get0_signers(token.get(), nullptr, 0);
-    X509* signer = signers != nullptr && sk_X509_num(signers) == 1 ? sk_X509_value(signers, 0) : nullptr;
-    sk_X509_free(signers);  // the certificates themselves belong to the token
-    if (signer == nullptr) {
-        crypto::clear_errors();
-        return ChainProblem{"the time-stamp token's signing certificate cannot be found", true};
-    }
-    auto path = validated_chain(signer, token->d.sign->cert, anchors, gen_time);
+    auto path = validated_chain(t->signer, t->token->d.sign->cert, anchors, gen_time);
     if (!path) {
         if (path.error().code != ErrorCode::invalid_argument) {
             return ChainProblem{"the time-stamp token's certificate path cannot be built", true};
         }
         return ChainProblem{"the time-stamp token's certificate does not chain to Selo's root: " +
-                                 path.error().message};
+                            path.error().message};
     }
     return path_problem(path->chain(), status, gen_time, use);
 }
